@@ -1,0 +1,122 @@
+import { connectNodeAdapter } from '@connectrpc/connect-node';
+import { startEmbeddedPostgres } from './db/embedded.js';
+import type { EmbeddedDatabase } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import { describeUrl, noRows, openPool, waitForDatabase } from './db/pool.js';
+import type { DatabasePool } from './db/pool.js';
+import { createEventStore } from './events/eventStore.js';
+import type { EventStore } from './events/eventStore.js';
+import { file_auren_v1_events } from './gen/auren/v1/events_pb.js';
+import { createListener } from './http/listener.js';
+import type { RequestHandler } from './http/listener.js';
+import { errorMapping } from './rpc/errors.js';
+import { registerEventStoreService } from './rpc/eventStoreService.js';
+import { createHealthStatus, registerHealth, ServingStatus } from './rpc/health.js';
+import type { HealthStatus } from './rpc/health.js';
+import { registerReflection } from './rpc/reflection.js';
+import { sql } from 'slonik';
+import type { Config } from './config.js';
+import type { Logger } from './log.js';
+
+/** A running AUREN data plane. */
+export interface App {
+  /** The port serving gRPC, Connect and gRPC-Web (HTTP/2) and HTTP/1.1. */
+  port: number;
+  /** Base URL of that port. */
+  url: string;
+  pool: DatabasePool;
+  eventStore: EventStore;
+  health: HealthStatus;
+  /** Stops serving, lets open calls finish, closes the database. */
+  stop(): Promise<void>;
+}
+
+const SERVICES = ['auren.v1.EventStoreService'];
+const DATABASE_PROBE_MS = 2_000;
+
+/** The composition root: builds every part from the configuration and starts serving. */
+export async function startApp(config: Config, log: Logger): Promise<App> {
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    log.info('DATABASE_URL is not set: starting the embedded PostgreSQL');
+    embedded = await startEmbeddedPostgres(
+      { dataDir: config.dataDir, port: config.embeddedPostgresPort, database: 'auren' },
+      log,
+    );
+    databaseUrl = embedded.url;
+  }
+  const pool = await openPool({ url: databaseUrl, maximumPoolSize: config.poolSize });
+  try {
+    await waitForDatabase(pool, describeUrl(databaseUrl), config.startupTimeoutMs, log);
+    await migrate(databaseUrl, log);
+  } catch (error) {
+    await pool.end();
+    await embedded?.stop();
+    throw error;
+  }
+
+  const eventStore = createEventStore(pool, config.limits);
+  const health = createHealthStatus();
+  for (const service of SERVICES) health.set(service, ServingStatus.SERVING);
+
+  const handler = connectNodeAdapter({
+    routes: (router) => {
+      registerEventStoreService(router, eventStore);
+      registerHealth(router, health);
+      registerReflection(router, [file_auren_v1_events]);
+    },
+    interceptors: [errorMapping(log)],
+    readMaxBytes: config.limits.messageMaxBytes,
+    fallback: (request, response) => plainHttp(request, response, health),
+  });
+  const listener = createListener(handler, log);
+  const port = await listener.listen(config.port, config.host);
+  log.info({ host: config.host, port }, 'serving gRPC, Connect and gRPC-Web (HTTP/2 and HTTP/1.1) on one port');
+
+  const probe = setInterval(() => void probeDatabase(pool, health, log), DATABASE_PROBE_MS);
+  probe.unref();
+
+  return {
+    port,
+    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    pool,
+    eventStore,
+    health,
+    async stop() {
+      clearInterval(probe);
+      health.shutdown();
+      await listener.close(config.shutdownTimeoutMs);
+      await pool.end();
+      await embedded?.stop();
+      log.info('stopped');
+    },
+  };
+}
+
+// Health follows the database: while PostgreSQL does not answer, nothing can be served.
+async function probeDatabase(pool: DatabasePool, health: HealthStatus, log: Logger): Promise<void> {
+  let status = ServingStatus.SERVING;
+  try {
+    await pool.query(sql.type(noRows)`select 1`);
+  } catch (error) {
+    status = ServingStatus.NOT_SERVING;
+    if (health.get('') !== status) log.error({ err: error }, 'PostgreSQL does not answer: health is NOT_SERVING');
+  }
+  if (health.get('') !== status && status === ServingStatus.SERVING) log.info('PostgreSQL answers again: health is SERVING');
+  for (const service of ['', ...SERVICES]) health.set(service, status);
+}
+
+// Plain HTTP next to the RPC routes: a health check for load balancers and container runtimes.
+function plainHttp(request: Parameters<RequestHandler>[0], response: Parameters<RequestHandler>[1], health: HealthStatus): void {
+  const path = (request.url ?? '/').split('?')[0];
+  if (path === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
+    const serving = health.get('') === ServingStatus.SERVING;
+    const body = JSON.stringify({ status: serving ? 'SERVING' : 'NOT_SERVING' });
+    response.writeHead(serving ? 200 : 503, { 'content-type': 'application/json' });
+    response.end(request.method === 'HEAD' ? '' : body);
+    return;
+  }
+  response.writeHead(404, { 'content-type': 'text/plain' });
+  response.end('not found\n');
+}

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `expects a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `expects a whole number from ${min} to ${max}`).max(max, `expects a whole number from ${min} to ${max}`));
+
+const postgresUrl = z
+  .string()
+  .url('expects a URL such as postgres://user@host:5432/database')
+  .refine((value) => /^postgres(ql)?:$/.test(new URL(value).protocol), 'expects a postgres:// or postgresql:// URL');
+
+const schema = z.object({
+  HOST: z.string().min(1, 'expects a host name or address to listen on').default('127.0.0.1'),
+  PORT: integer(0, 65535).default('8080'),
+  DATABASE_URL: postgresUrl.optional(),
+  AUREN_DATA_DIR: z.string().min(1, 'expects a folder path').default('.auren'),
+  EMBEDDED_PG_PORT: integer(0, 65535).default('0'),
+  DB_POOL_SIZE: integer(1, 500).default('16'),
+  DB_STARTUP_TIMEOUT_MS: integer(0, 3_600_000).default('60000'),
+  APPEND_MAX_EVENTS: integer(1, 100_000).default('1000'),
+  EVENT_MAX_BYTES: integer(1, 64 * 1024 * 1024).default('1048576'),
+  MESSAGE_MAX_BYTES: integer(1024, 1024 * 1024 * 1024).default('16777216'),
+  READ_MAX_COUNT: integer(1, 100_000).default('1000'),
+  SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default('10000'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** Everything the service can be configured with, validated. */
+export interface Config {
+  host: string;
+  port: number;
+  /** Absent: run the embedded PostgreSQL under dataDir. */
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPostgresPort: number;
+  poolSize: number;
+  startupTimeoutMs: number;
+  limits: Limits;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+}
+
+/** Input limits of the event store. */
+export interface Limits {
+  appendMaxEvents: number;
+  eventMaxBytes: number;
+  messageMaxBytes: number;
+  readMaxCount: number;
+}
+
+/** A configuration variable with a value the service cannot use. */
+export class ConfigError extends Error {}
+
+/** Reads and validates the configuration from environment variables; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      return `${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.AUREN_DATA_DIR,
+    embeddedPostgresPort: e.EMBEDDED_PG_PORT,
+    poolSize: e.DB_POOL_SIZE,
+    startupTimeoutMs: e.DB_STARTUP_TIMEOUT_MS,
+    limits: {
+      appendMaxEvents: e.APPEND_MAX_EVENTS,
+      eventMaxBytes: e.EVENT_MAX_BYTES,
+      messageMaxBytes: e.MESSAGE_MAX_BYTES,
+      readMaxCount: e.READ_MAX_COUNT,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

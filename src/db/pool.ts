@@ -1,0 +1,77 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createPool, createTypeParserPreset, SchemaValidationError, sql } from 'slonik';
+import type { DatabasePool, Interceptor, QueryResultRow } from 'slonik';
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+
+export type { DatabasePool };
+
+/** A statement that returns no rows we read. */
+export const noRows = z.object({}).passthrough();
+
+// Slonik types rows by the zod schema of `sql.type(...)` but only checks them through an
+// interceptor; this one parses every row, so a query that drifts from its schema fails loudly.
+const parseRows: Interceptor = {
+  name: 'auren.parse-rows',
+  transformRow(context, query, row) {
+    const parser = context.resultParser;
+    if (!parser) return row;
+    const result = parser.safeParse(row);
+    if (!result.success) throw new SchemaValidationError(query, row, result.error.issues);
+    return result.data as QueryResultRow;
+  },
+};
+
+/** Options of the PostgreSQL pool. */
+export interface PoolOptions {
+  url: string;
+  maximumPoolSize: number;
+}
+
+/** Creates the slonik pool; int8 columns arrive as bigint, timestamptz as epoch milliseconds. */
+export async function openPool(options: PoolOptions): Promise<DatabasePool> {
+  return createPool(options.url, {
+    maximumPoolSize: options.maximumPoolSize,
+    interceptors: [parseRows],
+    typeParsers: createTypeParserPreset(),
+    statementTimeout: 'DISABLE_TIMEOUT',
+    idleTimeout: 30_000,
+    connectionTimeout: 10_000,
+  });
+}
+
+/** Waits for PostgreSQL to answer, retrying with exponential backoff until the deadline. */
+export async function waitForDatabase(pool: DatabasePool, where: string, timeoutMs: number, log: Logger): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let delay = 100;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pool.query(sql.type(noRows)`select 1`);
+      if (attempt > 1) log.info({ where, attempt }, 'PostgreSQL is reachable');
+      return;
+    } catch (error) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new Error(`PostgreSQL at ${where} did not answer within ${timeoutMs} ms: ${describe(error)}`, { cause: error });
+      }
+      const wait = Math.min(delay, remaining);
+      log.warn({ where, attempt, retryInMs: wait, error: describe(error) }, 'waiting for PostgreSQL');
+      await sleep(wait);
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+}
+
+/** Says where a database URL points, without its password. */
+export function describeUrl(url: string): string {
+  const u = new URL(url);
+  return `${u.hostname}:${u.port || '5432'}${u.pathname}`;
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+    return `${error.message}${cause}`;
+  }
+  return String(error);
+}

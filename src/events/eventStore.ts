@@ -1,0 +1,156 @@
+import { sql, UniqueIntegrityConstraintViolationError } from 'slonik';
+import type { CommonQueryMethods, DatabasePool } from 'slonik';
+import { z } from 'zod';
+import { DuplicateEventId, EventNotFound, StreamNotFound, WrongExpectedVersion } from './errors.js';
+import {
+  appendRow, eventColumns, eventRow, horizonQuery, matches, positionRow, settledFrom, toRecordedEvent,
+} from './queries.js';
+import { positionAfter } from './types.js';
+import type {
+  AppendResult, EventFilter, ExpectedVersion, LogSlice, Position, ProposedEvent, RecordedEvent, StreamInfo, StreamSlice,
+} from './types.js';
+import { checkEventId, checkFilter, checkLimit, checkProposedEvents, checkStreamId } from './validation.js';
+import type { Limits } from '../config.js';
+
+/** Direction of a stream read. */
+export type Direction = 'forwards' | 'backwards';
+
+/** The event store's operations. */
+export interface EventStore {
+  /** Appends events atomically after checking the expected version. Pass a transaction as `db` to append inside it. */
+  appendToStream(streamId: string, expected: ExpectedVersion, events: ProposedEvent[], db?: CommonQueryMethods): Promise<AppendResult>;
+  readStream(streamId: string, fromVersion: bigint, direction: Direction, limit: number): Promise<StreamSlice>;
+  readAll(from: Position, limit: number, filter: EventFilter): Promise<LogSlice>;
+  getStreamInfo(streamId: string): Promise<StreamInfo>;
+  getEvent(eventId: string): Promise<RecordedEvent>;
+}
+
+// A filtered read scans at most this many events before it answers with a resume position,
+// so a filter that matches nothing costs a bounded amount per call.
+const FILTERED_SCAN_WINDOW = 10_000;
+
+/** Creates the event store over a PostgreSQL pool. */
+export function createEventStore(pool: DatabasePool, limits: Limits): EventStore {
+  async function getStreamInfo(streamId: string): Promise<StreamInfo> {
+    checkStreamId('stream_id', streamId);
+    const row = await pool.maybeOne(sql.type(z.object({ version: z.bigint(), created_at: z.number(), updated_at: z.number() }))`
+      select version, created_at, updated_at from streams where stream_id = ${streamId} and version > 0`);
+    return row
+      ? { exists: true, version: row.version, createdAt: row.created_at, updatedAt: row.updated_at }
+      : { exists: false, version: 0n, createdAt: null, updatedAt: null };
+  }
+
+  return {
+    async appendToStream(streamId, expected, events, db = pool) {
+      checkStreamId('stream_id', streamId);
+      const checked = checkProposedEvents(events, limits);
+      const version = expected.kind === 'exact' ? expected.version : 0n;
+      let row: z.infer<typeof appendRow>;
+      try {
+        row = await db.one(sql.type(appendRow)`
+          select * from append_to_stream(${streamId}, ${expected.kind}, ${version}, ${JSON.stringify(checked)}::jsonb)`);
+      } catch (error) {
+        throw translateAppendError(error, checked.map((e) => e.event_id));
+      }
+      if (row.outcome === 'wrong_expected_version') {
+        throw new WrongExpectedVersion(streamId, describeExpected(expected), row.stream_version);
+      }
+      return {
+        nextExpectedVersion: row.stream_version,
+        firstPosition: { commit: BigInt(row.first_commit!), prepare: row.first_prepare! },
+        lastPosition: { commit: BigInt(row.last_commit!), prepare: row.last_prepare! },
+      };
+    },
+
+    async readStream(streamId, fromVersion, direction, limit) {
+      checkStreamId('stream_id', streamId);
+      const count = checkLimit('limit', limit, limits);
+      const page = direction === 'forwards'
+        ? sql.fragment`version >= ${fromVersion === 0n ? 1n : fromVersion} order by version limit ${count}`
+        : fromVersion === 0n
+          ? sql.fragment`true order by version desc limit ${count}`
+          : sql.fragment`version <= ${fromVersion} order by version desc limit ${count}`;
+      // One statement, so the stream version and the events come from one snapshot.
+      const rows = await pool.any(sql.type(eventRow.extend({ stream_version: z.bigint() }))`
+        select ${eventColumns}, (select version from streams where stream_id = ${streamId}) as stream_version
+          from events where stream_id = ${streamId} and ${page}`);
+      const streamVersion = rows[0]?.stream_version ?? (await getStreamInfo(streamId)).version;
+      if (streamVersion === 0n) throw new StreamNotFound(streamId);
+      const events = rows.map(toRecordedEvent);
+      const last = events.at(-1);
+      const endOfStream = events.length < count || !last
+        || (direction === 'forwards' ? last.version >= streamVersion : last.version <= 1n);
+      return { events, streamVersion, endOfStream };
+    },
+
+    async readAll(from, limit, filter) {
+      const count = checkLimit('limit', limit, limits);
+      checkFilter(filter);
+      const { horizon } = await pool.one(horizonQuery);
+      const settled = settledFrom(from, horizon);
+      const filtered = filter.eventTypes.length > 0 || filter.streamIdPrefixes.length > 0;
+      const scanEnd = filtered
+        ? await pool.maybeOne(sql.type(positionRow)`
+            select transaction_id::text as commit, position from events where ${settled}
+             order by transaction_id, position offset ${FILTERED_SCAN_WINDOW - 1} limit 1`)
+        : null;
+      const withinScan = scanEnd
+        ? sql.fragment`and (transaction_id, position) <= (${scanEnd.commit}::xid8, ${scanEnd.position})`
+        : sql.fragment``;
+      const rows = await pool.any(sql.type(eventRow)`
+        select ${eventColumns} from events where ${settled} ${withinScan} and ${matches(filter)}
+         order by transaction_id, position limit ${count}`);
+      const events = rows.map(toRecordedEvent);
+      const last = events.at(-1);
+      if (events.length === count && last) return { events, nextPosition: positionAfter(last.position), endOfLog: false };
+      if (scanEnd) return { events, nextPosition: positionAfter({ commit: BigInt(scanEnd.commit), prepare: scanEnd.position }), endOfLog: false };
+      if (!filtered) return { events, nextPosition: last ? positionAfter(last.position) : from, endOfLog: true };
+      // Filtered and nothing more matched: continue after the last settled event scanned.
+      const end = await pool.maybeOne(sql.type(positionRow)`
+        select transaction_id::text as commit, position from events where ${settled}
+         order by transaction_id desc, position desc limit 1`);
+      return { events, nextPosition: end ? positionAfter({ commit: BigInt(end.commit), prepare: end.position }) : from, endOfLog: true };
+    },
+
+    getStreamInfo,
+
+    async getEvent(eventId) {
+      const id = checkEventId('event_id', eventId);
+      const row = await pool.maybeOne(sql.type(eventRow)`select ${eventColumns} from events where event_id = ${id}::uuid`);
+      if (!row) throw new EventNotFound(id);
+      return toRecordedEvent(row);
+    },
+  };
+}
+
+function describeExpected(expected: ExpectedVersion): string {
+  switch (expected.kind) {
+    case 'any': return 'any version';
+    case 'no_stream': return 'no stream (version 0)';
+    case 'stream_exists': return 'an existing stream';
+    case 'exact': return `version ${expected.version}`;
+  }
+}
+
+function translateAppendError(error: unknown, eventIds: string[]): unknown {
+  if (error instanceof UniqueIntegrityConstraintViolationError && error.constraint === 'events_event_id_key') {
+    return new DuplicateEventId(eventIds);
+  }
+  if (sqlState(error) === 'AU409') {
+    const detail = findCause(error, (e) => typeof (e as { detail?: unknown }).detail === 'string') as { detail?: string } | undefined;
+    return new DuplicateEventId(detail?.detail?.split(',') ?? eventIds);
+  }
+  return error;
+}
+
+function sqlState(error: unknown): string | undefined {
+  const found = findCause(error, (e) => typeof (e as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((e as { code: string }).code));
+  return (found as { code?: string } | undefined)?.code;
+}
+
+function findCause(error: unknown, test: (e: object) => boolean): object | undefined {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (test(e)) return e;
+  }
+  return undefined;
+}

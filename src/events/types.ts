@@ -1,0 +1,96 @@
+/** A JSON object, as event data and metadata are stored. */
+export type JsonObject = { [key: string]: JsonValue };
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonObject | JsonValue[];
+
+/** Place of an event in the whole log: ordered by commit, then prepare. */
+export interface Position {
+  /** Id of the transaction that wrote the event. */
+  commit: bigint;
+  /** Sequence number of the event. */
+  prepare: bigint;
+}
+
+/** The log's start: every event's position is after it. */
+export const START: Position = { commit: 0n, prepare: 0n };
+
+/** The concurrency check an append makes before it writes. */
+export type ExpectedVersion =
+  | { kind: 'any' }
+  | { kind: 'no_stream' }
+  | { kind: 'stream_exists' }
+  | { kind: 'exact'; version: bigint };
+
+/** An event offered for appending. */
+export interface ProposedEvent {
+  /** UUID; assigned by the store when absent. */
+  eventId?: string;
+  type: string;
+  data: JsonObject;
+  metadata: JsonObject;
+  correlationId?: string;
+  causationId?: string;
+}
+
+/** An event as committed to the log. */
+export interface RecordedEvent {
+  eventId: string;
+  streamId: string;
+  version: bigint;
+  type: string;
+  data: JsonObject;
+  metadata: JsonObject;
+  correlationId: string | null;
+  causationId: string | null;
+  position: Position;
+  /** Milliseconds since the epoch. */
+  createdAt: number;
+}
+
+/** The outcome of a committed append (or of the earlier append a retry repeats). */
+export interface AppendResult {
+  nextExpectedVersion: bigint;
+  firstPosition: Position;
+  lastPosition: Position;
+}
+
+/** Which events of the log a read or tail returns. Empty lists match everything. */
+export interface EventFilter {
+  eventTypes: string[];
+  streamIdPrefixes: string[];
+}
+
+/** A page of one stream. */
+export interface StreamSlice {
+  events: RecordedEvent[];
+  streamVersion: bigint;
+  endOfStream: boolean;
+}
+
+/** A page of the whole log. */
+export interface LogSlice {
+  events: RecordedEvent[];
+  /** Inclusive start of the next page. */
+  nextPosition: Position;
+  endOfLog: boolean;
+}
+
+/** What is known about one stream. */
+export interface StreamInfo {
+  exists: boolean;
+  version: bigint;
+  createdAt: number | null;
+  updatedAt: number | null;
+}
+
+/** Compares two positions: negative, zero or positive. */
+export function comparePositions(a: Position, b: Position): number {
+  if (a.commit !== b.commit) return a.commit < b.commit ? -1 : 1;
+  if (a.prepare !== b.prepare) return a.prepare < b.prepare ? -1 : 1;
+  return 0;
+}
+
+/** The least position after p: the inclusive start of a read that continues after p. */
+export function positionAfter(p: Position): Position {
+  return { commit: p.commit, prepare: p.prepare + 1n };
+}

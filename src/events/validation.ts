@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidArgument } from './errors.js';
+import type { EventFilter, JsonObject, JsonValue, ProposedEvent } from './types.js';
+import type { Limits } from '../config.js';
+
+/** Longest stream id, event type, correlation or causation id accepted. */
+export const MAX_NAME_LENGTH = 200;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Control characters make ids unprintable in logs and ambiguous in prefixes.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Checks a stream id: 1 to 200 printable characters. */
+export function checkStreamId(field: string, value: string): string {
+  return checkName(field, value);
+}
+
+/** Checks an event id: a UUID, returned in lower case. */
+export function checkEventId(field: string, value: string): string {
+  if (!UUID.test(value)) throw new InvalidArgument(field, `expects a UUID such as 3f2b8c1e-5d6a-4f7b-9c0d-1e2f3a4b5c6d, got '${truncate(value)}'`);
+  return value.toLowerCase();
+}
+
+/** An event ready for the append statement: ids assigned, JSON checked. */
+export interface CheckedEvent {
+  event_id: string;
+  type: string;
+  data: JsonObject;
+  metadata: JsonObject;
+  correlation_id: string | null;
+  causation_id: string | null;
+}
+
+/** Checks the events of one append and assigns missing ids; any bad field rejects the whole batch. */
+export function checkProposedEvents(events: ProposedEvent[], limits: Limits): CheckedEvent[] {
+  if (events.length === 0) throw new InvalidArgument('events', 'expects at least one event');
+  if (events.length > limits.appendMaxEvents) {
+    throw new InvalidArgument('events', `expects at most ${limits.appendMaxEvents} events in one append, got ${events.length}`);
+  }
+  const seen = new Map<string, number>();
+  return events.map((event, i) => {
+    const at = `events[${i}]`;
+    const eventId = event.eventId ? checkEventId(`${at}.event_id`, event.eventId) : randomUUID();
+    const earlier = seen.get(eventId);
+    if (earlier !== undefined) throw new InvalidArgument(`${at}.event_id`, `repeats events[${earlier}].event_id ${eventId}`);
+    seen.set(eventId, i);
+    checkJsonObject(`${at}.data`, event.data);
+    checkJsonObject(`${at}.metadata`, event.metadata);
+    const size = Buffer.byteLength(JSON.stringify(event.data)) + Buffer.byteLength(JSON.stringify(event.metadata));
+    if (size > limits.eventMaxBytes) {
+      throw new InvalidArgument(`${at}.data`, `data and metadata take ${size} bytes as JSON, over the limit of ${limits.eventMaxBytes}`);
+    }
+    return {
+      event_id: eventId,
+      type: checkName(`${at}.type`, event.type),
+      data: event.data,
+      metadata: event.metadata,
+      correlation_id: optionalName(`${at}.correlation_id`, event.correlationId),
+      causation_id: optionalName(`${at}.causation_id`, event.causationId),
+    };
+  });
+}
+
+/** Checks a filter's event types and stream-id prefixes. */
+export function checkFilter(filter: EventFilter): EventFilter {
+  filter.eventTypes.forEach((type, i) => checkName(`filter.event_types[${i}]`, type));
+  filter.streamIdPrefixes.forEach((prefix, i) => checkName(`filter.stream_id_prefixes[${i}]`, prefix));
+  return filter;
+}
+
+/** Clamps a requested page size: 0 means the default, above the limit is refused. */
+export function checkLimit(field: string, requested: number, limits: Limits): number {
+  if (requested === 0) return Math.min(100, limits.readMaxCount);
+  if (requested > limits.readMaxCount) throw new InvalidArgument(field, `expects at most ${limits.readMaxCount}, got ${requested}`);
+  return requested;
+}
+
+function checkName(field: string, value: string): string {
+  if (value.length === 0) throw new InvalidArgument(field, 'must not be empty');
+  if (value.length > MAX_NAME_LENGTH) throw new InvalidArgument(field, `expects at most ${MAX_NAME_LENGTH} characters, got ${value.length}`);
+  if (CONTROL.test(value)) throw new InvalidArgument(field, 'must not contain control characters');
+  return value;
+}
+
+function optionalName(field: string, value: string | undefined): string | null {
+  return value ? checkName(field, value) : null;
+}
+
+function checkJsonObject(field: string, value: unknown): asserts value is JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgument(field, 'expects a JSON object');
+  checkJsonValue(field, value as JsonValue);
+}
+
+// JSON has no NaN or Infinity; protobuf's Struct can carry them, PostgreSQL's jsonb cannot.
+function checkJsonValue(field: string, value: JsonValue): void {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new InvalidArgument(field, `contains ${value}, which JSON cannot represent`);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => checkJsonValue(`${field}[${i}]`, item));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) checkJsonValue(`${field}.${key}`, item);
+  }
+}
+
+function truncate(value: string): string {
+  return value.length > 60 ? `${value.slice(0, 60)}…` : value;
+}

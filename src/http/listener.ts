@@ -1,0 +1,83 @@
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import type { Socket } from 'node:net';
+import type { connectNodeAdapter } from '@connectrpc/connect-node';
+import type { Logger } from '../log.js';
+
+/** Handles a request from either protocol: connect-node's adapter. */
+export type RequestHandler = ReturnType<typeof connectNodeAdapter>;
+
+/** One TCP port speaking both HTTP/2 without TLS (gRPC, Connect, gRPC-Web) and HTTP/1.1 (browsers, curl, /healthz). */
+export interface Listener {
+  /** Starts listening; resolves to the bound port. */
+  listen(port: number, host: string): Promise<number>;
+  /** Stops accepting, lets open calls finish for up to `graceMs`, then cuts what is left. */
+  close(graceMs: number): Promise<void>;
+}
+
+// Every HTTP/2 connection without TLS opens with this preface; no HTTP/1.1 request does.
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+
+/** Creates the one-port listener. */
+export function createListener(handler: RequestHandler, log: Logger): Listener {
+  const h2 = http2.createServer({}, handler);
+  const h1 = http.createServer(handler);
+  const sockets = new Set<Socket>();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  h2.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+
+  const tcp = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
+    sniff(socket, (isHttp2) => (isHttp2 ? h2 : h1).emit('connection', socket));
+  });
+  tcp.on('error', (error) => log.error({ err: error }, 'listener error'));
+
+  return {
+    listen(port, host) {
+      return new Promise((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, host, () => {
+          tcp.off('error', reject);
+          resolve((tcp.address() as net.AddressInfo).port);
+        });
+      });
+    },
+    async close(graceMs) {
+      const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
+      for (const session of sessions) session.close();
+      // HTTP/1.1 keep-alive connections close once their request is done.
+      const idle = setInterval(() => h1.closeIdleConnections(), 50);
+      h1.closeIdleConnections();
+      const timer = setTimeout(() => {
+        for (const socket of sockets) socket.destroy();
+      }, graceMs);
+      await closed;
+      clearInterval(idle);
+      clearTimeout(timer);
+    },
+  };
+}
+
+// Reads until the first bytes tell the protocol, then hands the socket, data intact, to the right server.
+function sniff(socket: Socket, decide: (isHttp2: boolean) => void): void {
+  let seen = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, H2_PREFACE.length);
+    const isHttp2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+    if (isHttp2 && n < H2_PREFACE.length) return;
+    socket.off('data', onData);
+    socket.pause();
+    socket.unshift(seen);
+    decide(isHttp2);
+    // The HTTP/1.1 parser reads through the stream API; HTTP/2 takes the socket's handle over.
+    if (!isHttp2) socket.resume();
+  };
+  socket.on('data', onData);
+}

@@ -1,0 +1,198 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { promisify } from "node:util";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import { fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { file_auren_v1_events } from "../../src/gen/auren/v1/events_pb.js";
+import { createHealthStatus, registerHealth, ServingStatus } from "../../src/rpc/health.js";
+import type { HealthStatus } from "../../src/rpc/health.js";
+import { registerReflection } from "../../src/rpc/reflection.js";
+
+const root = process.cwd();
+const loadOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
+type Ctor = new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
+// Clients and messages built by proto-loader at run time are untyped.
+type Json = Record<string, any>;
+
+function load(file: string, includeDir: string, service: string): Ctor {
+  const def = protoLoader.loadSync(path.join(root, file), { ...loadOptions, includeDirs: [path.join(root, includeDir)] });
+  return service.split(".").reduce<Json>((o, k) => o[k], grpc.loadPackageDefinition(def)) as Ctor;
+}
+
+const HealthClient = load("node_modules/grpc-health-check/proto/health/v1/health.proto", "node_modules/grpc-health-check/proto", "grpc.health.v1.Health");
+const reflectionDir = "node_modules/@grpc/reflection/build/proto";
+const ReflectionV1 = load(`${reflectionDir}/grpc/reflection/v1/reflection.proto`, reflectionDir, "grpc.reflection.v1.ServerReflection");
+const ReflectionV1alpha = load(`${reflectionDir}/grpc/reflection/v1alpha/reflection.proto`, reflectionDir, "grpc.reflection.v1alpha.ServerReflection");
+
+/** Sends all requests on one bidi stream and collects one response per request. */
+function reflect(client: Json, requests: Json[]): Promise<Json[]> {
+  return new Promise((resolve, reject) => {
+    const call = client.ServerReflectionInfo() as grpc.ClientDuplexStream<Json, Json>;
+    const responses: Json[] = [];
+    call.on("data", (r: Json) => {
+      responses.push(r);
+      if (responses.length === requests.length) call.end();
+    });
+    call.on("error", reject);
+    call.on("end", () => resolve(responses));
+    for (const r of requests) call.write(r);
+  });
+}
+
+function fileNames(response: Json): string[] {
+  assert.equal(response.message_response, "file_descriptor_response", JSON.stringify(response.error_response));
+  return (response.file_descriptor_response.file_descriptor_proto as Buffer[]).map((b) => fromBinary(FileDescriptorProtoSchema, b).name);
+}
+
+/** A HealthStatus that counts live Watch subscriptions, to prove cancelled watches free them. */
+function counting(health: HealthStatus) {
+  let active = 0;
+  const wrapped: HealthStatus = {
+    set: (s, st) => health.set(s, st),
+    get: (s) => health.get(s),
+    list: () => health.list(),
+    shutdown: () => health.shutdown(),
+    get isShutdown() {
+      return health.isShutdown;
+    },
+    subscribe(s, l) {
+      active++;
+      const unsubscribe = health.subscribe(s, l);
+      let done = false;
+      return () => {
+        if (!done) (done = true), active--, unsubscribe();
+      };
+    },
+  };
+  return { wrapped, active: () => active };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(check(), what);
+}
+
+describe("health and reflection over connect-node (gRPC clients)", function () {
+  this.timeout(30_000);
+  const health = createHealthStatus();
+  const watched = counting(health);
+  const server = http2.createServer(
+    connectNodeAdapter({
+      routes: (router) => {
+        registerHealth(router, watched.wrapped);
+        registerReflection(router, [file_auren_v1_events]);
+      },
+    }),
+  );
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (s) => (sessions.add(s), s.on("close", () => sessions.delete(s))));
+  let address = "";
+  let clients: grpc.Client[] = [];
+  const client = (ctor: Ctor) => {
+    const c = new ctor(address, grpc.credentials.createInsecure());
+    clients.push(c);
+    return c as unknown as Json;
+  };
+
+  before(async () => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    clients.forEach((c) => c.close());
+    clients = [];
+    sessions.forEach((s) => s.destroy());
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("Check answers SERVING for the server and NOT_FOUND for unknown services", async () => {
+    const c = client(HealthClient);
+    const check = promisify(c.Check.bind(c)) as (req: Json) => Promise<Json>;
+    assert.equal((await check({ service: "" })).status, "SERVING");
+    await assert.rejects(check({ service: "no.such.Service" }), (e: grpc.ServiceError) => e.code === grpc.status.NOT_FOUND);
+  });
+
+  it("Watch streams the current status, then changes, and frees its listener on cancel", async () => {
+    const c = client(HealthClient);
+    const call = c.Watch({ service: "auren.v1.EventStoreService" }) as grpc.ClientReadableStream<Json>;
+    const seen: string[] = [];
+    call.on("data", (r: Json) => seen.push(r.status));
+    call.on("error", () => {});
+    await until(() => seen.length === 1, "initial status");
+    assert.deepEqual(seen, ["SERVICE_UNKNOWN"]);
+    health.set("auren.v1.EventStoreService", ServingStatus.SERVING);
+    await until(() => seen.length === 2, "status after set()");
+    health.set("auren.v1.EventStoreService", ServingStatus.SERVING); // unchanged: no message
+    health.set("auren.v1.EventStoreService", ServingStatus.NOT_SERVING);
+    await until(() => seen.length === 3, "status after second set()");
+    assert.deepEqual(seen, ["SERVICE_UNKNOWN", "SERVING", "NOT_SERVING"]);
+    assert.equal(watched.active(), 1);
+    call.cancel();
+    await until(() => watched.active() === 0, "listener freed after cancel");
+    health.set("auren.v1.EventStoreService", ServingStatus.SERVING);
+  });
+
+  for (const [version, ctor] of [["v1", ReflectionV1], ["v1alpha", ReflectionV1alpha]] as const) {
+    it(`reflection ${version}: list_services, file_containing_symbol with imports, errors`, async () => {
+      const [list, bySymbol, byMethod, byNested, byFile, unknown, extNumbers, ext] = await reflect(client(ctor), [
+        { list_services: "" },
+        { file_containing_symbol: "auren.v1.EventStoreService" },
+        { file_containing_symbol: "auren.v1.EventStoreService.AppendToStream" },
+        { file_containing_symbol: "grpc.health.v1.HealthCheckResponse.ServingStatus" },
+        { file_by_filename: "google/protobuf/timestamp.proto" },
+        { file_containing_symbol: "auren.v1.NoSuchThing" },
+        { all_extension_numbers_of_type: "auren.v1.Event" },
+        { file_containing_extension: { containing_type: "auren.v1.Event", extension_number: 100 } },
+      ]) as Json[];
+      const services = (list!.list_services_response.service as Json[]).map((s) => s.name);
+      for (const s of ["auren.v1.EventStoreService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]) {
+        assert.ok(services.includes(s), `${s} in ${services.join(", ")}`);
+      }
+      const names = fileNames(bySymbol!);
+      assert.equal(names[0], "auren/v1/events.proto");
+      assert.ok(names.includes("google/protobuf/struct.proto") && names.includes("google/protobuf/timestamp.proto"), names.join(", "));
+      assert.equal(fileNames(byMethod!)[0], "auren/v1/events.proto");
+      assert.deepEqual(fileNames(byNested!), ["health/v1/health.proto"]);
+      assert.deepEqual(fileNames(byFile!), ["google/protobuf/timestamp.proto"]);
+      assert.equal(unknown!.message_response, "error_response");
+      assert.equal(unknown!.error_response.error_code, grpc.status.NOT_FOUND);
+      assert.deepEqual(extNumbers!.all_extension_numbers_response, { base_type_name: "auren.v1.Event", extension_number: [] });
+      assert.equal(ext!.error_response.error_code, grpc.status.NOT_FOUND);
+    });
+  }
+
+  for (const reflectProtocol of ["", "grpc-v1", "grpc-v1alpha"]) {
+    it(`buf curl --reflect ${reflectProtocol || "(default)"} lists the EventStoreService methods`, async () => {
+      const buf = path.join(root, "node_modules/.bin/buf");
+      const { stdout } = await promisify(execFile)(buf, [
+        "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--reflect",
+        ...(reflectProtocol ? ["--reflect-protocol", reflectProtocol] : []),
+        "--list-methods", `http://${address}`,
+      ]);
+      const methods = stdout.split("\n");
+      assert.ok(methods.includes("auren.v1.EventStoreService/AppendToStream"), stdout);
+      assert.ok(methods.includes("grpc.health.v1.Health/Watch"), stdout);
+    });
+  }
+
+  it("shutdown() sets NOT_SERVING and ends open Watch streams", async () => {
+    const c = client(HealthClient);
+    const call = c.Watch({ service: "" }) as grpc.ClientReadableStream<Json>;
+    const seen: string[] = [];
+    call.on("data", (r: Json) => seen.push(r.status));
+    const ended = new Promise<grpc.StatusObject>((resolve) => call.on("status", resolve));
+    await until(() => seen.length === 1, "initial status");
+    health.shutdown();
+    assert.equal((await ended).code, grpc.status.OK);
+    assert.deepEqual(seen, ["SERVING", "NOT_SERVING"]);
+    assert.equal(watched.active(), 0);
+    health.set("", ServingStatus.SERVING);
+    assert.equal(health.get(""), ServingStatus.NOT_SERVING);
+  });
+});
