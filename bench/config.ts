@@ -8,6 +8,8 @@ export interface BenchConfig {
   seconds: number;
   /** Warm-up seconds before each measurement, not counted (BENCH_WARMUP_SECONDS, default 1). */
   warmupSeconds: number;
+  /** Untimed single-event appends per target before the first scenario, so no target is timed on empty tables (BENCH_PRIME_EVENTS, default 2000). */
+  primeEvents: number;
   /** Server the bench databases are created on (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test). */
   adminUrl: string;
   /** One HTTP/2 connection per client, or one shared by all (BENCH_GRPC_CONNECTIONS, default per-client). */
@@ -37,6 +39,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
   return {
     seconds: positive('BENCH_SECONDS', env.BENCH_SECONDS, 5),
     warmupSeconds: positive('BENCH_WARMUP_SECONDS', env.BENCH_WARMUP_SECONDS, 1, true),
+    primeEvents: Math.round(positive('BENCH_PRIME_EVENTS', env.BENCH_PRIME_EVENTS, 2000, true)),
     adminUrl: env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
     grpcConnections,
     serverPoolSize: positive('BENCH_SERVER_POOL_SIZE', env.BENCH_SERVER_POOL_SIZE, Math.max(...CLIENTS)),

@@ -80,12 +80,42 @@ export async function checkpoint(adminUrl: string): Promise<void> {
   }
 }
 
+/**
+ * Refreshes the planner statistics of a bench database. Fresh tables have none, and plans made
+ * while a table is tiny (sequential scans) stay cached in pooled sessions as it grows; a
+ * long-running store has analyzed tables, so every turn starts from current statistics.
+ */
+export async function analyze(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('analyze');
+  } finally {
+    await client.end();
+  }
+}
+
 /** Number of rows in a table of a bench database, to check every counted append was written. */
 export async function countRows(url: string, table: string): Promise<number> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return Number((await client.query<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]!.n);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Pids of the PostgreSQL processes working for a database now: its sessions and the background processes. */
+export async function postgresPids(adminUrl: string, database: string): Promise<Set<number>> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const rows = (await client.query<{ pid: number }>(
+      `select pid from pg_stat_activity
+        where (datname = $1 and pid <> pg_backend_pid()) or (backend_type <> 'client backend' and backend_type not like 'autovacuum%')`,
+      [database])).rows;
+    return new Set(rows.map((r) => r.pid));
   } finally {
     await client.end();
   }

@@ -2,7 +2,7 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
-import { describeUrl, noRows, openPool, waitForDatabase } from './db/pool.js';
+import { connectDatabase, noRows } from './db/pool.js';
 import type { DatabasePool } from './db/pool.js';
 import { createEventStore } from './events/eventStore.js';
 import type { EventStore } from './events/eventStore.js';
@@ -46,12 +46,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     );
     databaseUrl = embedded.url;
   }
-  const pool = await openPool({ url: databaseUrl, maximumPoolSize: config.poolSize });
+  let pool: DatabasePool | undefined;
   try {
-    await waitForDatabase(pool, describeUrl(databaseUrl), config.startupTimeoutMs, log);
+    pool = await connectDatabase({ url: databaseUrl, maximumPoolSize: config.poolSize }, config.startupTimeoutMs, log);
     await migrate(databaseUrl, log);
   } catch (error) {
-    await pool.end();
+    await pool?.end();
     await embedded?.stop();
     throw error;
   }

@@ -3,7 +3,7 @@ import { startApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
-import { describeUrl, openPool, waitForDatabase } from './db/pool.js';
+import { connectDatabase } from './db/pool.js';
 import { createLogger } from './log.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -66,9 +66,11 @@ async function migrateOnly(config: Config, log: Logger): Promise<number> {
     ? undefined
     : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, database: 'auren' }, log);
   const url = config.databaseUrl ?? embedded!.url;
-  const pool = await openPool({ url, maximumPoolSize: 1 });
+  const pool = await connectDatabase({ url, maximumPoolSize: 1 }, config.startupTimeoutMs, log).catch(async (error: unknown) => {
+    await embedded?.stop();
+    throw error;
+  });
   try {
-    await waitForDatabase(pool, describeUrl(url), config.startupTimeoutMs, log);
     const applied = await migrate(url, log);
     log.info({ applied }, applied.length ? 'schema migrated' : 'schema already up to date');
     return 0;

@@ -10,7 +10,7 @@ const integer = (min: number, max: number) =>
 const postgresUrl = z
   .string()
   .url('expects a URL such as postgres://user@host:5432/database')
-  .refine((value) => /^postgres(ql)?:$/.test(new URL(value).protocol), 'expects a postgres:// or postgresql:// URL');
+  .refine((value) => !URL.canParse(value) || /^postgres(ql)?:$/.test(new URL(value).protocol), 'expects a postgres:// or postgresql:// URL');
 
 const schema = z.object({
   HOST: z.string().min(1, 'expects a host name or address to listen on').default('127.0.0.1'),

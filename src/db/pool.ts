@@ -40,16 +40,24 @@ export async function openPool(options: PoolOptions): Promise<DatabasePool> {
   });
 }
 
-/** Waits for PostgreSQL to answer, retrying with exponential backoff until the deadline. */
-export async function waitForDatabase(pool: DatabasePool, where: string, timeoutMs: number, log: Logger): Promise<void> {
+/**
+ * Opens the pool once PostgreSQL answers, retrying with exponential backoff (100 ms doubling
+ * to 5 s) until `timeoutMs` has passed, and saying in the log what it waits for.
+ */
+export async function connectDatabase(options: PoolOptions, timeoutMs: number, log: Logger): Promise<DatabasePool> {
+  const where = describeUrl(options.url);
   const deadline = Date.now() + timeoutMs;
   let delay = 100;
   for (let attempt = 1; ; attempt++) {
+    let pool: DatabasePool | undefined;
     try {
+      // Opening the pool already connects: slonik reads the server's types first.
+      pool = await openPool(options);
       await pool.query(sql.type(noRows)`select 1`);
       if (attempt > 1) log.info({ where, attempt }, 'PostgreSQL is reachable');
-      return;
+      return pool;
     } catch (error) {
+      await pool?.end().catch(() => undefined);
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
         throw new Error(`PostgreSQL at ${where} did not answer within ${timeoutMs} ms: ${describe(error)}`, { cause: error });

@@ -50,7 +50,7 @@ export function createListener(handler: RequestHandler, log: Logger): Listener {
     },
     async close(graceMs) {
       const closed = new Promise<void>((resolve) => tcp.close(() => resolve()));
-      for (const session of sessions) session.close();
+      for (const session of sessions) drain(session);
       // HTTP/1.1 keep-alive connections close once their request is done.
       const idle = setInterval(() => h1.closeIdleConnections(), 50);
       h1.closeIdleConnections();
@@ -62,6 +62,19 @@ export function createListener(handler: RequestHandler, log: Logger): Listener {
       clearTimeout(timer);
     },
   };
+}
+
+// Drains a connection: once a ping has made the round trip, every stream the client sent
+// before it has arrived; close() then sends GOAWAY and lets those streams finish. (Node does
+// not deliver ping acks after a GOAWAY, so the announcing GOAWAY of other gRPC servers is skipped.)
+function drain(session: http2.ServerHttp2Session): void {
+  if (session.closed || session.destroyed) return;
+  const close = () => {
+    clearTimeout(fallback);
+    if (!session.closed && !session.destroyed) session.close();
+  };
+  const fallback = setTimeout(close, 1_000);
+  if (!session.ping(close)) close();
 }
 
 // Reads until the first bytes tell the protocol, then hands the socket, data intact, to the right server.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
+import type { ExpectedVersionKind } from '../../src/gen/auren/v1/events_pb.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { any, exact, freshStream, noStream, proposed, rejectsWith, streamExists } from '../support/events.js';
@@ -168,7 +169,7 @@ describe('AppendToStream', () => {
     it('rejects data holding a number JSON cannot represent', () =>
       rejected({ streamId: freshStream(), events: [proposed({ data: { score: Number.NaN } })] }, /^events\[0\]\.data\.score: contains NaN/));
     it('rejects an unknown expected-version mode', () =>
-      rejected({ streamId: freshStream(), expected: { kind: 9 }, events: [proposed()] }, /^expected\.kind: unknown expected-version mode 9/));
+      rejected({ streamId: freshStream(), expected: { kind: 9 as ExpectedVersionKind }, events: [proposed()] }, /^expected\.kind: unknown expected-version mode 9/));
     it('rejects a message over the transport size limit with RESOURCE_EXHAUSTED', async () => {
       const big = await startTestApp({ MESSAGE_MAX_BYTES: '4096' });
       try {

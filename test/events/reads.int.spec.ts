@@ -71,7 +71,7 @@ describe('Reading', () => {
     });
 
     it('a stream that does not exist is NOT_FOUND', () => rejectsWith(t.events.readStream({ streamId: freshStream() }), Code.NotFound, /does not exist/));
-    it('an unknown direction is INVALID_ARGUMENT', () => rejectsWith(t.events.readStream({ streamId, direction: 7 }), Code.InvalidArgument, /^direction/));
+    it('an unknown direction is INVALID_ARGUMENT', () => rejectsWith(t.events.readStream({ streamId, direction: 7 as ReadDirection }), Code.InvalidArgument, /^direction/));
     it('a limit over the maximum is INVALID_ARGUMENT', () => rejectsWith(t.events.readStream({ streamId, limit: 501 }), Code.InvalidArgument, /^limit: expects at most 500/));
   });
 

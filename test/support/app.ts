@@ -21,6 +21,6 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const databaseUrl = env.DATABASE_URL ?? (await createTestDatabase());
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', SHUTDOWN_TIMEOUT_MS: '2000', ...env, DATABASE_URL: databaseUrl });
   const app = await startApp(config, createLogger(process.env.TEST_LOG_LEVEL ?? config.logLevel));
-  const transport = createGrpcTransport({ baseUrl: app.url, httpVersion: '2' });
+  const transport = createGrpcTransport({ baseUrl: app.url });
   return { app, databaseUrl, events: createClient(EventStoreService, transport), stop: () => app.stop() };
 }

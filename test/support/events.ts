@@ -8,7 +8,7 @@ import type { ProposedEventSchema, ExpectedVersionSchema } from '../../src/gen/a
 
 /** A proposed event with defaults for what a test does not care about. */
 export function proposed(init: Partial<MessageInitShape<typeof ProposedEventSchema>> = {}): MessageInitShape<typeof ProposedEventSchema> {
-  return { type: 'test_event', data: { n: 1 }, ...init };
+  return { type: 'test_event', data: { n: 1 }, ...init } as MessageInitShape<typeof ProposedEventSchema>;
 }
 
 /** A stream id no other test uses. */

@@ -1,0 +1,111 @@
+// `npm run bench`: append throughput of AUREN (gRPC), Emmett and plain pg on one PostgreSQL.
+import { fileURLToPath } from 'node:url';
+import { runClosedLoop } from './append.js';
+import type { RunResult } from './append.js';
+import { loadBenchConfig } from './config.js';
+import { cpuMeter, isLocalHost } from './cpu.js';
+import { analyze, checkpoint, DATABASES, machineFacts, postgresPids, recreateDatabases } from './databases.js';
+import { payloadBytes } from './payload.js';
+import { markdownSection, printResults, TARGETS, writeSection } from './report.js';
+import type { ScenarioResult, TargetName } from './report.js';
+import { aurenTarget } from './targets/auren.js';
+import { emmettTarget } from './targets/emmett.js';
+import { plainPgTarget } from './targets/plainPg.js';
+import type { BenchTarget } from './targets/target.js';
+
+const PRIME = { eventsPerAppend: 1, clients: 8 };
+const PRIME_LIMIT_MS = 60_000;
+const REPORT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+
+async function main(): Promise<void> {
+  const config = loadBenchConfig();
+  const facts = await machineFacts(config.adminUrl);
+  const postgresIsLocal = isLocalHost(new URL(config.adminUrl).hostname);
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  log(`${facts.cores} cores, Node ${facts.node}, ${facts.postgres.split(' on ')[0]} at ${facts.postgresHost}, `
+    + `fsync=${facts.settings.fsync}, synchronous_commit=${facts.settings.synchronous_commit}`);
+  log(`${config.scenarios.length} scenarios × ${TARGETS.length} targets × (${config.warmupSeconds} s warm-up + ${config.seconds} s); `
+    + `gRPC connections: ${config.grpcConnections}`);
+
+  const urls = await recreateDatabases(config.adminUrl);
+  const targets: Partial<Record<TargetName, BenchTarget>> = {};
+  const results: ScenarioResult[] = [];
+  const totals: Record<TargetName, number> = { auren: 0, emmett: 0, pg: 0 };
+  try {
+    targets.auren = await aurenTarget(urls.auren, config.serverPoolSize, config.grpcConnections);
+    targets.emmett = await emmettTarget(urls.emmett);
+    targets.pg = await plainPgTarget(urls.pg);
+
+    // Untimed: give every target's tables some thousands of rows before the first measurement.
+    if (config.primeEvents > 0) {
+      for (const name of TARGETS) {
+        const open = await targets[name]!.open(PRIME);
+        try {
+          const r = await runClosedLoop({
+            label: 'prime', ...PRIME, warmupMs: 0, measureMs: PRIME_LIMIT_MS, maxAppends: config.primeEvents, append: open.append,
+          });
+          totals[name] += r.totalAppends * PRIME.eventsPerAppend;
+        } finally {
+          await open.close();
+        }
+      }
+      log(`primed: ${TARGETS.map((t) => `${t} ${totals[t]} events`).join(', ')} (untimed)`);
+    }
+
+    for (const scenario of config.scenarios) {
+      const byTarget: Partial<Record<TargetName, RunResult>> = {};
+      for (const name of TARGETS) {
+        const target = targets[name]!;
+        await analyze(urls[name]);
+        await checkpoint(config.adminUrl);
+        const open = await target.open(scenario);
+        try {
+          const meter = cpuMeter({ serverPid: target.serverPid, postgresIsLocal });
+          const r = await runClosedLoop({
+            label: `e${scenario.eventsPerAppend}c${scenario.clients}`,
+            clients: scenario.clients,
+            eventsPerAppend: scenario.eventsPerAppend,
+            warmupMs: config.warmupSeconds * 1000,
+            measureMs: config.seconds * 1000,
+            append: open.append,
+            window: meter,
+          });
+          // While the pools are still open: which PostgreSQL processes served this target.
+          if (r.cpu && postgresIsLocal) r.cpu = meter.restrict(r.cpu, await postgresPids(config.adminUrl, DATABASES[name]));
+          byTarget[name] = r;
+        } finally {
+          await open.close();
+        }
+        const r = byTarget[name]!;
+        totals[name] += r.totalAppends * scenario.eventsPerAppend;
+        log(`${String(scenario.eventsPerAppend).padStart(3)} ev/append ${String(scenario.clients).padStart(2)} clients  ${name.padEnd(6)} `
+          + `${Math.round(r.eventsPerSecond).toString().padStart(7)} ev/s ${Math.round(r.appendsPerSecond).toString().padStart(6)} appends/s  `
+          + `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`);
+      }
+      results.push({ scenario, results: byTarget as Record<TargetName, RunResult> });
+    }
+
+    // Every append the clients saw succeed must be in its database, no more, no less.
+    for (const name of TARGETS) {
+      const stored = await targets[name]!.countEvents();
+      if (stored !== totals[name]) throw new Error(`${name}: ${stored} events stored, but ${totals[name]} appended`);
+    }
+    log(`checked: every appended event is stored (${TARGETS.map((t) => `${t} ${totals[t]}`).join(', ')})`);
+  } finally {
+    for (const name of TARGETS) await targets[name]?.close();
+  }
+
+  printResults(results, config.seconds);
+  if (config.write) {
+    writeSection(REPORT, markdownSection(results, facts, config, payloadBytes(), new Date()));
+    log(`\nwrote ${REPORT}`);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

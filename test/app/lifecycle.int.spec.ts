@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import pg from 'pg';
+import { migrate } from '../../src/db/migrate.js';
+import { Health, HealthCheckResponse_ServingStatus as Status } from '../../src/gen/health/v1/health_pb.js';
+import { createLogger } from '../../src/log.js';
+import { startTestApp } from '../support/app.js';
+import { createTestDatabase } from '../support/database.js';
+import { freshStream, proposed } from '../support/events.js';
+import { startProxy, throughProxy } from '../support/proxy.js';
+
+const silent = createLogger('silent');
+
+async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail('condition not reached in time');
+    await sleep(100);
+  }
+}
+
+describe('Service lifecycle', () => {
+  it('applies the schema once when several replicas migrate at the same time', async () => {
+    const url = await createTestDatabase();
+    const results = await Promise.all(Array.from({ length: 4 }, () => migrate(url, silent)));
+    assert.deepEqual(results.flat(), ['001_event_store.sql']);
+    assert.deepEqual(await migrate(url, silent), []);
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      const { rows } = await client.query('select version from schema_migrations');
+      assert.equal(rows.length, 1);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('refuses to change or delete events', async () => {
+    const t = await startTestApp();
+    const client = new pg.Client({ connectionString: t.databaseUrl });
+    await client.connect();
+    try {
+      await t.events.appendToStream({ streamId: freshStream(), events: [proposed()] });
+      await assert.rejects(client.query(`update events set type = 'x'`), /append-only/);
+      await assert.rejects(client.query('delete from events'), /append-only/);
+      await assert.rejects(client.query('truncate events'), /append-only/);
+    } finally {
+      await client.end();
+      await t.stop();
+    }
+  });
+
+  it('waits for the database at start, then serves; health is NOT_SERVING while the database is unreachable', async function () {
+    this.timeout(60_000);
+    const url = new URL(await createTestDatabase());
+    const proxy = await startProxy({ host: url.hostname, port: Number(url.port || 5432) }, false);
+    const starting = startTestApp({ DATABASE_URL: throughProxy(url.toString(), proxy) });
+    await sleep(700);
+    await proxy.restore();
+    const t = await starting;
+    const health = createClient(Health, createGrpcTransport({ baseUrl: t.app.url}));
+    const status = async () => (await health.check({ service: '' })).status;
+    try {
+      assert.equal(await status(), Status.SERVING);
+      await proxy.cut();
+      await eventually(async () => (await status()) === Status.NOT_SERVING);
+      assert.equal((await health.check({ service: 'auren.v1.EventStoreService' })).status, Status.NOT_SERVING);
+      const healthz = await fetch(`${t.app.url}/healthz`);
+      assert.equal(healthz.status, 503);
+      await proxy.restore();
+      await eventually(async () => (await status()) === Status.SERVING);
+      await t.events.appendToStream({ streamId: freshStream(), events: [proposed()] });
+    } finally {
+      await t.stop();
+      await proxy.close();
+    }
+  });
+
+  it('lets calls in flight finish when it stops', async () => {
+    const t = await startTestApp();
+    const streamId = freshStream();
+    const calls = Array.from({ length: 20 }, () => t.events.appendToStream({ streamId, events: [proposed()] }));
+    await sleep(5);
+    await t.stop();
+    const outcomes = await Promise.allSettled(calls);
+    const failed = outcomes.filter((o) => o.status === 'rejected');
+    assert.equal(failed.length, 0, `${failed.length} calls failed: ${failed.map((f) => String((f as PromiseRejectedResult).reason)).join('; ')}`);
+  });
+});
