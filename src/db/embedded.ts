@@ -35,13 +35,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions, log: Logge
   const dataDir = path.resolve(options.dataDir, 'postgres');
   const secretFile = path.resolve(options.dataDir, 'postgres.secret');
   await mkdir(options.dataDir, { recursive: true, mode: 0o755 });
+  const runningAsRoot = process.getuid?.() === 0;
+  // As root the server runs as `postgres`, which must reach the cluster folder inside this one.
+  if (runningAsRoot) await chmod(options.dataDir, 0o755);
   const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
   const password = fresh ? randomBytes(18).toString('base64url') : (await readFile(secretFile, 'utf8')).trim();
   if (fresh) await writeFile(secretFile, `${password}\n`, { mode: 0o600 });
   await chmod(secretFile, 0o600);
 
   const port = options.port || (await freePort());
-  const runningAsRoot = process.getuid?.() === 0;
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,

@@ -1,0 +1,44 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createClient } from '@connectrpc/connect';
+import { createGrpcTransport } from '@connectrpc/connect-node';
+import { startApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { EventStoreService } from '../../src/gen/auren/v1/events_pb.js';
+import { Health, HealthCheckResponse_ServingStatus as Status } from '../../src/gen/health/v1/health_pb.js';
+import { createLogger } from '../../src/log.js';
+import { freshStream, proposed } from '../support/events.js';
+
+describe('Embedded PostgreSQL (no DATABASE_URL)', function () {
+  this.timeout(120_000);
+  let dataDir: string;
+  before(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'auren-embedded-'));
+  });
+  after(() => rm(dataDir, { recursive: true, force: true }));
+
+  const start = () => startApp(loadConfig({ PORT: '0', AUREN_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+
+  it('starts a real PostgreSQL, reaches SERVING, and keeps the data across restarts', async () => {
+    const streamId = freshStream('embedded');
+    const first = await start();
+    try {
+      const transport = createGrpcTransport({ baseUrl: first.url });
+      assert.equal((await createClient(Health, transport).check({ service: '' })).status, Status.SERVING);
+      await createClient(EventStoreService, transport).appendToStream({ streamId, events: [proposed({ data: { kept: true } })] });
+    } finally {
+      await first.stop();
+    }
+    assert.ok((await stat(path.join(dataDir, 'postgres', 'PG_VERSION'))).isFile(), 'the cluster lives in the data folder');
+
+    const second = await start();
+    try {
+      const read = await createClient(EventStoreService, createGrpcTransport({ baseUrl: second.url })).readStream({ streamId });
+      assert.deepEqual(read.events.map((e) => e.data), [{ kept: true }]);
+    } finally {
+      await second.stop();
+    }
+  });
+});
