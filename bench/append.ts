@@ -29,7 +29,7 @@ export interface LoopOptions {
   warmupMs: number;
   measureMs: number;
   append: AppendFn;
-  /** Stop starting appends once this many have started (for untimed priming). */
+  /** Stop starting appends once this many have started (untimed priming). */
   maxAppends?: number | undefined;
   /** Called when the measured window opens and closes. */
   window?: { start(): void; stop(): CpuSnapshot } | undefined;
@@ -59,7 +59,7 @@ export async function runClosedLoop(options: LoopOptions): Promise<RunResult> {
     : [];
 
   async function worker(client: number): Promise<void> {
-    for (let seq = 0; failure === undefined && performance.now() < windowEnd && started < maxAppends; seq++, started++) {
+    for (let seq = 0; failure === undefined && performance.now() < windowEnd && started++ < maxAppends; seq++) {
       const events = payloads(client, seq, eventsPerAppend);
       const t0 = performance.now();
       try {

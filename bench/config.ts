@@ -8,7 +8,12 @@ export interface BenchConfig {
   seconds: number;
   /** Warm-up seconds before each measurement, not counted (BENCH_WARMUP_SECONDS, default 1). */
   warmupSeconds: number;
-  /** Untimed single-event appends per target before the first scenario, so no target is timed on empty tables (BENCH_PRIME_EVENTS, default 2000). */
+  /**
+   * Events each target stores, untimed, before the first scenario (BENCH_PRIME_EVENTS, default
+   * 20000, in appends of 100). A store holding data is the steady state; on near-empty tables
+   * PostgreSQL picks other plans (AUREN's duplicate check hash-joins a sequential scan of events
+   * until the table has roughly 5,000 rows), which would time a start-up effect instead.
+   */
   primeEvents: number;
   /** Server the bench databases are created on (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test). */
   adminUrl: string;
@@ -39,7 +44,7 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
   return {
     seconds: positive('BENCH_SECONDS', env.BENCH_SECONDS, 5),
     warmupSeconds: positive('BENCH_WARMUP_SECONDS', env.BENCH_WARMUP_SECONDS, 1, true),
-    primeEvents: Math.round(positive('BENCH_PRIME_EVENTS', env.BENCH_PRIME_EVENTS, 2000, true)),
+    primeEvents: Math.round(positive('BENCH_PRIME_EVENTS', env.BENCH_PRIME_EVENTS, 20_000, true)),
     adminUrl: env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test',
     grpcConnections,
     serverPoolSize: positive('BENCH_SERVER_POOL_SIZE', env.BENCH_SERVER_POOL_SIZE, Math.max(...CLIENTS)),

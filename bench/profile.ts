@@ -12,8 +12,13 @@ import { loadConfig } from '../src/config.js';
 import { openPool } from '../src/db/pool.js';
 import { createEventStore } from '../src/events/eventStore.js';
 import { appendRow } from '../src/events/queries.js';
-import { EventStoreService, ExpectedVersionKind } from '../src/gen/auren/v1/events_pb.js';
-import { Health } from '../src/gen/health/v1/health_pb.js';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import * as grpcJs from '@grpc/grpc-js';
+import {
+  AppendToStreamRequestSchema, AppendToStreamResponseSchema, EventStoreService, ExpectedVersionKind,
+} from '../src/gen/auren/v1/events_pb.js';
+import { Health, HealthCheckRequestSchema, HealthCheckResponseSchema } from '../src/gen/health/v1/health_pb.js';
 import { runClosedLoop } from './append.js';
 import type { AppendFn, RunResult } from './append.js';
 import { loadBenchConfig } from './config.js';
@@ -97,6 +102,29 @@ async function main(): Promise<void> {
             check(r.nextExpectedVersion, events, streamId);
           },
       close: async () => sessions.forEach((s) => s.abort()),
+    };
+  };
+
+  // The same calls through @grpc/grpc-js instead of the Connect client: separates client cost from server cost.
+  const grpcJsClient = (kind: 'health' | 'append') => async () => {
+    const address = new URL(server.baseUrl).host;
+    const channels = Array.from({ length: clients }, (_, i) =>
+      new grpcJs.Client(address, grpcJs.credentials.createInsecure(), { 'grpc.channel_id': i } as grpcJs.ChannelOptions));
+    const unary = <I extends DescMessage, O extends DescMessage>(client: grpcJs.Client, path: string, input: I, output: O, message: MessageInitShape<I>) =>
+      new Promise<MessageShape<O>>((resolve, reject) => {
+        client.makeUnaryRequest(path, (m: MessageShape<I>) => Buffer.from(toBinary(input, m)), (b: Buffer) => fromBinary(output, b),
+          create(input, message), (error, value) => (error ? reject(error) : resolve(value!)));
+      });
+    return {
+      append: kind === 'health'
+        ? async (client: number) => void (await unary(channels[client]!, '/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, { service: '' }))
+        : async (client: number, streamId: string, events: Payload[]) => {
+            const r = await unary(channels[client]!, '/auren.v1.EventStoreService/AppendToStream', AppendToStreamRequestSchema, AppendToStreamResponseSchema, {
+              streamId, expected: { kind: ExpectedVersionKind.NO_STREAM }, events: events.map((data) => ({ type: EVENT_TYPE, data })),
+            });
+            check(r.nextExpectedVersion, events, streamId);
+          },
+      close: async () => channels.forEach((c) => c.close()),
     };
   };
 
@@ -190,6 +218,8 @@ async function main(): Promise<void> {
     { name: '7 gRPC health.Check (no database)', db: 'auren', open: grpc('health', false), serverPid: server.pid },
     { name: '8 gRPC AppendToStream, conn per client', db: 'auren', open: grpc('append', false), serverPid: server.pid },
     { name: '9 gRPC AppendToStream, 1 shared conn', db: 'auren', open: grpc('append', true), serverPid: server.pid },
+    { name: '10 grpc-js client: health.Check', db: 'auren', open: grpcJsClient('health'), serverPid: server.pid },
+    { name: '11 grpc-js client: AppendToStream', db: 'auren', open: grpcJsClient('append'), serverPid: server.pid },
     { name: 'Emmett appendToStream (in-process)', db: 'emmett', open: () => emmett.open({ clients, eventsPerAppend }) },
   ];
 
@@ -201,10 +231,14 @@ async function main(): Promise<void> {
       ? only.map((o) => layers.find((l) => l.name.startsWith(`${o} `) || l.name.toLowerCase().startsWith(o.toLowerCase()))).filter((l) => l !== undefined)
       : layers;
     // Untimed: some thousands of rows in both databases first, as in the throughput bench.
-    for (const layer of [layers[2]!, layers.at(-1)!]) {
+    // (through the gRPC server, which also warms its JIT up, and through Emmett)
+    for (const [i, layer] of [layers[7]!, layers.at(-1)!].entries()) {
       const open = await layer.open();
       try {
-        await runClosedLoop({ label: `prime${layer.db}`, clients: 8, eventsPerAppend: 1, warmupMs: 0, measureMs: 60_000, maxAppends: bench.primeEvents, append: open.append });
+        await runClosedLoop({
+          label: `prime${i}`, clients: 8, eventsPerAppend: 100, warmupMs: 0, measureMs: 120_000,
+          maxAppends: Math.ceil(bench.primeEvents / 100), append: open.append,
+        });
       } finally {
         await open.close();
       }
@@ -246,8 +280,9 @@ async function main(): Promise<void> {
 Where one AUREN append spends its time, at ${eventsPerAppend} event(s) per append and ${clients} closed-loop clients,
 ${seconds} s per layer after ${bench.warmupSeconds} s warm-up, run ${new Date().toISOString()} on ${facts.cores} cores, Node ${facts.node},
 ${facts.postgres.split(' on ')[0]}. Command: \`npx tsx bench/profile.ts\`. Layers 1–6 run in the bench process against
-\`auren_bench\`'s schema; 7–9 go through the server spawned as in the throughput bench. Both databases are primed
-(${bench.primeEvents} untimed single-event appends) and each layer's database is analyzed before its turn. CPU is per call, from /proc, over the measured window.
+\`auren_bench\`'s schema; 7–11 go through the server spawned as in the throughput bench (10–11 call it with @grpc/grpc-js
+instead of the Connect client, to tell client cost from server cost). Both databases are primed
+(${bench.primeEvents.toLocaleString('en-US')} events each, untimed, in appends of 100) and each layer's database is analyzed before its turn. CPU is per call, from /proc, over the measured window.
 
 ${md}
 `, SECTION);

@@ -18,6 +18,8 @@ export interface ScenarioResult {
 
 export const GOAL = { eventsPerAppend: 1, clients: 8, ratio: 2 };
 
+const CORES = os.availableParallelism();
+
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : 'n/a');
 const ratio = (r: ScenarioResult) => r.results.auren.eventsPerSecond / r.results.emmett.eventsPerSecond;
@@ -38,8 +40,6 @@ export function loadCells(cpu: CpuSnapshot | null, seconds: number): string[] {
     cpu.steal === null ? 'n/a' : `${((cpu.steal / 1000 / seconds / CORES) * 100).toFixed(0)}%`,
   ];
 }
-
-const CORES = os.availableParallelism();
 
 function rows(results: ScenarioResult[], seconds: number) {
   return {
@@ -106,7 +106,7 @@ export function markdownSection(results: ScenarioResult[], facts: MachineFacts, 
   const envs = [
     config.seconds !== 5 ? `BENCH_SECONDS=${config.seconds}` : '',
     config.warmupSeconds !== 1 ? `BENCH_WARMUP_SECONDS=${config.warmupSeconds}` : '',
-    config.primeEvents !== 2000 ? `BENCH_PRIME_EVENTS=${config.primeEvents}` : '',
+    config.primeEvents !== 20_000 ? `BENCH_PRIME_EVENTS=${config.primeEvents}` : '',
     process.env.BENCH_SERVER_ENTRY ? `BENCH_SERVER_ENTRY=${process.env.BENCH_SERVER_ENTRY}` : '',
     config.grpcConnections !== 'per-client' ? `BENCH_GRPC_CONNECTIONS=${config.grpcConnections}` : '',
     process.env.BENCH_SERVER_POOL_SIZE ? `BENCH_SERVER_POOL_SIZE=${config.serverPoolSize}` : '',
@@ -124,7 +124,7 @@ Machine: ${facts.cores} cores (\`nproc\`), ${facts.cpuModel}, ${facts.memoryGiB}
 The bench process, the AUREN server and PostgreSQL share these cores.
 
 How it is measured:
-- One run, one PostgreSQL; each target in its own database created fresh for the run: \`auren_bench\`, \`emmett_bench\`, \`pg_bench\`. Each target is first primed with ${config.primeEvents} untimed single-event appends (8 clients) so none is timed on empty tables; then targets take turns per scenario, each turn preceded by \`ANALYZE\` of its database and a \`CHECKPOINT\`.
+- One run, one PostgreSQL; each target in its own database created fresh for the run: \`auren_bench\`, \`emmett_bench\`, \`pg_bench\`. Each target first stores ${config.primeEvents.toLocaleString('en-US')} events untimed (appends of 100, 8 clients), so none is timed on near-empty tables, whose plans differ; then targets take turns per scenario, each turn preceded by \`ANALYZE\` of its database and a \`CHECKPOINT\`.
 - Closed loop: each client awaits its append before the next. Every append goes to a new stream (\`bench-<scenario>-<client>-<n>\`) expecting it not to exist; events are \`memory_created\` with a ${payloadBytes}-byte JSON payload. Appends completing inside the measured window are counted; latency is per append, as the client sees it.
 - **AUREN**: \`node ${serverArgs().join(' ')} serve\` as a child process (LOG_LEVEL=warn, DB_POOL_SIZE=${config.serverPoolSize}), waited for through grpc.health.v1 Check, called with the typed Connect client over gRPC/HTTP/2 (h2c); ${config.grpcConnections === 'shared' ? 'all clients share one HTTP/2 connection' : 'one HTTP/2 connection (transport) per client'}; expected version NO_STREAM; event ids assigned by the server.
 - **Emmett** 0.42: \`getPostgreSQLEventStore\` in the bench process over a pg.Pool sized to the clients, schema migrated before timing, \`appendToStream(stream, events, { expectedStreamVersion: 0n })\` (a transaction: BEGIN, \`emt_append_to_stream\`, COMMIT).

@@ -8,6 +8,13 @@ import { createEventStore } from './events/eventStore.js';
 import type { EventStore } from './events/eventStore.js';
 import { file_auren_v1_events } from './gen/auren/v1/events_pb.js';
 import { createListener } from './http/listener.js';
+import { startLogHead } from './tails/logHead.js';
+import type { LogHead } from './tails/logHead.js';
+import { createSubscriptions } from './tails/subscriptions.js';
+import type { Subscriptions } from './tails/subscriptions.js';
+import { watchLongTransactions } from './tails/transactions.js';
+import { createWakeups } from './tails/wakeups.js';
+import type { Wakeups } from './tails/wakeups.js';
 import type { RequestHandler } from './http/listener.js';
 import { errorMapping } from './rpc/errors.js';
 import { registerEventStoreService } from './rpc/eventStoreService.js';
@@ -26,6 +33,10 @@ export interface App {
   url: string;
   pool: DatabasePool;
   eventStore: EventStore;
+  subscriptions: Subscriptions;
+  head: LogHead;
+  wakeups: Wakeups;
+  longTransactions: ReturnType<typeof watchLongTransactions>;
   health: HealthStatus;
   /** Stops serving, lets open calls finish, closes the database. */
   stop(): Promise<void>;
@@ -56,13 +67,25 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     throw error;
   }
 
-  const eventStore = createEventStore(pool, config.limits);
+  const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
+  const eventStore = createEventStore(pool, config.limits, () => wakeups.appended());
+  const head = await startLogHead({
+    store: eventStore,
+    wakeups,
+    log,
+    windowSize: config.tails.window,
+    pageSize: config.tails.pageSize,
+    pollMs: config.tails.pollMs,
+  });
+  const stopTails = new AbortController();
+  const subscriptions = createSubscriptions(eventStore, head, { pageSize: config.tails.pageSize, shutdown: stopTails.signal });
+  const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
   const health = createHealthStatus();
   for (const service of SERVICES) health.set(service, ServingStatus.SERVING);
 
   const handler = connectNodeAdapter({
     routes: (router) => {
-      registerEventStoreService(router, eventStore);
+      registerEventStoreService(router, eventStore, subscriptions, config.tails.checkpointInterval);
       registerHealth(router, health);
       registerReflection(router, [file_auren_v1_events]);
     },
@@ -82,12 +105,22 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     pool,
     eventStore,
+    subscriptions,
+    head,
+    wakeups,
+    longTransactions,
     health,
     async stop() {
       clearInterval(probe);
       health.shutdown();
+      // Live tails never finish on their own: end them, then let unary calls finish.
+      head.stop();
+      stopTails.abort();
       await listener.close(config.shutdownTimeoutMs);
-      await pool.end();
+      longTransactions.stop();
+      await wakeups.stop();
+      // A pool whose server went away may fail to close its connections; stopping goes on.
+      await pool.end().catch((error: unknown) => log.warn({ err: error }, 'closing the PostgreSQL pool failed'));
       await embedded?.stop();
       log.info('stopped');
     },

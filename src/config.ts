@@ -24,6 +24,12 @@ const schema = z.object({
   EVENT_MAX_BYTES: integer(1, 64 * 1024 * 1024).default('1048576'),
   MESSAGE_MAX_BYTES: integer(1024, 1024 * 1024 * 1024).default('16777216'),
   READ_MAX_COUNT: integer(1, 100_000).default('1000'),
+  TAIL_NOTIFY: z.enum(['true', 'false'], { message: 'expects true or false' }).default('true'),
+  TAIL_POLL_MS: integer(10, 60_000).default('500'),
+  TAIL_PAGE_SIZE: integer(1, 10_000).default('500'),
+  TAIL_WINDOW: integer(100, 1_000_000).default('10000'),
+  TAIL_CHECKPOINT_INTERVAL: integer(1, 1_000_000).default('1000'),
+  LONG_TRANSACTION_WARN_MS: integer(100, 3_600_000).default('10000'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default('10000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -39,6 +45,9 @@ export interface Config {
   poolSize: number;
   startupTimeoutMs: number;
   limits: Limits;
+  tails: TailConfig;
+  /** Log a warning when a transaction has been open this long: it holds back every tail. */
+  longTransactionWarnMs: number;
   shutdownTimeoutMs: number;
   logLevel: string;
 }
@@ -49,6 +58,20 @@ export interface Limits {
   eventMaxBytes: number;
   messageMaxBytes: number;
   readMaxCount: number;
+}
+
+/** How live tails wake up and how much they hold. */
+export interface TailConfig {
+  /** Send NOTIFY after appends, waking tails in other processes. */
+  notify: boolean;
+  /** Read the head of the log at least this often, notification or not. */
+  pollMs: number;
+  /** Events a subscriber reads at a time (and holds at most). */
+  pageSize: number;
+  /** Recent events kept in memory for live tails. */
+  window: number;
+  /** Default scanned events between checkpoints of a filtered tail. */
+  checkpointInterval: number;
 }
 
 /** A configuration variable with a value the service cannot use. */
@@ -80,6 +103,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       messageMaxBytes: e.MESSAGE_MAX_BYTES,
       readMaxCount: e.READ_MAX_COUNT,
     },
+    tails: {
+      notify: e.TAIL_NOTIFY === 'true',
+      pollMs: e.TAIL_POLL_MS,
+      pageSize: e.TAIL_PAGE_SIZE,
+      window: e.TAIL_WINDOW,
+      checkpointInterval: e.TAIL_CHECKPOINT_INTERVAL,
+    },
+    longTransactionWarnMs: e.LONG_TRANSACTION_WARN_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
   };

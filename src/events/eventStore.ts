@@ -5,7 +5,7 @@ import { DuplicateEventId, EventNotFound, StreamNotFound, WrongExpectedVersion }
 import {
   appendRow, eventColumns, eventRow, horizonQuery, matches, positionRow, settledFrom, toRecordedEvent,
 } from './queries.js';
-import { positionAfter } from './types.js';
+import { positionAfter, START } from './types.js';
 import type {
   AppendResult, EventFilter, ExpectedVersion, LogSlice, Position, ProposedEvent, RecordedEvent, StreamInfo, StreamSlice,
 } from './types.js';
@@ -23,14 +23,35 @@ export interface EventStore {
   readAll(from: Position, limit: number, filter: EventFilter): Promise<LogSlice>;
   getStreamInfo(streamId: string): Promise<StreamInfo>;
   getEvent(eventId: string): Promise<RecordedEvent>;
+  /**
+   * Reads settled events (whose transaction is older than every one still running) from an
+   * inclusive position, unfiltered; says whether committed events already wait beyond the
+   * horizon, so a tail knows to look again soon. For tails and consumers.
+   */
+  readSettled(from: Position, limit: number): Promise<SettledSlice>;
+  /** Events of one stream from an inclusive version, in version order; none when it does not exist. */
+  readStreamEvents(streamId: string, fromVersion: bigint, limit: number): Promise<RecordedEvent[]>;
+  /** The position after the last settled event: where a tail "from the end" starts. */
+  settledEnd(): Promise<Position>;
+}
+
+/** A page of settled events. */
+export interface SettledSlice {
+  events: RecordedEvent[];
+  /** Committed events exist that are not settled yet. */
+  pending: boolean;
 }
 
 // A filtered read scans at most this many events before it answers with a resume position,
 // so a filter that matches nothing costs a bounded amount per call.
 const FILTERED_SCAN_WINDOW = 10_000;
 
-/** Creates the event store over a PostgreSQL pool. */
-export function createEventStore(pool: DatabasePool, limits: Limits): EventStore {
+/**
+ * Creates the event store over a PostgreSQL pool. `afterCommit` runs after each append this
+ * store committed itself (not those made inside a caller's transaction: the caller calls it
+ * after its own commit).
+ */
+export function createEventStore(pool: DatabasePool, limits: Limits, afterCommit: () => void = () => {}): EventStore {
   async function getStreamInfo(streamId: string): Promise<StreamInfo> {
     checkStreamId('stream_id', streamId);
     const row = await pool.maybeOne(sql.type(z.object({ version: z.bigint(), created_at: z.number(), updated_at: z.number() }))`
@@ -52,6 +73,7 @@ export function createEventStore(pool: DatabasePool, limits: Limits): EventStore
       } catch (error) {
         throw translateAppendError(error, checked.map((e) => e.event_id));
       }
+      if (row.outcome === 'appended' && db === pool) afterCommit();
       if (row.outcome === 'wrong_expected_version') {
         throw new WrongExpectedVersion(streamId, describeExpected(expected), row.stream_version);
       }
@@ -113,6 +135,31 @@ export function createEventStore(pool: DatabasePool, limits: Limits): EventStore
     },
 
     getStreamInfo,
+
+    async readSettled(from, limit) {
+      const { horizon } = await pool.one(horizonQuery);
+      const rows = await pool.any(sql.type(eventRow)`
+        select ${eventColumns} from events where ${settledFrom(from, horizon)}
+         order by transaction_id, position limit ${limit}`);
+      const pending = rows.length < limit
+        && (await pool.exists(sql.type(z.object({ exists: z.boolean() }))`select 1 from events where transaction_id >= ${horizon}::xid8`));
+      return { events: rows.map(toRecordedEvent), pending };
+    },
+
+    async readStreamEvents(streamId, fromVersion, limit) {
+      const rows = await pool.any(sql.type(eventRow)`
+        select ${eventColumns} from events where stream_id = ${streamId} and version >= ${fromVersion}
+         order by version limit ${limit}`);
+      return rows.map(toRecordedEvent);
+    },
+
+    async settledEnd() {
+      const end = await pool.maybeOne(sql.type(positionRow)`
+        select transaction_id::text as commit, position from events
+         where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+         order by transaction_id desc, position desc limit 1`);
+      return end ? positionAfter({ commit: BigInt(end.commit), prepare: end.position }) : START;
+    },
 
     async getEvent(eventId) {
       const id = checkEventId('event_id', eventId);

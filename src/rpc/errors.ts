@@ -23,11 +23,31 @@ export function toConnectError(error: unknown, log: Logger, procedure: string): 
 export function errorMapping(log: Logger): Interceptor {
   return (next) => async (request) => {
     try {
-      return await next(request);
+      const response = await next(request);
+      if (!response.stream) return response;
+      // A streaming handler fails while its messages are read, after next() returned.
+      return { ...response, message: mapStreamErrors(response.message, log, request.method.name, request.signal) };
     } catch (error) {
-      throw toConnectError(error, log, request.method.name);
+      throw mapError(error, log, request.method.name, request.signal);
     }
   };
+}
+
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>, log: Logger, procedure: string, signal: AbortSignal): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    throw mapError(error, log, procedure, signal);
+  }
+}
+
+// A client that went away is not a server error.
+function mapError(error: unknown, log: Logger, procedure: string, signal: AbortSignal): ConnectError {
+  if (signal.aborted && !(error instanceof ConnectError)) {
+    log.debug({ procedure, err: error }, 'client went away');
+    return new ConnectError('the client cancelled the call', Code.Canceled);
+  }
+  return toConnectError(error, log, procedure);
 }
 
 function isConnectionFailure(error: unknown): boolean {

@@ -1,14 +1,17 @@
 import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
 import type { ConnectRouter } from '@connectrpc/connect';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventStoreService, GetStreamInfoResponseSchema } from '../gen/auren/v1/events_pb.js';
 import type { EventStore } from '../events/eventStore.js';
+import { START } from '../events/types.js';
+import type { Subscriptions, TailStart } from '../tails/subscriptions.js';
 import {
   directionFromProto, eventToProto, expectedFromProto, filterFromProto, positionFromProto, positionToProto,
 } from './convert.js';
 
-/** Serves EventStoreService: translates protobuf to the event store's calls and back. */
-export function registerEventStoreService(router: ConnectRouter, store: EventStore): void {
+/** Serves EventStoreService: translates protobuf to the event store's and the tails' calls and back. */
+export function registerEventStoreService(router: ConnectRouter, store: EventStore, tails: Subscriptions, defaultCheckpointInterval: number): void {
   router.service(EventStoreService, {
     async appendToStream(request) {
       const result = await store.appendToStream(
@@ -53,5 +56,46 @@ export function registerEventStoreService(router: ConnectRouter, store: EventSto
     async getEvent(request) {
       return { event: eventToProto(await store.getEvent(request.eventId)) };
     },
+
+    async *subscribeToAll(request, context) {
+      const from: TailStart = request.from.case === 'end'
+        ? 'end'
+        : { after: request.from.case === 'position' ? positionFromProto(request.from.value) : START };
+      const tail = tails.subscribeToAll(
+        { from, filter: filterFromProto(request.filter), checkpointInterval: request.checkpointInterval || defaultCheckpointInterval },
+        context.signal,
+      );
+      for await (const message of tail) {
+        switch (message.kind) {
+          case 'event':
+            yield { message: { case: 'event', value: eventToProto(message.event) } };
+            break;
+          case 'caught_up':
+            yield { message: { case: 'caughtUp', value: { position: positionToProto(message.position) } } };
+            break;
+          case 'checkpoint':
+            yield { message: { case: 'checkpoint', value: { position: positionToProto(message.position) } } };
+            break;
+        }
+      }
+      endOfTail(context.signal);
+    },
+
+    async *subscribeToStream(request, context) {
+      for await (const message of tails.subscribeToStream(request.streamId, request.fromVersion, context.signal)) {
+        yield message.kind === 'event'
+          ? { message: { case: 'event', value: eventToProto(message.event) } }
+          : { message: { case: 'caughtUp', value: { version: message.version } } };
+      }
+      endOfTail(context.signal);
+    },
   });
+}
+
+// A tail ends only when its client leaves or the server stops; the latter must not look like
+// a normal end, so the client knows to resume from the last position it received.
+function endOfTail(clientSignal: AbortSignal): void {
+  if (!clientSignal.aborted) {
+    throw new ConnectError('the server is shutting down; subscribe again from the last position received', Code.Unavailable);
+  }
 }

@@ -1,0 +1,163 @@
+import type { EventStore } from '../events/eventStore.js';
+import { comparePositions, positionAfter } from '../events/types.js';
+import type { Position, RecordedEvent } from '../events/types.js';
+import type { Logger } from '../log.js';
+import type { Wakeups } from './wakeups.js';
+
+/**
+ * The head of the log, read once per process for every live tail: on each wake-up one reader
+ * fetches the newly settled events and keeps the most recent ones in a bounded window that
+ * live subscribers read from memory. A subscriber behind the window reads the database itself.
+ */
+export interface LogHead {
+  /** Inclusive position the head reads next: every settled event before it has been read. */
+  next(): Position;
+  /**
+   * Up to `max` buffered events at or after `from`, in order; 'behind' when `from` lies
+   * before the window (events there must be read from the database).
+   */
+  read(from: Position, max: number): RecordedEvent[] | 'behind';
+  /** Start of the window: reads from here on are served from memory. */
+  floor(): Position;
+  /** Count of events published so far; with `since` it tells a waiter what it missed. */
+  published(): number;
+  /** Events published after the first `count`, or 'unknown' when they left the window. */
+  since(count: number): RecordedEvent[] | 'unknown';
+  /** Resolves at the next publication (or at once if stopped). */
+  changed(): Promise<void>;
+  /** Number of events held in memory. */
+  buffered(): number;
+  stop(): void;
+}
+
+/** Options of the log head. */
+export interface LogHeadOptions {
+  store: EventStore;
+  wakeups: Wakeups;
+  log: Logger;
+  /** Most events kept in memory. */
+  windowSize: number;
+  /** Events read per query. */
+  pageSize: number;
+  /** A read every this many ms even without a wake-up: covers lost notifications. */
+  pollMs: number;
+}
+
+/** Starts the head at the current end of the settled log. */
+export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
+  const { store, log } = options;
+  let next = await store.settledEnd();
+  let floor = next;
+  let window: RecordedEvent[] = [];
+  let publishedCount = 0;
+  let stopped = false;
+  let reading = false;
+  let readAgain = false;
+  let pendingDelay = 0;
+  let pendingTimer: NodeJS.Timeout | undefined;
+  let failing = false;
+  let notifyChanged: () => void = () => {};
+  let changed = new Promise<void>((resolve) => (notifyChanged = resolve));
+
+  const publish = (events: RecordedEvent[]) => {
+    window.push(...events);
+    publishedCount += events.length;
+    if (window.length > options.windowSize) {
+      // Drop the oldest in one go, keeping a margin so this is not done on every publish.
+      const drop = window.length - Math.floor(options.windowSize * 0.9);
+      floor = positionAfter(window[drop - 1]!.position);
+      window = window.slice(drop);
+    }
+    const resolve = notifyChanged;
+    changed = new Promise<void>((r) => (notifyChanged = r));
+    resolve();
+  };
+
+  async function readNewEvents(): Promise<void> {
+    if (reading) {
+      readAgain = true;
+      return;
+    }
+    reading = true;
+    try {
+      do {
+        readAgain = false;
+        for (;;) {
+          const page = await store.readSettled(next, options.pageSize);
+          if (page.events.length > 0) {
+            next = positionAfter(page.events.at(-1)!.position);
+            publish(page.events);
+          }
+          if (page.events.length < options.pageSize) {
+            retryWhilePending(page.pending);
+            break;
+          }
+        }
+      } while (readAgain && !stopped);
+      if (failing) log.info('reading the head of the log works again');
+      failing = false;
+    } catch (error) {
+      // Said once per outage; the database probe reports the outage itself.
+      if (!failing) log.warn({ err: error }, 'reading the head of the log failed; retrying');
+      failing = true;
+      retryWhilePending(true);
+    } finally {
+      reading = false;
+    }
+  }
+
+  // Committed events wait behind an older open transaction: look again soon, backing off,
+  // rather than at the next poll. The open transaction may never append, so may never notify.
+  function retryWhilePending(pending: boolean): void {
+    if (!pending || stopped) {
+      pendingDelay = 0;
+      return;
+    }
+    pendingDelay = Math.min(Math.max(pendingDelay * 2, 2), options.pollMs);
+    if (pendingTimer) return;
+    pendingTimer = setTimeout(() => {
+      pendingTimer = undefined;
+      void readNewEvents();
+    }, pendingDelay);
+  }
+
+  const removeWakeListener = options.wakeups.onWake(() => void readNewEvents());
+  const poll = setInterval(() => void readNewEvents(), options.pollMs);
+  poll.unref();
+
+  const indexOf = (from: Position) => {
+    let low = 0;
+    let high = window.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (comparePositions(window[mid]!.position, from) < 0) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  };
+
+  return {
+    next: () => next,
+    floor: () => floor,
+    read(from, max) {
+      if (comparePositions(from, floor) < 0) return 'behind';
+      const start = indexOf(from);
+      return window.slice(start, start + max);
+    },
+    published: () => publishedCount,
+    since(count) {
+      const missed = publishedCount - count;
+      if (missed > window.length) return 'unknown';
+      return window.slice(window.length - missed);
+    },
+    changed: () => (stopped ? Promise.resolve() : changed),
+    buffered: () => window.length,
+    stop() {
+      stopped = true;
+      clearInterval(poll);
+      clearTimeout(pendingTimer);
+      removeWakeListener();
+      notifyChanged();
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { sql } from 'slonik';
+import type { DatabasePool } from 'slonik';
+import { noRows } from '../db/pool.js';
+import type { Logger } from '../log.js';
+
+/** The channel appends are announced on. Its payload is empty: NOTIFY only says "look". */
+export const CHANNEL = 'auren_events';
+
+/** Wake-ups for tails: local appends at once, other processes' appends through LISTEN/NOTIFY. */
+export interface Wakeups {
+  /** Registers a function called on every wake-up; returns its removal. */
+  onWake(listener: () => void): () => void;
+  /** Call after an append committed: wakes this process's tails and, coalesced, other processes'. */
+  appended(): void;
+  /** Whether the LISTEN connection is up. */
+  listening(): boolean;
+  stop(): Promise<void>;
+}
+
+/** Options of the wake-ups. */
+export interface WakeupOptions {
+  databaseUrl: string;
+  pool: DatabasePool;
+  /** Send NOTIFY after local appends (for tails in other processes). */
+  notify: boolean;
+  log: Logger;
+}
+
+/**
+ * Starts the process's one LISTEN connection (its own pg client: slonik resets pooled
+ * connections, which would drop the LISTEN), reconnecting with backoff when it drops. NOTIFY
+ * is sent from outside the append transaction, after it committed, and at most one is in
+ * flight: appends made meanwhile are covered by one more NOTIFY once it returns.
+ */
+export function createWakeups(options: WakeupOptions): Wakeups {
+  const { log } = options;
+  const listeners = new Set<() => void>();
+  let stopped = false;
+  let client: pg.Client | undefined;
+  let connected = false;
+  let notifying = false;
+  let notifyAgain = false;
+  const stopping = new AbortController();
+
+  const wake = () => {
+    for (const listener of listeners) listener();
+  };
+
+  async function listenForever(): Promise<void> {
+    let delay = 100;
+    while (!stopped) {
+      const c = new pg.Client({ connectionString: options.databaseUrl });
+      const ended = new Promise<void>((resolve) => {
+        c.once('end', resolve);
+        c.once('error', (error) => {
+          log.warn({ err: error }, 'LISTEN connection failed');
+          resolve();
+        });
+      });
+      try {
+        await c.connect();
+        c.on('notification', wake);
+        await c.query(`listen ${CHANNEL}`);
+        client = c;
+        connected = true;
+        delay = 100;
+        log.debug('LISTEN connection up');
+        wake(); // anything appended while it was down
+        await ended;
+      } catch (error) {
+        log.warn({ err: error, retryInMs: delay }, 'LISTEN connection could not be opened');
+      } finally {
+        connected = false;
+        client = undefined;
+        c.removeAllListeners('notification');
+        await c.end().catch(() => undefined);
+      }
+      if (stopped) return;
+      wake(); // tails fall back to reading until the listener is back
+      await sleep(delay, undefined, { signal: stopping.signal }).catch(() => undefined);
+      delay = Math.min(delay * 2, 5_000);
+    }
+  }
+
+  async function sendNotify(): Promise<void> {
+    if (notifying) {
+      notifyAgain = true;
+      return;
+    }
+    notifying = true;
+    try {
+      do {
+        notifyAgain = false;
+        await options.pool.query(sql.type(noRows)`select pg_notify(${CHANNEL}, '')`);
+      } while (notifyAgain && !stopped);
+    } catch (error) {
+      log.warn({ err: error }, 'NOTIFY failed; other processes will poll');
+    } finally {
+      notifying = false;
+    }
+  }
+
+  const running = listenForever();
+
+  return {
+    onWake(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    appended() {
+      wake();
+      if (options.notify && !stopped) void sendNotify();
+    },
+    listening: () => connected,
+    async stop() {
+      stopped = true;
+      stopping.abort();
+      await client?.end().catch(() => undefined);
+      await running;
+    },
+  };
+}
