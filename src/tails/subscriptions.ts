@@ -32,6 +32,8 @@ export interface Subscriptions {
   subscribeToStream(streamId: string, afterVersion: bigint, signal: AbortSignal): AsyncGenerator<StreamTailMessage>;
   /** Tails open now. */
   active(): number;
+  /** Messages handed to clients' transports since start, over all tails. */
+  sent(): number;
 }
 
 /** Sizes of the tails, and the signal that ends them all. */
@@ -50,6 +52,7 @@ export interface SubscriptionOptions {
  */
 export function createSubscriptions(store: EventStore, head: LogHead, options: SubscriptionOptions): Subscriptions {
   let active = 0;
+  let sent = 0;
 
   async function* subscribeToAll(tail: LogTailOptions, clientSignal: AbortSignal): AsyncGenerator<LogTailMessage> {
     checkFilter(tail.filter);
@@ -73,6 +76,7 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
         if (page.length === 0) {
           if (!caughtUp) {
             caughtUp = true;
+            sent++;
             yield { kind: 'caught_up', position: reached };
           }
           await until(waitFor, signal);
@@ -82,8 +86,14 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
           cursor = positionAfter(event.position);
           reached = event.position;
           scanned++;
-          if (matches(event)) yield { kind: 'event', event };
-          if (scanned % tail.checkpointInterval === 0) yield { kind: 'checkpoint', position: reached };
+          if (matches(event)) {
+            sent++;
+            yield { kind: 'event', event };
+          }
+          if (scanned % tail.checkpointInterval === 0) {
+            sent++;
+            yield { kind: 'checkpoint', position: reached };
+          }
         }
       }
     } finally {
@@ -106,11 +116,13 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
         const page = await store.readStreamEvents(streamId, version + 1n, options.pageSize);
         for (const event of page) {
           version = event.version;
+          sent++;
           yield { kind: 'event', event };
         }
         if (page.length === options.pageSize) continue;
         if (!caughtUp) {
           caughtUp = true;
+          sent++;
           yield { kind: 'caught_up', version };
         }
         await untilStreamChanges(streamId, seen, signal);
@@ -133,7 +145,7 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
     }
   }
 
-  return { subscribeToAll, subscribeToStream, active: () => active };
+  return { subscribeToAll, subscribeToStream, active: () => active, sent: () => sent };
 }
 
 /** The position just before an inclusive start, as an exclusive resume token. */
