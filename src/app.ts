@@ -2,6 +2,8 @@ import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
+import { createConsumer } from './consumers/consumer.js';
+import type { Consumer, ConsumerDefinition } from './consumers/consumer.js';
 import { connectDatabase, noRows } from './db/pool.js';
 import type { DatabasePool } from './db/pool.js';
 import { createEventStore } from './events/eventStore.js';
@@ -38,6 +40,8 @@ export interface App {
   wakeups: Wakeups;
   longTransactions: ReturnType<typeof watchLongTransactions>;
   health: HealthStatus;
+  /** Creates and starts a durable consumer on this app's pool and tails; app.stop() stops it. */
+  startConsumer(definition: ConsumerDefinition): Consumer;
   /** Stops serving, lets open calls finish, closes the database. */
   stop(): Promise<void>;
 }
@@ -99,6 +103,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   const probe = setInterval(() => void probeDatabase(pool, health, log), DATABASE_PROBE_MS);
   probe.unref();
+  const consumers = new Set<Consumer>();
 
   return {
     port,
@@ -110,9 +115,19 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     wakeups,
     longTransactions,
     health,
+    startConsumer(definition) {
+      const consumer = createConsumer({
+        checkpointInterval: config.tails.checkpointInterval, ...definition, pool, databaseUrl, subscriptions, log,
+      });
+      consumers.add(consumer);
+      consumer.start();
+      return consumer;
+    },
     async stop() {
       clearInterval(probe);
       health.shutdown();
+      // Consumers first: each saves its checkpoint through the pool and ends its tail itself.
+      await Promise.all([...consumers].map((consumer) => consumer.stop()));
       // Live tails never finish on their own: end them, then let unary calls finish.
       head.stop();
       stopTails.abort();

@@ -30,7 +30,9 @@ export function createListener(handler: RequestHandler, log: Logger): Listener {
     session.once('close', () => sessions.delete(session));
   });
 
-  const tcp = net.createServer((socket) => {
+  // No Nagle: a small response (most unary replies) must leave at once, not wait up to 40 ms
+  // for the client's delayed ACK.
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));

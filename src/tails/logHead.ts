@@ -27,6 +27,11 @@ export interface LogHead {
   changed(): Promise<void>;
   /** Number of events held in memory. */
   buffered(): number;
+  /**
+   * Registers a live tail: while none is registered the head reads nothing (appends then cost
+   * no reads); the first one waits until the head has caught up. Returns the release.
+   */
+  attach(): Promise<() => void>;
   stop(): void;
 }
 
@@ -56,6 +61,8 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
   let pendingDelay = 0;
   let pendingTimer: NodeJS.Timeout | undefined;
   let failing = false;
+  let attached = 0;
+  let stale = false;
   let notifyChanged: () => void = () => {};
   let changed = new Promise<void>((resolve) => (notifyChanged = resolve));
 
@@ -74,6 +81,10 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
   };
 
   async function readNewEvents(): Promise<void> {
+    if (attached === 0) {
+      stale = true;
+      return;
+    }
     if (reading) {
       readAgain = true;
       return;
@@ -152,6 +163,26 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
     },
     changed: () => (stopped ? Promise.resolve() : changed),
     buffered: () => window.length,
+    async attach() {
+      attached++;
+      if (stale) {
+        // Idle meanwhile: rather than read everything appended since, start the window at
+        // the current end; tails behind it read the database, as they would anyway.
+        stale = false;
+        const end = await store.settledEnd();
+        if (comparePositions(end, next) > 0) {
+          next = end;
+          floor = end;
+          window = [];
+        }
+        await readNewEvents();
+      }
+      let released = false;
+      return () => {
+        if (!released) attached--;
+        released = true;
+      };
+    },
     stop() {
       stopped = true;
       clearInterval(poll);

@@ -54,11 +54,30 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
   let active = 0;
   let sent = 0;
 
+  // Counts a tail and attaches it to the head until it ends. A tail suspended at a yield whose
+  // client went away may never be resumed by the transport, so the end is also taken from the
+  // abort itself: the count and the head are freed at once either way.
+  async function open(clientSignal: AbortSignal): Promise<{ signal: AbortSignal; close: () => void }> {
+    const { signal, release } = either(clientSignal, options.shutdown);
+    const detach = await head.attach();
+    active++;
+    let closed = false;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      signal.removeEventListener('abort', close);
+      active--;
+      release();
+      detach();
+    };
+    signal.addEventListener('abort', close, { once: true });
+    return { signal, close };
+  }
+
   async function* subscribeToAll(tail: LogTailOptions, clientSignal: AbortSignal): AsyncGenerator<LogTailMessage> {
     checkFilter(tail.filter);
     const matches = matcher(tail.filter);
-    const { signal, release } = either(clientSignal, options.shutdown);
-    active++;
+    const { signal, close } = await open(clientSignal);
     try {
       // `cursor` is the inclusive next position; `reached` the exclusive resume token.
       let cursor = tail.from === 'end' ? head.next() : positionAfter(tail.from.after);
@@ -97,15 +116,13 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
         }
       }
     } finally {
-      active--;
-      release();
+      close();
     }
   }
 
   async function* subscribeToStream(streamId: string, afterVersion: bigint, clientSignal: AbortSignal): AsyncGenerator<StreamTailMessage> {
     checkStreamId('stream_id', streamId);
-    const { signal, release } = either(clientSignal, options.shutdown);
-    active++;
+    const { signal, close } = await open(clientSignal);
     try {
       let version = afterVersion;
       let caughtUp = false;
@@ -128,8 +145,7 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
         await untilStreamChanges(streamId, seen, signal);
       }
     } finally {
-      active--;
-      release();
+      close();
     }
   }
 

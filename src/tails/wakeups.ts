@@ -52,10 +52,14 @@ export function createWakeups(options: WakeupOptions): Wakeups {
     let delay = 100;
     while (!stopped) {
       const c = new pg.Client({ connectionString: options.databaseUrl });
+      let closed = false;
       const ended = new Promise<void>((resolve) => {
-        c.once('end', resolve);
-        c.once('error', (error) => {
-          log.warn({ err: error }, 'LISTEN connection failed');
+        c.once('end', () => {
+          closed = true;
+          resolve();
+        });
+        c.on('error', (error) => {
+          if (!stopped) log.warn({ err: error }, 'LISTEN connection failed');
           resolve();
         });
       });
@@ -63,6 +67,7 @@ export function createWakeups(options: WakeupOptions): Wakeups {
         await c.connect();
         c.on('notification', wake);
         await c.query(`listen ${CHANNEL}`);
+        if (stopped) return; // stop() came while connecting; finally closes the client
         client = c;
         connected = true;
         delay = 100;
@@ -70,12 +75,13 @@ export function createWakeups(options: WakeupOptions): Wakeups {
         wake(); // anything appended while it was down
         await ended;
       } catch (error) {
-        log.warn({ err: error, retryInMs: delay }, 'LISTEN connection could not be opened');
+        if (!stopped) log.warn({ err: error, retryInMs: delay }, 'LISTEN connection could not be opened');
       } finally {
         connected = false;
         client = undefined;
         c.removeAllListeners('notification');
-        await c.end().catch(() => undefined);
+        // end() on a client that has already ended never settles.
+        if (!closed) await c.end().catch(() => undefined);
       }
       if (stopped) return;
       wake(); // tails fall back to reading until the listener is back

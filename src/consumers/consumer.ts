@@ -1,0 +1,332 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import type { DatabasePool } from '../db/pool.js';
+import { comparePositions, START } from '../events/types.js';
+import type { EventFilter, Position, RecordedEvent } from '../events/types.js';
+import { checkFilter } from '../events/validation.js';
+import type { Logger } from '../log.js';
+import type { LogTailMessage, Subscriptions } from '../tails/subscriptions.js';
+import { createCheckpoints } from './checkpoints.js';
+
+/** Handles one event. A rejection is retried, with backoff, for the same event. */
+export type EventHandler = (event: RecordedEvent) => Promise<void> | void;
+
+/** Options of a durable consumer. */
+export interface ConsumerOptions {
+  /** Names the checkpoint and the lock: the replicas of one consumer share it. */
+  name: string;
+  handle: EventHandler;
+  /** Only matching events reach `handle`; the checkpoint still moves past the others. */
+  filter?: Partial<EventFilter>;
+  pool: DatabasePool;
+  /** For the consumer's own lock connection. */
+  databaseUrl: string;
+  subscriptions: Subscriptions;
+  log: Logger;
+  /** How often a standby replica tries to take the lock; default 2 s. */
+  lockRetryMs?: number;
+  /** Backoff of a failing handler: the first wait and the longest; default 100 ms doubling to 30 s. */
+  retry?: { initialMs?: number; maxMs?: number };
+  /** Scanned events between checkpoints of a filtered consumer; default 1000. */
+  checkpointInterval?: number;
+}
+
+/** A consumer as a projection defines it; the running service supplies the rest. */
+export type ConsumerDefinition = Omit<ConsumerOptions, 'pool' | 'databaseUrl' | 'subscriptions' | 'log'>;
+
+/** What a consumer reports about itself, as this replica knows it. */
+export interface ConsumerStatus {
+  name: string;
+  /** Holds the lock: this replica is the one processing. */
+  active: boolean;
+  /** The saved checkpoint: a restart resumes after it. */
+  checkpoint: Position;
+  /** Successful handler calls over every run (re-deliveries after a crash count again). */
+  handledEvents: number;
+  lastError: string | null;
+  /** Failures in a row on the event after the checkpoint; 0 while the handler succeeds. */
+  failedAttempts: number;
+}
+
+/**
+ * A durable consumer: handles every event of the log (or of its filter) in log order, at least
+ * once. Progress is saved in batches (every 100 events or 200 ms, and when caught up or idle),
+ * so after a crash the events handled since the last save are handled again: a handler must be
+ * idempotent.
+ */
+export interface Consumer {
+  /** Starts taking the lock and processing, in the background. */
+  start(): void;
+  /** Ends processing: waits for the handler in flight, saves the checkpoint, releases the lock. */
+  stop(): Promise<void>;
+  status(): ConsumerStatus;
+}
+
+/** The checkpoint moved under a replica that believed it held the lock: it stops and takes the lock again. */
+export class CheckpointMoved extends Error {
+  constructor(readonly consumer: string) {
+    super(`another replica moved the checkpoint of consumer '${consumer}'`);
+    this.name = 'CheckpointMoved';
+  }
+}
+
+// A lock connection's session while it holds the consumer's advisory lock.
+interface Session {
+  /** Aborted by stop(), by end(), or when the lock connection is lost. */
+  signal: AbortSignal;
+  lost(): boolean;
+  end(): void;
+  /** Ends the session, which releases the lock. */
+  release(): Promise<void>;
+}
+
+const SAVE_EVERY_EVENTS = 100;
+const SAVE_EVERY_MS = 200;
+const HEARTBEAT_MS = 5_000;
+const LOCK_QUERY_TIMEOUT_MS = 10_000;
+const CLOSE_WAIT_MS = 1_000;
+const IDLE = Symbol('idle');
+
+/**
+ * Creates a durable consumer. One replica at a time processes: the one holding
+ * `pg_try_advisory_lock` on a key derived from the name. When that replica's process dies its
+ * session ends, PostgreSQL frees the lock and a standby replica takes over from the checkpoint.
+ */
+export function createConsumer(options: ConsumerOptions): Consumer {
+  const { name, subscriptions } = options;
+  const filter = checkFilter({ eventTypes: options.filter?.eventTypes ?? [], streamIdPrefixes: options.filter?.streamIdPrefixes ?? [] });
+  const lockRetryMs = options.lockRetryMs ?? 2_000;
+  const retryInitialMs = options.retry?.initialMs ?? 100;
+  const retryMaxMs = options.retry?.maxMs ?? 30_000;
+  const checkpointInterval = options.checkpointInterval ?? 1_000;
+  const log = options.log.child({ consumer: name });
+  const checkpoints = createCheckpoints(options.pool);
+  const key = lockKey(name);
+  const stopping = new AbortController();
+  const state: ConsumerStatus = { name, active: false, checkpoint: START, handledEvents: 0, lastError: null, failedAttempts: 0 };
+  let running: Promise<void> | undefined;
+
+  async function run(): Promise<void> {
+    while (!stopping.signal.aborted) {
+      const session = await acquire();
+      if (!session) return;
+      state.active = true;
+      log.info('took the consumer lock: processing');
+      try {
+        await follow(session);
+      } catch (error) {
+        log.warn({ err: error, retryInMs: lockRetryMs }, 'consumer stopped on an error; it takes the lock again and resumes from its checkpoint');
+      } finally {
+        state.active = false;
+        await session.release();
+      }
+      await sleep(lockRetryMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+    }
+  }
+
+  // Processes from the stored checkpoint until the session ends (stop, lost lock) or fails.
+  async function follow(session: Session): Promise<void> {
+    const stored = await checkpoints.load(name);
+    Object.assign(state, { checkpoint: stored.position, handledEvents: stored.handledEvents, lastError: stored.lastError, failedAttempts: stored.failedAttempts });
+    let saved = stored.position;
+    // Handled, or scanned past by a filtered tail: what the next save stores.
+    let reached = stored.position;
+    let unsaved = 0;
+    let savedAt = Date.now();
+    const save = async () => {
+      savedAt = Date.now();
+      if (comparePositions(reached, saved) === 0) return;
+      const target = reached;
+      if (!(await checkpoints.save(name, saved, target, state.handledEvents))) throw new CheckpointMoved(name);
+      saved = target;
+      unsaved = 0;
+      state.checkpoint = target;
+    };
+
+    const tail = subscriptions.subscribeToAll({ from: { after: stored.position }, filter, checkpointInterval }, session.signal);
+    let next: Promise<IteratorResult<LogTailMessage>> | undefined;
+    try {
+      while (!session.signal.aborted) {
+        next ??= tail.next();
+        const result = comparePositions(reached, saved) > 0 ? await nextOrIdle(next, SAVE_EVERY_MS) : await next;
+        if (result === IDLE) {
+          await save();
+          continue;
+        }
+        next = undefined;
+        if (result.done) break;
+        const message = result.value;
+        if (message.kind === 'event') {
+          if (!(await handleUntilDone(message.event, session.signal))) break;
+          reached = message.event.position;
+          unsaved++;
+          state.handledEvents++;
+          if (unsaved >= SAVE_EVERY_EVENTS || Date.now() - savedAt >= SAVE_EVERY_MS) await save();
+        } else {
+          // Caught up, or a filtered tail scanned past events that do not match.
+          if (comparePositions(message.position, reached) > 0) reached = message.position;
+          await save();
+        }
+      }
+      // Not after losing the lock: the checkpoint may be another replica's by now.
+      if (!session.lost()) await save();
+    } finally {
+      // A read still in flight ends on the aborted signal; then the tail closes.
+      session.end();
+      await next?.catch(() => undefined);
+      await tail.return(undefined);
+    }
+  }
+
+  // Calls the handler until it succeeds; false when the session ended first.
+  async function handleUntilDone(event: RecordedEvent, signal: AbortSignal): Promise<boolean> {
+    let delay = retryInitialMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await options.handle(event);
+        break;
+      } catch (error) {
+        state.lastError = describe(error);
+        state.failedAttempts = attempt;
+        log.warn(
+          { err: error, attempt, eventId: event.eventId, position: formatPosition(event.position), retryInMs: delay },
+          'consumer handler failed; retrying the same event',
+        );
+        // The status is for operators; failing to write it must not stop the retries.
+        await checkpoints.recordFailure(name, state.lastError, attempt)
+          .catch((e: unknown) => log.warn({ err: e }, 'could not record the handler failure'));
+        await sleep(delay, undefined, { signal }).catch(() => undefined);
+        if (signal.aborted) return false;
+        delay = Math.min(delay * 2, retryMaxMs);
+      }
+    }
+    if (state.failedAttempts > 0) {
+      log.info({ failedAttempts: state.failedAttempts, eventId: event.eventId }, 'consumer handler recovered');
+      state.lastError = null;
+      state.failedAttempts = 0;
+      await checkpoints.clearFailure(name);
+    }
+    return true;
+  }
+
+  // Takes the lock on a connection of its own, waiting while another replica holds it;
+  // undefined when stopped first.
+  async function acquire(): Promise<Session | undefined> {
+    let client: pg.Client | undefined;
+    let standingBy = false;
+    while (!stopping.signal.aborted) {
+      try {
+        client ??= await openLockClient();
+        const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
+        if (rows[0]?.locked) return hold(client);
+        if (!standingBy) log.info('another replica holds the consumer lock; standing by');
+        standingBy = true;
+      } catch (error) {
+        log.warn({ err: error, retryInMs: lockRetryMs }, 'could not try the consumer lock; retrying');
+        if (client) await closeClient(client);
+        client = undefined;
+      }
+      await sleep(lockRetryMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+    }
+    if (client) await closeClient(client);
+    return undefined;
+  }
+
+  // The lock is the session's: when the connection ends, so does the right to process.
+  function hold(client: pg.Client): Session {
+    const controller = new AbortController();
+    let lost = false;
+    let released = false;
+    const lose = (why: unknown) => {
+      if (released || lost) return;
+      lost = true;
+      log.warn({ err: why }, 'lost the consumer lock connection; stopping at once and taking the lock again');
+      controller.abort();
+    };
+    const onEnd = () => lose(new Error('the lock connection closed'));
+    const onStop = () => controller.abort();
+    client.on('error', lose);
+    client.on('end', onEnd);
+    stopping.signal.addEventListener('abort', onStop, { once: true });
+    if (stopping.signal.aborted) controller.abort();
+    // A silently cut network raises no event: a heartbeat that fails or times out (see
+    // query_timeout) counts as losing the lock too.
+    const heartbeat = setInterval(() => void client.query('select 1').catch(lose), HEARTBEAT_MS);
+    return {
+      signal: controller.signal,
+      lost: () => lost,
+      end: () => controller.abort(),
+      async release() {
+        released = true;
+        clearInterval(heartbeat);
+        stopping.signal.removeEventListener('abort', onStop);
+        controller.abort();
+        await closeClient(client);
+      },
+    };
+  }
+
+  // The one connection outside slonik besides LISTEN (src/tails/wakeups.ts): an advisory lock
+  // is session state, which a pooled connection must not hold, so the lock gets a pg client.
+  async function openLockClient(): Promise<pg.Client> {
+    const client = new pg.Client({
+      connectionString: options.databaseUrl,
+      application_name: `auren consumer ${name}`,
+      keepAlive: true,
+      connectionTimeoutMillis: LOCK_QUERY_TIMEOUT_MS,
+      query_timeout: LOCK_QUERY_TIMEOUT_MS,
+    });
+    // Failures surface through the failing query or the session's watch; an 'error' event
+    // without a listener would crash the process.
+    client.on('error', () => {});
+    try {
+      await client.connect();
+    } catch (error) {
+      await closeClient(client);
+      throw error;
+    }
+    return client;
+  }
+
+  return {
+    start() {
+      running ??= run().catch((error: unknown) => log.error({ err: error }, 'consumer stopped unexpectedly'));
+    },
+    async stop() {
+      stopping.abort();
+      await running;
+    },
+    status: () => ({ ...state }),
+  };
+}
+
+/** The advisory lock key of a consumer: 64 bits of a hash of its name, as a decimal string. */
+export function lockKey(name: string): string {
+  return createHash('sha256').update(`auren.consumer:${name}`).digest().readBigInt64BE(0).toString();
+}
+
+// The next message, or IDLE when none comes within `ms` (the read goes on). A plain timer:
+// an aborted timers/promises sleep costs an AbortError per event.
+async function nextOrIdle<T>(next: Promise<T>, ms: number): Promise<T | typeof IDLE> {
+  let timer: NodeJS.Timeout | undefined;
+  const idle = new Promise<typeof IDLE>((resolve) => (timer = setTimeout(resolve, ms, IDLE)));
+  try {
+    return await Promise.race([next, idle]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Ends a client, waiting a bounded time: over a silently cut network the goodbye never arrives.
+async function closeClient(client: pg.Client): Promise<void> {
+  await Promise.race([client.end().catch(() => undefined), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
+}
+
+function formatPosition(p: Position): string {
+  return `${p.commit}/${p.prepare}`;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
