@@ -25,8 +25,11 @@ export function serverArgs(): string[] {
   return entry ? [entry] : ['--import', 'tsx', 'src/cli.ts'];
 }
 
-/** Spawns `node --import tsx src/cli.ts serve` on a free port and waits until grpc.health.v1 says SERVING. */
-export async function startServer(databaseUrl: string, poolSize: number): Promise<ServerProcess> {
+/**
+ * Spawns `node --import tsx src/cli.ts serve` on a free port and waits until grpc.health.v1 says
+ * SERVING. `env` adds or overrides settings of the server (e.g. TAIL_NOTIFY for the tails bench).
+ */
+export async function startServer(databaseUrl: string, poolSize: number, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...serverArgs(), 'serve'], {
     cwd: ROOT,
@@ -37,6 +40,7 @@ export async function startServer(databaseUrl: string, poolSize: number): Promis
       PORT: String(port),
       LOG_LEVEL: 'warn',
       DB_POOL_SIZE: String(poolSize),
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
