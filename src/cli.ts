@@ -50,13 +50,16 @@ async function serve(config: Config, log: Logger): Promise<number> {
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down: finishing open calls');
-  // A second signal means: now.
+  // A second signal means: now. Not one within the first second: Ctrl-C under `npm start`
+  // reaches this process twice, from the terminal and forwarded by npm.
+  const firstAt = Date.now();
   const again = () => {
+    if (Date.now() - firstAt < 1_000) return;
     log.warn('second signal: exiting at once');
     process.exit(1);
   };
-  process.once('SIGTERM', again);
-  process.once('SIGINT', again);
+  process.on('SIGTERM', again);
+  process.on('SIGINT', again);
   await app.stop();
   return 0;
 }
