@@ -8,6 +8,9 @@ import type { Logger } from '../log.js';
 /** The channel appends are announced on. Its payload is empty: NOTIFY only says "look". */
 export const CHANNEL = 'auren_events';
 
+/** application_name of the LISTEN connection, to find it in pg_stat_activity. */
+export const LISTENER_NAME = 'auren-listener';
+
 /** Wake-ups for tails: local appends at once, other processes' appends through LISTEN/NOTIFY. */
 export interface Wakeups {
   /** Registers a function called on every wake-up; returns its removal. */
@@ -51,7 +54,7 @@ export function createWakeups(options: WakeupOptions): Wakeups {
   async function listenForever(): Promise<void> {
     let delay = 100;
     while (!stopped) {
-      const c = new pg.Client({ connectionString: options.databaseUrl });
+      const c = new pg.Client({ connectionString: options.databaseUrl, application_name: LISTENER_NAME });
       let closed = false;
       const ended = new Promise<void>((resolve) => {
         c.once('end', () => {
@@ -90,6 +93,10 @@ export function createWakeups(options: WakeupOptions): Wakeups {
     }
   }
 
+  // NOTIFY goes out on the LISTEN connection when it is up: no pool connection taken and no
+  // slonik round of parsing for a statement that returns nothing (this process hears its own
+  // notification too, a wake-up it already had).
+  const notifyQuery = sql.type(noRows)`select pg_notify(${CHANNEL}, '')`;
   async function sendNotify(): Promise<void> {
     if (notifying) {
       notifyAgain = true;
@@ -99,7 +106,8 @@ export function createWakeups(options: WakeupOptions): Wakeups {
     try {
       do {
         notifyAgain = false;
-        await options.pool.query(sql.type(noRows)`select pg_notify(${CHANNEL}, '')`);
+        if (client && connected) await client.query(`select pg_notify('${CHANNEL}', '')`);
+        else await options.pool.query(notifyQuery);
       } while (notifyAgain && !stopped);
     } catch (error) {
       log.warn({ err: error }, 'NOTIFY failed; other processes will poll');

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { createClient } from '@connectrpc/connect';
+import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
+import pg from 'pg';
+import { EventStoreService } from '../../src/gen/auren/v1/events_pb.js';
+import { cpuMeter } from '../cpu.js';
+import type { CpuSnapshot } from '../cpu.js';
+import { postgresPids } from '../databases.js';
+import { EVENT_TYPE, payloads } from '../payload.js';
+import { eventStoreClient, subscribeToAll } from './grpc.js';
+
+const LOAD_BATCH = 1_000;
+const LOAD_CONNECTIONS = 2;
+
+/** How the stored events were loaded. */
+export interface LoadResult {
+  events: number;
+  seconds: number;
+}
+
+/**
+ * Stores `count` events fast, bypassing the server: `select append_to_stream(...)` with
+ * 1,000-event JSON batches (one new stream per batch) on two connections, then ANALYZE.
+ */
+export async function loadEvents(databaseUrl: string, count: number): Promise<LoadResult> {
+  const started = performance.now();
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: LOAD_CONNECTIONS });
+  const batches = Math.ceil(count / LOAD_BATCH);
+  let next = 0;
+  try {
+    const worker = async (w: number) => {
+      for (let b = next++; b < batches; b = next++) {
+        const size = Math.min(LOAD_BATCH, count - b * LOAD_BATCH);
+        const events = payloads(w, b, size).map((data) => ({
+          event_id: randomUUID(), type: EVENT_TYPE, data, metadata: {}, correlation_id: null, causation_id: null,
+        }));
+        const result = await pool.query<{ outcome: string }>(
+          "select outcome from append_to_stream($1, 'no_stream', 0, $2::jsonb)", [`catchup-${b}`, JSON.stringify(events)]);
+        if (result.rows[0]?.outcome !== 'appended') throw new Error(`loading batch ${b}: ${result.rows[0]?.outcome}`);
+      }
+    };
+    await Promise.all(Array.from({ length: LOAD_CONNECTIONS }, (_, w) => worker(w)));
+    await pool.query('analyze');
+  } finally {
+    await pool.end();
+  }
+  return { events: count, seconds: (performance.now() - started) / 1000 };
+}
+
+/** One catch-up read of the whole log. */
+export interface CatchUpResult {
+  client: 'grpc-js' | 'connect';
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  /** Seconds to the first event: the server's first page. */
+  firstEventSeconds: number;
+  cpu: CpuSnapshot | null;
+}
+
+interface CatchUpOptions {
+  baseUrl: string;
+  serverPid: number;
+  adminUrl: string;
+  database: string;
+  postgresIsLocal: boolean;
+  /** Events the log holds: the tail must deliver exactly these before caught_up. */
+  expected: number;
+}
+
+/** SubscribeToAll from the start until caught_up, with the grpc-js client. */
+export async function catchUpGrpcJs(options: CatchUpOptions): Promise<CatchUpResult> {
+  const client = eventStoreClient(options.baseUrl);
+  try {
+    return await measure('grpc-js', options, async (onEvent) => {
+      const tail = subscribeToAll(client, 'start', (message) => {
+        if (message.message === 'event') onEvent();
+      });
+      try {
+        await Promise.race([tail.caughtUp, tail.failed]);
+      } finally {
+        tail.cancel();
+      }
+    });
+  } finally {
+    client.close();
+  }
+}
+
+/** SubscribeToAll from the start until caught_up, with connect-node's client (gRPC protocol, HTTP/2). */
+export async function catchUpConnect(options: CatchUpOptions): Promise<CatchUpResult> {
+  const sessionManager = new Http2SessionManager(options.baseUrl);
+  const client = createClient(EventStoreService, createGrpcTransport({ baseUrl: options.baseUrl, sessionManager, readMaxBytes: 64 * 1024 * 1024 }));
+  const abort = new AbortController();
+  try {
+    return await measure('connect', options, async (onEvent) => {
+      for await (const response of client.subscribeToAll({ from: { case: 'start', value: {} } }, { signal: abort.signal })) {
+        if (response.message.case === 'event') onEvent();
+        else if (response.message.case === 'caughtUp') break;
+      }
+    });
+  } finally {
+    abort.abort();
+    sessionManager.abort();
+  }
+}
+
+async function measure(
+  client: CatchUpResult['client'],
+  options: CatchUpOptions,
+  read: (onEvent: () => void) => Promise<void>,
+): Promise<CatchUpResult> {
+  const meter = cpuMeter({ serverPid: options.serverPid, postgresIsLocal: options.postgresIsLocal });
+  let events = 0;
+  let first = 0;
+  const started = performance.now();
+  meter.start();
+  await read(() => {
+    if (events++ === 0) first = performance.now();
+  });
+  const seconds = (performance.now() - started) / 1000;
+  let cpu: CpuSnapshot | null = meter.stop();
+  if (options.postgresIsLocal) cpu = meter.restrict(cpu, await postgresPids(options.adminUrl, options.database));
+  if (events !== options.expected) throw new Error(`catch-up with ${client}: ${events} events before caught_up, expected ${options.expected}`);
+  return { client, events, seconds, eventsPerSecond: events / seconds, firstEventSeconds: (first - started) / 1000, cpu };
+}
