@@ -15,8 +15,8 @@ describe('Long-running transactions', () => {
       const pid = (await holder.query('select pg_backend_pid() as pid')).rows[0].pid as number;
       await sleep(300);
       const oldest = await oldestTransaction(t.app.pool);
+      // Ours, or an older one elsewhere on the server: either way at least this old.
       assert.ok(oldest.ageMs >= 250, `age ${oldest.ageMs} ms`);
-      assert.equal(oldest.pid, pid);
       await holder.query('commit');
       const after = await oldestTransaction(t.app.pool);
       assert.notEqual(after.pid, pid);
