@@ -9,6 +9,7 @@ import type { DatabasePool } from './db/pool.js';
 import { createEventStore } from './events/eventStore.js';
 import type { EventStore } from './events/eventStore.js';
 import { file_auren_v1_events } from './gen/auren/v1/events_pb.js';
+import { withCors } from './http/cors.js';
 import { createListener } from './http/listener.js';
 import { startLogHead } from './tails/logHead.js';
 import type { LogHead } from './tails/logHead.js';
@@ -97,7 +98,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     readMaxBytes: config.limits.messageMaxBytes,
     fallback: (request, response) => plainHttp(request, response, health),
   });
-  const listener = createListener(handler, log);
+  const listener = createListener(withCors(handler, config.corsOrigins), log);
   const port = await listener.listen(config.port, config.host);
   log.info({ host: config.host, port }, 'serving gRPC, Connect and gRPC-Web (HTTP/2 and HTTP/1.1) on one port');
 

@@ -31,6 +31,10 @@ const schema = z.object({
   TAIL_CHECKPOINT_INTERVAL: integer(1, 1_000_000).default('1000'),
   LONG_TRANSACTION_WARN_MS: integer(100, 3_600_000).default('10000'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default('10000'),
+  CORS_ORIGINS: z
+    .string()
+    .regex(/^(\*|https?:\/\/[^\s,]+(,\s*https?:\/\/[^\s,]+)*)?$/, 'expects * or a comma-separated list of origins such as https://dashboard.example')
+    .default(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -49,6 +53,8 @@ export interface Config {
   /** Log a warning when a transaction has been open this long: it holds back every tail. */
   longTransactionWarnMs: number;
   shutdownTimeoutMs: number;
+  /** Browser origins allowed to call the service; empty: its own origin only. */
+  corsOrigins: string[];
   logLevel: string;
 }
 
@@ -112,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     longTransactionWarnMs: e.LONG_TRANSACTION_WARN_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    corsOrigins: e.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -154,3 +154,37 @@ describe('Clients on one port', () => {
     });
   });
 });
+
+describe('Browsers (CORS)', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp({ CORS_ORIGINS: 'http://dashboard.test' });
+  });
+  after(() => t.stop());
+
+  it('answers the preflight of an allowed origin and marks its responses', async () => {
+    const preflight = await fetch(`${t.app.url}/auren.v1.EventStoreService/GetStreamInfo`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://dashboard.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,connect-protocol-version' },
+    });
+    assert.equal(preflight.status, 204);
+    assert.equal(preflight.headers.get('access-control-allow-origin'), 'http://dashboard.test');
+    assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /connect-protocol-version/i);
+    const call = await fetch(`${t.app.url}/auren.v1.EventStoreService/GetStreamInfo`, {
+      method: 'POST',
+      headers: { origin: 'http://dashboard.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ streamId: 'x' }),
+    });
+    assert.equal(call.status, 200);
+    assert.equal(call.headers.get('access-control-allow-origin'), 'http://dashboard.test');
+  });
+
+  it('gives other origins no CORS headers', async () => {
+    const call = await fetch(`${t.app.url}/auren.v1.EventStoreService/GetStreamInfo`, {
+      method: 'POST',
+      headers: { origin: 'http://evil.test', 'content-type': 'application/json' },
+      body: JSON.stringify({ streamId: 'x' }),
+    });
+    assert.equal(call.headers.get('access-control-allow-origin'), null);
+  });
+});

@@ -1,0 +1,33 @@
+import { cors } from '@connectrpc/connect';
+import type { RequestHandler } from './listener.js';
+
+/**
+ * Lets browser pages from the allowed origins call the service (Connect and gRPC-Web over
+ * HTTP/1.1). No origins: browsers may call it only from its own origin. `*` allows every
+ * origin — for health data, only behind authentication.
+ */
+export function withCors(handler: RequestHandler, origins: readonly string[]): RequestHandler {
+  if (origins.length === 0) return handler;
+  const anyOrigin = origins.includes('*');
+  const allowed = new Set(origins);
+  return (request, response) => {
+    const origin = request.headers.origin;
+    if (typeof origin !== 'string' || !(anyOrigin || allowed.has(origin))) {
+      handler(request, response);
+      return;
+    }
+    response.setHeader('access-control-allow-origin', anyOrigin ? '*' : origin);
+    response.setHeader('vary', 'origin');
+    if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
+      response.writeHead(204, {
+        'access-control-allow-methods': cors.allowedMethods.join(', '),
+        'access-control-allow-headers': cors.allowedHeaders.join(', '),
+        'access-control-max-age': '7200',
+      });
+      response.end();
+      return;
+    }
+    response.setHeader('access-control-expose-headers', cors.exposedHeaders.join(', '));
+    handler(request, response);
+  };
+}
