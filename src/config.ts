@@ -24,6 +24,7 @@ const schema = z.object({
   EVENT_MAX_BYTES: integer(1, 64 * 1024 * 1024).default('1048576'),
   MESSAGE_MAX_BYTES: integer(1024, 1024 * 1024 * 1024).default('16777216'),
   READ_MAX_COUNT: integer(1, 100_000).default('1000'),
+  READ_FILTER_SCAN: integer(1, 10_000_000).default('10000'),
   TAIL_NOTIFY: z.enum(['true', 'false'], { message: 'expects true or false' }).default('true'),
   TAIL_POLL_MS: integer(10, 60_000).default('500'),
   TAIL_PAGE_SIZE: integer(1, 10_000).default('500'),
@@ -64,6 +65,8 @@ export interface Limits {
   eventMaxBytes: number;
   messageMaxBytes: number;
   readMaxCount: number;
+  /** Most events a filtered ReadAll scans before it answers with a resume position. */
+  filterScanWindow: number;
 }
 
 /** How live tails wake up and how much they hold. */
@@ -108,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       eventMaxBytes: e.EVENT_MAX_BYTES,
       messageMaxBytes: e.MESSAGE_MAX_BYTES,
       readMaxCount: e.READ_MAX_COUNT,
+      filterScanWindow: e.READ_FILTER_SCAN,
     },
     tails: {
       notify: e.TAIL_NOTIFY === 'true',

@@ -42,9 +42,6 @@ export interface SettledSlice {
   pending: boolean;
 }
 
-// A filtered read scans at most this many events before it answers with a resume position,
-// so a filter that matches nothing costs a bounded amount per call.
-const FILTERED_SCAN_WINDOW = 10_000;
 
 /**
  * Creates the event store over a PostgreSQL pool. `afterCommit` runs after each append this
@@ -111,10 +108,12 @@ export function createEventStore(pool: DatabasePool, limits: Limits, afterCommit
       const { horizon } = await pool.one(horizonQuery);
       const settled = settledFrom(from, horizon);
       const filtered = filter.eventTypes.length > 0 || filter.streamIdPrefixes.length > 0;
+      // A filtered read scans a bounded window, then answers with where it got to: a filter
+      // that matches nothing costs a bounded amount per call.
       const scanEnd = filtered
         ? await pool.maybeOne(sql.type(positionRow)`
             select transaction_id::text as commit, position from events where ${settled}
-             order by transaction_id, position offset ${FILTERED_SCAN_WINDOW - 1} limit 1`)
+             order by transaction_id, position offset ${limits.filterScanWindow - 1} limit 1`)
         : null;
       const withinScan = scanEnd
         ? sql.fragment`and (transaction_id, position) <= (${scanEnd.commit}::xid8, ${scanEnd.position})`

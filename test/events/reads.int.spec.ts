@@ -180,6 +180,31 @@ describe('Reading', () => {
       }
     });
 
+    it('a filtered read scans a bounded window and says where to continue', async () => {
+      const small = await startTestApp({ READ_FILTER_SCAN: '5' });
+      try {
+        const tag = randomUUID().slice(0, 8);
+        for (let i = 0; i < 23; i++) await small.events.appendToStream({ streamId: freshStream(), events: [proposed({ type: i % 6 === 0 ? `${tag}-hit` : 'miss' })] });
+        const first = await small.events.readAll({ filter: { eventTypes: [`${tag}-never`] } });
+        assert.deepEqual(first.events, []);
+        assert.equal(first.endOfLog, false, 'more to scan after the window');
+        const hits: string[] = [];
+        let fromPosition = undefined as Position | undefined;
+        let calls = 0;
+        for (;;) {
+          const page = await small.events.readAll({ fromPosition, filter: { eventTypes: [`${tag}-hit`] } });
+          calls++;
+          hits.push(...page.events.map((e) => e.type));
+          if (page.endOfLog) break;
+          fromPosition = page.nextPosition;
+        }
+        assert.equal(hits.length, 4);
+        assert.ok(calls >= 5, `${calls} calls for 23 events in windows of 5`);
+      } finally {
+        await small.stop();
+      }
+    });
+
     it('rejects an empty filter entry', () => rejectsWith(t.events.readAll({ filter: { eventTypes: [''] } }), Code.InvalidArgument, /^filter\.event_types\[0\]/));
   });
 });
