@@ -1,12 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { sql } from 'slonik';
+import { z } from 'zod';
 import type { DatabasePool } from 'slonik';
 import { noRows } from '../db/pool.js';
 import type { Logger } from '../log.js';
 
 /** The channel appends are announced on. Its payload is empty: NOTIFY only says "look". */
 export const CHANNEL = 'auren_events';
+
+const OTHERS_CHECK_MS = 2_000;
 
 /** application_name of the LISTEN connection, to find it in pg_stat_activity. */
 export const LISTENER_NAME = 'auren-listener';
@@ -46,6 +49,7 @@ export function createWakeups(options: WakeupOptions): Wakeups {
   let notifying = false;
   let notifyAgain = false;
   const stopping = new AbortController();
+  let listenerPid: number | null = null;
 
   const wake = () => {
     for (const listener of listeners) listener();
@@ -72,7 +76,9 @@ export function createWakeups(options: WakeupOptions): Wakeups {
         await c.query(`listen ${CHANNEL}`);
         if (stopped) return; // stop() came while connecting; finally closes the client
         client = c;
+        listenerPid = (c as unknown as { processID: number | null }).processID;
         connected = true;
+        othersCheckedAt = 0;
         delay = 100;
         log.debug('LISTEN connection up');
         wake(); // anything appended while it was down
@@ -116,6 +122,26 @@ export function createWakeups(options: WakeupOptions): Wakeups {
     }
   }
 
+  // NOTIFY is only for the listeners of other processes. Which exist is read every couple of
+  // seconds (and at each reconnect): alone on its database a process sends none and saves a
+  // round trip per append; a replica that joins is told within that time and polls meanwhile.
+  let othersListening = true;
+  let othersCheckedAt = 0;
+  async function checkOtherListeners(): Promise<void> {
+    othersCheckedAt = Date.now();
+    try {
+      const row = await options.pool.one(sql.type(z.object({ others: z.boolean() }))`
+        select exists (
+          select 1 from pg_stat_activity
+           where datname = current_database() and application_name = ${LISTENER_NAME}
+             and pid <> coalesce(${listenerPid}::int, 0)
+        ) as others`);
+      othersListening = row.others;
+    } catch {
+      othersListening = true; // unknown: notify
+    }
+  }
+
   const running = listenForever();
 
   return {
@@ -125,7 +151,9 @@ export function createWakeups(options: WakeupOptions): Wakeups {
     },
     appended() {
       wake();
-      if (options.notify && !stopped) void sendNotify();
+      if (!options.notify || stopped) return;
+      if (Date.now() - othersCheckedAt > OTHERS_CHECK_MS) void checkOtherListeners();
+      if (othersListening) void sendNotify();
     },
     listening: () => connected,
     async stop() {
