@@ -23,7 +23,7 @@ export interface LoadResult {
  * Stores `count` events fast, bypassing the server: `select append_to_stream(...)` with
  * 1,000-event JSON batches (one new stream per batch) on two connections, then ANALYZE.
  */
-export async function loadEvents(databaseUrl: string, count: number): Promise<LoadResult> {
+export async function loadEvents(databaseUrl: string, count: number, streamPrefix = 'catchup'): Promise<LoadResult> {
   const started = performance.now();
   const pool = new pg.Pool({ connectionString: databaseUrl, max: LOAD_CONNECTIONS });
   const batches = Math.ceil(count / LOAD_BATCH);
@@ -36,7 +36,7 @@ export async function loadEvents(databaseUrl: string, count: number): Promise<Lo
           event_id: randomUUID(), type: EVENT_TYPE, data, metadata: {}, correlation_id: null, causation_id: null,
         }));
         const result = await pool.query<{ outcome: string }>(
-          "select outcome from append_to_stream($1, 'no_stream', 0, $2::jsonb)", [`catchup-${b}`, JSON.stringify(events)]);
+          "select outcome from append_to_stream($1, 'no_stream', 0, $2::jsonb)", [`${streamPrefix}-${b}`, JSON.stringify(events)]);
         if (result.rows[0]?.outcome !== 'appended') throw new Error(`loading batch ${b}: ${result.rows[0]?.outcome}`);
       }
     };
@@ -52,6 +52,8 @@ export async function loadEvents(databaseUrl: string, count: number): Promise<Lo
 export interface CatchUpResult {
   client: 'grpc-js' | 'connect';
   events: number;
+  /** False when the read was stopped at the time limit before caught_up. */
+  caughtUp: boolean;
   seconds: number;
   eventsPerSecond: number;
   /** Seconds to the first event: the server's first page. */
@@ -59,26 +61,28 @@ export interface CatchUpResult {
   cpu: CpuSnapshot | null;
 }
 
-interface CatchUpOptions {
+export interface CatchUpOptions {
   baseUrl: string;
   serverPid: number;
   adminUrl: string;
   database: string;
   postgresIsLocal: boolean;
-  /** Events the log holds: the tail must deliver exactly these before caught_up. */
+  /** Events the log holds: a tail that caught up must have delivered exactly these. */
   expected: number;
+  /** Stop reading after this long even if not caught up (the rate is then over what was read). */
+  maxSeconds: number;
 }
 
 /** SubscribeToAll from the start until caught_up, with the grpc-js client. */
 export async function catchUpGrpcJs(options: CatchUpOptions): Promise<CatchUpResult> {
   const client = eventStoreClient(options.baseUrl);
   try {
-    return await measure('grpc-js', options, async (onEvent) => {
+    return await measure('grpc-js', options, async (onEvent, deadline) => {
       const tail = subscribeToAll(client, 'start', (message) => {
         if (message.message === 'event') onEvent();
       });
       try {
-        await Promise.race([tail.caughtUp, tail.failed]);
+        return await Promise.race([tail.caughtUp.then(() => true), tail.failed, deadline.then(() => false)]);
       } finally {
         tail.cancel();
       }
@@ -94,10 +98,21 @@ export async function catchUpConnect(options: CatchUpOptions): Promise<CatchUpRe
   const client = createClient(EventStoreService, createGrpcTransport({ baseUrl: options.baseUrl, sessionManager, readMaxBytes: 64 * 1024 * 1024 }));
   const abort = new AbortController();
   try {
-    return await measure('connect', options, async (onEvent) => {
-      for await (const response of client.subscribeToAll({ from: { case: 'start', value: {} } }, { signal: abort.signal })) {
-        if (response.message.case === 'event') onEvent();
-        else if (response.message.case === 'caughtUp') break;
+    return await measure('connect', options, async (onEvent, deadline) => {
+      let late = false;
+      void deadline.then(() => {
+        late = true;
+        abort.abort();
+      });
+      try {
+        for await (const response of client.subscribeToAll({ from: { case: 'start', value: {} } }, { signal: abort.signal })) {
+          if (response.message.case === 'event') onEvent();
+          else if (response.message.case === 'caughtUp') return true;
+        }
+        throw new Error('SubscribeToAll ended before caught_up');
+      } catch (error) {
+        if (late) return false;
+        throw error;
       }
     });
   } finally {
@@ -109,19 +124,26 @@ export async function catchUpConnect(options: CatchUpOptions): Promise<CatchUpRe
 async function measure(
   client: CatchUpResult['client'],
   options: CatchUpOptions,
-  read: (onEvent: () => void) => Promise<void>,
+  read: (onEvent: () => void, deadline: Promise<void>) => Promise<boolean>,
 ): Promise<CatchUpResult> {
   const meter = cpuMeter({ serverPid: options.serverPid, postgresIsLocal: options.postgresIsLocal });
   let events = 0;
   let first = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.maxSeconds * 1000)));
   const started = performance.now();
   meter.start();
-  await read(() => {
-    if (events++ === 0) first = performance.now();
-  });
+  let caughtUp: boolean;
+  try {
+    caughtUp = await read(() => {
+      if (events++ === 0) first = performance.now();
+    }, deadline);
+  } finally {
+    clearTimeout(timer);
+  }
   const seconds = (performance.now() - started) / 1000;
   let cpu: CpuSnapshot | null = meter.stop();
   if (options.postgresIsLocal) cpu = meter.restrict(cpu, await postgresPids(options.adminUrl, options.database));
-  if (events !== options.expected) throw new Error(`catch-up with ${client}: ${events} events before caught_up, expected ${options.expected}`);
-  return { client, events, seconds, eventsPerSecond: events / seconds, firstEventSeconds: (first - started) / 1000, cpu };
+  if (caughtUp && events !== options.expected) throw new Error(`catch-up with ${client}: ${events} events before caught_up, expected ${options.expected}`);
+  return { client, events, caughtUp, seconds, eventsPerSecond: events / seconds, firstEventSeconds: (first - started) / 1000, cpu };
 }

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import {
   DefaultPostgreSQLEventStoreProcessorBatchSize, DefaultPostgreSQLEventStoreProcessorPullingFrequencyInMs,
-  getPostgreSQLEventStore, postgreSQLEventStoreConsumer,
+  getPostgreSQLEventStore, messagesTable, postgreSQLEventStoreConsumer,
 } from '@event-driven-io/emmett-postgresql';
 import pg from 'pg';
 import { EVENT_TYPE, payloads } from '../payload.js';
@@ -19,8 +19,14 @@ export const EMMETT_CONSUMER = {
   pullingFrequencyInMs: DefaultPostgreSQLEventStoreProcessorPullingFrequencyInMs,
 };
 
-/** An Emmett store and a running consumer on a fresh database, for the runs at each rate. */
-export async function emmettTails(databaseUrl: string, lanes: number) {
+const PRIME_BATCH = 100;
+
+/**
+ * An Emmett store and a running consumer on a fresh database, for the runs at each rate. The
+ * store first gets `primeEvents` (appends of 100, untimed, then ANALYZE); the consumer starts
+ * after them.
+ */
+export async function emmettTails(databaseUrl: string, lanes: number, primeEvents: number) {
   const setup = getPostgreSQLEventStore(databaseUrl);
   await setup.schema.migrate();
   await setup.close();
@@ -28,10 +34,19 @@ export async function emmettTails(databaseUrl: string, lanes: number) {
   const store = getPostgreSQLEventStore(databaseUrl, { connectionOptions: { pool }, schema: { autoMigration: 'None' } });
   let tracker: LatencyTracker | undefined;
 
+  for (let b = 0; b * PRIME_BATCH < primeEvents; b++) {
+    const events = payloads(0, b, Math.min(PRIME_BATCH, primeEvents - b * PRIME_BATCH)).map((data) => ({ type: EVENT_TYPE, data }));
+    await store.appendToStream(`prime-${b}`, events);
+  }
+  await pool.query('analyze');
+  // After the primed events: the consumer's 'END' reads from the first stored event in 0.42
+  // (readLastMessageGlobalPosition orders ascending), so start from an explicit checkpoint.
+  const last = (await pool.query<{ last: string | null }>(`select max(global_position)::text as last from ${messagesTable.name}`)).rows[0]!.last;
+
   const consumer = postgreSQLEventStoreConsumer({ connectionString: databaseUrl, pulling: EMMETT_CONSUMER });
   consumer.reactor({
     processorId: 'tails-bench',
-    startFrom: 'BEGINNING',
+    startFrom: last === null ? 'BEGINNING' : { lastCheckpoint: BigInt(last) },
     eachMessage: async (message) => {
       const at = performance.now();
       const id = (message.data as { bench_id?: string }).bench_id;

@@ -28,8 +28,14 @@ export interface IdleResult {
     lastAckToAllSeconds: number;
     /** Seconds from the first append sent until every subscriber had every event. */
     firstSendToAllSeconds: number;
-    /** Subscribers that got exactly the appended events, each once. */
+    /** Subscribers that got exactly the appended events, each once, before the deadline. */
     complete: number;
+    /** Events delivered to subscribers (at most events × subscribers) before the deadline. */
+    delivered: number;
+    /** Deliveries per second, from the first append sent to the last delivery (or the deadline). */
+    deliveredPerSecond: number;
+    /** The bench stopped waiting after this many seconds. */
+    deadlineSeconds: number;
     cpu: CpuSnapshot | null;
     rssAfterMiB: number;
     /** Peak RSS of the server over its life (VmHWM). */
@@ -44,11 +50,12 @@ interface IdleOptions {
   subscribers: number;
   connections: number;
   burstEvents: number;
+  /** Most seconds to wait, from the first append, for every subscriber to have every event. */
+  deadlineSeconds: number;
   postgresIsLocal: boolean;
 }
 
 const BURST_LANES = 16;
-const DELIVERY_TIMEOUT_MS = 120_000;
 
 /** VmRSS (or another field) of a process, MiB. */
 export function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
@@ -123,11 +130,14 @@ export async function idleSubscribers(options: IdleOptions): Promise<IdleResult>
       }
     }));
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([delivered, failed, new Promise<void>((resolve) => (timer = setTimeout(resolve, DELIVERY_TIMEOUT_MS)))]);
+    const left = options.deadlineSeconds * 1000 - (performance.now() - firstSend);
+    await Promise.race([delivered, failed, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, left))))]);
     clearTimeout(timer);
     const cpu = meter.stop();
+    const stopped = performance.now();
     const lastReceipt = Math.max(...got.map((g) => g.last));
     const fullyDelivered = got.filter((g) => g.burst === burstEvents && g.other === 0).length;
+    const deliveries = got.reduce((sum, g) => sum + g.burst, 0);
     return {
       subscribers,
       connections,
@@ -142,6 +152,9 @@ export async function idleSubscribers(options: IdleOptions): Promise<IdleResult>
         lastAckToAllSeconds: complete === subscribers ? (lastReceipt - lastAck) / 1000 : Number.NaN,
         firstSendToAllSeconds: complete === subscribers ? (lastReceipt - firstSend) / 1000 : Number.NaN,
         complete: fullyDelivered,
+        delivered: deliveries,
+        deliveredPerSecond: deliveries / (((complete === subscribers ? lastReceipt : stopped) - firstSend) / 1000),
+        deadlineSeconds: options.deadlineSeconds,
         cpu,
         rssAfterMiB: memoryMiB(options.serverPid),
         rssPeakMiB: memoryMiB(options.serverPid, 'VmHWM'),

@@ -1,0 +1,204 @@
+// The live-tails part of `npm run bench`: tail latency (three AUREN setups and Emmett's
+// consumer), catch-up throughput, and the cost of 1,000 idle subscribers.
+import { performance } from 'node:perf_hooks';
+import pg from 'pg';
+import { cpuMeter } from '../cpu.js';
+import type { CpuSnapshot } from '../cpu.js';
+import { checkpoint, databaseUrl } from '../databases.js';
+import { startServer } from '../server.js';
+import type { ServerProcess } from '../server.js';
+import { catchUpConnect, catchUpGrpcJs, loadEvents } from './catchup.js';
+import type { CatchUpResult, LoadResult } from './catchup.js';
+import { IDLE_CONNECTIONS, LANES, TAILS_PRIME_EVENTS, WARMUP_SECONDS } from './config.js';
+import type { TailsConfig } from './config.js';
+import { emmettTails } from './emmett.js';
+import { idleSubscribers } from './idle.js';
+import type { IdleResult } from './idle.js';
+import { aurenTailLatency } from './latency.js';
+import type { LatencyResult, LatencyRun } from './latency.js';
+
+/** The databases of the tails bench, recreated on every run. */
+export const TAIL_DATABASES = {
+  latency: 'auren_tails',
+  emmett: 'emmett_tails',
+  catchup: 'auren_tails_catchup',
+  idle: 'auren_tails_idle',
+} as const;
+
+export type SetupName = 'local' | 'notify' | 'poll' | 'emmett';
+
+/** Cores busy during a latency run (warm-up included), per process group. */
+export interface RunLoad {
+  bench: number;
+  /** The server appended to (AUREN only). */
+  serverA: number | null;
+  /** The other server, subscribed to in setups (b) and (c). */
+  serverB: number | null;
+  postgres: number | null;
+  other: number | null;
+}
+
+export interface LatencyRow {
+  setup: SetupName;
+  rate: number;
+  result: LatencyResult;
+  load: RunLoad;
+}
+
+export interface TailsResults {
+  latency: LatencyRow[];
+  load: LoadResult;
+  catchUp: CatchUpResult[];
+  idle: IdleResult;
+  pollMs: number;
+  seconds: number;
+}
+
+interface TailsContext {
+  adminUrl: string;
+  serverPoolSize: number;
+  postgresIsLocal: boolean;
+  log: (line: string) => void;
+}
+
+const GRACE_MS = 5_000;
+
+export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Promise<TailsResults> {
+  const { log } = ctx;
+  const started = performance.now();
+  const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+  const urls = await recreateTailDatabases(ctx.adminUrl);
+  const pollMs = Number(process.env.TAIL_POLL_MS || 500);
+  const latency: LatencyRow[] = [];
+  const run = (label: string, rate: number): LatencyRun => ({
+    label, rate, warmupMs: WARMUP_SECONDS * 1000, measureMs: config.seconds * 1000, lanes: LANES, graceMs: GRACE_MS + 2 * pollMs,
+  });
+  const runSeconds = WARMUP_SECONDS + config.seconds;
+  const printRow = (row: LatencyRow) => {
+    const r = row.result;
+    log(`tail latency ${row.setup.padEnd(6)} ${String(row.rate).padStart(5)} ev/s offered, ${Math.round(r.achievedRate)} achieved: `
+      + `ack→receipt p50 ${r.ackToReceipt.p50.toFixed(1)} p99 ${r.ackToReceipt.p99.toFixed(1)} max ${r.ackToReceipt.max.toFixed(1)} ms, `
+      + `received ${r.received}/${r.events}  [${elapsed()}]`);
+  };
+
+  // 1. Latency, AUREN: appender on server A; subscriber on A (a) or on B (b, c).
+  for (const notify of [true, false]) {
+    const env = { TAIL_NOTIFY: String(notify) };
+    const a = await startServer(urls.latency, ctx.serverPoolSize, env);
+    const b = await startServer(urls.latency, ctx.serverPoolSize, env);
+    try {
+      if (notify) await loadEvents(urls.latency, TAILS_PRIME_EVENTS, 'prime');
+      const setups: [SetupName, ServerProcess][] = notify ? [['local', a], ['notify', b]] : [['poll', b]];
+      for (const [setup, subscribeTo] of setups) {
+        for (const rate of config.rates) {
+          const meterA = cpuMeter({ serverPid: a.pid, postgresIsLocal: ctx.postgresIsLocal });
+          const meterB = cpuMeter({ serverPid: b.pid, postgresIsLocal: ctx.postgresIsLocal });
+          meterA.start();
+          meterB.start();
+          const t0 = performance.now();
+          const result = await aurenTailLatency(a.baseUrl, subscribeTo.baseUrl, run(`${setup}-${rate}`, rate));
+          const cpuB = meterB.stop();
+          const cpuA = meterA.stop();
+          const row: LatencyRow = { setup, rate, result, load: cores(cpuA, cpuB, Math.min(runSeconds, (performance.now() - t0) / 1000)) };
+          latency.push(row);
+          printRow(row);
+        }
+      }
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  }
+
+  // 2. Latency, Emmett: appendToStream and postgreSQLEventStoreConsumer in this process.
+  const emmett = await emmettTails(urls.emmett, LANES, TAILS_PRIME_EVENTS);
+  try {
+    for (const rate of config.rates) {
+      const meter = cpuMeter({ postgresIsLocal: ctx.postgresIsLocal });
+      meter.start();
+      const t0 = performance.now();
+      const result = await emmett.run(run(`emmett-${rate}`, rate));
+      const row: LatencyRow = { setup: 'emmett', rate, result, load: cores(meter.stop(), null, Math.min(runSeconds, (performance.now() - t0) / 1000)) };
+      latency.push(row);
+      printRow(row);
+    }
+  } finally {
+    await emmett.close();
+  }
+
+  // 3. Catch-up: stored events, one subscriber from the start until caught_up.
+  let load: LoadResult;
+  const catchUp: CatchUpResult[] = [];
+  {
+    const server = await startServer(urls.catchup, ctx.serverPoolSize); // applies the schema
+    try {
+      load = await loadEvents(urls.catchup, config.catchupEvents);
+      log(`catch-up: stored ${load.events.toLocaleString('en-US')} events in ${load.seconds.toFixed(1)} s `
+        + `(${Math.round(load.events / load.seconds).toLocaleString('en-US')} ev/s, direct SQL) and analyzed  [${elapsed()}]`);
+      await checkpoint(ctx.adminUrl);
+      const options = {
+        baseUrl: server.baseUrl, serverPid: server.pid, adminUrl: ctx.adminUrl, database: TAIL_DATABASES.catchup,
+        postgresIsLocal: ctx.postgresIsLocal, expected: config.catchupEvents, maxSeconds: config.catchupMaxSeconds,
+      };
+      for (const read of [catchUpGrpcJs, catchUpConnect]) {
+        const r = await read(options);
+        catchUp.push(r);
+        log(`catch-up with ${r.client.padEnd(7)}: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, `
+          + `${Math.round(r.eventsPerSecond).toLocaleString('en-US')} ev/s${r.caughtUp ? '' : ` (stopped at ${config.catchupMaxSeconds} s, not caught up)`}  [${elapsed()}]`);
+      }
+    } finally {
+      await server.stop();
+    }
+  }
+
+  // 4. Idle subscribers on one server, then a burst to all of them.
+  let idle: IdleResult;
+  {
+    const server = await startServer(urls.idle, ctx.serverPoolSize);
+    try {
+      idle = await idleSubscribers({
+        baseUrl: server.baseUrl, serverPid: server.pid, databaseUrl: urls.idle,
+        subscribers: config.idleSubscribers, connections: IDLE_CONNECTIONS, burstEvents: config.idleEvents,
+        deadlineSeconds: config.idleDeadlineSeconds, postgresIsLocal: ctx.postgresIsLocal,
+      });
+      log(`idle: ${idle.subscribers} subscribers, RSS ${idle.rssBeforeMiB.toFixed(0)} → ${idle.rssAfterMiB.toFixed(0)} MiB, `
+        + `${idle.listenConnections} LISTEN connection(s); burst of ${idle.burst.events}: ${idle.burst.complete}/${idle.subscribers} subscribers complete  [${elapsed()}]`);
+    } finally {
+      await server.stop();
+    }
+  }
+
+  return { latency, load, catchUp, idle, pollMs, seconds: config.seconds };
+}
+
+function cores(a: CpuSnapshot, b: CpuSnapshot | null, seconds: number): RunLoad {
+  const per = (ms: number | null) => (ms === null ? null : ms / 1000 / seconds);
+  const serverB = b?.server ?? null;
+  return {
+    bench: per(a.bench)!,
+    serverA: per(a.server),
+    serverB: per(serverB),
+    postgres: per(a.postgres),
+    // `other` of A's meter still counts server B.
+    other: per(a.other === null ? null : Math.max(0, a.other - (serverB ?? 0))),
+  };
+}
+
+async function recreateTailDatabases(adminUrl: string): Promise<Record<keyof typeof TAIL_DATABASES, string>> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    for (const name of Object.values(TAIL_DATABASES)) {
+      await client.query(`drop database if exists ${name} with (force)`);
+      await client.query(`create database ${name}`);
+    }
+  } finally {
+    await client.end();
+  }
+  return {
+    latency: databaseUrl(adminUrl, TAIL_DATABASES.latency),
+    emmett: databaseUrl(adminUrl, TAIL_DATABASES.emmett),
+    catchup: databaseUrl(adminUrl, TAIL_DATABASES.catchup),
+    idle: databaseUrl(adminUrl, TAIL_DATABASES.idle),
+  };
+}
