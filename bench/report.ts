@@ -71,7 +71,7 @@ const LATENCY_HEAD = ['ev/append', 'clients', ...TARGETS.flatMap((t) => [`${TITL
 const CPU_HEAD = ['ev/append', 'clients', 'target', 'bench µs', 'server µs', 'PG µs', 'total µs', 'cores busy', 'other load', 'steal'];
 
 // Columns aligned left; the rest are numbers, aligned right.
-const TEXT = ['ev/append', 'clients', 'target', 'layer'];
+const TEXT = ['ev/append', 'clients', 'target', 'layer', 'setup', 'client', 'measure', 'value'];
 
 /** A plain-text table for the terminal. */
 export function textTable(head: string[], body: string[][]): string {

@@ -1,4 +1,5 @@
-// `npm run bench`: append throughput of AUREN (gRPC), Emmett and plain pg on one PostgreSQL.
+// `npm run bench`: append throughput of AUREN (gRPC), Emmett and plain pg on one PostgreSQL, then
+// live tails (bench/tails/). BENCH_ONLY=append or BENCH_ONLY=tails runs one part.
 import { fileURLToPath } from 'node:url';
 import { runClosedLoop } from './append.js';
 import type { RunResult } from './append.js';
@@ -12,18 +13,43 @@ import { aurenTarget } from './targets/auren.js';
 import { emmettTarget } from './targets/emmett.js';
 import { plainPgTarget } from './targets/plainPg.js';
 import type { BenchTarget } from './targets/target.js';
+import type { BenchConfig } from './config.js';
+import type { MachineFacts } from './databases.js';
+import { loadTailsConfig } from './tails/config.js';
+import { runTailsBench } from './tails/run.js';
+import { printTailResults, TAILS_SECTION_TITLE, tailsMarkdownSection } from './tails/report.js';
 
 const PRIME = { eventsPerAppend: 100, clients: 8 };
 const PRIME_LIMIT_MS = 120_000;
 const REPORT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
+const PARTS = ['append', 'tails'] as const;
+
 async function main(): Promise<void> {
+  const only = process.env.BENCH_ONLY || undefined;
+  if (only !== undefined && !(PARTS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: expects ${PARTS.join(' or ')}`);
   const config = loadBenchConfig();
+  const tailsConfig = loadTailsConfig(); // checked before anything runs
   const facts = await machineFacts(config.adminUrl);
   const postgresIsLocal = isLocalHost(new URL(config.adminUrl).hostname);
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`${facts.cores} cores, Node ${facts.node}, ${facts.postgres.split(' on ')[0]} at ${facts.postgresHost}, `
     + `fsync=${facts.settings.fsync}, synchronous_commit=${facts.settings.synchronous_commit}`);
+  if (only !== 'tails') await appendBench(config, facts, postgresIsLocal, log);
+  if (only !== 'append') {
+    log('\nLive tails');
+    const started = Date.now();
+    const results = await runTailsBench(tailsConfig, { adminUrl: config.adminUrl, serverPoolSize: config.serverPoolSize, postgresIsLocal, log });
+    log(`live tails took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    printTailResults(results);
+    if (config.write) {
+      writeSection(REPORT, tailsMarkdownSection(results, facts, tailsConfig, new Date()), TAILS_SECTION_TITLE);
+      log(`\nwrote ${REPORT}`);
+    }
+  }
+}
+
+async function appendBench(config: BenchConfig, facts: MachineFacts, postgresIsLocal: boolean, log: (line: string) => void): Promise<void> {
   log(`${config.scenarios.length} scenarios × ${TARGETS.length} targets × (${config.warmupSeconds} s warm-up + ${config.seconds} s); `
     + `gRPC connections: ${config.grpcConnections}`);
 

@@ -3,6 +3,7 @@ import type { Interceptor } from '@connectrpc/connect';
 import { ConnectionError, SlonikError } from 'slonik';
 import { DuplicateEventId, EventNotFound, InvalidArgument, StreamNotFound, WrongExpectedVersion } from '../events/errors.js';
 import type { Logger } from '../log.js';
+import { MemoryDeleted, MemoryNotFound, SearchModeUnavailable, WrongMemoryVersion } from '../memory/errors.js';
 
 /** Maps a domain error to the status code clients see; anything unexpected is INTERNAL and logged. */
 export function toConnectError(error: unknown, log: Logger, procedure: string): ConnectError {
@@ -10,7 +11,9 @@ export function toConnectError(error: unknown, log: Logger, procedure: string): 
   if (error instanceof InvalidArgument) return new ConnectError(error.message, Code.InvalidArgument);
   if (error instanceof WrongExpectedVersion) return new ConnectError(error.message, Code.Aborted);
   if (error instanceof DuplicateEventId) return new ConnectError(error.message, Code.AlreadyExists);
-  if (error instanceof StreamNotFound || error instanceof EventNotFound) return new ConnectError(error.message, Code.NotFound);
+  if (error instanceof StreamNotFound || error instanceof EventNotFound || error instanceof MemoryNotFound) return new ConnectError(error.message, Code.NotFound);
+  if (error instanceof WrongMemoryVersion) return new ConnectError(error.message, Code.Aborted);
+  if (error instanceof MemoryDeleted || error instanceof SearchModeUnavailable) return new ConnectError(error.message, Code.FailedPrecondition);
   if (error instanceof ConnectionError || isConnectionFailure(error)) {
     log.warn({ procedure, err: error }, 'database unavailable');
     return new ConnectError('the database is unavailable; retry later', Code.Unavailable);

@@ -1,0 +1,34 @@
+-- Agent memories: a read model written in the same transaction as the event that changes it.
+-- The row records that event (last_event_id) and its number of changes (version).
+
+create table memories (
+  id            uuid primary key,
+  agent_id      text not null,
+  -- The person the memory is about: any id the agents use ("user_12345"); null for none.
+  user_id       text,
+  type          text not null check (type in ('fact', 'analysis', 'recommendation', 'hypothesis', 'insight', 'conversation', 'decision')),
+  content       jsonb not null check (jsonb_typeof(content) = 'object'),
+  metadata      jsonb not null check (jsonb_typeof(metadata) = 'object'),
+  confidence    double precision not null check (confidence >= 0 and confidence <= 1),
+  -- The words of the text values of content: not its keys, not its punctuation.
+  search        tsvector generated always as (jsonb_to_tsvector('english'::regconfig, content, '["string"]')) stored,
+  created_at    timestamptz not null,
+  updated_at    timestamptz not null,
+  expires_at    timestamptz,
+  deleted_at    timestamptz,
+  -- Set by the expiry sweeper when it recorded memory_expired.
+  expired_at    timestamptz,
+  version       bigint not null check (version >= 1),
+  last_event_id uuid not null
+);
+
+-- Newest first, by agent and person, by person, and overall; (created_at, id) is the keyset.
+create index memories_agent_user_newest on memories (agent_id, user_id, created_at desc, id desc) where deleted_at is null;
+create index memories_user_newest on memories (user_id, created_at desc, id desc) where deleted_at is null;
+create index memories_newest on memories (created_at desc, id desc) where deleted_at is null;
+create index memories_search on memories using gin (search) where deleted_at is null;
+-- The sweeper's work list: live memories with an expiry not yet recorded.
+create index memories_expiring on memories (expires_at) where expires_at is not null and deleted_at is null and expired_at is null;
+
+-- The audit trail of a person: events about them carry metadata.user_id.
+create index events_user_order on events ((metadata->>'user_id'), transaction_id, position) where metadata ? 'user_id';

@@ -1,0 +1,65 @@
+import { InvalidArgument } from '../events/errors.js';
+import type { JsonObject, JsonValue } from '../events/types.js';
+import { MEMORY_TYPES } from './model.js';
+import type { MemoryType } from './model.js';
+
+/** Longest agent or user id accepted. */
+export const MAX_ID_LENGTH = 200;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Checks a memory id: a UUID, returned in lower case. */
+export function checkMemoryId(field: string, value: string): string {
+  if (!UUID.test(value)) throw new InvalidArgument(field, `expects a memory id (a UUID), got '${value.slice(0, 60)}'`);
+  return value.toLowerCase();
+}
+
+/** Checks an agent or user id: 1 to 200 printable characters. */
+export function checkName(field: string, value: string): string {
+  if (value.length === 0) throw new InvalidArgument(field, 'must not be empty');
+  if (value.length > MAX_ID_LENGTH) throw new InvalidArgument(field, `expects at most ${MAX_ID_LENGTH} characters, got ${value.length}`);
+  if (CONTROL.test(value)) throw new InvalidArgument(field, 'must not contain control characters');
+  return value;
+}
+
+/** Checks a memory type name. */
+export function checkType(field: string, value: string): MemoryType {
+  if (!(MEMORY_TYPES as readonly string[]).includes(value)) {
+    throw new InvalidArgument(field, `unknown memory type '${value}'; expects one of ${MEMORY_TYPES.join(', ')}`);
+  }
+  return value as MemoryType;
+}
+
+/** Checks a confidence: a number in [0, 1]. */
+export function checkConfidence(field: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new InvalidArgument(field, `expects a number from 0 to 1, got ${value}`);
+  return value;
+}
+
+/** Checks a JSON object (content or metadata) and its size as JSON against `maxBytes`. */
+export function checkDocument(field: string, value: unknown, maxBytes: number): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgument(field, 'expects a JSON object');
+  checkJson(field, value as JsonValue);
+  const size = Buffer.byteLength(JSON.stringify(value));
+  if (size > maxBytes) throw new InvalidArgument(field, `takes ${size} bytes as JSON, over the limit of ${maxBytes}`);
+  return value as JsonObject;
+}
+
+/** Checks an expiry: in the future. */
+export function checkExpiry(field: string, at: number, now = Date.now()): number {
+  if (!Number.isFinite(at)) throw new InvalidArgument(field, 'expects a time');
+  if (at <= now) throw new InvalidArgument(field, `is in the past (${new Date(at).toISOString()})`);
+  return at;
+}
+
+// JSON has no NaN or Infinity; protobuf's Struct can carry them, jsonb cannot.
+function checkJson(field: string, value: JsonValue): void {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new InvalidArgument(field, `contains ${value}, which JSON cannot represent`);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => checkJson(`${field}[${i}]`, item));
+  } else if (typeof value === 'object' && value !== null) {
+    for (const [key, item] of Object.entries(value)) checkJson(`${field}.${key}`, item);
+  }
+}
