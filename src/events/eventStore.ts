@@ -17,12 +17,17 @@ export type Direction = 'forwards' | 'backwards';
 
 /** The event store's operations. */
 export interface EventStore {
-  /** Appends events atomically after checking the expected version. Pass a transaction as `db` to append inside it. */
+  /**
+   * Appends events atomically after checking the expected version. Pass a transaction as `db`
+   * to append inside it; then call `committed()` once that transaction has committed.
+   */
   appendToStream(streamId: string, expected: ExpectedVersion, events: ProposedEvent[], db?: CommonQueryMethods): Promise<AppendResult>;
   readStream(streamId: string, fromVersion: bigint, direction: Direction, limit: number): Promise<StreamSlice>;
   readAll(from: Position, limit: number, filter: EventFilter): Promise<LogSlice>;
   getStreamInfo(streamId: string): Promise<StreamInfo>;
   getEvent(eventId: string): Promise<RecordedEvent>;
+  /** Tells live tails that a transaction which appended through `appendToStream(…, tx)` committed. */
+  committed(): void;
   /**
    * Reads settled events (whose transaction is older than every one still running) from an
    * inclusive position, unfiltered; says whether committed events already wait beyond the
@@ -134,6 +139,8 @@ export function createEventStore(pool: DatabasePool, limits: Limits, afterCommit
     },
 
     getStreamInfo,
+
+    committed: afterCommit,
 
     async readSettled(from, limit) {
       const { horizon } = await pool.one(horizonQuery);

@@ -1,0 +1,46 @@
+import type { CommonQueryMethods } from 'slonik';
+import type { EventStore } from '../events/eventStore.js';
+import type { JsonObject } from '../events/types.js';
+import { accessStream, MEMORY_EVENTS } from './model.js';
+import type { Caller, Memory } from './model.js';
+
+/** What a read was: the operation and the query it answered (filters, search text, ids asked for). */
+export interface Retrieval {
+  operation: 'get_memory' | 'list_memories' | 'search_memories' | 'get_memory_history';
+  query: JsonObject;
+}
+
+/**
+ * Records a read of people's data (HIPAA access log): one memory_retrieved event per person
+ * whose memories were returned, on that person's access stream, naming the caller, the
+ * person, the ids returned and the query. Call it inside the transaction that read the rows:
+ * if the record cannot be written, the read fails and returns nothing. Memories about nobody
+ * (no user id) are nobody's data and are not recorded.
+ */
+export async function recordRetrieval(
+  store: EventStore,
+  tx: CommonQueryMethods,
+  caller: Caller,
+  memories: readonly Memory[],
+  retrieval: Retrieval,
+): Promise<void> {
+  const byPerson = new Map<string, string[]>();
+  for (const memory of memories) {
+    if (memory.userId === null) continue;
+    const ids = byPerson.get(memory.userId) ?? [];
+    ids.push(memory.id);
+    byPerson.set(memory.userId, ids);
+  }
+  for (const [userId, memoryIds] of byPerson) {
+    await store.appendToStream(
+      accessStream(userId),
+      { kind: 'any' },
+      [{
+        type: MEMORY_EVENTS.retrieved,
+        data: { caller: caller.agentId, user_id: userId, operation: retrieval.operation, memory_ids: memoryIds, query: retrieval.query },
+        metadata: { user_id: userId, caller: caller.agentId },
+      }],
+      tx,
+    );
+  }
+}
