@@ -9,8 +9,14 @@ import type { DatabasePool } from './db/pool.js';
 import { createEventStore } from './events/eventStore.js';
 import type { EventStore } from './events/eventStore.js';
 import { file_auren_v1_events } from './gen/auren/v1/events_pb.js';
+import { file_auren_v1_memory } from './gen/auren/v1/memory_pb.js';
 import { withCors } from './http/cors.js';
 import { createListener } from './http/listener.js';
+import { startExpirySweeper } from './memory/expiry.js';
+import type { ExpirySweeper } from './memory/expiry.js';
+import { createMemoryHistory } from './memory/history.js';
+import { createMemoryReads } from './memory/reads.js';
+import { createMemoryWrites } from './memory/writes.js';
 import { startLogHead } from './tails/logHead.js';
 import type { LogHead } from './tails/logHead.js';
 import { createSubscriptions } from './tails/subscriptions.js';
@@ -21,6 +27,7 @@ import type { Wakeups } from './tails/wakeups.js';
 import type { RequestHandler } from './http/listener.js';
 import { errorMapping } from './rpc/errors.js';
 import { registerEventStoreService } from './rpc/eventStoreService.js';
+import { registerMemoryService } from './rpc/memoryService.js';
 import { createHealthStatus, registerHealth, ServingStatus } from './rpc/health.js';
 import type { HealthStatus } from './rpc/health.js';
 import { registerReflection } from './rpc/reflection.js';
@@ -41,14 +48,18 @@ export interface App {
   wakeups: Wakeups;
   longTransactions: ReturnType<typeof watchLongTransactions>;
   health: HealthStatus;
+  /** Records memory_expired as expiries pass; app.stop() stops it. */
+  expirySweeper: ExpirySweeper;
   /** Creates and starts a durable consumer on this app's pool and tails; app.stop() stops it. */
   startConsumer(definition: ConsumerDefinition): Consumer;
   /** Stops serving, lets open calls finish, closes the database. */
   stop(): Promise<void>;
 }
 
-const SERVICES = ['auren.v1.EventStoreService'];
+const SERVICES = ['auren.v1.EventStoreService', 'auren.v1.MemoryService'];
 const DATABASE_PROBE_MS = 2_000;
+// Memories the expiry sweeper records per transaction.
+const EXPIRY_BATCH_SIZE = 100;
 
 /** The composition root: builds every part from the configuration and starts serving. */
 export async function startApp(config: Config, log: Logger): Promise<App> {
@@ -87,12 +98,22 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
   const health = createHealthStatus();
   for (const service of SERVICES) health.set(service, ServingStatus.SERVING);
+  const memoryParts = { pool, store: eventStore, limits: config.limits };
+  const memory = {
+    writes: createMemoryWrites(memoryParts),
+    reads: createMemoryReads(memoryParts),
+    history: createMemoryHistory(memoryParts),
+  };
+  const expirySweeper = startExpirySweeper({
+    pool, store: eventStore, log, intervalMs: config.memoryExpirySweepMs, batchSize: EXPIRY_BATCH_SIZE,
+  });
 
   const handler = connectNodeAdapter({
     routes: (router) => {
       registerEventStoreService(router, eventStore, subscriptions, config.tails.checkpointInterval);
+      registerMemoryService(router, memory);
       registerHealth(router, health);
-      registerReflection(router, [file_auren_v1_events]);
+      registerReflection(router, [file_auren_v1_events, file_auren_v1_memory]);
     },
     interceptors: [errorMapping(log)],
     readMaxBytes: config.limits.messageMaxBytes,
@@ -116,6 +137,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     wakeups,
     longTransactions,
     health,
+    expirySweeper,
     startConsumer(definition) {
       const consumer = createConsumer({
         checkpointInterval: config.tails.checkpointInterval, ...definition, pool, databaseUrl, subscriptions, log,
@@ -127,8 +149,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     async stop() {
       clearInterval(probe);
       health.shutdown();
-      // Consumers first: each saves its checkpoint through the pool and ends its tail itself.
+      // Consumers and the sweeper first: they write through the pool, which closes last.
       await Promise.all([...consumers].map((consumer) => consumer.stop()));
+      await expirySweeper.stop();
       // Live tails never finish on their own: end them, then let unary calls finish.
       head.stop();
       stopTails.abort();

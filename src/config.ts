@@ -25,6 +25,8 @@ const schema = z.object({
   MESSAGE_MAX_BYTES: integer(1024, 1024 * 1024 * 1024).default('16777216'),
   READ_MAX_COUNT: integer(1, 100_000).default('1000'),
   READ_FILTER_SCAN: integer(1, 10_000_000).default('10000'),
+  MEMORY_CONTENT_MAX_BYTES: integer(2, 16 * 1024 * 1024).default('65536'),
+  MEMORY_EXPIRY_SWEEP_MS: integer(10, 86_400_000).default('30000'),
   TAIL_NOTIFY: z.enum(['true', 'false'], { message: 'expects true or false' }).default('true'),
   TAIL_POLL_MS: integer(10, 60_000).default('500'),
   TAIL_PAGE_SIZE: integer(1, 10_000).default('500'),
@@ -51,6 +53,8 @@ export interface Config {
   startupTimeoutMs: number;
   limits: Limits;
   tails: TailConfig;
+  /** How often the expiry sweeper looks for memories whose expiry has passed. */
+  memoryExpirySweepMs: number;
   /** Log a warning when a transaction has been open this long: it holds back every tail. */
   longTransactionWarnMs: number;
   shutdownTimeoutMs: number;
@@ -67,6 +71,8 @@ export interface Limits {
   readMaxCount: number;
   /** Most events a filtered ReadAll scans before it answers with a resume position. */
   filterScanWindow: number;
+  /** Largest memory content (and, separately, memory metadata) accepted, in bytes of JSON. */
+  memoryContentMaxBytes: number;
 }
 
 /** How live tails wake up and how much they hold. */
@@ -112,6 +118,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       messageMaxBytes: e.MESSAGE_MAX_BYTES,
       readMaxCount: e.READ_MAX_COUNT,
       filterScanWindow: e.READ_FILTER_SCAN,
+      memoryContentMaxBytes: e.MEMORY_CONTENT_MAX_BYTES,
     },
     tails: {
       notify: e.TAIL_NOTIFY === 'true',
@@ -120,6 +127,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       window: e.TAIL_WINDOW,
       checkpointInterval: e.TAIL_CHECKPOINT_INTERVAL,
     },
+    memoryExpirySweepMs: e.MEMORY_EXPIRY_SWEEP_MS,
     longTransactionWarnMs: e.LONG_TRANSACTION_WARN_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     corsOrigins: e.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),

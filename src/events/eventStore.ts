@@ -3,7 +3,7 @@ import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { DuplicateEventId, EventNotFound, StreamNotFound, WrongExpectedVersion } from './errors.js';
 import {
-  appendRow, eventColumns, eventRow, horizonQuery, matches, positionRow, settledFrom, toRecordedEvent,
+  aboutPersonQuery, appendRow, eventColumns, eventRow, horizonQuery, matches, positionRow, settledFrom, toRecordedEvent,
 } from './queries.js';
 import { positionAfter, START } from './types.js';
 import type {
@@ -34,8 +34,17 @@ export interface EventStore {
    * horizon, so a tail knows to look again soon. For tails and consumers.
    */
   readSettled(from: Position, limit: number): Promise<SettledSlice>;
-  /** Events of one stream from an inclusive version, in version order; none when it does not exist. */
-  readStreamEvents(streamId: string, fromVersion: bigint, limit: number): Promise<RecordedEvent[]>;
+  /**
+   * Events of one stream from an inclusive version, in version order; none when it does not
+   * exist. Pass a transaction as `db` to read inside it.
+   */
+  readStreamEvents(streamId: string, fromVersion: bigint, limit: number, db?: CommonQueryMethods): Promise<RecordedEvent[]>;
+  /**
+   * Settled events about one person (metadata.user_id: writes of their data and reads of it)
+   * created in [from, to) (epoch ms; null is open), after the exclusive position `after`, in
+   * log order.
+   */
+  readAboutPerson(userId: string, from: number | null, to: number | null, after: Position, limit: number): Promise<RecordedEvent[]>;
   /** The position after the last settled event: where a tail "from the end" starts. */
   settledEnd(): Promise<Position>;
 }
@@ -152,10 +161,15 @@ export function createEventStore(pool: DatabasePool, limits: Limits, afterCommit
       return { events: rows.map(toRecordedEvent), pending };
     },
 
-    async readStreamEvents(streamId, fromVersion, limit) {
-      const rows = await pool.any(sql.type(eventRow)`
+    async readStreamEvents(streamId, fromVersion, limit, db = pool) {
+      const rows = await db.any(sql.type(eventRow)`
         select ${eventColumns} from events where stream_id = ${streamId} and version >= ${fromVersion}
          order by version limit ${limit}`);
+      return rows.map(toRecordedEvent);
+    },
+
+    async readAboutPerson(userId, from, to, after, limit) {
+      const rows = await pool.any(aboutPersonQuery(userId, from, to, after, limit));
       return rows.map(toRecordedEvent);
     },
 

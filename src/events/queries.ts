@@ -1,5 +1,5 @@
 import { sql } from 'slonik';
-import type { FragmentSqlToken } from 'slonik';
+import type { FragmentSqlToken, QuerySqlToken } from 'slonik';
 import { z } from 'zod';
 import type { EventFilter, JsonObject, Position, RecordedEvent } from './types.js';
 
@@ -73,4 +73,23 @@ export function matches(filter: EventFilter): FragmentSqlToken {
     conditions.push(sql.fragment`stream_id like any(${sql.array(patterns, 'text')})`);
   }
   return conditions.length === 0 ? sql.fragment`true` : sql.fragment`${sql.join(conditions, sql.fragment` and `)}`;
+}
+
+/**
+ * Settled events about one person (metadata.user_id) created in [from, to) (epoch ms; null is
+ * open), after an exclusive position, in log order. Written so that the partial index
+ * events_user_order serves both the match and the order.
+ */
+export function aboutPersonQuery(
+  userId: string, from: number | null, to: number | null, after: Position, limit: number,
+): QuerySqlToken<typeof eventRow> {
+  const since = from === null ? sql.fragment`` : sql.fragment`and created_at >= ${new Date(from).toISOString()}::timestamptz`;
+  const until = to === null ? sql.fragment`` : sql.fragment`and created_at < ${new Date(to).toISOString()}::timestamptz`;
+  return sql.type(eventRow)`
+    select ${eventColumns} from events
+     where metadata ? 'user_id' and metadata->>'user_id' = ${userId}
+       and (transaction_id, position) > (${after.commit.toString()}::xid8, ${after.prepare})
+       and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       ${since} ${until}
+     order by transaction_id, position limit ${limit}`;
 }

@@ -3,8 +3,8 @@ import type { JsonObject, JsonValue } from '../events/types.js';
 import { MEMORY_TYPES } from './model.js';
 import type { MemoryType } from './model.js';
 
-/** Longest agent or user id accepted. */
-export const MAX_ID_LENGTH = 200;
+/** Longest agent or user id accepted: a person's reads are logged on stream `access-<user id>`, which must fit the event store's 200. */
+export const MAX_ID_LENGTH = 190;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CONTROL = /[\u0000-\u001f\u007f]/;

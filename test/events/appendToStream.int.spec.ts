@@ -178,6 +178,8 @@ describe('AppendToStream', () => {
         await big.stop();
       }
     });
+    it('refuses streams reserved for MemoryService', () =>
+      rejectsWith(t.events.appendToStream({ streamId: `memory-${randomUUID()}`, events: [proposed()] }), Code.InvalidArgument, /^stream_id: streams starting with 'memory-'/));
     it('a batch with one bad event writes none of the batch', async () => {
       const streamId = freshStream();
       await t.events.appendToStream({ streamId, events: [proposed()] });

@@ -6,6 +6,7 @@ import type { App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { EventStoreService } from '../../src/gen/auren/v1/events_pb.js';
+import { MemoryService } from '../../src/gen/auren/v1/memory_pb.js';
 import { createTestDatabase } from './database.js';
 
 /** A service started for a test, on a database of its own, with a typed gRPC client. */
@@ -13,6 +14,7 @@ export interface TestApp {
   app: App;
   databaseUrl: string;
   events: Client<typeof EventStoreService>;
+  memory: Client<typeof MemoryService>;
   stop(): Promise<void>;
 }
 
@@ -22,5 +24,11 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', SHUTDOWN_TIMEOUT_MS: '2000', ...env, DATABASE_URL: databaseUrl });
   const app = await startApp(config, createLogger(process.env.TEST_LOG_LEVEL ?? config.logLevel));
   const transport = createGrpcTransport({ baseUrl: app.url });
-  return { app, databaseUrl, events: createClient(EventStoreService, transport), stop: () => app.stop() };
+  return {
+    app,
+    databaseUrl,
+    events: createClient(EventStoreService, transport),
+    memory: createClient(MemoryService, transport),
+    stop: () => app.stop(),
+  };
 }

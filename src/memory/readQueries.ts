@@ -1,0 +1,100 @@
+import { sql } from 'slonik';
+import type { FragmentSqlToken, QuerySqlToken } from 'slonik';
+import { z } from 'zod';
+import { memoryColumns, memoryRow, MEMORY_TYPES } from './model.js';
+import type { MemoryType } from './model.js';
+import type { Keyset } from './pageToken.js';
+
+/** Which memories a list or search covers, checked. Deleted memories are never covered. */
+export interface MemoryFilter {
+  agentId: string | null;
+  userId: string | null;
+  /** Empty: every type. */
+  types: MemoryType[];
+  minConfidence: number | null;
+  includeExpired: boolean;
+}
+
+// Live: the sweeper has not recorded its expiry and its time has not come. Both halves, because
+// the sweeper runs behind the clock. Never null, so `not live` is safe.
+const live = sql.fragment`(expired_at is null and (expires_at is null or expires_at > now()))`;
+
+// Whether a memory is expired is decided by the database's clock, the same one the filter uses.
+const readColumns = sql.fragment`${memoryColumns}, not ${live} as expired_now`;
+
+/** A memories row with its expiry as of the reading statement. */
+export const readRow = memoryRow.extend({ expired_now: z.boolean() });
+
+/** A listed row with its keyset position. */
+export const listRow = readRow.extend({ created_at_us: z.bigint() });
+
+/** A search match with its rank. */
+export const searchRow = readRow.extend({ score: z.number() });
+
+/** Per type, an agent's live memories. */
+export const statsRow = z.object({
+  type: z.enum(MEMORY_TYPES),
+  count: z.bigint(),
+  confidence_sum: z.number(),
+  last_created_at: z.number(),
+});
+
+/** The conditions of a filter. `deleted_at is null` comes first: every read index is partial on it. */
+export function matching(filter: MemoryFilter): FragmentSqlToken {
+  const conditions = [sql.fragment`deleted_at is null`];
+  if (filter.agentId !== null) conditions.push(sql.fragment`agent_id = ${filter.agentId}`);
+  if (filter.userId !== null) conditions.push(sql.fragment`user_id = ${filter.userId}`);
+  if (filter.types.length > 0) conditions.push(sql.fragment`type = any(${sql.array(filter.types, 'text')})`);
+  if (filter.minConfidence !== null) conditions.push(sql.fragment`confidence >= ${filter.minConfidence}`);
+  if (!filter.includeExpired) conditions.push(live);
+  return sql.fragment`${sql.join(conditions, sql.fragment` and `)}`;
+}
+
+/** One memory that is not deleted, expired or not. */
+export function getQuery(id: string): QuerySqlToken<typeof readRow> {
+  return sql.type(readRow)`select ${readColumns} from memories where id = ${id}::uuid and deleted_at is null`;
+}
+
+/**
+ * A page, newest first, after an exclusive keyset position. The order and the row comparison
+ * name the table's columns (memories.id): the bare `id` of ORDER BY would be the selected
+ * `id::text`, which no index is sorted by. The keyset time travels as whole microseconds
+ * (extract returns an exact numeric since PostgreSQL 14).
+ */
+export function listQuery(filter: MemoryFilter, after: Keyset | null, limit: number): QuerySqlToken<typeof listRow> {
+  const page = after === null
+    ? sql.fragment``
+    : sql.fragment`and (memories.created_at, memories.id)
+        < (to_timestamp(0) + ${after.createdAtUs.toString()}::bigint * interval '1 microsecond', ${after.id}::uuid)`;
+  return sql.type(listRow)`
+    select ${readColumns}, (extract(epoch from memories.created_at) * 1000000)::bigint as created_at_us
+      from memories
+     where ${matching(filter)} ${page}
+     order by memories.created_at desc, memories.id desc
+     limit ${limit}`;
+}
+
+/**
+ * Full-text matches, best first, then newest. `search` holds the words of content's text
+ * values only (sql/004), so keys and punctuation never match; the query is parsed with the same
+ * 'english' configuration. Written inline (not as a join) so the planner sees a constant query
+ * and can use the GIN index memories_search.
+ */
+export function searchQuery(filter: MemoryFilter, text: string, limit: number): QuerySqlToken<typeof searchRow> {
+  const query = sql.fragment`websearch_to_tsquery('english', ${text})`;
+  return sql.type(searchRow)`
+    select ${readColumns}, ts_rank_cd(search, ${query}) as score
+      from memories
+     where search @@ ${query} and ${matching(filter)}
+     order by score desc, memories.created_at desc, memories.id desc
+     limit ${limit}`;
+}
+
+/** Counts of an agent's live memories by type (types it has none of are absent). */
+export function statsQuery(agentId: string): QuerySqlToken<typeof statsRow> {
+  return sql.type(statsRow)`
+    select type, count(*) as count, sum(confidence) as confidence_sum, max(created_at) as last_created_at
+      from memories
+     where ${matching({ agentId, userId: null, types: [], minConfidence: null, includeExpired: false })}
+     group by type`;
+}

@@ -1,0 +1,228 @@
+import type { DatabasePool, DatabaseTransactionConnection } from 'slonik';
+import type { z } from 'zod';
+import type { Limits } from '../config.js';
+import { InvalidArgument } from '../events/errors.js';
+import type { EventStore } from '../events/eventStore.js';
+import type { JsonObject } from '../events/types.js';
+import { recordRetrieval } from './audit.js';
+import type { Retrieval } from './audit.js';
+import { MemoryNotFound, SearchModeUnavailable } from './errors.js';
+import { MEMORY_TYPES, toMemory } from './model.js';
+import type { Caller, Memory, MemoryType } from './model.js';
+import { decodePageToken, encodePageToken } from './pageToken.js';
+import { getQuery, listQuery, searchQuery, statsQuery } from './readQueries.js';
+import type { MemoryFilter, readRow } from './readQueries.js';
+import { checkConfidence, checkMemoryId, checkName, checkType } from './validation.js';
+
+/** Page sizes of ListMemories (memory.proto): 0 asks for the default. */
+export const LIST_PAGE = { default: 50, max: 500 } as const;
+/** Result counts of SearchMemories (memory.proto): 0 asks for the default. */
+export const SEARCH_LIMIT = { default: 10, max: 100 } as const;
+/** Longest search text accepted, in UTF-8 bytes (it is also recorded in the access log). */
+export const MAX_QUERY_BYTES = 4096;
+
+/** Which memories to list. Absent or empty ids, no types and a confidence of 0 filter nothing. */
+export interface ListFilter {
+  agentId?: string;
+  userId?: string;
+  types: MemoryType[];
+  minConfidence?: number;
+  includeExpired: boolean;
+  /** 0: the default (50). */
+  pageSize: number;
+  /** From the previous page; absent or empty: the first page. */
+  pageToken?: string;
+}
+
+/** One page of memories, newest first. */
+export interface MemoryPage {
+  memories: Memory[];
+  /** Empty on the last page. */
+  nextPageToken: string;
+}
+
+/** How a search matches. */
+export type SearchMode = 'full_text' | 'semantic' | 'hybrid';
+
+/** A search: text and the same filters as a list. */
+export interface SearchQuery {
+  text: string;
+  agentId?: string;
+  userId?: string;
+  types: MemoryType[];
+  mode: SearchMode;
+  /** 0: the default (10). */
+  limit: number;
+  minConfidence?: number;
+  includeExpired: boolean;
+}
+
+/** One match; a higher score is a better match. */
+export interface ScoredMemory {
+  memory: Memory;
+  score: number;
+}
+
+/** An agent's live memories, counted. */
+export interface MemoryStats {
+  /** Every type, 0 for those the agent has none of. */
+  countByType: Record<MemoryType, number>;
+  total: number;
+  /** 0 when there are none. */
+  averageConfidence: number;
+  /** Epoch milliseconds; null when there are none. */
+  lastCreatedAt: number | null;
+}
+
+/** The read side of MemoryService. Every read of a person's data is recorded in their access log. */
+export interface MemoryReads {
+  getMemory(caller: Caller, id: string, includeExpired: boolean): Promise<Memory>;
+  listMemories(caller: Caller, filter: ListFilter): Promise<MemoryPage>;
+  searchMemories(caller: Caller, query: SearchQuery): Promise<ScoredMemory[]>;
+  getMemoryStats(agentId: string): Promise<MemoryStats>;
+}
+
+/** What the reads need: the pool, the event store the access log is appended to, its limits. */
+export interface MemoryReadsOptions {
+  pool: DatabasePool;
+  store: EventStore;
+  limits: Limits;
+}
+
+/** Creates the read side over the memories table. */
+export function createMemoryReads({ pool, store, limits }: MemoryReadsOptions): MemoryReads {
+  // A read and its access-log events commit together: a read whose record cannot be written
+  // fails and returns nothing.
+  async function auditedRead<T>(
+    caller: Caller,
+    read: (tx: DatabaseTransactionConnection) => Promise<{ result: T; memories: Memory[] }>,
+    retrieval: Retrieval,
+  ): Promise<T> {
+    let appended = false;
+    const result = await pool.transaction(async (tx) => {
+      const { result, memories } = await read(tx);
+      await recordRetrieval(store, tx, caller, memories, retrieval);
+      appended = memories.some((memory) => memory.userId !== null);
+      return result;
+    });
+    if (appended) store.committed();
+    return result;
+  }
+
+  return {
+    async getMemory(caller, id, includeExpired) {
+      checkCaller(caller);
+      const memoryId = checkMemoryId('id', id);
+      return auditedRead(caller, async (tx) => {
+        const row = await tx.maybeOne(getQuery(memoryId));
+        // An expired memory is hidden like a missing one unless asked for: clients that do not
+        // know about expiry never see it.
+        if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);
+        const memory = fromRow(row);
+        return { result: memory, memories: [memory] };
+      }, { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } });
+    },
+
+    async listMemories(caller, request) {
+      checkCaller(caller);
+      const filter = checkFilter(request);
+      const pageSize = checkCount('page_size', request.pageSize, LIST_PAGE);
+      const key = queryKey(filter);
+      const after = request.pageToken ? decodePageToken('page_token', request.pageToken, key) : null;
+      return auditedRead(caller, async (tx) => {
+        // One row more than the page says whether another page follows.
+        const rows = await tx.any(listQuery(filter, after, pageSize + 1));
+        const page = rows.slice(0, pageSize);
+        const last = page.at(-1);
+        const nextPageToken = rows.length > pageSize && last
+          ? encodePageToken({ createdAtUs: last.created_at_us, id: last.id }, key)
+          : '';
+        const memories = page.map(fromRow);
+        return { result: { memories, nextPageToken }, memories };
+      }, { operation: 'list_memories', query: { ...describeFilter(filter), page_size: pageSize, page_token: request.pageToken || null } });
+    },
+
+    async searchMemories(caller, request) {
+      checkCaller(caller);
+      const text = checkQueryText(request.text);
+      const filter = checkFilter(request);
+      const limit = checkCount('limit', request.limit, SEARCH_LIMIT);
+      if (request.mode === 'semantic' || request.mode === 'hybrid') throw new SearchModeUnavailable(request.mode);
+      if (request.mode !== 'full_text') throw new InvalidArgument('mode', `unknown search mode '${String(request.mode)}'`);
+      return auditedRead(caller, async (tx) => {
+        const rows = await tx.any(searchQuery(filter, text, limit));
+        const results = rows.map((row) => ({ memory: fromRow(row), score: row.score }));
+        return { result: results, memories: results.map((r) => r.memory) };
+      }, { operation: 'search_memories', query: { text, mode: request.mode, ...describeFilter(filter), limit } });
+    },
+
+    // Not recorded in any access log: the answer is counts and an average over every person the
+    // agent remembers, with no person's id or data in it, so no person's record would name it.
+    async getMemoryStats(agentId) {
+      const rows = await pool.any(statsQuery(checkName('agent_id', agentId)));
+      const countByType = Object.fromEntries(MEMORY_TYPES.map((type) => [type, 0])) as Record<MemoryType, number>;
+      let total = 0;
+      let confidenceSum = 0;
+      let lastCreatedAt: number | null = null;
+      for (const row of rows) {
+        countByType[row.type] = Number(row.count);
+        total += Number(row.count);
+        confidenceSum += row.confidence_sum;
+        lastCreatedAt = Math.max(lastCreatedAt ?? row.last_created_at, row.last_created_at);
+      }
+      return { countByType, total, averageConfidence: total === 0 ? 0 : confidenceSum / total, lastCreatedAt };
+    },
+  };
+
+  function checkQueryText(text: string): string {
+    if (text.trim().length === 0) throw new InvalidArgument('query', 'must not be empty');
+    const bytes = Buffer.byteLength(text);
+    const max = Math.min(MAX_QUERY_BYTES, limits.eventMaxBytes);
+    if (bytes > max) throw new InvalidArgument('query', `takes ${bytes} bytes, over the limit of ${max}`);
+    return text;
+  }
+}
+
+function fromRow(row: z.infer<typeof readRow>): Memory {
+  return { ...toMemory(row), expired: row.expired_now };
+}
+
+// The access log must name who read; a read by nobody in particular is refused.
+function checkCaller(caller: Caller): void {
+  checkName('caller', caller.agentId);
+}
+
+function checkFilter(request: Pick<ListFilter, 'agentId' | 'userId' | 'types' | 'minConfidence' | 'includeExpired'>): MemoryFilter {
+  const types = [...new Set(request.types.map((type, i) => checkType(`types[${i}]`, type)))].sort();
+  const minConfidence = request.minConfidence === undefined ? 0 : checkConfidence('min_confidence', request.minConfidence);
+  return {
+    // Protobuf sends an unset string as '': the same as absent.
+    agentId: request.agentId ? checkName('agent_id', request.agentId) : null,
+    userId: request.userId ? checkName('user_id', request.userId) : null,
+    types,
+    // Every confidence is >= 0: a minimum of 0 filters nothing.
+    minConfidence: minConfidence === 0 ? null : minConfidence,
+    includeExpired: request.includeExpired,
+  };
+}
+
+function checkCount(field: string, requested: number, bounds: { default: number; max: number }): number {
+  if (!Number.isInteger(requested) || requested < 0) throw new InvalidArgument(field, `expects a whole number from 0 to ${bounds.max}, got ${requested}`);
+  if (requested > bounds.max) throw new InvalidArgument(field, `expects at most ${bounds.max}, got ${requested}`);
+  return requested === 0 ? bounds.default : requested;
+}
+
+function describeFilter(filter: MemoryFilter): JsonObject {
+  return {
+    agent_id: filter.agentId,
+    user_id: filter.userId,
+    types: filter.types,
+    min_confidence: filter.minConfidence,
+    include_expired: filter.includeExpired,
+  };
+}
+
+// A page token is good only for the filters it was made for (the page size may change).
+function queryKey(filter: MemoryFilter): string {
+  return JSON.stringify(describeFilter(filter));
+}

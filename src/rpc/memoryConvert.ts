@@ -1,0 +1,90 @@
+import { create } from '@bufbuild/protobuf';
+import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
+import type { Timestamp } from '@bufbuild/protobuf/wkt';
+import { MemorySchema, MemoryType as ProtoMemoryType, SearchMode as ProtoSearchMode } from '../gen/auren/v1/memory_pb.js';
+import type { Memory as ProtoMemory } from '../gen/auren/v1/memory_pb.js';
+import { InvalidArgument } from '../events/errors.js';
+import type { Caller, Memory, MemoryType } from '../memory/model.js';
+import type { SearchMode } from '../memory/reads.js';
+import { checkName } from '../memory/validation.js';
+
+/** The request header that names the calling agent. */
+export const CALLER_HEADER = 'x-auren-agent';
+
+const TYPE_TO_PROTO: Record<MemoryType, ProtoMemoryType> = {
+  fact: ProtoMemoryType.FACT,
+  analysis: ProtoMemoryType.ANALYSIS,
+  recommendation: ProtoMemoryType.RECOMMENDATION,
+  hypothesis: ProtoMemoryType.HYPOTHESIS,
+  insight: ProtoMemoryType.INSIGHT,
+  conversation: ProtoMemoryType.CONVERSATION,
+  decision: ProtoMemoryType.DECISION,
+};
+const TYPE_FROM_PROTO = new Map(Object.entries(TYPE_TO_PROTO).map(([name, value]) => [value, name as MemoryType]));
+
+/** Domain memory to protobuf; a memory about nobody has an empty user_id. */
+export function memoryToProto(m: Memory): ProtoMemory {
+  return create(MemorySchema, {
+    id: m.id,
+    agentId: m.agentId,
+    userId: m.userId ?? '',
+    type: TYPE_TO_PROTO[m.type],
+    content: m.content,
+    metadata: m.metadata,
+    confidence: m.confidence,
+    createdAt: timestampFromMs(m.createdAt),
+    updatedAt: timestampFromMs(m.updatedAt),
+    expiresAt: m.expiresAt === null ? undefined : timestampFromMs(m.expiresAt),
+    version: m.version,
+    deleted: m.deleted,
+    expired: m.expired,
+  });
+}
+
+/** Protobuf memory type to its domain name; unset or unknown values are refused, naming the field. */
+export function memoryTypeFromProto(field: string, value: ProtoMemoryType): MemoryType {
+  const name = TYPE_FROM_PROTO.get(value);
+  if (!name) {
+    const problem = value === ProtoMemoryType.UNSPECIFIED ? 'must be set' : `unknown memory type ${value}`;
+    throw new InvalidArgument(field, `${problem}; expects one of ${Object.keys(TYPE_TO_PROTO).join(', ')}`);
+  }
+  return name;
+}
+
+/** A repeated type filter to domain names; an empty list filters nothing. */
+export function memoryTypesFromProto(field: string, values: ProtoMemoryType[]): MemoryType[] {
+  return values.map((value, i) => memoryTypeFromProto(`${field}[${i}]`, value));
+}
+
+/** Protobuf search mode to domain; unset means full text. */
+export function searchModeFromProto(mode: ProtoSearchMode): SearchMode {
+  switch (mode) {
+    case ProtoSearchMode.UNSPECIFIED:
+    case ProtoSearchMode.FULL_TEXT:
+      return 'full_text';
+    case ProtoSearchMode.SEMANTIC:
+      return 'semantic';
+    case ProtoSearchMode.HYBRID:
+      return 'hybrid';
+    default:
+      throw new InvalidArgument('mode', `unknown search mode ${mode}; expects FULL_TEXT, SEMANTIC or HYBRID`);
+  }
+}
+
+/** A protobuf time to epoch milliseconds; absent is null. */
+export function timeFromProto(field: string, time: Timestamp | undefined): number | null {
+  if (!time) return null;
+  const ms = timestampMs(time);
+  if (!Number.isFinite(ms) || time.nanos < 0 || time.nanos > 999_999_999) throw new InvalidArgument(field, 'is not a valid time');
+  return ms;
+}
+
+/**
+ * The caller a request names in its x-auren-agent header; without one, `fallback` (StoreMemory's
+ * agent_id) or 'unknown'. The header is checked like any agent id.
+ */
+export function callerFrom(headers: Headers, fallback = ''): Caller {
+  const named = headers.get(CALLER_HEADER);
+  if (named !== null) return { agentId: checkName(CALLER_HEADER, named) };
+  return { agentId: fallback || 'unknown' };
+}
