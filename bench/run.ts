@@ -1,5 +1,5 @@
 // `npm run bench`: append throughput of AUREN (gRPC), Emmett and plain pg on one PostgreSQL, then
-// live tails (bench/tails/). BENCH_ONLY=append or BENCH_ONLY=tails runs one part.
+// live tails (bench/tails/), then MemoryService (bench/memory/). BENCH_ONLY=append, tails or memory runs one part.
 import { fileURLToPath } from 'node:url';
 import { runClosedLoop } from './append.js';
 import type { RunResult } from './append.js';
@@ -18,25 +18,28 @@ import type { MachineFacts } from './databases.js';
 import { loadTailsConfig } from './tails/config.js';
 import { runTailsBench } from './tails/run.js';
 import { printTailResults, TAILS_SECTION_TITLE, tailsMarkdownSection } from './tails/report.js';
+import { loadMemoryConfig } from './memory/config.js';
+import { memoryBenchPart } from './memory/run.js';
 
 const PRIME = { eventsPerAppend: 100, clients: 8 };
 const PRIME_LIMIT_MS = 120_000;
 const REPORT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 
-const PARTS = ['append', 'tails'] as const;
+const PARTS = ['append', 'tails', 'memory'] as const;
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY || undefined;
   if (only !== undefined && !(PARTS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: expects ${PARTS.join(' or ')}`);
   const config = loadBenchConfig();
   const tailsConfig = loadTailsConfig(); // checked before anything runs
+  const memoryConfig = loadMemoryConfig();
   const facts = await machineFacts(config.adminUrl);
   const postgresIsLocal = isLocalHost(new URL(config.adminUrl).hostname);
   const log = (line: string) => process.stdout.write(`${line}\n`);
   log(`${facts.cores} cores, Node ${facts.node}, ${facts.postgres.split(' on ')[0]} at ${facts.postgresHost}, `
     + `fsync=${facts.settings.fsync}, synchronous_commit=${facts.settings.synchronous_commit}`);
-  if (only !== 'tails') await appendBench(config, facts, postgresIsLocal, log);
-  if (only !== 'append') {
+  if (only === undefined || only === 'append') await appendBench(config, facts, postgresIsLocal, log);
+  if (only === undefined || only === 'tails') {
     log('\nLive tails');
     const started = Date.now();
     const results = await runTailsBench(tailsConfig, { adminUrl: config.adminUrl, serverPoolSize: config.serverPoolSize, postgresIsLocal, log });
@@ -46,6 +49,10 @@ async function main(): Promise<void> {
       writeSection(REPORT, tailsMarkdownSection(results, facts, tailsConfig, new Date()), TAILS_SECTION_TITLE);
       log(`\nwrote ${REPORT}`);
     }
+  }
+  if (only === undefined || only === 'memory') {
+    log('\nMemoryService');
+    await memoryBenchPart(memoryConfig, { adminUrl: config.adminUrl, postgresIsLocal, log, facts, reportPath: config.write ? REPORT : null });
   }
 }
 

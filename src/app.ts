@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { startEmbeddedPostgres } from './db/embedded.js';
 import type { EmbeddedDatabase } from './db/embedded.js';
@@ -94,6 +95,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     pollMs: config.tails.pollMs,
   });
   const stopTails = new AbortController();
+  // Every live tail listens to it: thousands of listeners are expected, not a leak.
+  setMaxListeners(0, stopTails.signal);
   const subscriptions = createSubscriptions(eventStore, head, { pageSize: config.tails.pageSize, shutdown: stopTails.signal });
   const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
   const health = createHealthStatus();

@@ -7,7 +7,7 @@ export interface TailsConfig {
   seconds: number;
   /** Events stored for the catch-up read (BENCH_CATCHUP_EVENTS, default 1000000). */
   catchupEvents: number;
-  /** A catch-up read stops after this long even before caught_up (BENCH_CATCHUP_MAX_SECONDS, default 30). */
+  /** A catch-up read stops after this long even before caught_up (BENCH_CATCHUP_MAX_SECONDS, default 20). */
   catchupMaxSeconds: number;
   /** Idle subscribers held open against one server (BENCH_IDLE_SUBSCRIBERS, default 1000), over 10 connections. */
   idleSubscribers: number;
@@ -30,7 +30,7 @@ export function loadTailsConfig(env: NodeJS.ProcessEnv = process.env): TailsConf
     rates,
     seconds: positive('BENCH_TAILS_SECONDS', env.BENCH_TAILS_SECONDS, 5),
     catchupEvents: Math.round(positive('BENCH_CATCHUP_EVENTS', env.BENCH_CATCHUP_EVENTS, 1_000_000)),
-    catchupMaxSeconds: positive('BENCH_CATCHUP_MAX_SECONDS', env.BENCH_CATCHUP_MAX_SECONDS, 30),
+    catchupMaxSeconds: positive('BENCH_CATCHUP_MAX_SECONDS', env.BENCH_CATCHUP_MAX_SECONDS, 20),
     idleSubscribers: Math.round(positive('BENCH_IDLE_SUBSCRIBERS', env.BENCH_IDLE_SUBSCRIBERS, 1_000)),
     idleEvents: Math.round(positive('BENCH_IDLE_EVENTS', env.BENCH_IDLE_EVENTS, 1_000)),
     idleDeadlineSeconds: positive('BENCH_IDLE_DEADLINE_SECONDS', env.BENCH_IDLE_DEADLINE_SECONDS, 60),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   DefaultPostgreSQLEventStoreProcessorBatchSize, DefaultPostgreSQLEventStoreProcessorPullingFrequencyInMs,
   getPostgreSQLEventStore, messagesTable, postgreSQLEventStoreConsumer,
@@ -51,8 +52,10 @@ export async function emmettTails(databaseUrl: string, lanes: number, primeEvent
       const at = performance.now();
       const id = (message.data as { bench_id?: string }).bench_id;
       if (id) tracker?.received(id, at);
+      if (message.metadata.globalPosition > lastHandled) lastHandled = message.metadata.globalPosition;
     },
   });
+  let lastHandled = -1n;
   let failure: unknown;
   const running = consumer.start().catch((error: unknown) => (failure = error));
 
@@ -72,9 +75,24 @@ export async function emmettTails(databaseUrl: string, lanes: number, primeEvent
           t.acked(id);
         },
       });
-      await t.allReceived(run.graceMs);
+      // Wait until every measured event was handled, or until the consumer has handled an event
+      // stored after all of them: whatever is still missing then was skipped, not late.
+      const last = BigInt((await pool.query<{ last: string }>(
+        `select max(global_position)::text as last from ${messagesTable.name} where message_data->>'bench_id' = any($1)`,
+        [t.missing()])).rows[0]!.last ?? '-1');
+      const deadline = performance.now() + run.graceMs;
+      while (!t.complete() && lastHandled < last && performance.now() < deadline && failure === undefined) await sleep(50);
+      // Past them all: give it two more polls (it waits at most 1 s between reads) before calling them skipped.
+      if (!t.complete()) await sleep(Math.max(0, Math.min(2_000, deadline - performance.now())));
       if (failure !== undefined) throw failure;
-      return { ...t.result(), ...load };
+      const missing = t.missing();
+      let skipped = 0;
+      if (missing.length > 0) {
+        skipped = Number((await pool.query<{ n: string }>(
+          `select count(*) as n from ${messagesTable.name} where message_data->>'bench_id' = any($1) and global_position < $2`,
+          [missing, lastHandled.toString()])).rows[0]!.n);
+      }
+      return { ...t.result(), ...load, skipped };
     },
     async close() {
       await consumer.close();

@@ -64,13 +64,17 @@ export function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM' = 'VmRSS'): numb
   return Number(match[1]) / 1024;
 }
 
-/** The server's sessions in its database, and those whose last statement was LISTEN. */
+/**
+ * The server's sessions in its database, and its listeners: PostgreSQL does not show other
+ * sessions' LISTENs, so a listener is a session named auren-listener (the server's name for
+ * its LISTEN connection) or whose last statement was LISTEN.
+ */
 async function serverSessions(databaseUrl: string): Promise<{ total: number; listen: number }> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
     const row = (await client.query<{ total: number; listen: number }>(
-      `select count(*)::int as total, (count(*) filter (where query ~* '^\\s*listen\\s'))::int as listen
+      `select count(*)::int as total, (count(*) filter (where application_name = 'auren-listener' or query ~* '^\\s*listen\\s'))::int as listen
          from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`)).rows[0]!;
     return row;
   } finally {

@@ -14,6 +14,8 @@ export interface LatencyRun {
   lanes: number;
   /** How long to wait for the last events after the load stops. */
   graceMs: number;
+  /** Called once the last append returned, before waiting for receipts. */
+  onLoadEnd?: (() => void) | undefined;
 }
 
 export type LatencyResult = TailLatency & OpenLoopResult;

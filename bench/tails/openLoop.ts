@@ -30,6 +30,8 @@ export interface TailLatency {
   append: Spread;
   /** Events the tail delivered before the appender got its acknowledgement. */
   receivedBeforeAck: number;
+  /** Events never delivered although the tail delivered later ones (checked for Emmett only). */
+  skipped?: number | undefined;
 }
 
 /** Records, per event id, when it was sent, acknowledged and received. */
@@ -66,6 +68,16 @@ export class LatencyTracker {
     });
     clearTimeout(timer);
     this.settle = undefined;
+  }
+
+  /** Ids of measured events not received (yet). */
+  missing(): string[] {
+    return [...this.samples].filter(([, s]) => s.measured && s.received === undefined).map(([id]) => id);
+  }
+
+  /** Whether every measured event was received. */
+  complete(): boolean {
+    return this.waiting === 0;
   }
 
   result(): TailLatency {
@@ -111,6 +123,8 @@ export interface OpenLoopOptions {
   lanes: number;
   /** One single-event append to the lane's stream; `measured` when sent inside the window. */
   append(lane: number, measured: boolean): Promise<void>;
+  /** Called once the last append returned, before waiting for receipts (to stop CPU meters). */
+  onLoadEnd?: (() => void) | undefined;
 }
 
 /** The load actually offered. */
@@ -181,6 +195,7 @@ export async function runOpenLoop(options: OpenLoopOptions): Promise<OpenLoopRes
     laneFreed = undefined;
   }
   await Promise.all(pending);
+  options.onLoadEnd?.();
   if (failure !== undefined) throw failure;
   return { achievedRate: measuredCount / (options.measureMs / 1000), maxInFlight, maxLateMs };
 }

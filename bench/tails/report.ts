@@ -26,19 +26,20 @@ const mib = (n: number) => `${n.toFixed(0)} MiB`;
 const sec = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)} s` : 'n/a');
 
 const LATENCY_HEAD = [
-  'setup', 'offered ev/s', 'achieved ev/s', 'events', 'received',
+  'setup', 'offered ev/s', 'achieved ev/s', 'events', 'never received',
   'ack→recv p50', 'ack→recv p99', 'ack→recv max', 'send→recv p50', 'send→recv p99', 'send→recv max',
-  'append p50', 'append p99', 'recv before ack',
+  'append p50', 'append p99', 'recv before ack', 'max late',
 ];
 const LOAD_HEAD = ['setup', 'offered ev/s', 'bench', 'server A', 'server B', 'PostgreSQL', 'other'];
 const CATCHUP_HEAD = ['client', 'events read', 'caught up', 'seconds', 'ev/s', 'first event s', 'server µs/ev', 'client µs/ev', 'PG µs/ev', 'server cores', 'client cores', 'PG cores', 'other cores'];
 
 function latencyRows(rows: LatencyRow[]): string[][] {
   return rows.map(({ setup, rate, result: r }) => [
-    SETUPS[setup], int(rate), int(r.achievedRate), int(r.events), int(r.received),
+    SETUPS[setup], int(rate), int(r.achievedRate), int(r.events),
+    `${int(r.events - r.received)}${r.skipped ? ` (${int(r.skipped)} skipped)` : ''}`,
     ms(r.ackToReceipt.p50), ms(r.ackToReceipt.p99), ms(r.ackToReceipt.max),
     ms(r.sendToReceipt.p50), ms(r.sendToReceipt.p99), ms(r.sendToReceipt.max),
-    ms(r.append.p50), ms(r.append.p99), int(r.receivedBeforeAck),
+    ms(r.append.p50), ms(r.append.p99), int(r.receivedBeforeAck), ms(r.maxLateMs),
   ]);
 }
 
@@ -63,7 +64,7 @@ function idleRows(results: TailsResults): string[][] {
   const i = results.idle;
   const b = i.burst;
   const complete = b.complete === i.subscribers;
-  const serverCores = b.cpu?.server == null ? 'n/a' : (b.cpu.server / 1000).toFixed(1);
+  const cpuSeconds = (v: number | null | undefined) => (v == null ? 'n/a' : `${(v / 1000).toFixed(1)} s`);
   return [
     ['subscribers (SubscribeToAll from the end)', `${int(i.subscribers)} over ${i.connections} HTTP/2 connections`],
     ['time until all were caught up', sec(i.subscribeSeconds)],
@@ -74,7 +75,7 @@ function idleRows(results: TailsResults): string[][] {
     ['deliveries made', `${int(b.delivered)} of ${int(b.events * i.subscribers)}, ${int(b.deliveredPerSecond)}/s`],
     ['last append acknowledged → last subscriber has the last event', complete ? sec(b.lastAckToAllSeconds) : 'not reached'],
     ['first append sent → every subscriber has every event', complete ? sec(b.firstSendToAllSeconds) : `not reached; at this rate ≈ ${int((b.events * i.subscribers) / b.deliveredPerSecond)} s`],
-    ['server CPU during the burst', `${serverCores} s`],
+    ['CPU from the first append to the end: server / bench (clients) / PostgreSQL', `${cpuSeconds(b.cpu?.server)} / ${cpuSeconds(b.cpu?.bench)} / ${cpuSeconds(b.cpu?.postgres)}`],
     ['server RSS after the burst / peak (VmHWM)', `${mib(b.rssAfterMiB)} / ${mib(b.rssPeakMiB)}`],
   ];
 }
@@ -114,7 +115,7 @@ export function tailsMarkdownSection(results: TailsResults, facts: MachineFacts,
     config.rates.join(',') !== '100,1000' ? `BENCH_TAILS_RATES=${config.rates.join(',')}` : '',
     config.seconds !== 5 ? `BENCH_TAILS_SECONDS=${config.seconds}` : '',
     config.catchupEvents !== 1_000_000 ? `BENCH_CATCHUP_EVENTS=${config.catchupEvents}` : '',
-    config.catchupMaxSeconds !== 30 ? `BENCH_CATCHUP_MAX_SECONDS=${config.catchupMaxSeconds}` : '',
+    config.catchupMaxSeconds !== 20 ? `BENCH_CATCHUP_MAX_SECONDS=${config.catchupMaxSeconds}` : '',
     config.idleSubscribers !== 1_000 ? `BENCH_IDLE_SUBSCRIBERS=${config.idleSubscribers}` : '',
     config.idleEvents !== 1_000 ? `BENCH_IDLE_EVENTS=${config.idleEvents}` : '',
     config.idleDeadlineSeconds !== 60 ? `BENCH_IDLE_DEADLINE_SECONDS=${config.idleDeadlineSeconds}` : '',
@@ -135,12 +136,12 @@ Machine: ${facts.cores} cores, ${facts.cpuModel}, ${facts.memoryGiB} GiB; Node $
 How it is measured:
 - Fresh databases per run: \`${TAIL_DATABASES.latency}\` (setups a–c), \`${TAIL_DATABASES.emmett}\`, \`${TAIL_DATABASES.catchup}\`, \`${TAIL_DATABASES.idle}\`. The latency databases first get ${int(TAILS_PRIME_EVENTS)} events, untimed, then ANALYZE.
 - Servers: \`node ${serverArgs().join(' ')} serve\` as child processes (LOG_LEVEL=warn), each with its own pool; TAIL_POLL_MS=${results.pollMs}. Clients: @grpc/grpc-js with \`proto/\` loaded at run time by @grpc/proto-loader, every client on its own HTTP/2 connection.
-- **Tail latency:** open loop: append *i* is sent at start + *i*/rate whether or not earlier ones returned; single-event appends (expected version ANY, the append bench's ${payloadBytes()}-byte JSON payload, event id chosen by the bench) over ${LANES} streams, at most one in flight per stream (so at most ${LANES} in flight; when all are busy the next append is late and the achieved rate drops below the offered one), spread over 4 HTTP/2 connections. One subscriber, \`SubscribeToAll\` from the end on its own connection, opened and caught up before the load starts. ${WARMUP_SECONDS} s warm-up, then events *sent* in the next ${results.seconds} s are measured; the bench then waits for their receipt (up to ${((5_000 + 2 * results.pollMs) / 1000).toFixed(0)} s). Times are \`performance.now()\` in the bench process, per event id: *ack→recv* = receipt − append acknowledgement (negative when the tail delivered the event before the appender saw its acknowledgement; counted in *recv before ack*), *send→recv* = receipt − send, *append* = acknowledgement − send.
+- **Tail latency:** open loop: append *i* is sent at start + *i*/rate whether or not earlier ones returned; single-event appends (expected version ANY, the append bench's ${payloadBytes()}-byte JSON payload, event id chosen by the bench) over ${LANES} streams, at most one in flight per stream (so at most ${LANES} in flight; when all are busy the next append is late and the achieved rate drops below the offered one), spread over 4 HTTP/2 connections. One subscriber, \`SubscribeToAll\` from the end on its own connection, opened and caught up before the load starts. ${WARMUP_SECONDS} s warm-up, then events *sent* in the next ${results.seconds} s are measured; the bench then waits for their receipt (up to ${((5_000 + 2 * results.pollMs) / 1000).toFixed(0)} s; 20 s for Emmett); *never received* counts those that did not arrive (only received events are in the percentiles); for Emmett, *skipped* are those its consumer never delivered although it had delivered an event stored after them (checked in \`emt_messages\` against the highest \`global_position\` handled, 2 s after it passed them). Times are \`performance.now()\` in the bench process, per event id: *ack→recv* = receipt − append acknowledgement (negative when the tail delivered the event before the appender saw its acknowledgement; counted in *recv before ack*), *send→recv* = receipt − send, *append* = acknowledgement − send, *max late* = the most a send started after its scheduled time (all lanes busy, or the bench's event loop busy).
   - (a): appender and subscriber on server A: the append wakes A's log head directly. (b): subscriber on server B, same database: B's head is woken by A's NOTIFY (sent after commit, coalesced). (c): as (b) with TAIL_NOTIFY=false on both servers: B's head reads on its ${results.pollMs} ms poll only — the difference NOTIFY makes.
   - **Emmett** 0.42: \`appendToStream\` (no expected version) over a pg.Pool of ${LANES} in the bench process, same open loop; \`postgreSQLEventStoreConsumer\` with one \`reactor\` whose \`eachMessage\` records the receipt time, started after the primed events (explicit checkpoint: its \`'END'\` reads from the first event in 0.42). Its settings are the defaults: \`pulling.batchSize\`=${EMMETT_CONSUMER.batchSize}, \`pulling.pullingFrequencyInMs\`=${EMMETT_CONSUMER.pullingFrequencyInMs}. It polls: after each read it waits — 100 ms at first, doubling after every batch that was not full up to 1,000 ms, and \`pullingFrequencyInMs\` only after a full batch — and stores its checkpoint per message in the batch's transaction. No wake-up on append. Latency = handler call − \`appendToStream\` resolution.
-  - *Cores busy*: CPU seconds per second over the run (warm-up included) from /proc: bench process (appenders and subscriber; all of Emmett), server A, server B, every PostgreSQL process, and everything else.
+  - *Cores busy*: CPU seconds per second from the start of the run (warm-up included) to the last append's return from /proc: bench process (appenders and subscriber; all of Emmett), server A, server B, every PostgreSQL process, and everything else.
 - **Catch-up:** ${int(results.load.events)} events stored by direct SQL (\`select append_to_stream(...)\` with 1,000-event JSON batches, one stream per batch, two connections: ${results.load.seconds.toFixed(1)} s, ${int(results.load.events / results.load.seconds)} events/s), then ANALYZE and CHECKPOINT; one \`SubscribeToAll\` from the start reads until \`caught_up\` (or stops after ${config.catchupMaxSeconds} s: the rate is then over what was read), first with @grpc/grpc-js, then with connect-node's gRPC client, against one server. CPU per event: *server* the server process, *client* the bench process (decoding), *PG* the backends of \`${TAIL_DATABASES.catchup}\` and PostgreSQL's background processes.
-- **Idle subscribers:** one fresh server; ${int(results.idle.subscribers)} \`SubscribeToAll\` from the end over ${IDLE_CONNECTIONS} HTTP/2 connections (grpc-js), all caught up; VmRSS of the server process from /proc/<pid>/status before and after; sessions from pg_stat_activity in its database (LISTEN: whose last statement was LISTEN). Then ${int(results.idle.burst.events)} single-event appends (16 in flight, one more connection); every subscriber must receive exactly those events (the bench waits at most ${config.idleDeadlineSeconds} s).
+- **Idle subscribers:** one fresh server; ${int(results.idle.subscribers)} \`SubscribeToAll\` from the end over ${IDLE_CONNECTIONS} HTTP/2 connections (grpc-js), all caught up; VmRSS of the server process from /proc/<pid>/status before and after; sessions from pg_stat_activity in its database (listeners: application_name \`auren-listener\` or last statement LISTEN — PostgreSQL does not show other sessions' LISTENs). Then ${int(results.idle.burst.events)} single-event appends (16 in flight, one more connection); every subscriber must receive exactly those events (the bench waits at most ${config.idleDeadlineSeconds} s).
 
 ### Tail latency (ms)
 

@@ -62,6 +62,7 @@ interface TailsContext {
 }
 
 const GRACE_MS = 5_000;
+const EMMETT_GRACE_MS = 20_000;
 
 export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Promise<TailsResults> {
   const { log } = ctx;
@@ -70,15 +71,14 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
   const urls = await recreateTailDatabases(ctx.adminUrl);
   const pollMs = Number(process.env.TAIL_POLL_MS || 500);
   const latency: LatencyRow[] = [];
-  const run = (label: string, rate: number): LatencyRun => ({
-    label, rate, warmupMs: WARMUP_SECONDS * 1000, measureMs: config.seconds * 1000, lanes: LANES, graceMs: GRACE_MS + 2 * pollMs,
+  const run = (label: string, rate: number, graceMs = GRACE_MS + 2 * pollMs): LatencyRun => ({
+    label, rate, warmupMs: WARMUP_SECONDS * 1000, measureMs: config.seconds * 1000, lanes: LANES, graceMs,
   });
-  const runSeconds = WARMUP_SECONDS + config.seconds;
   const printRow = (row: LatencyRow) => {
     const r = row.result;
     log(`tail latency ${row.setup.padEnd(6)} ${String(row.rate).padStart(5)} ev/s offered, ${Math.round(r.achievedRate)} achieved: `
       + `ack→receipt p50 ${r.ackToReceipt.p50.toFixed(1)} p99 ${r.ackToReceipt.p99.toFixed(1)} max ${r.ackToReceipt.max.toFixed(1)} ms, `
-      + `received ${r.received}/${r.events}  [${elapsed()}]`);
+      + `received ${r.received}/${r.events}${r.skipped ? ` (${r.skipped} skipped)` : ''}  [${elapsed()}]`);
   };
 
   // 1. Latency, AUREN: appender on server A; subscriber on A (a) or on B (b, c).
@@ -93,13 +93,18 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
         for (const rate of config.rates) {
           const meterA = cpuMeter({ serverPid: a.pid, postgresIsLocal: ctx.postgresIsLocal });
           const meterB = cpuMeter({ serverPid: b.pid, postgresIsLocal: ctx.postgresIsLocal });
+          let loadCores: RunLoad | undefined;
+          const t0 = performance.now();
           meterA.start();
           meterB.start();
-          const t0 = performance.now();
-          const result = await aurenTailLatency(a.baseUrl, subscribeTo.baseUrl, run(`${setup}-${rate}`, rate));
-          const cpuB = meterB.stop();
-          const cpuA = meterA.stop();
-          const row: LatencyRow = { setup, rate, result, load: cores(cpuA, cpuB, Math.min(runSeconds, (performance.now() - t0) / 1000)) };
+          const result = await aurenTailLatency(a.baseUrl, subscribeTo.baseUrl, {
+            ...run(`${setup}-${rate}`, rate),
+            onLoadEnd: () => {
+              const cpuB = meterB.stop();
+              loadCores = cores(meterA.stop(), cpuB, (performance.now() - t0) / 1000);
+            },
+          });
+          const row: LatencyRow = { setup, rate, result, load: loadCores! };
           latency.push(row);
           printRow(row);
         }
@@ -115,10 +120,15 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
   try {
     for (const rate of config.rates) {
       const meter = cpuMeter({ postgresIsLocal: ctx.postgresIsLocal });
-      meter.start();
+      let loadCores: RunLoad | undefined;
       const t0 = performance.now();
-      const result = await emmett.run(run(`emmett-${rate}`, rate));
-      const row: LatencyRow = { setup: 'emmett', rate, result, load: cores(meter.stop(), null, Math.min(runSeconds, (performance.now() - t0) / 1000)) };
+      meter.start();
+      // Its consumer falls seconds behind at high rates: wait longer for the last events.
+      const result = await emmett.run({
+        ...run(`emmett-${rate}`, rate, EMMETT_GRACE_MS),
+        onLoadEnd: () => (loadCores = cores(meter.stop(), null, (performance.now() - t0) / 1000)),
+      });
+      const row: LatencyRow = { setup: 'emmett', rate, result, load: loadCores! };
       latency.push(row);
       printRow(row);
     }

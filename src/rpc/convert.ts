@@ -1,4 +1,7 @@
 import { create } from '@bufbuild/protobuf';
+import { WireType } from '@bufbuild/protobuf/wire';
+import type { HandlerContext } from '@connectrpc/connect';
+import { encodeStruct, lengthDelimited } from './structWire.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventSchema, ExpectedVersionKind, ReadDirection } from '../gen/auren/v1/events_pb.js';
 import type { Event, EventFilter as ProtoEventFilter, ExpectedVersion as ProtoExpectedVersion, Position as ProtoPosition } from '../gen/auren/v1/events_pb.js';
@@ -17,21 +20,52 @@ export function positionFromProto(p: ProtoPosition | undefined): Position {
   return p ? { commit: p.commit, prepare: p.prepare } : START;
 }
 
-/** Domain event to protobuf. */
-export function eventToProto(e: RecordedEvent): Event {
-  return create(EventSchema, {
+/** How a client's messages are encoded: protobuf binary, or JSON. */
+export type Wire = 'binary' | 'json';
+
+/** The encoding of a call, from its content type (application/grpc, …+proto, …+json, application/json). */
+export function wireOf(context: HandlerContext): Wire {
+  return (context.requestHeader.get('content-type') ?? '').includes('json') ? 'json' : 'binary';
+}
+
+// Binary messages of recently sent events: one event read by many live tails is encoded once.
+const binaryEvents = new WeakMap<RecordedEvent, Event>();
+
+/**
+ * Domain event to protobuf. For binary clients data and metadata go as pre-encoded Struct
+ * fields (see structWire.ts), which protobuf-es writes out as they are; JSON clients get them
+ * as ordinary fields.
+ */
+export function eventToProto(e: RecordedEvent, wire: Wire = 'json'): Event {
+  if (wire === 'binary') {
+    const cached = binaryEvents.get(e);
+    if (cached) return cached;
+  }
+  const event = create(EventSchema, {
     eventId: e.eventId,
     streamId: e.streamId,
     version: e.version,
     type: e.type,
-    data: e.data,
-    metadata: e.metadata,
+    data: wire === 'json' ? e.data : undefined,
+    metadata: wire === 'json' ? e.metadata : undefined,
     correlationId: e.correlationId ?? '',
     causationId: e.causationId ?? '',
     position: positionToProto(e.position),
     createdAt: timestampFromMs(e.createdAt),
   });
+  if (wire === 'binary') {
+    event.$unknown = [
+      { no: EVENT_DATA_FIELD, wireType: WireType.LengthDelimited, data: lengthDelimited(encodeStruct(e.data)) },
+      { no: EVENT_METADATA_FIELD, wireType: WireType.LengthDelimited, data: lengthDelimited(encodeStruct(e.metadata)) },
+    ];
+    binaryEvents.set(e, event);
+  }
+  return event;
 }
+
+// Field numbers of Event.data and Event.metadata in proto/auren/v1/events.proto.
+const EVENT_DATA_FIELD = 5;
+const EVENT_METADATA_FIELD = 6;
 
 /** Protobuf expected version to domain; an unknown kind is refused. */
 export function expectedFromProto(expected: ProtoExpectedVersion | undefined): ExpectedVersion {

@@ -8,7 +8,7 @@ import { InvalidArgument } from '../events/errors.js';
 import { START } from '../events/types.js';
 import type { Subscriptions, TailStart } from '../tails/subscriptions.js';
 import {
-  directionFromProto, eventToProto, expectedFromProto, filterFromProto, positionFromProto, positionToProto,
+  directionFromProto, eventToProto, wireOf, expectedFromProto, filterFromProto, positionFromProto, positionToProto,
 } from './convert.js';
 
 /** Serves EventStoreService: translates protobuf to the event store's and the tails' calls and back. */
@@ -35,14 +35,16 @@ export function registerEventStoreService(router: ConnectRouter, store: EventSto
       };
     },
 
-    async readStream(request) {
+    async readStream(request, context) {
+      const wire = wireOf(context);
       const slice = await store.readStream(request.streamId, request.fromVersion, directionFromProto(request.direction), request.limit);
-      return { events: slice.events.map(eventToProto), streamVersion: slice.streamVersion, endOfStream: slice.endOfStream };
+      return { events: slice.events.map((e) => eventToProto(e, wire)), streamVersion: slice.streamVersion, endOfStream: slice.endOfStream };
     },
 
-    async readAll(request) {
+    async readAll(request, context) {
+      const wire = wireOf(context);
       const slice = await store.readAll(positionFromProto(request.fromPosition), request.limit, filterFromProto(request.filter));
-      return { events: slice.events.map(eventToProto), nextPosition: positionToProto(slice.nextPosition), endOfLog: slice.endOfLog };
+      return { events: slice.events.map((e) => eventToProto(e, wire)), nextPosition: positionToProto(slice.nextPosition), endOfLog: slice.endOfLog };
     },
 
     async getStreamInfo(request) {
@@ -55,11 +57,12 @@ export function registerEventStoreService(router: ConnectRouter, store: EventSto
       });
     },
 
-    async getEvent(request) {
-      return { event: eventToProto(await store.getEvent(request.eventId)) };
+    async getEvent(request, context) {
+      return { event: eventToProto(await store.getEvent(request.eventId), wireOf(context)) };
     },
 
     async *subscribeToAll(request, context) {
+      const wire = wireOf(context);
       const from: TailStart = request.from.case === 'end'
         ? 'end'
         : { after: request.from.case === 'position' ? positionFromProto(request.from.value) : START };
@@ -70,7 +73,7 @@ export function registerEventStoreService(router: ConnectRouter, store: EventSto
       for await (const message of tail) {
         switch (message.kind) {
           case 'event':
-            yield { message: { case: 'event', value: eventToProto(message.event) } };
+            yield { message: { case: 'event', value: eventToProto(message.event, wire) } };
             break;
           case 'caught_up':
             yield { message: { case: 'caughtUp', value: { position: positionToProto(message.position) } } };
@@ -84,9 +87,10 @@ export function registerEventStoreService(router: ConnectRouter, store: EventSto
     },
 
     async *subscribeToStream(request, context) {
+      const wire = wireOf(context);
       for await (const message of tails.subscribeToStream(request.streamId, request.fromVersion, context.signal)) {
         yield message.kind === 'event'
-          ? { message: { case: 'event', value: eventToProto(message.event) } }
+          ? { message: { case: 'event', value: eventToProto(message.event, wire) } }
           : { message: { case: 'caughtUp', value: { version: message.version } } };
       }
       endOfTail(context.signal);

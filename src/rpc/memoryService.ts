@@ -81,7 +81,7 @@ export function registerMemoryService(router: ConnectRouter, { writes, reads, hi
 
     async getMemoryHistory(request, context) {
       const events = await history.getMemoryHistory(callerFrom(context.requestHeader), request.id);
-      return { events: events.map(eventToProto) };
+      return { events: events.map((e) => eventToProto(e)) };
     },
 
     async getMemoryStats(request) {
@@ -102,7 +102,7 @@ export function registerMemoryService(router: ConnectRouter, { writes, reads, hi
         request.pageSize,
         request.pageToken,
       );
-      return create(ListAuditTrailResponseSchema, { events: page.events.map(eventToProto), nextPageToken: page.nextPageToken });
+      return create(ListAuditTrailResponseSchema, { events: page.events.map((e) => eventToProto(e)), nextPageToken: page.nextPageToken });
     },
   });
 }
