@@ -91,8 +91,8 @@ function checkJsonObject(field: string, value: unknown): asserts value is JsonOb
   checkJsonValue(field, value as JsonValue);
 }
 
-// JSON has no NaN or Infinity; protobuf's Struct can carry them, PostgreSQL's jsonb cannot.
-function checkJsonValue(field: string, value: JsonValue): void {
+/** Refuses numbers JSON has no form for: protobuf's Struct can carry NaN and Infinity, jsonb cannot. */
+export function checkJsonValue(field: string, value: JsonValue): void {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new InvalidArgument(field, `contains ${value}, which JSON cannot represent`);
   } else if (Array.isArray(value)) {

@@ -1,4 +1,5 @@
 import { InvalidArgument } from '../events/errors.js';
+import { checkJsonValue } from '../events/validation.js';
 import type { JsonObject, JsonValue } from '../events/types.js';
 import { MEMORY_TYPES } from './model.js';
 import type { MemoryType } from './model.js';
@@ -40,7 +41,7 @@ export function checkConfidence(field: string, value: number): number {
 /** Checks a JSON object (content or metadata) and its size as JSON against `maxBytes`. */
 export function checkDocument(field: string, value: unknown, maxBytes: number): JsonObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgument(field, 'expects a JSON object');
-  checkJson(field, value as JsonValue);
+  checkJsonValue(field, value as JsonValue);
   const size = Buffer.byteLength(JSON.stringify(value));
   if (size > maxBytes) throw new InvalidArgument(field, `takes ${size} bytes as JSON, over the limit of ${maxBytes}`);
   return value as JsonObject;
@@ -51,15 +52,4 @@ export function checkExpiry(field: string, at: number, now = Date.now()): number
   if (!Number.isFinite(at)) throw new InvalidArgument(field, 'expects a time');
   if (at <= now) throw new InvalidArgument(field, `is in the past (${new Date(at).toISOString()})`);
   return at;
-}
-
-// JSON has no NaN or Infinity; protobuf's Struct can carry them, jsonb cannot.
-function checkJson(field: string, value: JsonValue): void {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new InvalidArgument(field, `contains ${value}, which JSON cannot represent`);
-  } else if (Array.isArray(value)) {
-    value.forEach((item, i) => checkJson(`${field}[${i}]`, item));
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [key, item] of Object.entries(value)) checkJson(`${field}.${key}`, item);
-  }
 }
