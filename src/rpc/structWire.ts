@@ -2,70 +2,169 @@ import type { JsonObject, JsonValue } from '../events/types.js';
 
 // google.protobuf.Struct in protobuf's binary wire format, written directly. protobuf-es
 // encodes a Struct by reflection at about 100 µs for a 300-byte document; event data and
-// metadata are sent this way on every read and to every live tail, so they are encoded here
-// (a few µs) and handed to the message as already-encoded fields.
+// metadata are sent this way on every read and to every live tail, so they are encoded here:
+// one pass measures (every length-delimited part's size, in visiting order), one pass writes
+// into a single buffer.
+//
+// Struct { map<string, Value> fields = 1 }; entry { string key = 1; Value value = 2 }
+// Value { null_value = 1 (varint); number_value = 2 (fixed64); string_value = 3;
+//         bool_value = 4 (varint); struct_value = 5; list_value = 6 }; ListValue { repeated Value values = 1 }
 
-const encoder = new TextEncoder();
-
-/** Struct { map<string, Value> fields = 1 } as bytes. */
+/** Struct as bytes. */
 export function encodeStruct(object: JsonObject): Uint8Array {
-  const parts: Uint8Array[] = [];
-  for (const [key, value] of Object.entries(object)) {
-    const entry = concat([field(1, encoder.encode(key)), field(2, encodeValue(value))]);
-    parts.push(field(1, entry));
-  }
-  return concat(parts);
+  const sizes: number[] = [];
+  const size = structSize(object, sizes);
+  const out = Buffer.allocUnsafe(size);
+  const end = writeStruct(out, 0, object, sizes, { next: 0 });
+  if (end !== size) throw new Error(`struct encoding wrote ${end} of ${size} bytes`);
+  return out;
 }
 
 /** The bytes of a length-delimited field's value as protobuf-es keeps unknown fields: length, then content. */
 export function lengthDelimited(content: Uint8Array): Uint8Array {
-  return concat([varint(content.length), content]);
+  const out = Buffer.allocUnsafe(varintSize(content.length) + content.length);
+  out.set(content, writeVarint(out, 0, content.length));
+  return out;
 }
 
-// Value { oneof kind { NullValue null_value = 1; double number_value = 2; string string_value = 3;
-//                      bool bool_value = 4; Struct struct_value = 5; ListValue list_value = 6; } }
-function encodeValue(value: JsonValue): Uint8Array {
-  if (value === null) return Uint8Array.of(0x08, 0x00);
+// Size of a Struct's content; records the size of each entry and nested part in visiting order.
+function structSize(object: JsonObject, sizes: number[]): number {
+  let total = 0;
+  for (const key in object) {
+    const slot = sizes.push(0) - 1;
+    const keyLength = utf8Length(key);
+    const valueLength = valueSize(object[key]!, sizes);
+    const entry = 1 + varintSize(keyLength) + keyLength + 1 + varintSize(valueLength) + valueLength;
+    sizes[slot] = entry;
+    total += 1 + varintSize(entry) + entry;
+  }
+  return total;
+}
+
+function valueSize(value: JsonValue, sizes: number[]): number {
+  if (value === null) return 2;
   switch (typeof value) {
-    case 'number': {
-      const bytes = new Uint8Array(9);
-      bytes[0] = 0x11;
-      new DataView(bytes.buffer).setFloat64(1, value, true);
-      return bytes;
-    }
-    case 'string':
-      return field(3, encoder.encode(value));
+    case 'number':
+      return 9;
     case 'boolean':
-      return Uint8Array.of(0x20, value ? 1 : 0);
-    default:
-      return Array.isArray(value)
-        ? field(6, concat(value.map((item) => field(1, encodeValue(item)))))
-        : field(5, encodeStruct(value));
+      return 2;
+    case 'string': {
+      const length = utf8Length(value);
+      return 1 + varintSize(length) + length;
+    }
+    default: {
+      const slot = sizes.push(0) - 1;
+      let content = 0;
+      if (Array.isArray(value)) {
+        for (const item of value) {
+          const itemSlot = sizes.push(0) - 1;
+          const itemSize = valueSize(item, sizes);
+          sizes[itemSlot] = itemSize;
+          content += 1 + varintSize(itemSize) + itemSize;
+        }
+      } else {
+        content = structSize(value, sizes);
+      }
+      sizes[slot] = content;
+      return 1 + varintSize(content) + content;
+    }
   }
 }
 
-function field(number: number, content: Uint8Array): Uint8Array {
-  return concat([varint((number << 3) | 2), varint(content.length), content]);
+function writeStruct(out: Buffer, at: number, object: JsonObject, sizes: number[], cursor: { next: number }): number {
+  for (const key in object) {
+    const entry = sizes[cursor.next++]!;
+    out[at++] = 0x0a;
+    at = writeVarint(out, at, entry);
+    out[at++] = 0x0a;
+    at = writeString(out, at, key);
+    out[at++] = 0x12;
+    at = writeVarint(out, at, valueContentSize(object[key]!, sizes, cursor.next));
+    at = writeValue(out, at, object[key]!, sizes, cursor);
+  }
+  return at;
 }
 
-function varint(n: number): Uint8Array {
-  const bytes: number[] = [];
+function writeValue(out: Buffer, at: number, value: JsonValue, sizes: number[], cursor: { next: number }): number {
+  if (value === null) {
+    out[at] = 0x08;
+    out[at + 1] = 0;
+    return at + 2;
+  }
+  switch (typeof value) {
+    case 'number':
+      out[at] = 0x11;
+      out.writeDoubleLE(value, at + 1);
+      return at + 9;
+    case 'boolean':
+      out[at] = 0x20;
+      out[at + 1] = value ? 1 : 0;
+      return at + 2;
+    case 'string':
+      out[at] = 0x1a;
+      return writeString(out, at + 1, value);
+    default: {
+      const content = sizes[cursor.next++]!;
+      if (Array.isArray(value)) {
+        out[at++] = 0x32;
+        at = writeVarint(out, at, content);
+        for (const item of value) {
+          const itemSize = sizes[cursor.next++]!;
+          out[at++] = 0x0a;
+          at = writeVarint(out, at, itemSize);
+          at = writeValue(out, at, item, sizes, cursor);
+        }
+        return at;
+      }
+      out[at++] = 0x2a;
+      at = writeVarint(out, at, content);
+      return writeStruct(out, at, value, sizes, cursor);
+    }
+  }
+}
+
+// The size of a Value message, without consuming recorded sizes (the writer reads them itself).
+function valueContentSize(value: JsonValue, sizes: number[], next: number): number {
+  if (value === null || typeof value === 'boolean') return 2;
+  if (typeof value === 'number') return 9;
+  if (typeof value === 'string') {
+    const length = utf8Length(value);
+    return 1 + varintSize(length) + length;
+  }
+  const content = sizes[next]!;
+  return 1 + varintSize(content) + content;
+}
+
+function writeString(out: Buffer, at: number, value: string): number {
+  const length = utf8Length(value);
+  at = writeVarint(out, at, length);
+  return at + out.write(value, at, length, 'utf8');
+}
+
+function writeVarint(out: Uint8Array, at: number, n: number): number {
   while (n > 0x7f) {
-    bytes.push((n & 0x7f) | 0x80);
+    out[at++] = (n & 0x7f) | 0x80;
     n >>>= 7;
   }
-  bytes.push(n);
-  return Uint8Array.from(bytes);
+  out[at++] = n;
+  return at;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const out = new Uint8Array(length);
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+// UTF-8 length as Buffer.write produces it (a lone surrogate becomes U+FFFD, 3 bytes).
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
   }
-  return out;
+  return n;
 }
