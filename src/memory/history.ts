@@ -97,8 +97,11 @@ function encodePageToken(userId: string, p: Position): string {
 }
 
 function decodePageToken(userId: string, token: string): Position {
-  const match = /^(\d{1,20})\.(\d{1,20})\.([0-9a-f]{12})$/.exec(Buffer.from(token, 'base64url').toString());
-  if (!match || match[3] !== tokenCheck(userId, `${match[1]}.${match[2]}`)) {
+  const text = Buffer.from(token, 'base64url').toString();
+  // base64url decoding ignores stray characters and trailing bits: only the exact encoding counts.
+  const exact = Buffer.from(text).toString('base64url') === token;
+  const match = /^(\d{1,20})\.(\d{1,20})\.([0-9a-f]{12})$/.exec(text);
+  if (!exact || !match || match[3] !== tokenCheck(userId, `${match[1]}.${match[2]}`)) {
     throw new InvalidArgument('page_token', 'is not a page token of this audit trail; pass next_page_token from the previous page unchanged');
   }
   return { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) };

@@ -42,7 +42,10 @@ export function decodePageToken(field: string, token: string, queryKey: string):
   if (token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) throw invalid;
   let parsed: z.infer<typeof tokenShape>;
   try {
-    parsed = tokenShape.parse(JSON.parse(Buffer.from(token, 'base64url').toString('utf8')));
+    const text = Buffer.from(token, 'base64url').toString('utf8');
+    // base64url decoding ignores trailing bits: only the exact encoding of the text counts.
+    if (Buffer.from(text).toString('base64url') !== token) throw invalid;
+    parsed = tokenShape.parse(JSON.parse(text));
   } catch {
     throw invalid;
   }
