@@ -6,10 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import pg from 'pg';
-import { createPool, createTypeParserPreset, SchemaValidationError, sql } from 'slonik';
-import type { DatabasePool, Interceptor, QueryResultRow } from 'slonik';
+import { createPool, createTypeParserPreset, sql } from 'slonik';
+import type { DatabasePool } from 'slonik';
 import { loadConfig } from '../src/config.js';
-import { openPool } from '../src/db/pool.js';
+import { openPool, parseRows } from '../src/db/pool.js';
 import { createEventStore } from '../src/events/eventStore.js';
 import { appendRow } from '../src/events/queries.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
@@ -47,17 +47,6 @@ const asChecked = (events: Payload[]) => JSON.stringify(events.map((data) => ({
   event_id: randomUUID(), type: EVENT_TYPE, data, metadata: {}, correlation_id: null, causation_id: null,
 })));
 
-// The same row-parsing interceptor as src/db/pool.ts, so the slonik rows differ only where they say.
-const parseRows: Interceptor = {
-  name: 'bench.parse-rows',
-  transformRow(context, query, row) {
-    const parser = context.resultParser;
-    if (!parser) return row;
-    const result = parser.safeParse(row);
-    if (!result.success) throw new SchemaValidationError(query, row, result.error.issues);
-    return result.data as QueryResultRow;
-  },
-};
 
 function poolWithoutReset(url: string, size: number): Promise<DatabasePool> {
   return createPool(url, {

@@ -10,9 +10,10 @@ export type { DatabasePool };
 /** A statement that returns no rows we read. */
 export const noRows = z.object({}).passthrough();
 
+/** Checks every row against its query's zod schema. */
 // Slonik types rows by the zod schema of `sql.type(...)` but only checks them through an
 // interceptor; this one parses every row, so a query that drifts from its schema fails loudly.
-const parseRows: Interceptor = {
+export const parseRows: Interceptor = {
   name: 'auren.parse-rows',
   transformRow(context, query, row) {
     const parser = context.resultParser;

@@ -15,6 +15,11 @@ export function checkStreamId(field: string, value: string): string {
   return checkName(field, value);
 }
 
+/** Whether a string is a UUID (any letter case). */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
 /** Checks an event id: a UUID, returned in lower case. */
 export function checkEventId(field: string, value: string): string {
   if (!UUID.test(value)) throw new InvalidArgument(field, `expects a UUID such as 3f2b8c1e-5d6a-4f7b-9c0d-1e2f3a4b5c6d, got '${truncate(value)}'`);
@@ -75,9 +80,10 @@ export function checkLimit(field: string, requested: number, limits: Limits): nu
   return requested;
 }
 
-function checkName(field: string, value: string): string {
+/** Checks a name or id: 1 to `max` printable characters. */
+export function checkName(field: string, value: string, max = MAX_NAME_LENGTH): string {
   if (value.length === 0) throw new InvalidArgument(field, 'must not be empty');
-  if (value.length > MAX_NAME_LENGTH) throw new InvalidArgument(field, `expects at most ${MAX_NAME_LENGTH} characters, got ${value.length}`);
+  if (value.length > max) throw new InvalidArgument(field, `expects at most ${max} characters, got ${value.length}`);
   if (CONTROL.test(value)) throw new InvalidArgument(field, 'must not contain control characters');
   return value;
 }

@@ -1,5 +1,5 @@
 import { InvalidArgument } from '../events/errors.js';
-import { checkJsonValue } from '../events/validation.js';
+import { checkJsonValue, checkName as checkEventStoreName, isUuid } from '../events/validation.js';
 import type { JsonObject, JsonValue } from '../events/types.js';
 import { MEMORY_TYPES } from './model.js';
 import type { MemoryType } from './model.js';
@@ -7,21 +7,16 @@ import type { MemoryType } from './model.js';
 /** Longest agent or user id accepted: a person's reads are logged on stream `access-<user id>`, which must fit the event store's 200. */
 export const MAX_ID_LENGTH = 190;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Checks a memory id: a UUID, returned in lower case. */
 export function checkMemoryId(field: string, value: string): string {
-  if (!UUID.test(value)) throw new InvalidArgument(field, `expects a memory id (a UUID), got '${value.slice(0, 60)}'`);
+  if (!isUuid(value)) throw new InvalidArgument(field, `expects a memory id (a UUID), got '${value.slice(0, 60)}'`);
   return value.toLowerCase();
 }
 
-/** Checks an agent or user id: 1 to 200 printable characters. */
+/** Checks an agent or user id: 1 to 190 printable characters. */
 export function checkName(field: string, value: string): string {
-  if (value.length === 0) throw new InvalidArgument(field, 'must not be empty');
-  if (value.length > MAX_ID_LENGTH) throw new InvalidArgument(field, `expects at most ${MAX_ID_LENGTH} characters, got ${value.length}`);
-  if (CONTROL.test(value)) throw new InvalidArgument(field, 'must not contain control characters');
-  return value;
+  return checkEventStoreName(field, value, MAX_ID_LENGTH);
 }
 
 /** Checks a memory type name. */
