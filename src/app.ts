@@ -32,6 +32,7 @@ import { registerMemoryService } from './rpc/memoryService.js';
 import { createHealthStatus, registerHealth, ServingStatus } from './rpc/health.js';
 import type { HealthStatus } from './rpc/health.js';
 import { registerReflection } from './rpc/reflection.js';
+import { binaryReadOptions, installWireTextDecoding, requestChecks } from './rpc/requestCheck.js';
 import { sql } from 'slonik';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -111,6 +112,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     pool, store: eventStore, log, intervalMs: config.memoryExpirySweepMs, batchSize: EXPIRY_BATCH_SIZE,
   });
 
+  installWireTextDecoding();
   const handler = connectNodeAdapter({
     routes: (router) => {
       registerEventStoreService(router, eventStore, subscriptions, config.tails.checkpointInterval);
@@ -118,7 +120,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       registerHealth(router, health);
       registerReflection(router, [file_auren_v1_events, file_auren_v1_memory]);
     },
-    interceptors: [errorMapping(log)],
+    // Outermost first: errors of the request checks are mapped like the handlers'.
+    interceptors: [errorMapping(log), requestChecks()],
+    jsonOptions: { ignoreUnknownFields: false },
+    binaryOptions: binaryReadOptions,
     readMaxBytes: config.limits.messageMaxBytes,
     fallback: (request, response) => plainHttp(request, response, health),
   });

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createPool, createTypeParserPreset, SchemaValidationError, sql } from 'slonik';
+import { ConnectionError, createPool, createTypeParserPreset, SchemaValidationError, SlonikError, sql } from 'slonik';
 import type { DatabasePool, DriverFactory, Interceptor, QueryResultRow } from 'slonik';
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import { z } from 'zod';
@@ -111,4 +111,14 @@ function describe(error: unknown): string {
     return `${error.message}${cause}`;
   }
   return String(error);
+}
+
+// Connection-level failures: refused, reset, timed out, the server shutting down or starting.
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+
+/** Whether an error means PostgreSQL cannot be reached right now (worth a retry), not that a query was wrong. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof ConnectionError) return true;
+  const code = (error as { code?: unknown } | null)?.code ?? (error instanceof SlonikError ? (error.cause as { code?: unknown } | undefined)?.code : undefined);
+  return typeof code === 'string' && UNAVAILABLE_CODES.has(code);
 }

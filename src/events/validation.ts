@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidArgument } from './errors.js';
+import { InvalidArgument } from '../errors.js';
 import type { EventFilter, JsonObject, JsonValue, ProposedEvent } from './types.js';
 import type { Limits } from '../config.js';
 
@@ -80,12 +80,38 @@ export function checkLimit(field: string, requested: number, limits: Limits): nu
   return requested;
 }
 
-/** Checks a name or id: 1 to `max` printable characters. */
+/** Checks a name or id: 1 to `max` printable characters (Unicode code points, not UTF-16 units). */
 export function checkName(field: string, value: string, max = MAX_NAME_LENGTH): string {
   if (value.length === 0) throw new InvalidArgument(field, 'must not be empty');
-  if (value.length > max) throw new InvalidArgument(field, `expects at most ${max} characters, got ${value.length}`);
+  checkText(field, value);
+  // A code point takes one or two UTF-16 units: only a long string needs counting.
+  if (value.length > max) {
+    const characters = codePoints(value);
+    if (characters > max) throw new InvalidArgument(field, `expects at most ${max} characters, got ${characters}`);
+  }
   if (CONTROL.test(value)) throw new InvalidArgument(field, 'must not contain control characters');
   return value;
+}
+
+/**
+ * Checks text PostgreSQL can store and every client can decode: no NUL character (text and
+ * jsonb refuse it) and well-formed Unicode (a lone surrogate has no UTF-8 form).
+ */
+export function checkText(field: string, value: string): string {
+  if (value.includes('\u0000')) throw new InvalidArgument(field, 'must not contain the NUL character (U+0000)');
+  if (!value.isWellFormed()) throw new InvalidArgument(field, 'must be valid Unicode text (no lone surrogates; UTF-8 on the wire)');
+  return value;
+}
+
+/** The number of Unicode code points in a string. */
+export function codePoints(value: string): number {
+  let count = 0;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < value.length && (value.charCodeAt(i + 1) & 0xfc00) === 0xdc00) i++;
+    count++;
+  }
+  return count;
 }
 
 function optionalName(field: string, value: string | undefined): string | null {
@@ -97,14 +123,34 @@ function checkJsonObject(field: string, value: unknown): asserts value is JsonOb
   checkJsonValue(field, value as JsonValue);
 }
 
-/** Refuses numbers JSON has no form for: protobuf's Struct can carry NaN and Infinity, jsonb cannot. */
-export function checkJsonValue(field: string, value: JsonValue): void {
+/**
+ * Deepest nesting of objects and lists accepted in a JSON document. Binary protobuf decoders
+ * stop at about 100 nested messages (Python's grpcio, connect-es), and each level of a Struct
+ * is two (Value, then Struct or ListValue): a deeper document would be stored and then break
+ * every binary reader of it.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+/**
+ * Checks a JSON value for what jsonb and protobuf's Struct can both carry: finite numbers (a
+ * Struct can hold NaN and Infinity, jsonb cannot), text without NUL and with no lone
+ * surrogates (keys too), and at most MAX_JSON_DEPTH levels of nesting.
+ */
+export function checkJsonValue(field: string, value: JsonValue, depth = 0): void {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new InvalidArgument(field, `contains ${value}, which JSON cannot represent`);
-  } else if (Array.isArray(value)) {
-    value.forEach((item, i) => checkJsonValue(`${field}[${i}]`, item));
+  } else if (typeof value === 'string') {
+    checkText(field, value);
   } else if (typeof value === 'object' && value !== null) {
-    for (const [key, item] of Object.entries(value)) checkJsonValue(`${field}.${key}`, item);
+    if (depth >= MAX_JSON_DEPTH) throw new InvalidArgument(field, `nests deeper than ${MAX_JSON_DEPTH} levels of objects and lists`);
+    if (Array.isArray(value)) {
+      value.forEach((item, i) => checkJsonValue(`${field}[${i}]`, item, depth + 1));
+    } else {
+      for (const key in value) {
+        checkText(`${field} key '${truncate(key)}'`, key);
+        checkJsonValue(`${field}.${key}`, value[key]!, depth + 1);
+      }
+    }
   }
 }
 

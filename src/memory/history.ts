@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { sql } from 'slonik';
 import type { DatabasePool } from 'slonik';
 import type { Limits } from '../config.js';
-import { InvalidArgument } from '../events/errors.js';
+import { InvalidArgument } from '../errors.js';
 import type { EventStore } from '../events/eventStore.js';
 import { START } from '../events/types.js';
 import type { Position, RecordedEvent } from '../events/types.js';
@@ -101,11 +101,15 @@ function decodePageToken(userId: string, token: string): Position {
   // base64url decoding ignores stray characters and trailing bits: only the exact encoding counts.
   const exact = Buffer.from(text).toString('base64url') === token;
   const match = /^(\d{1,20})\.(\d{1,20})\.([0-9a-f]{12})$/.exec(text);
-  if (!exact || !match || match[3] !== tokenCheck(userId, `${match[1]}.${match[2]}`)) {
+  const position = match ? { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) } : null;
+  if (!exact || !match || !position || position.commit > MAX_INT64 || position.prepare > MAX_INT64 || match[3] !== tokenCheck(userId, `${match[1]}.${match[2]}`)) {
     throw new InvalidArgument('page_token', 'is not a page token of this audit trail; pass next_page_token from the previous page unchanged');
   }
-  return { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) };
+  return position;
 }
+
+// Positions are PostgreSQL bigints.
+const MAX_INT64 = 2n ** 63n - 1n;
 
 function tokenCheck(userId: string, position: string): string {
   return createHash('sha256').update(`audit-trail\0${userId}\0${position}`).digest('hex').slice(0, 12);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { InvalidArgument } from '../events/errors.js';
+import { InvalidArgument } from '../errors.js';
 
 /**
  * Where a page of memories starts: just after this memory in newest-first order. The time is in
@@ -11,6 +11,10 @@ export interface Keyset {
   createdAtUs: bigint;
   id: string;
 }
+
+// 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in microseconds since the epoch.
+const MIN_TIME_US = -62_135_596_800_000_000n;
+const MAX_TIME_US = 253_402_300_799_999_999n;
 
 // Far above any token this module makes; refused before decoding anything.
 const MAX_TOKEN_LENGTH = 512;
@@ -53,7 +57,10 @@ export function decodePageToken(field: string, token: string, queryKey: string):
   if (parsed.q !== digest(queryKey)) {
     throw new InvalidArgument(field, 'was made for other filters; send the filters of the first page, or start again without a page token');
   }
-  return { createdAtUs: BigInt(parsed.c), id: parsed.i };
+  const createdAtUs = BigInt(parsed.c);
+  // A token can only hold a time a memory can have: years 1 to 9999.
+  if (createdAtUs < MIN_TIME_US || createdAtUs > MAX_TIME_US) throw invalid;
+  return { createdAtUs, id: parsed.i };
 }
 
 function digest(...parts: string[]): string {

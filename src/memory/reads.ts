@@ -1,7 +1,7 @@
 import type { DatabasePool, DatabaseTransactionConnection } from 'slonik';
 import type { z } from 'zod';
 import type { Limits } from '../config.js';
-import { InvalidArgument } from '../events/errors.js';
+import { InvalidArgument } from '../errors.js';
 import type { EventStore } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
 import { recordRetrieval } from './audit.js';
@@ -13,6 +13,7 @@ import { decodePageToken, encodePageToken } from './pageToken.js';
 import { getQuery, listQuery, searchQuery, statsQuery } from './readQueries.js';
 import type { MemoryFilter, readRow } from './readQueries.js';
 import { checkConfidence, checkMemoryId, checkName, checkType } from './validation.js';
+import { checkText } from '../events/validation.js';
 
 /** Page sizes of ListMemories (memory.proto): 0 asks for the default. */
 export const LIST_PAGE = { default: 50, max: 500 } as const;
@@ -176,6 +177,7 @@ export function createMemoryReads({ pool, store, limits }: MemoryReadsOptions): 
 
   function checkQueryText(text: string): string {
     if (text.trim().length === 0) throw new InvalidArgument('query', 'must not be empty');
+    checkText('query', text);
     const bytes = Buffer.byteLength(text);
     const max = Math.min(MAX_QUERY_BYTES, limits.eventMaxBytes);
     if (bytes > max) throw new InvalidArgument('query', `takes ${bytes} bytes, over the limit of ${max}`);

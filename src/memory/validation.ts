@@ -1,4 +1,4 @@
-import { InvalidArgument } from '../events/errors.js';
+import { InvalidArgument } from '../errors.js';
 import { checkJsonValue, checkName as checkEventStoreName, isUuid } from '../events/validation.js';
 import type { JsonObject, JsonValue } from '../events/types.js';
 import { MEMORY_TYPES } from './model.js';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
 import type { CommonQueryMethods, DatabasePool, FragmentSqlToken } from 'slonik';
 import type { Limits } from '../config.js';
-import { InvalidArgument } from '../events/errors.js';
+import { InvalidArgument } from '../errors.js';
 import type { EventStore } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
 import { appendChange, expiryData } from './changes.js';
@@ -10,6 +10,7 @@ import { MemoryDeleted, MemoryNotFound, WrongMemoryVersion } from './errors.js';
 import { memoryColumns, memoryRow, MEMORY_EVENTS, toMemory } from './model.js';
 import type { Caller, Memory } from './model.js';
 import { checkConfidence, checkDocument, checkExpiry, checkMemoryId, checkName, checkType } from './validation.js';
+import { checkText, codePoints } from '../events/validation.js';
 
 /** A new memory as a client asked for it; storeMemory checks every field. */
 export interface StoreMemoryInput {
@@ -131,7 +132,9 @@ export function createMemoryWrites({ pool, store, limits, newId = randomUUID }: 
 
     async deleteMemory(caller, id, reason) {
       const memoryId = checkMemoryId('id', id);
-      if (reason.length > MAX_REASON_LENGTH) throw new InvalidArgument('reason', `expects at most ${MAX_REASON_LENGTH} characters, got ${reason.length}`);
+      checkText('reason', reason);
+      const characters = codePoints(reason);
+      if (characters > MAX_REASON_LENGTH) throw new InvalidArgument('reason', `expects at most ${MAX_REASON_LENGTH} characters, got ${characters}`);
       const eventId = newId();
       return write(async (tx) => {
         const before = await lockLiveMemory(tx, memoryId);

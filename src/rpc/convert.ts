@@ -5,7 +5,7 @@ import { encodeStruct, lengthDelimited } from './structWire.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventSchema, ExpectedVersionKind, ReadDirection } from '../gen/auren/v1/events_pb.js';
 import type { Event, EventFilter as ProtoEventFilter, ExpectedVersion as ProtoExpectedVersion, Position as ProtoPosition } from '../gen/auren/v1/events_pb.js';
-import { InvalidArgument } from '../events/errors.js';
+import { InvalidArgument } from '../errors.js';
 import type { Direction } from '../events/eventStore.js';
 import { START } from '../events/types.js';
 import type { EventFilter, ExpectedVersion, Position, RecordedEvent } from '../events/types.js';

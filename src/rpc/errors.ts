@@ -1,25 +1,48 @@
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { Interceptor } from '@connectrpc/connect';
-import { ConnectionError, SlonikError } from 'slonik';
-import { DuplicateEventId, EventNotFound, InvalidArgument, StreamNotFound, WrongExpectedVersion } from '../events/errors.js';
+import { isDatabaseUnavailable } from '../db/pool.js';
+import { DatabaseUnavailable, DomainError, InvalidArgument } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { BadRequestSchema, ErrorInfoSchema } from '../gen/google/rpc/error_details_pb.js';
 import type { Logger } from '../log.js';
-import { MemoryDeleted, MemoryNotFound, SearchModeUnavailable, WrongMemoryVersion } from '../memory/errors.js';
 
-/** Maps a domain error to the status code clients see; anything unexpected is INTERNAL and logged. */
+/** The ErrorInfo domain of every reason this service sends. */
+export const ERROR_DOMAIN = 'auren.v1';
+
+const CODES: Record<ErrorCode, Code> = {
+  invalid_argument: Code.InvalidArgument,
+  not_found: Code.NotFound,
+  already_exists: Code.AlreadyExists,
+  aborted: Code.Aborted,
+  failed_precondition: Code.FailedPrecondition,
+  unavailable: Code.Unavailable,
+};
+
+/**
+ * Maps an error to the status clients see: a domain error by its code, with a
+ * `google.rpc.ErrorInfo` (reason and facts) and, for a bad field, a `google.rpc.BadRequest`;
+ * anything unexpected is INTERNAL and logged.
+ */
 export function toConnectError(error: unknown, log: Logger, procedure: string): ConnectError {
   if (error instanceof ConnectError) return error;
-  if (error instanceof InvalidArgument) return new ConnectError(error.message, Code.InvalidArgument);
-  if (error instanceof WrongExpectedVersion) return new ConnectError(error.message, Code.Aborted);
-  if (error instanceof DuplicateEventId) return new ConnectError(error.message, Code.AlreadyExists);
-  if (error instanceof StreamNotFound || error instanceof EventNotFound || error instanceof MemoryNotFound) return new ConnectError(error.message, Code.NotFound);
-  if (error instanceof WrongMemoryVersion) return new ConnectError(error.message, Code.Aborted);
-  if (error instanceof MemoryDeleted || error instanceof SearchModeUnavailable) return new ConnectError(error.message, Code.FailedPrecondition);
-  if (error instanceof ConnectionError || isConnectionFailure(error)) {
-    log.warn({ procedure, err: error }, 'database unavailable');
-    return new ConnectError('the database is unavailable; retry later', Code.Unavailable);
+  if (!(error instanceof DomainError) && isDatabaseUnavailable(error)) error = new DatabaseUnavailable(error);
+  if (error instanceof DomainError) {
+    if (error instanceof DatabaseUnavailable) log.warn({ procedure, err: error.cause }, 'database unavailable');
+    return domainConnectError(error);
   }
   log.error({ procedure, err: error }, 'unexpected error');
   return new ConnectError('internal error', Code.Internal);
+}
+
+/** A domain error as the status clients see, with its details. */
+export function domainConnectError(error: DomainError): ConnectError {
+  const details: ConstructorParameters<typeof ConnectError>[3] = [
+    { desc: ErrorInfoSchema, value: { reason: error.reason, domain: ERROR_DOMAIN, metadata: error.details() } },
+  ];
+  if (error instanceof InvalidArgument) {
+    details.push({ desc: BadRequestSchema, value: { fieldViolations: [{ field: error.field, description: error.problem, reason: error.reason }] } });
+  }
+  return new ConnectError(error.message, CODES[error.code], undefined, details);
 }
 
 /** An interceptor that turns every error a handler throws into its status code, in one place. */
@@ -51,9 +74,4 @@ function mapError(error: unknown, log: Logger, procedure: string, signal: AbortS
     return new ConnectError('the client cancelled the call', Code.Canceled);
   }
   return toConnectError(error, log, procedure);
-}
-
-function isConnectionFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code ?? (error instanceof SlonikError ? (error.cause as { code?: unknown } | undefined)?.code : undefined);
-  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001'].includes(code);
 }

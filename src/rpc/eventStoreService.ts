@@ -1,10 +1,11 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
 import type { ConnectRouter } from '@connectrpc/connect';
+import { serveMethods } from './requestCheck.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventStoreService, GetStreamInfoResponseSchema } from '../gen/auren/v1/events_pb.js';
 import type { EventStore } from '../events/eventStore.js';
-import { InvalidArgument } from '../events/errors.js';
+import { InvalidArgument } from '../errors.js';
 import { START } from '../events/types.js';
 import type { Subscriptions, TailStart } from '../tails/subscriptions.js';
 import {
@@ -13,7 +14,7 @@ import {
 
 /** Serves EventStoreService: translates protobuf to the event store's and the tails' calls and back. */
 export function registerEventStoreService(router: ConnectRouter, store: EventStore, tails: Subscriptions, defaultCheckpointInterval: number): void {
-  router.service(EventStoreService, {
+  serveMethods(router, EventStoreService, {
     async appendToStream(request) {
       refuseReservedStream(request.streamId);
       const result = await store.appendToStream(

@@ -3,7 +3,7 @@ import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import { MemorySchema, MemoryType as ProtoMemoryType, SearchMode as ProtoSearchMode } from '../gen/auren/v1/memory_pb.js';
 import type { Memory as ProtoMemory } from '../gen/auren/v1/memory_pb.js';
-import { InvalidArgument } from '../events/errors.js';
+import { InvalidArgument } from '../errors.js';
 import type { Caller, Memory, MemoryType } from '../memory/model.js';
 import type { SearchMode } from '../memory/reads.js';
 import { checkName } from '../memory/validation.js';

@@ -1,5 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import type { ConnectRouter } from '@connectrpc/connect';
+import { serveMethods } from './requestCheck.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { GetMemoryStatsResponseSchema, ListAuditTrailResponseSchema, MemoryService } from '../gen/auren/v1/memory_pb.js';
 import type { MemoryHistory } from '../memory/history.js';
@@ -19,7 +20,7 @@ export interface MemoryParts {
 
 /** Serves MemoryService: translates protobuf to the memory module's calls and back. Unset strings and zeros mean "no filter". */
 export function registerMemoryService(router: ConnectRouter, { writes, reads, history }: MemoryParts): void {
-  router.service(MemoryService, {
+  serveMethods(router, MemoryService, {
     async storeMemory(request, context) {
       const memory = await writes.storeMemory(callerFrom(context.requestHeader, request.agentId), {
         agentId: request.agentId,
@@ -42,7 +43,7 @@ export function registerMemoryService(router: ConnectRouter, { writes, reads, hi
         agentId: request.agentId || undefined,
         userId: request.userId || undefined,
         types: memoryTypesFromProto('types', request.types),
-        minConfidence: request.minConfidence || undefined,
+        minConfidence: request.minConfidence === 0 ? undefined : request.minConfidence,
         includeExpired: request.includeExpired,
         pageSize: request.pageSize,
         pageToken: request.pageToken || undefined,
@@ -73,7 +74,7 @@ export function registerMemoryService(router: ConnectRouter, { writes, reads, hi
         types: memoryTypesFromProto('types', request.types),
         mode: searchModeFromProto(request.mode),
         limit: request.limit,
-        minConfidence: request.minConfidence || undefined,
+        minConfidence: request.minConfidence === 0 ? undefined : request.minConfidence,
         includeExpired: request.includeExpired,
       });
       return { results: results.map(({ memory, score }) => ({ memory: memoryToProto(memory), score })) };

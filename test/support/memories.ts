@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { sql } from 'slonik';
 import type { DatabasePool } from 'slonik';
-import { InvalidArgument } from '../../src/events/errors.js';
+import { InvalidArgument } from '../../src/errors.js';
 import { noRows } from '../../src/db/pool.js';
 import type { JsonObject } from '../../src/events/types.js';
 import type { MemoryType } from '../../src/memory/model.js';
