@@ -30,8 +30,10 @@ const PROTO_BYTES = Buffer.from('__proto__');
 export const binaryReadOptions = { recursionLimit: 512 };
 
 /**
- * Installs the binary text decoding described above (protobuf-es reads strings through one
- * process-wide text codec).
+ * Installs the binary text decoding described above. protobuf-es reads strings through one
+ * process-wide text codec, so a client in the same process (a test, a benchmark) decoding the
+ * string "__proto__" or invalid UTF-8 sees the marks too; the service itself decodes only
+ * requests, and checkMessage handles every mark in them.
  */
 export function installWireTextDecoding(): void {
   const encoder = new TextEncoder();
@@ -99,6 +101,9 @@ export function serveMethods<S extends DescService>(router: ConnectRouter, servi
 // JSON of a message: keys must be fields (by JSON or proto name), enum names must exist.
 // Types of values are left to protobuf-es, whose messages name the field.
 function checkJsonMessage(desc: DescMessage, json: unknown, path: string): void {
+  if (desc.typeName === 'google.protobuf.Timestamp' && typeof json === 'string' && !RFC3339.test(json)) {
+    throw new InvalidArgument(path, `expects an RFC 3339 time such as 2026-12-01T09:30:00Z (years 0001 to 9999), got ${JSON.stringify(json.slice(0, 40))}`);
+  }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return;
   if (WELL_KNOWN_JSON.has(desc.typeName)) return checkJsonDocument(json, path || 'request');
   for (const key of Object.keys(json)) {
@@ -140,6 +145,9 @@ function checkJsonMessage(desc: DescMessage, json: unknown, path: string): void 
     }
   }
 }
+
+// RFC 3339 with a four-digit year, as google.protobuf.Timestamp's JSON form.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 // Messages whose JSON form is not an object of their fields.
 const WELL_KNOWN_JSON = new Set(['google.protobuf.Struct', 'google.protobuf.Value', 'google.protobuf.ListValue', 'google.protobuf.Timestamp', 'google.protobuf.Duration', 'google.protobuf.Any', 'google.protobuf.FieldMask']);
@@ -183,6 +191,11 @@ export function requestChecks(): Interceptor {
 
 /** Checks one decoded message and everything in it; restores marked "__proto__" strings in place. */
 export function checkMessage(desc: DescMessage, message: Record<string, unknown>, path: string): void {
+  // A field this contract does not have (a newer client's, or a typo's) is refused, as in JSON.
+  const unknown = message.$unknown as { no: number }[] | undefined;
+  if (unknown?.length) {
+    throw new InvalidArgument(join(path, `#${unknown[0]!.no}`), `field number ${unknown[0]!.no} is not a field of ${desc.name}`);
+  }
   for (const member of desc.members) {
     if (member.kind === 'oneof') {
       const selected = message[member.localName] as { case: string | undefined; value?: unknown };
