@@ -70,7 +70,7 @@ async function main(): Promise<void> {
   const urls = await recreateDatabases(bench.adminUrl);
   const server = await startServer(urls.auren, bench.serverPoolSize); // also applies the schema to auren_bench
   const emmett = await emmettTarget(urls.emmett);
-  const limits = loadConfig({}).limits;
+  const limits = loadConfig({}).events;
   const appendSql = (pool: DatabasePool, streamId: string, events: Payload[]) =>
     pool.one(sql.type(appendRow)`select * from append_to_stream(${streamId}, ${'no_stream'}, ${0n}, ${asChecked(events)}::jsonb)`);
   const check = (version: bigint | string | number, events: Payload[], streamId: string) => {
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
       db: 'auren',
       async open() {
         const pool = await openPool({ url: urls.auren, maximumPoolSize: clients });
-        const store = createEventStore(pool, limits);
+        const store = createEventStore({ pool, limits });
         return {
           async append(_c, streamId, events) {
             const r = await store.appendToStream(streamId, { kind: 'no_stream' }, events.map((data) => ({ type: EVENT_TYPE, data, metadata: {} })));
@@ -194,7 +194,7 @@ async function main(): Promise<void> {
       db: 'auren',
       async open() {
         const pool = await poolWithoutReset(urls.auren, clients);
-        const store = createEventStore(pool, limits);
+        const store = createEventStore({ pool, limits });
         return {
           async append(_c, streamId, events) {
             const r = await store.appendToStream(streamId, { kind: 'no_stream' }, events.map((data) => ({ type: EVENT_TYPE, data, metadata: {} })));

@@ -16,7 +16,9 @@ import { createListener } from './http/listener.js';
 import { startExpirySweeper } from './memory/expiry.js';
 import type { ExpirySweeper } from './memory/expiry.js';
 import { createMemoryHistory } from './memory/history.js';
-import { createMemoryReads } from './memory/reads.js';
+import { RESERVED_STREAM_PREFIXES } from './memory/model.js';
+import type { MemoryLimits } from './memory/model.js';
+import { createMemoryReads, MAX_QUERY_BYTES } from './memory/reads.js';
 import { createMemoryWrites } from './memory/writes.js';
 import { startLogHead } from './tails/logHead.js';
 import type { LogHead } from './tails/logHead.js';
@@ -86,7 +88,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }
 
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
-  const eventStore = createEventStore(pool, config.limits, () => wakeups.appended());
+  const eventStore = createEventStore({
+    pool, limits: config.events, reservedPrefixes: RESERVED_STREAM_PREFIXES, afterCommit: () => wakeups.appended(),
+  });
   const head = await startLogHead({
     store: eventStore,
     wakeups,
@@ -102,14 +106,14 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
   const health = createHealthStatus();
   for (const service of SERVICES) health.set(service, ServingStatus.SERVING);
-  const memoryParts = { pool, store: eventStore, limits: config.limits };
+  const limits = memoryLimits(config);
   const memory = {
-    writes: createMemoryWrites(memoryParts),
-    reads: createMemoryReads(memoryParts),
-    history: createMemoryHistory(memoryParts),
+    writes: createMemoryWrites({ store: eventStore, limits }),
+    reads: createMemoryReads({ pool, store: eventStore, limits }),
+    history: createMemoryHistory({ store: eventStore, limits }),
   };
   const expirySweeper = startExpirySweeper({
-    pool, store: eventStore, log, intervalMs: config.memoryExpirySweepMs, batchSize: EXPIRY_BATCH_SIZE,
+    store: eventStore, log, intervalMs: config.memoryExpirySweepMs, batchSize: EXPIRY_BATCH_SIZE,
   });
 
   installWireTextDecoding();
@@ -124,7 +128,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     interceptors: [errorMapping(log), requestChecks()],
     jsonOptions: { ignoreUnknownFields: false },
     binaryOptions: binaryReadOptions,
-    readMaxBytes: config.limits.messageMaxBytes,
+    readMaxBytes: config.messageMaxBytes,
     fallback: (request, response) => plainHttp(request, response, health),
   });
   const listener = createListener(withCors(handler, config.corsOrigins), log);
@@ -171,6 +175,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await embedded?.stop();
       log.info('stopped');
     },
+  };
+}
+
+/** The memory module's limits, from the configuration and the event store's. */
+export function memoryLimits(config: Config): MemoryLimits {
+  return {
+    contentMaxBytes: config.memoryContentMaxBytes,
+    queryMaxBytes: Math.min(MAX_QUERY_BYTES, config.events.eventMaxBytes),
+    readPageSize: config.events.readMaxCount,
   };
 }
 

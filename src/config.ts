@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { EventStoreLimits } from './events/eventStore.js';
 
 const integer = (min: number, max: number) =>
   z
@@ -51,7 +52,12 @@ export interface Config {
   embeddedPostgresPort: number;
   poolSize: number;
   startupTimeoutMs: number;
-  limits: Limits;
+  /** Input limits of the event store. */
+  events: EventStoreLimits;
+  /** Largest memory content (and, separately, memory metadata) accepted, in bytes of JSON. */
+  memoryContentMaxBytes: number;
+  /** Largest request message accepted on any listener. */
+  messageMaxBytes: number;
   tails: TailConfig;
   /** How often the expiry sweeper looks for memories whose expiry has passed. */
   memoryExpirySweepMs: number;
@@ -61,18 +67,6 @@ export interface Config {
   /** Browser origins allowed to call the service; empty: its own origin only. */
   corsOrigins: string[];
   logLevel: string;
-}
-
-/** Input limits of the event store. */
-export interface Limits {
-  appendMaxEvents: number;
-  eventMaxBytes: number;
-  messageMaxBytes: number;
-  readMaxCount: number;
-  /** Most events a filtered ReadAll scans before it answers with a resume position. */
-  filterScanWindow: number;
-  /** Largest memory content (and, separately, memory metadata) accepted, in bytes of JSON. */
-  memoryContentMaxBytes: number;
 }
 
 /** How live tails wake up and how much they hold. */
@@ -112,14 +106,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPostgresPort: e.EMBEDDED_PG_PORT,
     poolSize: e.DB_POOL_SIZE,
     startupTimeoutMs: e.DB_STARTUP_TIMEOUT_MS,
-    limits: {
+    events: {
       appendMaxEvents: e.APPEND_MAX_EVENTS,
       eventMaxBytes: e.EVENT_MAX_BYTES,
-      messageMaxBytes: e.MESSAGE_MAX_BYTES,
       readMaxCount: e.READ_MAX_COUNT,
       filterScanWindow: e.READ_FILTER_SCAN,
-      memoryContentMaxBytes: e.MEMORY_CONTENT_MAX_BYTES,
     },
+    memoryContentMaxBytes: e.MEMORY_CONTENT_MAX_BYTES,
+    messageMaxBytes: e.MESSAGE_MAX_BYTES,
     tails: {
       notify: e.TAIL_NOTIFY === 'true',
       pollMs: e.TAIL_POLL_MS,

@@ -7,40 +7,34 @@ export type ErrorCode = 'invalid_argument' | 'not_found' | 'already_exists' | 'a
 /**
  * An error that is the caller's answer, not a fault of the service: it names its status code,
  * a stable machine-readable reason (`google.rpc.ErrorInfo.reason`) and the facts a client may
- * act on (`ErrorInfo.metadata`, e.g. the stream's actual version).
+ * act on (`ErrorInfo.metadata`, e.g. the stream's actual version), as strings.
  */
 export abstract class DomainError extends Error {
-  abstract readonly code: ErrorCode;
-  abstract readonly reason: string;
-  /** Facts of the case, as strings (ErrorInfo metadata). */
-  abstract details(): Record<string, string>;
+  constructor(
+    readonly code: ErrorCode,
+    readonly reason: string,
+    message: string,
+    readonly details: Record<string, string>,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
 }
 
 /** A request refused because a field is malformed or out of bounds. */
 export class InvalidArgument extends DomainError {
-  readonly code = 'invalid_argument';
-  readonly reason = 'INVALID_ARGUMENT';
   constructor(
     readonly field: string,
     readonly problem: string,
   ) {
-    super(`${field}: ${problem}`);
-    this.name = 'InvalidArgument';
-  }
-  details() {
-    return { field: this.field };
+    super('invalid_argument', 'INVALID_ARGUMENT', `${field}: ${problem}`, { field });
   }
 }
 
 /** The database cannot be reached (refused, reset, shutting down): the caller should retry later. */
 export class DatabaseUnavailable extends DomainError {
-  readonly code = 'unavailable';
-  readonly reason = 'DATABASE_UNAVAILABLE';
   constructor(cause: unknown) {
-    super('the database is unavailable; retry later', { cause });
-    this.name = 'DatabaseUnavailable';
-  }
-  details() {
-    return {};
+    super('unavailable', 'DATABASE_UNAVAILABLE', 'the database is unavailable; retry later', {}, { cause });
   }
 }

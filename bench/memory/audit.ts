@@ -5,7 +5,7 @@ import pg from 'pg';
 import { closedLoop } from './loop.js';
 import type { LoopResult } from './loop.js';
 
-/** The row GetMemory reads (src/memory/readQueries.ts getQuery), as the server writes it. */
+/** The row GetMemory reads (src/memory/queries.ts getQuery), as the server writes it. */
 export const GET_SQL = `
   select id::text, agent_id, user_id, type, content, metadata, confidence, created_at, updated_at,
          expires_at, deleted_at, expired_at, version, last_event_id::text,

@@ -200,7 +200,7 @@ export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): 
   }
 }
 
-// The SQL of src/memory/readQueries.ts for these calls (no type or confidence filter, live only).
+// The SQL of src/memory/queries.ts for these calls (no type or confidence filter, live only).
 const COLUMNS = `id::text, agent_id, user_id, type, content, metadata, confidence, created_at, updated_at,
   expires_at, deleted_at, expired_at, version, last_event_id::text`;
 const LIVE = `(expired_at is null and (expires_at is null or expires_at > now()))`;

@@ -10,35 +10,67 @@ import type {
   AppendResult, EventFilter, ExpectedVersion, LogSlice, Position, ProposedEvent, RecordedEvent, StreamInfo, StreamSlice,
 } from './types.js';
 import { checkEventId, checkFilter, checkLimit, checkProposedEvents, checkStreamId } from './validation.js';
-import type { Limits } from '../config.js';
+import { InvalidArgument } from '../errors.js';
 
 /** Direction of a stream read. */
 export type Direction = 'forwards' | 'backwards';
 
+/** Input limits of the event store. */
+export interface EventStoreLimits {
+  /** Most events in one append. */
+  appendMaxEvents: number;
+  /** Most bytes of one event's data and metadata as JSON. */
+  eventMaxBytes: number;
+  /** Largest page a read may ask for (the default page is 100, or this when smaller). */
+  readMaxCount: number;
+  /** Most events a filtered ReadAll scans before it answers with a resume position. */
+  filterScanWindow: number;
+}
+
+/** What the event store is built from. */
+export interface EventStoreOptions {
+  pool: DatabasePool;
+  limits: EventStoreLimits;
+  /**
+   * Stream-id prefixes that modules of this process own (they keep the streams' versions in
+   * rows of their own): appendToStream refuses them; the owners append inside transaction().
+   */
+  reservedPrefixes?: readonly string[];
+  /** Runs after every committed transaction that appended (it wakes the live tails). */
+  afterCommit?: () => void;
+}
+
+/** A transaction of the event store, for a module that changes its own rows and appends their events atomically. */
+export interface StoreTransaction {
+  /** The transaction's connection, for the module's own statements. */
+  db: CommonQueryMethods;
+  /** Appends inside the transaction, to any stream (reserved ones included), with the same checks as appendToStream. */
+  append(streamId: string, expected: ExpectedVersion, events: ProposedEvent[]): Promise<AppendResult>;
+  /** Events of one stream from an inclusive version, as this transaction sees them. */
+  readStreamEvents(streamId: string, fromVersion: bigint, limit: number): Promise<RecordedEvent[]>;
+}
+
 /** The event store's operations. */
 export interface EventStore {
+  /** Appends events atomically after checking the expected version; a stream with a reserved prefix is refused. */
+  appendToStream(streamId: string, expected: ExpectedVersion, events: ProposedEvent[]): Promise<AppendResult>;
   /**
-   * Appends events atomically after checking the expected version. Pass a transaction as `db`
-   * to append inside it; then call `committed()` once that transaction has committed.
+   * Runs `work` in one transaction and commits it; when it appended anything, the live tails
+   * are woken once it committed. The one way to append together with other writes.
    */
-  appendToStream(streamId: string, expected: ExpectedVersion, events: ProposedEvent[], db?: CommonQueryMethods): Promise<AppendResult>;
+  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   readStream(streamId: string, fromVersion: bigint, direction: Direction, limit: number): Promise<StreamSlice>;
   readAll(from: Position, limit: number, filter: EventFilter): Promise<LogSlice>;
   getStreamInfo(streamId: string): Promise<StreamInfo>;
   getEvent(eventId: string): Promise<RecordedEvent>;
-  /** Tells live tails that a transaction which appended through `appendToStream(…, tx)` committed. */
-  committed(): void;
   /**
    * Reads settled events (whose transaction is older than every one still running) from an
    * inclusive position, unfiltered; says whether committed events already wait beyond the
    * horizon, so a tail knows to look again soon. For tails and consumers.
    */
   readSettled(from: Position, limit: number): Promise<SettledSlice>;
-  /**
-   * Events of one stream from an inclusive version, in version order; none when it does not
-   * exist. Pass a transaction as `db` to read inside it.
-   */
-  readStreamEvents(streamId: string, fromVersion: bigint, limit: number, db?: CommonQueryMethods): Promise<RecordedEvent[]>;
+  /** Events of one stream from an inclusive version, in version order; none when it does not exist. */
+  readStreamEvents(streamId: string, fromVersion: bigint, limit: number): Promise<RecordedEvent[]>;
   /**
    * Settled events about one person (metadata.user_id: writes of their data and reads of it)
    * created in [from, to) (epoch ms; null is open), after the exclusive position `after`, in
@@ -56,13 +88,38 @@ export interface SettledSlice {
   pending: boolean;
 }
 
+/** Creates the event store over a PostgreSQL pool. */
+export function createEventStore({ pool, limits, reservedPrefixes = [], afterCommit = () => {} }: EventStoreOptions): EventStore {
+  // Appends in `db` (the pool, or a transaction); true when the events were written (not a retry's replay).
+  async function append(db: CommonQueryMethods, streamId: string, expected: ExpectedVersion, events: ProposedEvent[]) {
+    checkStreamId('stream_id', streamId);
+    const checked = checkProposedEvents(events, limits);
+    const version = expected.kind === 'exact' ? expected.version : 0n;
+    let row: z.infer<typeof appendRow>;
+    try {
+      row = await db.one(sql.type(appendRow)`
+        select * from append_to_stream(${streamId}, ${expected.kind}, ${version}, ${JSON.stringify(checked)}::jsonb)`);
+    } catch (error) {
+      throw translateAppendError(error, checked.map((e) => e.event_id));
+    }
+    if (row.outcome === 'wrong_expected_version') {
+      throw new WrongExpectedVersion(streamId, describeExpected(expected), row.stream_version);
+    }
+    const result: AppendResult = {
+      nextExpectedVersion: row.stream_version,
+      firstPosition: { commit: BigInt(row.first_commit!), prepare: row.first_prepare! },
+      lastPosition: { commit: BigInt(row.last_commit!), prepare: row.last_prepare! },
+    };
+    return { result, written: row.outcome === 'appended' };
+  }
 
-/**
- * Creates the event store over a PostgreSQL pool. `afterCommit` runs after each append this
- * store committed itself (not those made inside a caller's transaction: the caller calls it
- * after its own commit).
- */
-export function createEventStore(pool: DatabasePool, limits: Limits, afterCommit: () => void = () => {}): EventStore {
+  async function readStreamEvents(db: CommonQueryMethods, streamId: string, fromVersion: bigint, limit: number): Promise<RecordedEvent[]> {
+    const rows = await db.any(sql.type(eventRow)`
+      select ${eventColumns} from events where stream_id = ${streamId} and version >= ${fromVersion}
+       order by version limit ${limit}`);
+    return rows.map(toRecordedEvent);
+  }
+
   async function getStreamInfo(streamId: string): Promise<StreamInfo> {
     checkStreamId('stream_id', streamId);
     const row = await pool.maybeOne(sql.type(z.object({ version: z.bigint(), created_at: z.number(), updated_at: z.number() }))`
@@ -73,26 +130,28 @@ export function createEventStore(pool: DatabasePool, limits: Limits, afterCommit
   }
 
   return {
-    async appendToStream(streamId, expected, events, db = pool) {
-      checkStreamId('stream_id', streamId);
-      const checked = checkProposedEvents(events, limits);
-      const version = expected.kind === 'exact' ? expected.version : 0n;
-      let row: z.infer<typeof appendRow>;
-      try {
-        row = await db.one(sql.type(appendRow)`
-          select * from append_to_stream(${streamId}, ${expected.kind}, ${version}, ${JSON.stringify(checked)}::jsonb)`);
-      } catch (error) {
-        throw translateAppendError(error, checked.map((e) => e.event_id));
-      }
-      if (row.outcome === 'appended' && db === pool) afterCommit();
-      if (row.outcome === 'wrong_expected_version') {
-        throw new WrongExpectedVersion(streamId, describeExpected(expected), row.stream_version);
-      }
-      return {
-        nextExpectedVersion: row.stream_version,
-        firstPosition: { commit: BigInt(row.first_commit!), prepare: row.first_prepare! },
-        lastPosition: { commit: BigInt(row.last_commit!), prepare: row.last_prepare! },
-      };
+    async appendToStream(streamId, expected, events) {
+      const reserved = reservedPrefixes.find((prefix) => streamId.startsWith(prefix));
+      if (reserved) throw new InvalidArgument('stream_id', `streams starting with '${reserved}' are written by this service only`);
+      // One statement, committed on its own.
+      const { result, written } = await append(pool, streamId, expected, events);
+      if (written) afterCommit();
+      return result;
+    },
+
+    async transaction(work) {
+      let appended = false;
+      const result = await pool.transaction((db) => work({
+        db,
+        async append(streamId, expected, events) {
+          const { result, written } = await append(db, streamId, expected, events);
+          appended ||= written;
+          return result;
+        },
+        readStreamEvents: (streamId, fromVersion, limit) => readStreamEvents(db, streamId, fromVersion, limit),
+      }));
+      if (appended) afterCommit();
+      return result;
     },
 
     async readStream(streamId, fromVersion, direction, limit) {
@@ -149,8 +208,6 @@ export function createEventStore(pool: DatabasePool, limits: Limits, afterCommit
 
     getStreamInfo,
 
-    committed: afterCommit,
-
     async readSettled(from, limit) {
       const { horizon } = await pool.one(horizonQuery);
       const rows = await pool.any(sql.type(eventRow)`
@@ -161,12 +218,7 @@ export function createEventStore(pool: DatabasePool, limits: Limits, afterCommit
       return { events: rows.map(toRecordedEvent), pending };
     },
 
-    async readStreamEvents(streamId, fromVersion, limit, db = pool) {
-      const rows = await db.any(sql.type(eventRow)`
-        select ${eventColumns} from events where stream_id = ${streamId} and version >= ${fromVersion}
-         order by version limit ${limit}`);
-      return rows.map(toRecordedEvent);
-    },
+    readStreamEvents: (streamId, fromVersion, limit) => readStreamEvents(pool, streamId, fromVersion, limit),
 
     async readAboutPerson(userId, from, to, after, limit) {
       const rows = await pool.any(aboutPersonQuery(userId, from, to, after, limit));

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgument } from '../errors.js';
+import { checkPageSize } from '../paging.js';
 import type { EventFilter, JsonObject, JsonValue, ProposedEvent } from './types.js';
-import type { Limits } from '../config.js';
+import type { EventStoreLimits } from './eventStore.js';
 
 /** Longest stream id, event type, correlation or causation id accepted. */
 export const MAX_NAME_LENGTH = 200;
@@ -37,7 +38,7 @@ export interface CheckedEvent {
 }
 
 /** Checks the events of one append and assigns missing ids; any bad field rejects the whole batch. */
-export function checkProposedEvents(events: ProposedEvent[], limits: Limits): CheckedEvent[] {
+export function checkProposedEvents(events: ProposedEvent[], limits: EventStoreLimits): CheckedEvent[] {
   if (events.length === 0) throw new InvalidArgument('events', 'expects at least one event');
   if (events.length > limits.appendMaxEvents) {
     throw new InvalidArgument('events', `expects at most ${limits.appendMaxEvents} events in one append, got ${events.length}`);
@@ -73,11 +74,9 @@ export function checkFilter(filter: EventFilter): EventFilter {
   return filter;
 }
 
-/** Clamps a requested page size: 0 means the default, above the limit is refused. */
-export function checkLimit(field: string, requested: number, limits: Limits): number {
-  if (requested === 0) return Math.min(100, limits.readMaxCount);
-  if (requested > limits.readMaxCount) throw new InvalidArgument(field, `expects at most ${limits.readMaxCount}, got ${requested}`);
-  return requested;
+/** Checks a requested page size: 0 means 100 (or the limit, when smaller), above the limit is refused. */
+export function checkLimit(field: string, requested: number, limits: EventStoreLimits): number {
+  return checkPageSize(field, requested, { default: Math.min(100, limits.readMaxCount), max: limits.readMaxCount });
 }
 
 /** Checks a name or id: 1 to `max` printable characters (Unicode code points, not UTF-16 units). */

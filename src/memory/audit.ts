@@ -1,5 +1,4 @@
-import type { CommonQueryMethods } from 'slonik';
-import type { EventStore } from '../events/eventStore.js';
+import type { StoreTransaction } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
 import { accessStream, MEMORY_EVENTS } from './model.js';
 import type { Caller, Memory } from './model.js';
@@ -18,8 +17,7 @@ export interface Retrieval {
  * (no user id) are nobody's data and are not recorded.
  */
 export async function recordRetrieval(
-  store: EventStore,
-  tx: CommonQueryMethods,
+  tx: StoreTransaction,
   caller: Caller,
   memories: readonly Memory[],
   retrieval: Retrieval,
@@ -32,7 +30,7 @@ export async function recordRetrieval(
     byPerson.set(memory.userId, ids);
   }
   for (const [userId, memoryIds] of byPerson) {
-    await store.appendToStream(
+    await tx.append(
       accessStream(userId),
       { kind: 'any' },
       [{
@@ -40,7 +38,6 @@ export async function recordRetrieval(
         data: { caller: caller.agentId, user_id: userId, operation: retrieval.operation, memory_ids: memoryIds, query: retrieval.query },
         metadata: { user_id: userId, caller: caller.agentId },
       }],
-      tx,
     );
   }
 }

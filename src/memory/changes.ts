@@ -1,7 +1,8 @@
-import type { CommonQueryMethods } from 'slonik';
-import type { EventStore } from '../events/eventStore.js';
+import type { FragmentSqlToken } from 'slonik';
+import type { StoreTransaction } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
 import { memoryStream } from './model.js';
+import { changeMemoryQuery, toMemory } from './queries.js';
 import type { Caller, Memory, MEMORY_EVENTS } from './model.js';
 
 /** One change of a memory, as its event records it. */
@@ -22,9 +23,9 @@ export interface MemoryChange {
  * exact expected version makes a second writer that raced past the row lock fail instead of
  * writing a version twice. metadata.user_id puts the event on the person's audit trail.
  */
-export async function appendChange(store: EventStore, tx: CommonQueryMethods, change: MemoryChange): Promise<void> {
+export async function appendChange(tx: StoreTransaction, change: MemoryChange): Promise<void> {
   const { memory } = change;
-  await store.appendToStream(
+  await tx.append(
     memoryStream(memory.id),
     { kind: 'exact', version: change.versionBefore },
     [{
@@ -33,8 +34,12 @@ export async function appendChange(store: EventStore, tx: CommonQueryMethods, ch
       data: { memory_id: memory.id, agent_id: memory.agentId, user_id: memory.userId, type: memory.type, ...change.data },
       metadata: memory.userId === null ? { caller: change.caller.agentId } : { user_id: memory.userId, caller: change.caller.agentId },
     }],
-    tx,
   );
+}
+
+/** Applies `sets` to a memory row locked by this transaction, counting the change and naming its event. */
+export async function changeRow(tx: StoreTransaction, id: string, eventId: string, sets: FragmentSqlToken[]): Promise<Memory> {
+  return toMemory(await tx.db.one(changeMemoryQuery(id, eventId, sets)));
 }
 
 /** An expiry as event data: ISO 8601, or null for none. */

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
-import type { DatabasePool } from 'slonik';
 import type { EventStore } from '../events/eventStore.js';
 import type { Logger } from '../log.js';
-import { appendChange, expiryData } from './changes.js';
-import { memoryColumns, memoryRow, MEMORY_EVENTS, toMemory } from './model.js';
+import { appendChange, changeRow, expiryData } from './changes.js';
+import { MEMORY_EVENTS } from './model.js';
+import { dueExpiriesQuery, toMemory } from './queries.js';
 import type { Caller } from './model.js';
 
 /** The caller named on memory_expired events: the service itself, not an agent. */
@@ -12,7 +12,6 @@ export const EXPIRY_CALLER: Caller = { agentId: 'auren.expiry-sweeper' };
 
 /** What the sweeper needs. */
 export interface ExpirySweeperOptions {
-  pool: DatabasePool;
   store: EventStore;
   log: Logger;
   /** Time between sweeps. */
@@ -35,34 +34,25 @@ export interface ExpirySweeper {
  * can all run one: `skip locked` hands each memory to one sweeper, and the exact expected
  * version refuses a second memory_expired should two ever meet.
  */
-export function startExpirySweeper({ pool, store, log, intervalMs, batchSize }: ExpirySweeperOptions): ExpirySweeper {
+export function startExpirySweeper({ store, log, intervalMs, batchSize }: ExpirySweeperOptions): ExpirySweeper {
   let stopped = false;
   let running: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
   async function sweepBatch(): Promise<number> {
-    const count = await pool.transaction(async (tx) => {
-      const due = await tx.any(sql.type(memoryRow)`
-        select ${memoryColumns} from memories
-         where expires_at <= now() and expires_at is not null and deleted_at is null and expired_at is null
-         order by expires_at limit ${batchSize}
-           for update skip locked`);
+    return store.transaction(async (tx) => {
+      const due = await tx.db.any(dueExpiriesQuery(batchSize));
       for (const row of due) {
         const before = toMemory(row);
         const eventId = randomUUID();
-        const changed = await tx.one(sql.type(memoryRow)`
-          update memories set expired_at = now(), updated_at = now(), version = version + 1, last_event_id = ${eventId}::uuid
-           where id = ${before.id}::uuid
-          returning ${memoryColumns}`);
-        await appendChange(store, tx, {
-          memory: toMemory(changed), versionBefore: before.version, eventId, type: MEMORY_EVENTS.expired, caller: EXPIRY_CALLER,
+        const changed = await changeRow(tx, before.id, eventId, [sql.fragment`expired_at = now()`]);
+        await appendChange(tx, {
+          memory: changed, versionBefore: before.version, eventId, type: MEMORY_EVENTS.expired, caller: EXPIRY_CALLER,
           data: { expires_at: expiryData(before.expiresAt) },
         });
       }
       return due.length;
     });
-    if (count > 0) store.committed();
-    return count;
   }
 
   async function sweep(): Promise<number> {

@@ -1,5 +1,3 @@
-import { sql } from 'slonik';
-import { z } from 'zod';
 import type { JsonObject } from '../events/types.js';
 
 /** The kinds of memory, as stored. */
@@ -36,6 +34,13 @@ export const memoryStream = (id: string): string => `memory-${id}`;
 /** The stream of reads of one person's data. */
 export const accessStream = (userId: string): string => `access-${userId}`;
 
+/**
+ * The stream-id prefixes this module writes: it keeps their versions in its own rows, so an
+ * append from outside would make every later change conflict. The composition root hands them
+ * to the event store, which refuses them to clients.
+ */
+export const RESERVED_STREAM_PREFIXES = ['memory-', 'access-'] as const;
+
 /** Event types the memory module writes. */
 export const MEMORY_EVENTS = {
   created: 'memory_created',
@@ -45,47 +50,12 @@ export const MEMORY_EVENTS = {
   retrieved: 'memory_retrieved',
 } as const;
 
-const jsonObject = z.custom<JsonObject>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
-
-/** A memories row as every read selects it. */
-export const memoryRow = z.object({
-  id: z.string(),
-  agent_id: z.string(),
-  user_id: z.string().nullable(),
-  type: z.enum(MEMORY_TYPES),
-  content: jsonObject,
-  metadata: jsonObject,
-  confidence: z.number(),
-  created_at: z.number(),
-  updated_at: z.number(),
-  expires_at: z.number().nullable(),
-  deleted_at: z.number().nullable(),
-  expired_at: z.number().nullable(),
-  version: z.bigint(),
-  last_event_id: z.string(),
-});
-
-/** The columns matching memoryRow. */
-export const memoryColumns = sql.fragment`
-  id::text, agent_id, user_id, type, content, metadata, confidence, created_at, updated_at,
-  expires_at, deleted_at, expired_at, version, last_event_id::text`;
-
-/** A row as the domain's Memory; `now` decides whether it has expired. */
-export function toMemory(row: z.infer<typeof memoryRow>, now = Date.now()): Memory {
-  return {
-    id: row.id,
-    agentId: row.agent_id,
-    userId: row.user_id,
-    type: row.type,
-    content: row.content,
-    metadata: row.metadata,
-    confidence: row.confidence,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    expiresAt: row.expires_at,
-    version: row.version,
-    deleted: row.deleted_at !== null,
-    expired: row.expired_at !== null || (row.expires_at !== null && row.expires_at <= now),
-    lastEventId: row.last_event_id,
-  };
+/** Input limits of the memory module, handed in by the composition root. */
+export interface MemoryLimits {
+  /** Largest content (and, separately, metadata) accepted, in bytes of JSON. */
+  contentMaxBytes: number;
+  /** Longest search query, in bytes: it is recorded in the read's access-log event. */
+  queryMaxBytes: number;
+  /** Events read from the store at a time (a memory's history may be longer). */
+  readPageSize: number;
 }

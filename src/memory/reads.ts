@@ -1,17 +1,17 @@
-import type { DatabasePool, DatabaseTransactionConnection } from 'slonik';
+import type { DatabasePool } from 'slonik';
 import type { z } from 'zod';
-import type { Limits } from '../config.js';
 import { InvalidArgument } from '../errors.js';
-import type { EventStore } from '../events/eventStore.js';
+import type { EventStore, StoreTransaction } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
+import { checkPageSize } from '../paging.js';
 import { recordRetrieval } from './audit.js';
 import type { Retrieval } from './audit.js';
 import { MemoryNotFound, SearchModeUnavailable } from './errors.js';
-import { MEMORY_TYPES, toMemory } from './model.js';
-import type { Caller, Memory, MemoryType } from './model.js';
-import { decodePageToken, encodePageToken } from './pageToken.js';
-import { getQuery, listQuery, searchQuery, statsQuery } from './readQueries.js';
-import type { MemoryFilter, readRow } from './readQueries.js';
+import { MEMORY_TYPES } from './model.js';
+import type { Caller, Memory, MemoryLimits, MemoryType } from './model.js';
+import { decodeKeysetToken, encodeKeysetToken } from './pageToken.js';
+import { getQuery, listQuery, searchQuery, statsQuery, toMemory } from './queries.js';
+import type { MemoryFilter, readRow } from './queries.js';
 import { checkConfidence, checkMemoryId, checkName, checkType } from './validation.js';
 import { checkText } from '../events/validation.js';
 
@@ -19,7 +19,7 @@ import { checkText } from '../events/validation.js';
 export const LIST_PAGE = { default: 50, max: 500 } as const;
 /** Result counts of SearchMemories (memory.proto): 0 asks for the default. */
 export const SEARCH_LIMIT = { default: 10, max: 100 } as const;
-/** Longest search text accepted, in UTF-8 bytes (it is also recorded in the access log). */
+/** Longest search text accepted, in UTF-8 bytes, unless an event is smaller (the text is recorded in the access log). */
 export const MAX_QUERY_BYTES = 4096;
 
 /** Which memories to list. Absent or empty ids, no types and a confidence of 0 filter nothing. */
@@ -87,7 +87,7 @@ export interface MemoryReads {
 export interface MemoryReadsOptions {
   pool: DatabasePool;
   store: EventStore;
-  limits: Limits;
+  limits: MemoryLimits;
 }
 
 /** Creates the read side over the memories table. */
@@ -96,18 +96,14 @@ export function createMemoryReads({ pool, store, limits }: MemoryReadsOptions): 
   // fails and returns nothing.
   async function auditedRead<T>(
     caller: Caller,
-    read: (tx: DatabaseTransactionConnection) => Promise<{ result: T; memories: Memory[] }>,
+    read: (tx: StoreTransaction) => Promise<{ result: T; memories: Memory[] }>,
     retrieval: Retrieval,
   ): Promise<T> {
-    let appended = false;
-    const result = await pool.transaction(async (tx) => {
+    return store.transaction(async (tx) => {
       const { result, memories } = await read(tx);
-      await recordRetrieval(store, tx, caller, memories, retrieval);
-      appended = memories.some((memory) => memory.userId !== null);
+      await recordRetrieval(tx, caller, memories, retrieval);
       return result;
     });
-    if (appended) store.committed();
-    return result;
   }
 
   return {
@@ -115,7 +111,7 @@ export function createMemoryReads({ pool, store, limits }: MemoryReadsOptions): 
       checkCaller(caller);
       const memoryId = checkMemoryId('id', id);
       return auditedRead(caller, async (tx) => {
-        const row = await tx.maybeOne(getQuery(memoryId));
+        const row = await tx.db.maybeOne(getQuery(memoryId));
         // An expired memory is hidden like a missing one unless asked for: clients that do not
         // know about expiry never see it.
         if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);
@@ -127,16 +123,16 @@ export function createMemoryReads({ pool, store, limits }: MemoryReadsOptions): 
     async listMemories(caller, request) {
       checkCaller(caller);
       const filter = checkFilter(request);
-      const pageSize = checkCount('page_size', request.pageSize, LIST_PAGE);
+      const pageSize = checkPageSize('page_size', request.pageSize, LIST_PAGE);
       const key = queryKey(filter);
-      const after = request.pageToken ? decodePageToken('page_token', request.pageToken, key) : null;
+      const after = request.pageToken ? decodeKeysetToken('page_token', request.pageToken, key) : null;
       return auditedRead(caller, async (tx) => {
         // One row more than the page says whether another page follows.
-        const rows = await tx.any(listQuery(filter, after, pageSize + 1));
+        const rows = await tx.db.any(listQuery(filter, after, pageSize + 1));
         const page = rows.slice(0, pageSize);
         const last = page.at(-1);
         const nextPageToken = rows.length > pageSize && last
-          ? encodePageToken({ createdAtUs: last.created_at_us, id: last.id }, key)
+          ? encodeKeysetToken({ createdAtUs: last.created_at_us, id: last.id }, key)
           : '';
         const memories = page.map(fromRow);
         return { result: { memories, nextPageToken }, memories };
@@ -147,11 +143,11 @@ export function createMemoryReads({ pool, store, limits }: MemoryReadsOptions): 
       checkCaller(caller);
       const text = checkQueryText(request.text);
       const filter = checkFilter(request);
-      const limit = checkCount('limit', request.limit, SEARCH_LIMIT);
+      const limit = checkPageSize('limit', request.limit, SEARCH_LIMIT);
       if (request.mode === 'semantic' || request.mode === 'hybrid') throw new SearchModeUnavailable(request.mode);
       if (request.mode !== 'full_text') throw new InvalidArgument('mode', `unknown search mode '${String(request.mode)}'`);
       return auditedRead(caller, async (tx) => {
-        const rows = await tx.any(searchQuery(filter, text, limit));
+        const rows = await tx.db.any(searchQuery(filter, text, limit));
         const results = rows.map((row) => ({ memory: fromRow(row), score: row.score }));
         return { result: results, memories: results.map((r) => r.memory) };
       }, { operation: 'search_memories', query: { text, mode: request.mode, ...describeFilter(filter), limit } });
@@ -179,7 +175,7 @@ export function createMemoryReads({ pool, store, limits }: MemoryReadsOptions): 
     if (text.trim().length === 0) throw new InvalidArgument('query', 'must not be empty');
     checkText('query', text);
     const bytes = Buffer.byteLength(text);
-    const max = Math.min(MAX_QUERY_BYTES, limits.eventMaxBytes);
+    const max = limits.queryMaxBytes;
     if (bytes > max) throw new InvalidArgument('query', `takes ${bytes} bytes, over the limit of ${max}`);
     return text;
   }
@@ -206,12 +202,6 @@ function checkFilter(request: Pick<ListFilter, 'agentId' | 'userId' | 'types' | 
     minConfidence: minConfidence === 0 ? null : minConfidence,
     includeExpired: request.includeExpired,
   };
-}
-
-function checkCount(field: string, requested: number, bounds: { default: number; max: number }): number {
-  if (!Number.isInteger(requested) || requested < 0) throw new InvalidArgument(field, `expects a whole number from 0 to ${bounds.max}, got ${requested}`);
-  if (requested > bounds.max) throw new InvalidArgument(field, `expects at most ${bounds.max}, got ${requested}`);
-  return requested === 0 ? bounds.default : requested;
 }
 
 function describeFilter(filter: MemoryFilter): JsonObject {

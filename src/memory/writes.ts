@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { sql } from 'slonik';
-import type { CommonQueryMethods, DatabasePool, FragmentSqlToken } from 'slonik';
-import type { Limits } from '../config.js';
+import type { FragmentSqlToken } from 'slonik';
 import { InvalidArgument } from '../errors.js';
-import type { EventStore } from '../events/eventStore.js';
+import type { EventStore, StoreTransaction } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
-import { appendChange, expiryData } from './changes.js';
+import { appendChange, changeRow, expiryData } from './changes.js';
 import { MemoryDeleted, MemoryNotFound, WrongMemoryVersion } from './errors.js';
-import { memoryColumns, memoryRow, MEMORY_EVENTS, toMemory } from './model.js';
-import type { Caller, Memory } from './model.js';
+import { MEMORY_EVENTS } from './model.js';
+import type { Caller, Memory, MemoryLimits } from './model.js';
+import { insertMemoryQuery, lockMemoryQuery, toMemory } from './queries.js';
 import { checkConfidence, checkDocument, checkExpiry, checkMemoryId, checkName, checkType } from './validation.js';
 import { checkText, codePoints } from '../events/validation.js';
 
@@ -47,9 +47,8 @@ export interface MemoryWrites {
 
 /** What the write side needs. `newId` makes memory and event ids (tests choose them). */
 export interface MemoryWritesOptions {
-  pool: DatabasePool;
   store: EventStore;
-  limits: Limits;
+  limits: MemoryLimits;
   newId?: () => string;
 }
 
@@ -61,15 +60,9 @@ export const MAX_REASON_LENGTH = 1000;
  * its event to the memory's stream at the row's version before the change, all in one
  * transaction: a memory never exists without its event, nor an event without its row.
  */
-export function createMemoryWrites({ pool, store, limits, newId = randomUUID }: MemoryWritesOptions): MemoryWrites {
-  const maxBytes = limits.memoryContentMaxBytes;
-
-  // Runs one write and, once it committed, wakes the live tails.
-  async function write(work: (tx: CommonQueryMethods) => Promise<Memory>): Promise<Memory> {
-    const memory = await pool.transaction(work);
-    store.committed();
-    return memory;
-  }
+export function createMemoryWrites({ store, limits, newId = randomUUID }: MemoryWritesOptions): MemoryWrites {
+  const maxBytes = limits.contentMaxBytes;
+  const write = (work: (tx: StoreTransaction) => Promise<Memory>): Promise<Memory> => store.transaction(work);
 
   return {
     async storeMemory(caller, input) {
@@ -83,14 +76,8 @@ export function createMemoryWrites({ pool, store, limits, newId = randomUUID }: 
       const id = newId();
       const eventId = newId();
       return write(async (tx) => {
-        const row = await tx.one(sql.type(memoryRow)`
-          insert into memories (id, agent_id, user_id, type, content, metadata, confidence,
-                                created_at, updated_at, expires_at, version, last_event_id)
-          values (${id}::uuid, ${agentId}, ${userId}, ${type}, ${sql.jsonb(content)}, ${sql.jsonb(metadata)}, ${confidence},
-                  now(), now(), ${expiresAt === null ? null : new Date(expiresAt).toISOString()}::timestamptz, 1, ${eventId}::uuid)
-          returning ${memoryColumns}`);
-        const memory = toMemory(row);
-        await appendChange(store, tx, {
+        const memory = toMemory(await tx.db.one(insertMemoryQuery({ id, agentId, userId, type, content, metadata, confidence, expiresAt, eventId })));
+        await appendChange(tx, {
           memory, versionBefore: 0n, eventId, type: MEMORY_EVENTS.created, caller,
           data: { content, metadata, confidence, expires_at: expiryData(memory.expiresAt) },
         });
@@ -125,7 +112,7 @@ export function createMemoryWrites({ pool, store, limits, newId = randomUUID }: 
           throw new WrongMemoryVersion(id, input.expectedVersion, before.version);
         }
         const memory = await changeRow(tx, id, eventId, sets);
-        await appendChange(store, tx, { memory, versionBefore: before.version, eventId, type: MEMORY_EVENTS.updated, caller, data: changes });
+        await appendChange(tx, { memory, versionBefore: before.version, eventId, type: MEMORY_EVENTS.updated, caller, data: changes });
         return memory;
       });
     },
@@ -139,7 +126,7 @@ export function createMemoryWrites({ pool, store, limits, newId = randomUUID }: 
       return write(async (tx) => {
         const before = await lockLiveMemory(tx, memoryId);
         const memory = await changeRow(tx, memoryId, eventId, [sql.fragment`deleted_at = now()`]);
-        await appendChange(store, tx, {
+        await appendChange(tx, {
           memory, versionBefore: before.version, eventId, type: MEMORY_EVENTS.deleted, caller, data: { reason: reason === '' ? null : reason },
         });
         return memory;
@@ -148,21 +135,11 @@ export function createMemoryWrites({ pool, store, limits, newId = randomUUID }: 
   };
 }
 
-// Locks the row until commit, so that writes of one memory queue up and each sees the
-// version the previous one left; a deleted memory is kept as it is, never changed.
-async function lockLiveMemory(tx: CommonQueryMethods, id: string): Promise<Memory> {
-  const row = await tx.maybeOne(sql.type(memoryRow)`select ${memoryColumns} from memories where id = ${id}::uuid for update`);
+// A deleted memory is kept as it is, never changed.
+async function lockLiveMemory(tx: StoreTransaction, id: string): Promise<Memory> {
+  const row = await tx.db.maybeOne(lockMemoryQuery(id));
   if (!row) throw new MemoryNotFound(id);
   const memory = toMemory(row);
   if (memory.deleted) throw new MemoryDeleted(id);
   return memory;
-}
-
-// Applies `sets` to a locked row, counting the change and naming its event.
-async function changeRow(tx: CommonQueryMethods, id: string, eventId: string, sets: FragmentSqlToken[]): Promise<Memory> {
-  const row = await tx.one(sql.type(memoryRow)`
-    update memories set ${sql.join(sets, sql.fragment`, `)}, updated_at = now(), version = version + 1, last_event_id = ${eventId}::uuid
-     where id = ${id}::uuid
-    returning ${memoryColumns}`);
-  return toMemory(row);
 }

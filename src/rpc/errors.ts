@@ -37,7 +37,7 @@ export function toConnectError(error: unknown, log: Logger, procedure: string): 
 /** A domain error as the status clients see, with its details. */
 export function domainConnectError(error: DomainError): ConnectError {
   const details: ConstructorParameters<typeof ConnectError>[3] = [
-    { desc: ErrorInfoSchema, value: { reason: error.reason, domain: ERROR_DOMAIN, metadata: error.details() } },
+    { desc: ErrorInfoSchema, value: { reason: error.reason, domain: ERROR_DOMAIN, metadata: error.details } },
   ];
   if (error instanceof InvalidArgument) {
     details.push({ desc: BadRequestSchema, value: { fieldViolations: [{ field: error.field, description: error.problem, reason: error.reason }] } });

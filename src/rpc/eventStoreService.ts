@@ -5,7 +5,6 @@ import { serveMethods } from './requestCheck.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventStoreService, GetStreamInfoResponseSchema } from '../gen/auren/v1/events_pb.js';
 import type { EventStore } from '../events/eventStore.js';
-import { InvalidArgument } from '../errors.js';
 import { START } from '../events/types.js';
 import type { Subscriptions, TailStart } from '../tails/subscriptions.js';
 import {
@@ -16,7 +15,6 @@ import {
 export function registerEventStoreService(router: ConnectRouter, store: EventStore, tails: Subscriptions, defaultCheckpointInterval: number): void {
   serveMethods(router, EventStoreService, {
     async appendToStream(request) {
-      refuseReservedStream(request.streamId);
       const result = await store.appendToStream(
         request.streamId,
         expectedFromProto(request.expected),
@@ -105,13 +103,4 @@ function endOfTail(clientSignal: AbortSignal): void {
   if (!clientSignal.aborted) {
     throw new ConnectError('the server is shutting down; subscribe again from the last position received', Code.Unavailable);
   }
-}
-
-// Streams the memory module writes, whose versions it keeps in its own rows: an append from
-// outside would make every later change of that memory conflict.
-const RESERVED_PREFIXES = ['memory-', 'access-'];
-
-function refuseReservedStream(streamId: string): void {
-  const prefix = RESERVED_PREFIXES.find((p) => streamId.startsWith(p));
-  if (prefix) throw new InvalidArgument('stream_id', `streams starting with '${prefix}' are written by MemoryService only`);
 }

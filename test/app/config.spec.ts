@@ -6,14 +6,14 @@ describe('Configuration', () => {
     const config = loadConfig({});
     assert.equal(config.port, 8080);
     assert.equal(config.databaseUrl, undefined);
-    assert.equal(config.limits.appendMaxEvents, 1000);
+    assert.equal(config.events.appendMaxEvents, 1000);
   });
 
   it('reads values from the environment', () => {
     const config = loadConfig({ PORT: '9000', DATABASE_URL: 'postgres://u@db:5432/auren', APPEND_MAX_EVENTS: '10' });
     assert.equal(config.port, 9000);
     assert.equal(config.databaseUrl, 'postgres://u@db:5432/auren');
-    assert.equal(config.limits.appendMaxEvents, 10);
+    assert.equal(config.events.appendMaxEvents, 10);
   });
 
   for (const [name, value, expectation] of [

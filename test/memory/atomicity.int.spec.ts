@@ -1,3 +1,4 @@
+import { memoryLimits } from '../../src/app.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -22,7 +23,7 @@ describe('Memory writes are atomic', () => {
     db = new pg.Client({ connectionString: t.databaseUrl });
     await db.connect();
     writes = createMemoryWrites({
-      pool: t.app.pool, store: t.app.eventStore, limits: loadConfig({}).limits, newId: () => nextIds.shift() ?? randomUUID(),
+      store: t.app.eventStore, limits: memoryLimits(loadConfig({})), newId: () => nextIds.shift() ?? randomUUID(),
     });
   });
   after(async () => {

@@ -145,8 +145,8 @@ describe('MemoryService history', () => {
 
     it('refuses a tampered page token, a token of another trail, an empty user id and an oversized page', async () => {
       const { nextPageToken } = await t.memory.listAuditTrail({ userId: person, pageSize: 1 });
-      const decoded = Buffer.from(nextPageToken, 'base64url').toString();
-      const edited = Buffer.from(decoded.replace(/^(\d+)\.(\d+)/, (_, c: string, p: string) => `${c}.${BigInt(p) + 1n}`)).toString('base64url');
+      const decoded = JSON.parse(Buffer.from(nextPageToken, 'base64url').toString()) as { p: { prepare: string } };
+      const edited = Buffer.from(JSON.stringify({ ...decoded, p: { ...decoded.p, prepare: String(BigInt(decoded.p.prepare) + 1n) } })).toString('base64url');
       for (const pageToken of [`${nextPageToken}x`, 'garbage', edited]) {
         await rejectsWith(t.memory.listAuditTrail({ userId: person, pageToken }), Code.InvalidArgument, /^page_token:/);
       }

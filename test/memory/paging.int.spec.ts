@@ -1,3 +1,4 @@
+import { memoryLimits } from '../../src/app.js';
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.js';
 import { createMemoryReads } from '../../src/memory/reads.js';
@@ -24,7 +25,7 @@ describe('Paging through memories while others are inserted', () => {
   before(async function () {
     this.timeout(120_000);
     t = await startTestApp();
-    reads = createMemoryReads({ pool: t.app.pool, store: t.app.eventStore, limits: loadConfig({}).limits });
+    reads = createMemoryReads({ pool: t.app.pool, store: t.app.eventStore, limits: memoryLimits(loadConfig({})) });
     // Four rows per created_at, times 1.001 ms apart: many pages end inside a millisecond and
     // inside a tie, where a millisecond token or a missing id tie-break would skip or repeat rows.
     await insertGenerated(t.app.pool, { count: COUNT, prefix: 'page', agents: 1, users: 20, from: new Date(FROM).toISOString(), tie: TIE });

@@ -1,3 +1,4 @@
+import { memoryLimits } from '../../src/app.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
@@ -16,7 +17,7 @@ const caller = { agentId: 'agent-auditor' };
 describe('Access log of memory reads', () => {
   let t: TestApp;
   let reads: MemoryReads;
-  const limits = loadConfig({}).limits;
+  const limits = memoryLimits(loadConfig({}));
   before(async () => {
     t = await startTestApp();
     reads = createMemoryReads({ pool: t.app.pool, store: t.app.eventStore, limits });
@@ -95,10 +96,13 @@ describe('Access log of memory reads', () => {
     let appends = 0;
     const failing: EventStore = {
       ...t.app.eventStore,
-      async appendToStream(streamId, expected, events, db) {
-        if (++appends === 2) throw new Error('access log unavailable');
-        return t.app.eventStore.appendToStream(streamId, expected, events, db);
-      },
+      transaction: (work) => t.app.eventStore.transaction((tx) => work({
+        ...tx,
+        async append(streamId, expected, events) {
+          if (++appends === 2) throw new Error('access log unavailable');
+          return tx.append(streamId, expected, events);
+        },
+      })),
     };
     const failingReads = createMemoryReads({ pool: t.app.pool, store: failing, limits });
     await assert.rejects(failingReads.listMemories(caller, { agentId: f.agent, types: [], includeExpired: false, pageSize: 10 }), /access log unavailable/);

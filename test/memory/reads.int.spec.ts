@@ -1,3 +1,4 @@
+import { memoryLimits } from '../../src/app.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
@@ -20,7 +21,7 @@ describe('Memory reads', () => {
   let reads: MemoryReads;
   before(async () => {
     t = await startTestApp();
-    reads = createMemoryReads({ pool: t.app.pool, store: t.app.eventStore, limits: loadConfig({}).limits });
+    reads = createMemoryReads({ pool: t.app.pool, store: t.app.eventStore, limits: memoryLimits(loadConfig({})) });
   });
   after(() => t.stop());
 
@@ -120,8 +121,8 @@ describe('Memory reads', () => {
     it('refuses a page token used with other filters, altered or made up', async () => {
       const { nextPageToken } = await list({ agentId: agent, pageSize: 1 });
       await rejectsInvalid(list({ agentId: agent, userId: u1, pageSize: 1, pageToken: nextPageToken }), 'page_token', /other filters/);
-      const fields = JSON.parse(Buffer.from(nextPageToken, 'base64url').toString()) as { c: string };
-      const moved = Buffer.from(JSON.stringify({ ...fields, c: String(BigInt(fields.c) - 1n) })).toString('base64url');
+      const fields = JSON.parse(Buffer.from(nextPageToken, 'base64url').toString()) as { p: { c: string } };
+      const moved = Buffer.from(JSON.stringify({ ...fields, p: { ...fields.p, c: String(BigInt(fields.p.c) - 1n) } })).toString('base64url');
       await rejectsInvalid(list({ agentId: agent, pageSize: 1, pageToken: moved }), 'page_token');
       for (const garbage of ['garbage', 'not base64!', Buffer.from('{"c":1}').toString('base64url'), 'x'.repeat(5000)]) {
         await rejectsInvalid(list({ agentId: agent, pageSize: 1, pageToken: garbage }), 'page_token');

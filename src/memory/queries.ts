@@ -1,9 +1,57 @@
 import { sql } from 'slonik';
 import type { FragmentSqlToken, QuerySqlToken } from 'slonik';
 import { z } from 'zod';
-import { memoryColumns, memoryRow, MEMORY_TYPES } from './model.js';
-import type { MemoryType } from './model.js';
+import type { JsonObject } from '../events/types.js';
+import { MEMORY_TYPES } from './model.js';
+import type { Memory, MemoryType } from './model.js';
 import type { Keyset } from './pageToken.js';
+
+// Every statement of the memory module, and the rows they return.
+
+const jsonObject = z.custom<JsonObject>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
+
+/** A memories row as every read selects it. */
+export const memoryRow = z.object({
+  id: z.string(),
+  agent_id: z.string(),
+  user_id: z.string().nullable(),
+  type: z.enum(MEMORY_TYPES),
+  content: jsonObject,
+  metadata: jsonObject,
+  confidence: z.number(),
+  created_at: z.number(),
+  updated_at: z.number(),
+  expires_at: z.number().nullable(),
+  deleted_at: z.number().nullable(),
+  expired_at: z.number().nullable(),
+  version: z.bigint(),
+  last_event_id: z.string(),
+});
+
+/** The columns matching memoryRow. */
+export const memoryColumns = sql.fragment`
+  id::text, agent_id, user_id, type, content, metadata, confidence, created_at, updated_at,
+  expires_at, deleted_at, expired_at, version, last_event_id::text`;
+
+/** A row as the domain's Memory; `now` decides whether it has expired. */
+export function toMemory(row: z.infer<typeof memoryRow>, now = Date.now()): Memory {
+  return {
+    id: row.id,
+    agentId: row.agent_id,
+    userId: row.user_id,
+    type: row.type,
+    content: row.content,
+    metadata: row.metadata,
+    confidence: row.confidence,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    version: row.version,
+    deleted: row.deleted_at !== null,
+    expired: row.expired_at !== null || (row.expires_at !== null && row.expires_at <= now),
+    lastEventId: row.last_event_id,
+  };
+}
 
 /** Which memories a list or search covers, checked. Deleted memories are never covered. */
 export interface MemoryFilter {
@@ -97,4 +145,58 @@ export function statsQuery(agentId: string): QuerySqlToken<typeof statsRow> {
       from memories
      where ${matching({ agentId, userId: null, types: [], minConfidence: null, includeExpired: false })}
      group by type`;
+}
+
+/** One memory by id, deleted or not. */
+export function memoryQuery(id: string): QuerySqlToken<typeof memoryRow> {
+  return sql.type(memoryRow)`select ${memoryColumns} from memories where id = ${id}::uuid`;
+}
+
+/**
+ * One memory, locked until commit: writes of one memory queue up and each sees the version the
+ * previous one left.
+ */
+export function lockMemoryQuery(id: string): QuerySqlToken<typeof memoryRow> {
+  return sql.type(memoryRow)`select ${memoryColumns} from memories where id = ${id}::uuid for update`;
+}
+
+/** A new memory row at version 1, whose event is `eventId`. */
+export interface NewMemoryRow {
+  id: string;
+  agentId: string;
+  userId: string | null;
+  type: MemoryType;
+  content: JsonObject;
+  metadata: JsonObject;
+  confidence: number;
+  expiresAt: number | null;
+  eventId: string;
+}
+
+/** Inserts a new memory. */
+export function insertMemoryQuery(m: NewMemoryRow): QuerySqlToken<typeof memoryRow> {
+  const expiresAt = m.expiresAt === null ? null : new Date(m.expiresAt).toISOString();
+  return sql.type(memoryRow)`
+    insert into memories (id, agent_id, user_id, type, content, metadata, confidence,
+                          created_at, updated_at, expires_at, version, last_event_id)
+    values (${m.id}::uuid, ${m.agentId}, ${m.userId}, ${m.type}, ${sql.jsonb(m.content)}, ${sql.jsonb(m.metadata)}, ${m.confidence},
+            now(), now(), ${expiresAt}::timestamptz, 1, ${m.eventId}::uuid)
+    returning ${memoryColumns}`;
+}
+
+/** The one way a memory row changes: `sets` applied, the change counted (version + 1) and named by its event. */
+export function changeMemoryQuery(id: string, eventId: string, sets: FragmentSqlToken[]): QuerySqlToken<typeof memoryRow> {
+  return sql.type(memoryRow)`
+    update memories set ${sql.join(sets, sql.fragment`, `)}, updated_at = now(), version = version + 1, last_event_id = ${eventId}::uuid
+     where id = ${id}::uuid
+    returning ${memoryColumns}`;
+}
+
+/** Memories whose expiry has passed and is not recorded yet, oldest expiry first, locked; rows another sweeper holds are skipped. */
+export function dueExpiriesQuery(limit: number): QuerySqlToken<typeof memoryRow> {
+  return sql.type(memoryRow)`
+    select ${memoryColumns} from memories
+     where expires_at <= now() and expires_at is not null and deleted_at is null and expired_at is null
+     order by expires_at limit ${limit}
+       for update skip locked`;
 }
