@@ -1,9 +1,10 @@
-import { sql, UniqueIntegrityConstraintViolationError } from 'slonik';
+import { UniqueIntegrityConstraintViolationError } from 'slonik';
 import type { CommonQueryMethods, DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { DuplicateEventId, EventNotFound, StreamNotFound, WrongExpectedVersion } from './errors.js';
 import {
-  aboutPersonQuery, appendRow, eventColumns, eventRow, horizonQuery, matches, positionRow, settledFrom, toRecordedEvent,
+  aboutPersonQuery, appendQuery, appendRow, eventQuery, horizonQuery, lastSettledQuery, logPageQuery, pendingQuery, scanEndQuery,
+  settledEndQuery, settledFrom, streamEventsQuery, streamInfoQuery, streamPageQuery, toRecordedEvent,
 } from './queries.js';
 import { positionAfter, START } from './types.js';
 import type {
@@ -11,6 +12,8 @@ import type {
 } from './types.js';
 import { checkEventId, checkFilter, checkLimit, checkProposedEvents, checkStreamId } from './validation.js';
 import { InvalidArgument } from '../errors.js';
+
+const NO_FILTER: EventFilter = { eventTypes: [], streamIdPrefixes: [] };
 
 /** Direction of a stream read. */
 export type Direction = 'forwards' | 'backwards';
@@ -94,11 +97,9 @@ export function createEventStore({ pool, limits, reservedPrefixes = [], afterCom
   async function append(db: CommonQueryMethods, streamId: string, expected: ExpectedVersion, events: ProposedEvent[]) {
     checkStreamId('stream_id', streamId);
     const checked = checkProposedEvents(events, limits);
-    const version = expected.kind === 'exact' ? expected.version : 0n;
     let row: z.infer<typeof appendRow>;
     try {
-      row = await db.one(sql.type(appendRow)`
-        select * from append_to_stream(${streamId}, ${expected.kind}, ${version}, ${JSON.stringify(checked)}::jsonb)`);
+      row = await db.one(appendQuery(streamId, expected, checked));
     } catch (error) {
       throw translateAppendError(error, checked.map((e) => e.event_id));
     }
@@ -114,16 +115,13 @@ export function createEventStore({ pool, limits, reservedPrefixes = [], afterCom
   }
 
   async function readStreamEvents(db: CommonQueryMethods, streamId: string, fromVersion: bigint, limit: number): Promise<RecordedEvent[]> {
-    const rows = await db.any(sql.type(eventRow)`
-      select ${eventColumns} from events where stream_id = ${streamId} and version >= ${fromVersion}
-       order by version limit ${limit}`);
+    const rows = await db.any(streamEventsQuery(streamId, fromVersion, limit));
     return rows.map(toRecordedEvent);
   }
 
   async function getStreamInfo(streamId: string): Promise<StreamInfo> {
     checkStreamId('stream_id', streamId);
-    const row = await pool.maybeOne(sql.type(z.object({ version: z.bigint(), created_at: z.number(), updated_at: z.number() }))`
-      select version, created_at, updated_at from streams where stream_id = ${streamId} and version > 0`);
+    const row = await pool.maybeOne(streamInfoQuery(streamId));
     return row
       ? { exists: true, version: row.version, createdAt: row.created_at, updatedAt: row.updated_at }
       : { exists: false, version: 0n, createdAt: null, updatedAt: null };
@@ -157,15 +155,7 @@ export function createEventStore({ pool, limits, reservedPrefixes = [], afterCom
     async readStream(streamId, fromVersion, direction, limit) {
       checkStreamId('stream_id', streamId);
       const count = checkLimit('limit', limit, limits);
-      const page = direction === 'forwards'
-        ? sql.fragment`version >= ${fromVersion === 0n ? 1n : fromVersion} order by version limit ${count}`
-        : fromVersion === 0n
-          ? sql.fragment`true order by version desc limit ${count}`
-          : sql.fragment`version <= ${fromVersion} order by version desc limit ${count}`;
-      // One statement, so the stream version and the events come from one snapshot.
-      const rows = await pool.any(sql.type(eventRow.extend({ stream_version: z.bigint() }))`
-        select ${eventColumns}, (select version from streams where stream_id = ${streamId}) as stream_version
-          from events where stream_id = ${streamId} and ${page}`);
+      const rows = await pool.any(streamPageQuery(streamId, fromVersion, direction === 'backwards', count));
       const streamVersion = rows[0]?.stream_version ?? (await getStreamInfo(streamId)).version;
       if (streamVersion === 0n) throw new StreamNotFound(streamId);
       const events = rows.map(toRecordedEvent);
@@ -183,26 +173,15 @@ export function createEventStore({ pool, limits, reservedPrefixes = [], afterCom
       const filtered = filter.eventTypes.length > 0 || filter.streamIdPrefixes.length > 0;
       // A filtered read scans a bounded window, then answers with where it got to: a filter
       // that matches nothing costs a bounded amount per call.
-      const scanEnd = filtered
-        ? await pool.maybeOne(sql.type(positionRow)`
-            select transaction_id::text as commit, position from events where ${settled}
-             order by transaction_id, position offset ${limits.filterScanWindow - 1} limit 1`)
-        : null;
-      const withinScan = scanEnd
-        ? sql.fragment`and (transaction_id, position) <= (${scanEnd.commit}::xid8, ${scanEnd.position})`
-        : sql.fragment``;
-      const rows = await pool.any(sql.type(eventRow)`
-        select ${eventColumns} from events where ${settled} ${withinScan} and ${matches(filter)}
-         order by transaction_id, position limit ${count}`);
+      const scanEnd = filtered ? await pool.maybeOne(scanEndQuery(settled, limits.filterScanWindow)) : null;
+      const rows = await pool.any(logPageQuery(settled, scanEnd, filter, count));
       const events = rows.map(toRecordedEvent);
       const last = events.at(-1);
       if (events.length === count && last) return { events, nextPosition: positionAfter(last.position), endOfLog: false };
       if (scanEnd) return { events, nextPosition: positionAfter({ commit: BigInt(scanEnd.commit), prepare: scanEnd.position }), endOfLog: false };
       if (!filtered) return { events, nextPosition: last ? positionAfter(last.position) : from, endOfLog: true };
       // Filtered and nothing more matched: continue after the last settled event scanned.
-      const end = await pool.maybeOne(sql.type(positionRow)`
-        select transaction_id::text as commit, position from events where ${settled}
-         order by transaction_id desc, position desc limit 1`);
+      const end = await pool.maybeOne(lastSettledQuery(settled));
       return { events, nextPosition: end ? positionAfter({ commit: BigInt(end.commit), prepare: end.position }) : from, endOfLog: true };
     },
 
@@ -210,11 +189,8 @@ export function createEventStore({ pool, limits, reservedPrefixes = [], afterCom
 
     async readSettled(from, limit) {
       const { horizon } = await pool.one(horizonQuery);
-      const rows = await pool.any(sql.type(eventRow)`
-        select ${eventColumns} from events where ${settledFrom(from, horizon)}
-         order by transaction_id, position limit ${limit}`);
-      const pending = rows.length < limit
-        && (await pool.exists(sql.type(z.object({ exists: z.boolean() }))`select 1 from events where transaction_id >= ${horizon}::xid8`));
+      const rows = await pool.any(logPageQuery(settledFrom(from, horizon), null, NO_FILTER, limit));
+      const pending = rows.length < limit && (await pool.exists(pendingQuery(horizon)));
       return { events: rows.map(toRecordedEvent), pending };
     },
 
@@ -226,16 +202,13 @@ export function createEventStore({ pool, limits, reservedPrefixes = [], afterCom
     },
 
     async settledEnd() {
-      const end = await pool.maybeOne(sql.type(positionRow)`
-        select transaction_id::text as commit, position from events
-         where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-         order by transaction_id desc, position desc limit 1`);
+      const end = await pool.maybeOne(settledEndQuery);
       return end ? positionAfter({ commit: BigInt(end.commit), prepare: end.position }) : START;
     },
 
     async getEvent(eventId) {
       const id = checkEventId('event_id', eventId);
-      const row = await pool.maybeOne(sql.type(eventRow)`select ${eventColumns} from events where event_id = ${id}::uuid`);
+      const row = await pool.maybeOne(eventQuery(id));
       if (!row) throw new EventNotFound(id);
       return toRecordedEvent(row);
     },
