@@ -161,17 +161,9 @@ export function lockMemoryQuery(id: string): QuerySqlToken<typeof memoryRow> {
 }
 
 /** A new memory row at version 1, whose event is `eventId`. */
-export interface NewMemoryRow {
-  id: string;
-  agentId: string;
-  userId: string | null;
-  type: MemoryType;
-  content: JsonObject;
-  metadata: JsonObject;
-  confidence: number;
-  expiresAt: number | null;
+export type NewMemoryRow = Pick<Memory, 'id' | 'agentId' | 'userId' | 'type' | 'content' | 'metadata' | 'confidence' | 'expiresAt'> & {
   eventId: string;
-}
+};
 
 /** Inserts a new memory. */
 export function insertMemoryQuery(m: NewMemoryRow): QuerySqlToken<typeof memoryRow> {

@@ -9,14 +9,11 @@ import type { Logger } from '../log.js';
 /** The ErrorInfo domain of every reason this service sends. */
 export const ERROR_DOMAIN = 'auren.v1';
 
-const CODES: Record<ErrorCode, Code> = {
-  invalid_argument: Code.InvalidArgument,
-  not_found: Code.NotFound,
-  already_exists: Code.AlreadyExists,
-  aborted: Code.Aborted,
-  failed_precondition: Code.FailedPrecondition,
-  unavailable: Code.Unavailable,
-};
+// A domain error's code to the transport's: the one table of them.
+const CODES = new Map<ErrorCode, Code>([
+  ['invalid_argument', Code.InvalidArgument], ['not_found', Code.NotFound], ['already_exists', Code.AlreadyExists],
+  ['aborted', Code.Aborted], ['failed_precondition', Code.FailedPrecondition], ['unavailable', Code.Unavailable],
+]);
 
 /**
  * Maps an error to the status clients see: a domain error by its code, with a
@@ -42,7 +39,7 @@ export function domainConnectError(error: DomainError): ConnectError {
   if (error instanceof InvalidArgument) {
     details.push({ desc: BadRequestSchema, value: { fieldViolations: [{ field: error.field, description: error.problem, reason: error.reason }] } });
   }
-  return new ConnectError(error.message, CODES[error.code], undefined, details);
+  return new ConnectError(error.message, CODES.get(error.code)!, undefined, details);
 }
 
 /** An interceptor that turns every error a handler throws into its status code, in one place. */
