@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import pg from 'pg';
-import { readdir } from 'node:fs/promises';
 import { migrate, SQL_DIR } from '../../src/db/migrate.js';
 import { Health, HealthCheckResponse_ServingStatus as Status } from '../../src/gen/health/v1/health_pb.js';
 import { createLogger } from '../../src/log.js';
@@ -25,9 +28,10 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Pr
 describe('Service lifecycle', () => {
   it('applies the schema once when several replicas migrate at the same time', async () => {
     const url = await createTestDatabase();
-    const files = (await readdir(SQL_DIR)).filter((name) => name.endsWith('.sql')).sort();
+    const files = (await readdir(SQL_DIR)).filter((name) => /^\d+_[\w-]+\.sql$/.test(name)).sort();
+    assert.ok(files.length > 0);
     const results = await Promise.all(Array.from({ length: 4 }, () => migrate(url, silent)));
-    assert.deepEqual(results.flat().sort(), files, 'each file applied by exactly one of the four');
+    assert.deepEqual(results.flat().sort(), files, 'each numbered file applied by exactly one of the four');
     assert.deepEqual(await migrate(url, silent), []);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -36,6 +40,50 @@ describe('Service lifecycle', () => {
       assert.equal(rows.length, files.length);
     } finally {
       await client.end();
+    }
+  });
+
+  it('re-creates every SQL function on each run: an edited function file takes effect with no new numbered file', async () => {
+    const url = await createTestDatabase();
+    const dir = await mkdtemp(path.join(tmpdir(), 'auren-sql-'));
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await cp(SQL_DIR, dir, { recursive: true });
+      await migrate(url, silent, dir);
+      const file = path.join(dir, 'functions', 'events_refuse_change.sql');
+      const text = await readFile(file, 'utf8');
+      assert.match(text, /the event log is append-only/);
+      await writeFile(file, text.replace('the event log is append-only', 'the event log stays append-only'));
+      assert.deepEqual(await migrate(url, silent, dir), [], 'no numbered file applied');
+      await client.connect();
+      await client.query(`select * from append_to_stream('lifecycle-1', 'no_stream', null, $1)`, [
+        JSON.stringify([{ event_id: randomUUID(), type: 'noted', data: {}, metadata: {} }]),
+      ]);
+      await assert.rejects(client.query('truncate events'), /the event log stays append-only: TRUNCATE/);
+      await assert.rejects(client.query(`update events set type = 'x'`), /the event log stays append-only: UPDATE/);
+    } finally {
+      await client.end();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('re-creates the SQL functions in one transaction: a failing function file leaves them all as they were', async () => {
+    const url = await createTestDatabase();
+    const dir = await mkdtemp(path.join(tmpdir(), 'auren-sql-'));
+    const client = new pg.Client({ connectionString: url });
+    try {
+      await cp(SQL_DIR, dir, { recursive: true });
+      await migrate(url, silent, dir);
+      const file = path.join(dir, 'functions', 'events_refuse_change.sql');
+      await writeFile(file, (await readFile(file, 'utf8')).replace('the event log is append-only', 'the event log stays append-only'));
+      // Sorted after every other file, so everything before it has been re-created when it fails.
+      await writeFile(path.join(dir, 'functions', 'zzz_broken.sql'), 'create or replace function broken() returns int language sql as $$ select $$;');
+      await assert.rejects(migrate(url, silent, dir), /function file functions\/zzz_broken\.sql failed/);
+      await client.connect();
+      await assert.rejects(client.query('truncate events'), /the event log is append-only: TRUNCATE/);
+    } finally {
+      await client.end();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
