@@ -25,6 +25,31 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Pr
   }
 }
 
+// Runs `work` on a fresh database migrated from a copy of sql/ in a folder of its own, which
+// `work` may edit and migrate again; `client` is connected to that database.
+async function withSchemaCopy(work: (url: string, dir: string, client: pg.Client) => Promise<void>): Promise<void> {
+  const url = await createTestDatabase();
+  const dir = await mkdtemp(path.join(tmpdir(), 'auren-sql-'));
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await cp(SQL_DIR, dir, { recursive: true });
+    await migrate(url, silent, dir);
+    await client.connect();
+    await work(url, dir, client);
+  } finally {
+    await client.end();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// Edits the copy's append-only trigger function: its message says 'stays' instead of 'is'.
+async function rewordRefusal(dir: string): Promise<void> {
+  const file = path.join(dir, 'functions', 'events_refuse_change.sql');
+  const text = await readFile(file, 'utf8');
+  assert.match(text, /the event log is append-only/);
+  await writeFile(file, text.replace('the event log is append-only', 'the event log stays append-only'));
+}
+
 describe('Service lifecycle', () => {
   it('applies the schema once when several replicas migrate at the same time', async () => {
     const url = await createTestDatabase();
@@ -44,47 +69,25 @@ describe('Service lifecycle', () => {
   });
 
   it('re-creates every SQL function on each run: an edited function file takes effect with no new numbered file', async () => {
-    const url = await createTestDatabase();
-    const dir = await mkdtemp(path.join(tmpdir(), 'auren-sql-'));
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await cp(SQL_DIR, dir, { recursive: true });
-      await migrate(url, silent, dir);
-      const file = path.join(dir, 'functions', 'events_refuse_change.sql');
-      const text = await readFile(file, 'utf8');
-      assert.match(text, /the event log is append-only/);
-      await writeFile(file, text.replace('the event log is append-only', 'the event log stays append-only'));
+    await withSchemaCopy(async (url, dir, client) => {
+      await rewordRefusal(dir);
       assert.deepEqual(await migrate(url, silent, dir), [], 'no numbered file applied');
-      await client.connect();
       await client.query(`select * from append_to_stream('lifecycle-1', 'no_stream', null, $1)`, [
         JSON.stringify([{ event_id: randomUUID(), type: 'noted', data: {}, metadata: {} }]),
       ]);
       await assert.rejects(client.query('truncate events'), /the event log stays append-only: TRUNCATE/);
       await assert.rejects(client.query(`update events set type = 'x'`), /the event log stays append-only: UPDATE/);
-    } finally {
-      await client.end();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('re-creates the SQL functions in one transaction: a failing function file leaves them all as they were', async () => {
-    const url = await createTestDatabase();
-    const dir = await mkdtemp(path.join(tmpdir(), 'auren-sql-'));
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await cp(SQL_DIR, dir, { recursive: true });
-      await migrate(url, silent, dir);
-      const file = path.join(dir, 'functions', 'events_refuse_change.sql');
-      await writeFile(file, (await readFile(file, 'utf8')).replace('the event log is append-only', 'the event log stays append-only'));
+    await withSchemaCopy(async (url, dir, client) => {
+      await rewordRefusal(dir);
       // Sorted after every other file, so everything before it has been re-created when it fails.
       await writeFile(path.join(dir, 'functions', 'zzz_broken.sql'), 'create or replace function broken() returns int language sql as $$ select $$;');
       await assert.rejects(migrate(url, silent, dir), /function file functions\/zzz_broken\.sql failed/);
-      await client.connect();
       await assert.rejects(client.query('truncate events'), /the event log is append-only: TRUNCATE/);
-    } finally {
-      await client.end();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('refuses to change or delete events', async () => {
