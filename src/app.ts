@@ -5,14 +5,19 @@ import type { EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { createConsumer } from './consumers/consumer.js';
 import type { Consumer, ConsumerDefinition } from './consumers/consumer.js';
-import { connectDatabase, noRows } from './db/pool.js';
+import { connectDatabase } from './db/pool.js';
 import type { DatabasePool } from './db/pool.js';
 import { createEventStore } from './events/eventStore.js';
 import type { EventStore } from './events/eventStore.js';
 import { file_auren_v1_events } from './gen/auren/v1/events_pb.js';
 import { file_auren_v1_memory } from './gen/auren/v1/memory_pb.js';
-import { withCors } from './http/cors.js';
-import { createListener } from './http/listener.js';
+import { withCors } from './server/cors.js';
+import { probeDatabase } from './server/databaseProbe.js';
+import { createHealthStatus, registerHealth, ServingStatus } from './server/health.js';
+import type { HealthStatus } from './server/health.js';
+import { createListener } from './server/listener.js';
+import { plainHttp } from './server/plainHttp.js';
+import { registerReflection } from './server/reflection.js';
 import { startExpirySweeper } from './memory/expiry.js';
 import type { ExpirySweeper } from './memory/expiry.js';
 import { createMemoryHistory } from './memory/history.js';
@@ -27,15 +32,10 @@ import type { Subscriptions } from './tails/subscriptions.js';
 import { watchLongTransactions } from './tails/transactions.js';
 import { createWakeups } from './tails/wakeups.js';
 import type { Wakeups } from './tails/wakeups.js';
-import type { RequestHandler } from './http/listener.js';
 import { errorMapping } from './rpc/errors.js';
 import { registerEventStoreService } from './rpc/eventStoreService.js';
 import { registerMemoryService } from './rpc/memoryService.js';
-import { createHealthStatus, registerHealth, ServingStatus } from './rpc/health.js';
-import type { HealthStatus } from './rpc/health.js';
-import { registerReflection } from './rpc/reflection.js';
 import { binaryReadOptions, installWireTextDecoding, requestChecks } from './rpc/requestCheck.js';
-import { sql } from 'slonik';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 
@@ -135,7 +135,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const port = await listener.listen(config.port, config.host);
   log.info({ host: config.host, port }, 'serving gRPC, Connect and gRPC-Web (HTTP/2 and HTTP/1.1) on one port');
 
-  const probe = setInterval(() => void probeDatabase(pool, health, log), DATABASE_PROBE_MS);
+  const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
   probe.unref();
   const consumers = new Set<Consumer>();
 
@@ -185,31 +185,4 @@ export function memoryLimits(config: Config): MemoryLimits {
     queryMaxBytes: Math.min(MAX_QUERY_BYTES, config.events.eventMaxBytes),
     readPageSize: config.events.readMaxCount,
   };
-}
-
-// Health follows the database: while PostgreSQL does not answer, nothing can be served.
-async function probeDatabase(pool: DatabasePool, health: HealthStatus, log: Logger): Promise<void> {
-  let status = ServingStatus.SERVING;
-  try {
-    await pool.query(sql.type(noRows)`select 1`);
-  } catch (error) {
-    status = ServingStatus.NOT_SERVING;
-    if (health.get('') !== status) log.error({ err: error }, 'PostgreSQL does not answer: health is NOT_SERVING');
-  }
-  if (health.get('') !== status && status === ServingStatus.SERVING) log.info('PostgreSQL answers again: health is SERVING');
-  for (const service of ['', ...SERVICES]) health.set(service, status);
-}
-
-// Plain HTTP next to the RPC routes: a health check for load balancers and container runtimes.
-function plainHttp(request: Parameters<RequestHandler>[0], response: Parameters<RequestHandler>[1], health: HealthStatus): void {
-  const path = (request.url ?? '/').split('?')[0];
-  if (path === '/healthz' && (request.method === 'GET' || request.method === 'HEAD')) {
-    const serving = health.get('') === ServingStatus.SERVING;
-    const body = JSON.stringify({ status: serving ? 'SERVING' : 'NOT_SERVING' });
-    response.writeHead(serving ? 200 : 503, { 'content-type': 'application/json' });
-    response.end(request.method === 'HEAD' ? '' : body);
-    return;
-  }
-  response.writeHead(404, { 'content-type': 'text/plain' });
-  response.end('not found\n');
 }

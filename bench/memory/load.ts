@@ -53,7 +53,7 @@ export async function createMemoryDatabase(adminUrl: string): Promise<string> {
 // One slice of the memories: every random choice is made once per row in `r` (OFFSET 0 keeps the
 // planner from folding it into the outer query, which would draw them again per use).
 //  - person: uniform over the users; agent: one of the AGENTS_PER_USER agents that advise that
-//    person (agent_id and user_id correlated, as sql/005's statistics expect);
+//    person (agent_id and user_id correlated, as the statistics of sql/003_memories.sql expect);
 //  - text: 6–20 words drawn from WORDS with a skew (index = n·u^1.5: the first words are common,
 //    about 1 in 4 memories has the most common one; the median word is in about 2%);
 //  - type uniform over the 7 types, confidence uniform in [0, 1], created_at uniform over the

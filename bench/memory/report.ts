@@ -4,7 +4,7 @@ import { AUDIT_VARIANTS } from './audit.js';
 import type { AuditVariant } from './audit.js';
 import { AGENTS_PER_USER, EXPIRING_SHARE, HISTORY_DAYS, MEMORY_DATABASE, MEMORY_GOALS, MEMORY_SERVER_POOL } from './config.js';
 import type { LoopResult } from './loop.js';
-import type { MemoryResults, MemoryRun, RunName } from './run.js';
+import type { MemoryResults, MemoryRun, RunName } from './results.js';
 import { WORDS } from './words.js';
 
 export const MEMORY_SECTION_TITLE = '## MemoryService';

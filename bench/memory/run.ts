@@ -8,16 +8,15 @@ import type { MachineFacts } from '../databases.js';
 import { writeSection } from '../report.js';
 import { startServer } from '../server.js';
 import { AUDIT_VARIANTS, measureAuditCost } from './audit.js';
-import type { AuditResult } from './audit.js';
 import { AGENTS_PER_USER, MEMORY_CLIENTS, MEMORY_GOALS, MEMORY_SERVER_POOL } from './config.js';
 import type { MemoryConfig } from './config.js';
 import { memoryClient } from './grpc.js';
 import type { MemoryClient } from './grpc.js';
 import { createMemoryDatabase, loadMemories } from './load.js';
-import type { MemoryLoadResult } from './load.js';
 import { closedLoop } from './loop.js';
 import type { LoopResult, Operation } from './loop.js';
 import { MEMORY_SECTION_TITLE, memoryMarkdownSection, printMemoryResults } from './report.js';
+import type { MemoryResults, MemoryRun, Plan, RunName } from './results.js';
 import { randomQuery, WORDS } from './words.js';
 
 const TYPES = ['fact', 'analysis', 'recommendation', 'hypothesis', 'insight', 'conversation', 'decision'];
@@ -25,35 +24,6 @@ const CHANNELS = ['chat', 'email', 'call', 'note', 'crm'];
 /** Memories sampled from the loaded set to read back by id, and for their (agent, person) pairs. */
 const SAMPLE = 20_000;
 const PAGE_SIZE = 50;
-
-export type RunName = 'store' | 'get1' | 'get8' | 'listAgentUser' | 'listUser' | 'listPage2' | 'searchUser' | 'searchAll';
-
-export interface MemoryRun {
-  name: RunName;
-  clients: number;
-  result: LoopResult;
-}
-
-/** A query run again under EXPLAIN ANALYZE after the timed runs. */
-export interface Plan {
-  run: RunName;
-  /** Why it was explained. */
-  reason: string;
-  /** What the timed call asked and how long it took through gRPC. */
-  call: string;
-  plan: string;
-}
-
-export interface MemoryResults {
-  config: MemoryConfig;
-  load: MemoryLoadResult;
-  runs: MemoryRun[];
-  audit: AuditResult[];
-  plans: Plan[];
-  /** Memories stored by the StoreMemory run and read events appended, checked against the database. */
-  counts: { stored: number; events: number; memories: number };
-  seconds: number;
-}
 
 export interface MemoryContext {
   adminUrl: string;

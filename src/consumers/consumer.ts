@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import type { DatabasePool } from '../db/pool.js';
 import { comparePositions, START } from '../events/types.js';
 import type { EventFilter, Position, RecordedEvent } from '../events/types.js';
 import { checkFilter } from '../events/validation.js';
 import type { Logger } from '../log.js';
 import type { LogTailMessage, Subscriptions } from '../tails/subscriptions.js';
+import { acquireConsumerLock } from './acquireConsumerLock.js';
+import type { ConsumerLock } from './acquireConsumerLock.js';
 import { createCheckpoints } from './checkpoints.js';
 
 /** Handles one event. A rejection is retried, with backoff, for the same event. */
@@ -71,21 +71,8 @@ export class CheckpointMoved extends Error {
   }
 }
 
-// A lock connection's session while it holds the consumer's advisory lock.
-interface Session {
-  /** Aborted by stop(), by end(), or when the lock connection is lost. */
-  signal: AbortSignal;
-  lost(): boolean;
-  end(): void;
-  /** Ends the session, which releases the lock. */
-  release(): Promise<void>;
-}
-
 const SAVE_EVERY_EVENTS = 100;
 const SAVE_EVERY_MS = 200;
-const HEARTBEAT_MS = 5_000;
-const LOCK_QUERY_TIMEOUT_MS = 10_000;
-const CLOSE_WAIT_MS = 1_000;
 const IDLE = Symbol('idle');
 
 /**
@@ -102,31 +89,30 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const checkpointInterval = options.checkpointInterval ?? 1_000;
   const log = options.log.child({ consumer: name });
   const checkpoints = createCheckpoints(options.pool);
-  const key = lockKey(name);
   const stopping = new AbortController();
   const state: ConsumerStatus = { name, active: false, checkpoint: START, handledEvents: 0, lastError: null, failedAttempts: 0 };
   let running: Promise<void> | undefined;
 
   async function run(): Promise<void> {
     while (!stopping.signal.aborted) {
-      const session = await acquire();
-      if (!session) return;
+      const lock = await acquireConsumerLock({ name, databaseUrl: options.databaseUrl, log, retryMs: lockRetryMs, stopping: stopping.signal });
+      if (!lock) return;
       state.active = true;
       log.info('took the consumer lock: processing');
       try {
-        await follow(session);
+        await follow(lock);
       } catch (error) {
         log.warn({ err: error, retryInMs: lockRetryMs }, 'consumer stopped on an error; it takes the lock again and resumes from its checkpoint');
       } finally {
         state.active = false;
-        await session.release();
+        await lock.release();
       }
       await sleep(lockRetryMs, undefined, { signal: stopping.signal }).catch(() => undefined);
     }
   }
 
-  // Processes from the stored checkpoint until the session ends (stop, lost lock) or fails.
-  async function follow(session: Session): Promise<void> {
+  // Processes from the stored checkpoint until the lock's signal aborts (stop, lost connection) or something fails.
+  async function follow(lock: ConsumerLock): Promise<void> {
     const stored = await checkpoints.load(name);
     Object.assign(state, { checkpoint: stored.position, handledEvents: stored.handledEvents, lastError: stored.lastError, failedAttempts: stored.failedAttempts });
     let saved = stored.position;
@@ -144,10 +130,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       state.checkpoint = target;
     };
 
-    const tail = subscriptions.subscribeToAll({ from: { after: stored.position }, filter, checkpointInterval }, session.signal);
+    const tail = subscriptions.subscribeToAll({ from: { after: stored.position }, filter, checkpointInterval }, lock.signal);
     let next: Promise<IteratorResult<LogTailMessage>> | undefined;
     try {
-      while (!session.signal.aborted) {
+      while (!lock.signal.aborted) {
         next ??= tail.next();
         const result = comparePositions(reached, saved) > 0 ? await nextOrIdle(next, SAVE_EVERY_MS) : await next;
         if (result === IDLE) {
@@ -158,7 +144,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         if (result.done) break;
         const message = result.value;
         if (message.kind === 'event') {
-          if (!(await handleUntilDone(message.event, session.signal))) break;
+          if (!(await handleUntilDone(message.event, lock.signal))) break;
           reached = message.event.position;
           unsaved++;
           state.handledEvents++;
@@ -170,16 +156,16 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         }
       }
       // Not after losing the lock: the checkpoint may be another replica's by now.
-      if (!session.lost()) await save();
+      if (!lock.lost()) await save();
     } finally {
       // A read still in flight ends on the aborted signal; then the tail closes.
-      session.end();
+      lock.end();
       await next?.catch(() => undefined);
       await tail.return(undefined);
     }
   }
 
-  // Calls the handler until it succeeds; false when the session ended first.
+  // Calls the handler until it succeeds; false when the lock's signal aborted first.
   async function handleUntilDone(event: RecordedEvent, signal: AbortSignal): Promise<boolean> {
     let delay = retryInitialMs;
     for (let attempt = 1; ; attempt++) {
@@ -210,85 +196,6 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     return true;
   }
 
-  // Takes the lock on a connection of its own, waiting while another replica holds it;
-  // undefined when stopped first.
-  async function acquire(): Promise<Session | undefined> {
-    let client: pg.Client | undefined;
-    let standingBy = false;
-    while (!stopping.signal.aborted) {
-      try {
-        client ??= await openLockClient();
-        const { rows } = await client.query<{ locked: boolean }>('select pg_try_advisory_lock($1::bigint) as locked', [key]);
-        if (rows[0]?.locked) return hold(client);
-        if (!standingBy) log.info('another replica holds the consumer lock; standing by');
-        standingBy = true;
-      } catch (error) {
-        log.warn({ err: error, retryInMs: lockRetryMs }, 'could not try the consumer lock; retrying');
-        if (client) await closeClient(client);
-        client = undefined;
-      }
-      await sleep(lockRetryMs, undefined, { signal: stopping.signal }).catch(() => undefined);
-    }
-    if (client) await closeClient(client);
-    return undefined;
-  }
-
-  // The lock is the session's: when the connection ends, so does the right to process.
-  function hold(client: pg.Client): Session {
-    const controller = new AbortController();
-    let lost = false;
-    let released = false;
-    const lose = (why: unknown) => {
-      if (released || lost) return;
-      lost = true;
-      log.warn({ err: why }, 'lost the consumer lock connection; stopping at once and taking the lock again');
-      controller.abort();
-    };
-    const onEnd = () => lose(new Error('the lock connection closed'));
-    const onStop = () => controller.abort();
-    client.on('error', lose);
-    client.on('end', onEnd);
-    stopping.signal.addEventListener('abort', onStop, { once: true });
-    if (stopping.signal.aborted) controller.abort();
-    // A silently cut network raises no event: a heartbeat that fails or times out (see
-    // query_timeout) counts as losing the lock too.
-    const heartbeat = setInterval(() => void client.query('select 1').catch(lose), HEARTBEAT_MS);
-    return {
-      signal: controller.signal,
-      lost: () => lost,
-      end: () => controller.abort(),
-      async release() {
-        released = true;
-        clearInterval(heartbeat);
-        stopping.signal.removeEventListener('abort', onStop);
-        controller.abort();
-        await closeClient(client);
-      },
-    };
-  }
-
-  // The one connection outside slonik besides LISTEN (src/tails/wakeups.ts): an advisory lock
-  // is session state, which a pooled connection must not hold, so the lock gets a pg client.
-  async function openLockClient(): Promise<pg.Client> {
-    const client = new pg.Client({
-      connectionString: options.databaseUrl,
-      application_name: `auren consumer ${name}`,
-      keepAlive: true,
-      connectionTimeoutMillis: LOCK_QUERY_TIMEOUT_MS,
-      query_timeout: LOCK_QUERY_TIMEOUT_MS,
-    });
-    // Failures surface through the failing query or the session's watch; an 'error' event
-    // without a listener would crash the process.
-    client.on('error', () => {});
-    try {
-      await client.connect();
-    } catch (error) {
-      await closeClient(client);
-      throw error;
-    }
-    return client;
-  }
-
   return {
     start() {
       running ??= run().catch((error: unknown) => log.error({ err: error }, 'consumer stopped unexpectedly'));
@@ -301,11 +208,6 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   };
 }
 
-/** The advisory lock key of a consumer: 64 bits of a hash of its name, as a decimal string. */
-export function lockKey(name: string): string {
-  return createHash('sha256').update(`auren.consumer:${name}`).digest().readBigInt64BE(0).toString();
-}
-
 // The next message, or IDLE when none comes within `ms` (the read goes on). A plain timer:
 // an aborted timers/promises sleep costs an AbortError per event.
 async function nextOrIdle<T>(next: Promise<T>, ms: number): Promise<T | typeof IDLE> {
@@ -316,11 +218,6 @@ async function nextOrIdle<T>(next: Promise<T>, ms: number): Promise<T | typeof I
   } finally {
     clearTimeout(timer);
   }
-}
-
-// Ends a client, waiting a bounded time: over a silently cut network the goodbye never arrives.
-async function closeClient(client: pg.Client): Promise<void> {
-  await Promise.race([client.end().catch(() => undefined), sleep(CLOSE_WAIT_MS, undefined, { ref: false })]);
 }
 
 function formatPosition(p: Position): string {

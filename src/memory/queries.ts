@@ -124,7 +124,7 @@ export function listQuery(filter: MemoryFilter, after: Keyset | null, limit: num
 
 /**
  * Full-text matches, best first, then newest. `search` holds the words of content's text
- * values only (sql/004), so keys and punctuation never match; the query is parsed with the same
+ * values only (sql/003_memories.sql), so keys and punctuation never match; the query is parsed with the same
  * 'english' configuration. Written inline (not as a join) so the planner sees a constant query
  * and can use the GIN index memories_search.
  */

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import pg from 'pg';
-import { readdir } from 'node:fs/promises';
 import { migrate, SQL_DIR } from '../../src/db/migrate.js';
 import { Health, HealthCheckResponse_ServingStatus as Status } from '../../src/gen/health/v1/health_pb.js';
 import { createLogger } from '../../src/log.js';
@@ -22,12 +25,38 @@ async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Pr
   }
 }
 
+// Runs `work` on a fresh database migrated from a copy of sql/ in a folder of its own, which
+// `work` may edit and migrate again; `client` is connected to that database.
+async function withSchemaCopy(work: (url: string, dir: string, client: pg.Client) => Promise<void>): Promise<void> {
+  const url = await createTestDatabase();
+  const dir = await mkdtemp(path.join(tmpdir(), 'auren-sql-'));
+  const client = new pg.Client({ connectionString: url });
+  try {
+    await cp(SQL_DIR, dir, { recursive: true });
+    await migrate(url, silent, dir);
+    await client.connect();
+    await work(url, dir, client);
+  } finally {
+    await client.end();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+// Edits the copy's append-only trigger function: its message says 'stays' instead of 'is'.
+async function rewordRefusal(dir: string): Promise<void> {
+  const file = path.join(dir, 'functions', 'events_refuse_change.sql');
+  const text = await readFile(file, 'utf8');
+  assert.match(text, /the event log is append-only/);
+  await writeFile(file, text.replace('the event log is append-only', 'the event log stays append-only'));
+}
+
 describe('Service lifecycle', () => {
   it('applies the schema once when several replicas migrate at the same time', async () => {
     const url = await createTestDatabase();
-    const files = (await readdir(SQL_DIR)).filter((name) => name.endsWith('.sql')).sort();
+    const files = (await readdir(SQL_DIR)).filter((name) => /^\d+_[\w-]+\.sql$/.test(name)).sort();
+    assert.ok(files.length > 0);
     const results = await Promise.all(Array.from({ length: 4 }, () => migrate(url, silent)));
-    assert.deepEqual(results.flat().sort(), files, 'each file applied by exactly one of the four');
+    assert.deepEqual(results.flat().sort(), files, 'each numbered file applied by exactly one of the four');
     assert.deepEqual(await migrate(url, silent), []);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
@@ -37,6 +66,28 @@ describe('Service lifecycle', () => {
     } finally {
       await client.end();
     }
+  });
+
+  it('re-creates every SQL function on each run: an edited function file takes effect with no new numbered file', async () => {
+    await withSchemaCopy(async (url, dir, client) => {
+      await rewordRefusal(dir);
+      assert.deepEqual(await migrate(url, silent, dir), [], 'no numbered file applied');
+      await client.query(`select * from append_to_stream('lifecycle-1', 'no_stream', null, $1)`, [
+        JSON.stringify([{ event_id: randomUUID(), type: 'noted', data: {}, metadata: {} }]),
+      ]);
+      await assert.rejects(client.query('truncate events'), /the event log stays append-only: TRUNCATE/);
+      await assert.rejects(client.query(`update events set type = 'x'`), /the event log stays append-only: UPDATE/);
+    });
+  });
+
+  it('re-creates the SQL functions in one transaction: a failing function file leaves them all as they were', async () => {
+    await withSchemaCopy(async (url, dir, client) => {
+      await rewordRefusal(dir);
+      // Sorted after every other file, so everything before it has been re-created when it fails.
+      await writeFile(path.join(dir, 'functions', 'zzz_broken.sql'), 'create or replace function broken() returns int language sql as $$ select $$;');
+      await assert.rejects(migrate(url, silent, dir), /function file functions\/zzz_broken\.sql failed/);
+      await assert.rejects(client.query('truncate events'), /the event log is append-only: TRUNCATE/);
+    });
   });
 
   it('refuses to change or delete events', async () => {

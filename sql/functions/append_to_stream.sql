@@ -1,6 +1,13 @@
--- append_to_stream(), second version: the same contract as in 001, with the duplicate-id
--- check probing the event_id index directly (measured: on a small table the join of 001 was
--- planned as a full scan on every append).
+-- append_to_stream appends p_events (a JSON array of {event_id, type, data, metadata,
+-- correlation_id, causation_id}) to one stream in the caller's transaction. Every write to
+-- the event store goes through it.
+--   p_expected: 'any' | 'no_stream' | 'stream_exists' | 'exact' (with p_expected_version).
+-- Returns one row: outcome 'appended', 'duplicate' (every event id was already appended
+-- with the same content by an earlier call: its result is returned, nothing is written) or
+-- 'wrong_expected_version' (nothing written; stream_version is the actual version).
+-- Event ids reused with different content raise SQLSTATE 'AU409'.
+-- The duplicate-id check probes the event_id index directly: measured, a join on a small
+-- table was planned as a full scan on every append.
 
 create or replace function append_to_stream(
   p_stream_id text,

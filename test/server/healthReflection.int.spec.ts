@@ -10,9 +10,9 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_auren_v1_events } from "../../src/gen/auren/v1/events_pb.js";
-import { createHealthStatus, registerHealth, ServingStatus } from "../../src/rpc/health.js";
-import type { HealthStatus } from "../../src/rpc/health.js";
-import { registerReflection } from "../../src/rpc/reflection.js";
+import { createHealthStatus, registerHealth, ServingStatus } from "../../src/server/health.js";
+import type { HealthStatus } from "../../src/server/health.js";
+import { registerReflection } from "../../src/server/reflection.js";
 
 const root = process.cwd();
 const loadOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
