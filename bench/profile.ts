@@ -6,12 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport, Http2SessionManager } from '@connectrpc/connect-node';
 import pg from 'pg';
-import { createPool, createTypeParserPreset, sql } from 'slonik';
+import { createPool, createTypeParserPreset } from 'slonik';
 import type { DatabasePool } from 'slonik';
 import { loadConfig } from '../src/config.js';
 import { openPool, parseRows } from '../src/db/pool.js';
 import { createEventStore } from '../src/events/eventStore.js';
-import { appendRow } from '../src/events/queries.js';
+import { appendBatchQuery } from '../src/events/queries.js';
+import { createLogger } from '../src/log.js';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import * as grpcJs from '@grpc/grpc-js';
@@ -72,7 +73,7 @@ async function main(): Promise<void> {
   const emmett = await emmettTarget(urls.emmett);
   const limits = loadConfig({}).events;
   const appendSql = (pool: DatabasePool, streamId: string, events: Payload[]) =>
-    pool.one(sql.type(appendRow)`select * from append_to_stream(${streamId}, ${'no_stream'}, ${0n}, ${asChecked(events)}::jsonb)`);
+    pool.one(appendBatchQuery([{ stream_id: streamId, expected: 'no_stream', expected_version: '0', events: JSON.parse(asChecked(events)) }]));
   const check = (version: bigint | string | number, events: Payload[], streamId: string) => {
     if (BigInt(version) !== BigInt(events.length)) throw new Error(`${streamId}: version ${version}, expected ${events.length}`);
   };
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
       db: 'auren',
       async open() {
         const pool = await openPool({ url: urls.auren, maximumPoolSize: clients });
-        const store = createEventStore({ pool, limits });
+        const store = createEventStore({ pool, limits, log: createLogger('silent') });
         return {
           async append(_c, streamId, events) {
             const r = await store.appendToStream(streamId, { kind: 'no_stream' }, events.map((data) => ({ type: EVENT_TYPE, data, metadata: {} })));
@@ -194,7 +195,7 @@ async function main(): Promise<void> {
       db: 'auren',
       async open() {
         const pool = await poolWithoutReset(urls.auren, clients);
-        const store = createEventStore({ pool, limits });
+        const store = createEventStore({ pool, limits, log: createLogger('silent') });
         return {
           async append(_c, streamId, events) {
             const r = await store.appendToStream(streamId, { kind: 'no_stream' }, events.map((data) => ({ type: EVENT_TYPE, data, metadata: {} })));

@@ -6,7 +6,7 @@ create table consumer_checkpoints (
   name            text primary key,
   -- The last position handled (or scanned past, for a filtered consumer): processing resumes
   -- after it. (0, 0) is the log's start. The pair is the public Position (commit, prepare).
-  commit          xid8 not null default '0',
+  commit          bigint not null default 0 check (commit >= 0),
   prepare         bigint not null default 0 check (prepare >= 0),
   updated_at      timestamptz not null default now(),
   -- Handler calls that succeeded, over every run (at least once: a re-delivery counts again).

@@ -1,5 +1,6 @@
--- Agent memories: a read model written in the same transaction as the event that changes it.
--- The row records that event (last_event_id) and its number of changes (version).
+-- Agent memories: a read model kept by the trigger apply_memory_event (sql/functions/) in the
+-- statement that appends the memory's event, so a row never exists without its event, nor an
+-- event without its row. The row records that event (last_event_id) and its stream's version.
 
 create table memories (
   id            uuid primary key,
@@ -16,7 +17,7 @@ create table memories (
   updated_at    timestamptz not null,
   expires_at    timestamptz,
   deleted_at    timestamptz,
-  -- Set by the expiry sweeper when it recorded memory_expired.
+  -- Set when the expiry sweeper recorded memory_expired.
   expired_at    timestamptz,
   version       bigint not null check (version >= 1),
   last_event_id uuid not null
@@ -42,7 +43,7 @@ create index memories_agent_newest on memories (agent_id, created_at desc, id de
 create statistics memories_agent_user_stats (dependencies, ndistinct) on agent_id, user_id from memories;
 
 -- The audit trail of a person: events about them carry metadata.user_id.
-create index events_user_order on events ((metadata->>'user_id'), transaction_id, position) where metadata ? 'user_id';
+create index events_user_order on events ((metadata->>'user_id'), position) where metadata ? 'user_id';
 -- Estimates for the audit trail (events.aboutPersonQuery: metadata->>'user_id' = $1 in log order).
 -- The planner does not use the statistics of the partial index events_user_order, so without
 -- these it takes every person for 0.5% of the log: a person with a long trail was read whole and

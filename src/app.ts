@@ -8,7 +8,7 @@ import type { Consumer, ConsumerDefinition } from './consumers/consumer.js';
 import { connectDatabase } from './db/pool.js';
 import type { DatabasePool } from './db/pool.js';
 import { createEventStore } from './events/eventStore.js';
-import type { EventStore } from './events/eventStore.js';
+import type { EventStore, StreamWriter } from './events/eventStore.js';
 import { file_auren_v1_events } from './gen/auren/v1/events_pb.js';
 import { file_auren_v1_memory } from './gen/auren/v1/memory_pb.js';
 import { withCors } from './server/cors.js';
@@ -29,7 +29,7 @@ import { startLogHead } from './tails/logHead.js';
 import type { LogHead } from './tails/logHead.js';
 import { createSubscriptions } from './tails/subscriptions.js';
 import type { Subscriptions } from './tails/subscriptions.js';
-import { watchLongTransactions } from './tails/transactions.js';
+import { watchLongTransactions } from './db/longTransactions.js';
 import { createWakeups } from './tails/wakeups.js';
 import type { Wakeups } from './tails/wakeups.js';
 import { errorMapping } from './rpc/errors.js';
@@ -47,6 +47,8 @@ export interface App {
   url: string;
   pool: DatabasePool;
   eventStore: EventStore;
+  /** The writer of the memory module's streams (memory-, access-). */
+  memoryStreams: StreamWriter;
   subscriptions: Subscriptions;
   head: LogHead;
   wakeups: Wakeups;
@@ -88,9 +90,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   }
 
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
-  const eventStore = createEventStore({
-    pool, limits: config.events, reservedPrefixes: RESERVED_STREAM_PREFIXES, afterCommit: () => wakeups.appended(),
-  });
+  const eventStore = createEventStore({ pool, limits: config.events, log, afterCommit: () => wakeups.appended() });
+  // The memory module's streams: clients may not append to them; its writer is the one way in.
+  const memoryStreams = eventStore.claimStreams(RESERVED_STREAM_PREFIXES);
   const head = await startLogHead({
     store: eventStore,
     wakeups,
@@ -108,12 +110,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   for (const service of SERVICES) health.set(service, ServingStatus.SERVING);
   const limits = memoryLimits(config);
   const memory = {
-    writes: createMemoryWrites({ store: eventStore, limits }),
-    reads: createMemoryReads({ pool, store: eventStore, limits }),
-    history: createMemoryHistory({ store: eventStore, limits }),
+    writes: createMemoryWrites({ pool, writer: memoryStreams, limits }),
+    reads: createMemoryReads({ pool, writer: memoryStreams, limits }),
+    history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits }),
   };
   const expirySweeper = startExpirySweeper({
-    store: eventStore, log, intervalMs: config.memoryExpirySweepMs, batchSize: EXPIRY_BATCH_SIZE,
+    pool, writer: memoryStreams, log, intervalMs: config.memoryExpirySweepMs, batchSize: EXPIRY_BATCH_SIZE,
   });
 
   installWireTextDecoding();
@@ -144,6 +146,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     pool,
     eventStore,
+    memoryStreams,
     subscriptions,
     head,
     wakeups,
@@ -168,6 +171,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       head.stop();
       stopTails.abort();
       await listener.close(config.shutdownTimeoutMs);
+      // Appends queued by the calls that finished are committed before the pool closes.
+      await eventStore.stop();
       longTransactions.stop();
       await wakeups.stop();
       // A pool whose server went away may fail to close its connections; stopping goes on.

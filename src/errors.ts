@@ -2,7 +2,9 @@
  * The status of a refused request, named as gRPC and Connect name them. Domain errors carry
  * one; `rpc/errors.ts` turns it into the transport's code through a table.
  */
-export type ErrorCode = 'invalid_argument' | 'not_found' | 'already_exists' | 'aborted' | 'failed_precondition' | 'unavailable';
+export type ErrorCode =
+  | 'invalid_argument' | 'not_found' | 'already_exists' | 'aborted' | 'failed_precondition' | 'unavailable'
+  | 'cancelled' | 'deadline_exceeded';
 
 /**
  * An error that is the caller's answer, not a fault of the service: it names its status code,
@@ -36,5 +38,19 @@ export class InvalidArgument extends DomainError {
 export class DatabaseUnavailable extends DomainError {
   constructor(cause: unknown) {
     super('unavailable', 'DATABASE_UNAVAILABLE', 'the database is unavailable; retry later', {}, { cause });
+  }
+}
+
+/** The caller gave up (its client cancelled or went away): the work stopped, nothing was written after. */
+export class Cancelled extends DomainError {
+  constructor() {
+    super('cancelled', 'CANCELLED', 'the client cancelled the call', {});
+  }
+}
+
+/** The caller's deadline passed: the work stopped, nothing was written after. */
+export class DeadlineExceeded extends DomainError {
+  constructor() {
+    super('deadline_exceeded', 'DEADLINE_EXCEEDED', 'the deadline passed before the call finished; nothing was written after it', {});
   }
 }

@@ -59,9 +59,9 @@ export function createCheckpoints(pool: DatabasePool): ConsumerCheckpoints {
     async save(name, expected, position, handledEvents) {
       const result = await pool.query(sql.type(noRows)`
         update consumer_checkpoints
-           set commit = ${position.commit.toString()}::xid8, prepare = ${position.prepare},
+           set commit = ${position.commit}, prepare = ${position.prepare},
                handled_events = ${handledEvents}, updated_at = now()
-         where name = ${name} and commit = ${expected.commit.toString()}::xid8 and prepare = ${expected.prepare}`);
+         where name = ${name} and commit = ${expected.commit} and prepare = ${expected.prepare}`);
       return result.rowCount === 1;
     },
 

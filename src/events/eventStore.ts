@@ -1,17 +1,19 @@
-import { UniqueIntegrityConstraintViolationError } from 'slonik';
-import type { CommonQueryMethods, DatabasePool } from 'slonik';
-import { z } from 'zod';
+import type { DatabasePool } from 'slonik';
+import type { Logger } from '../log.js';
+import { InvalidArgument } from '../errors.js';
 import { DuplicateEventId, EventNotFound, StreamNotFound, WrongExpectedVersion } from './errors.js';
+import { createGroupCommit } from './groupCommit.js';
+import type { AppendOutcome } from './groupCommit.js';
+import type { BatchAppend } from './queries.js';
 import {
-  aboutPersonQuery, appendQuery, appendRow, eventQuery, horizonQuery, lastSettledQuery, logPageQuery, pendingQuery, scanEndQuery,
-  settledEndQuery, settledFrom, streamEventsQuery, streamInfoQuery, streamPageQuery, toRecordedEvent,
+  aboutPersonQuery, eventQuery, logEndQuery, logPageQuery, scanEndQuery, streamEventsQuery, streamInfoQuery, streamPageQuery,
+  toRecordedEvent,
 } from './queries.js';
-import { positionAfter, START } from './types.js';
+import { logPosition, positionAfter, positionAt } from './types.js';
 import type {
   AppendResult, EventFilter, ExpectedVersion, LogSlice, Position, ProposedEvent, RecordedEvent, StreamInfo, StreamSlice,
 } from './types.js';
 import { checkEventId, checkFilter, checkLimit, checkProposedEvents, checkStreamId } from './validation.js';
-import { InvalidArgument } from '../errors.js';
 
 const NO_FILTER: EventFilter = { eventTypes: [], streamIdPrefixes: [] };
 
@@ -28,95 +30,100 @@ export interface EventStoreLimits {
   readMaxCount: number;
   /** Most events a filtered ReadAll scans before it answers with a resume position. */
   filterScanWindow: number;
+  /** Most events one commit of concurrent appends takes (at least one whole append). */
+  batchMaxEvents: number;
 }
 
 /** What the event store is built from. */
 export interface EventStoreOptions {
   pool: DatabasePool;
   limits: EventStoreLimits;
-  /**
-   * Stream-id prefixes that modules of this process own (they keep the streams' versions in
-   * rows of their own): appendToStream refuses them; the owners append inside transaction().
-   */
-  reservedPrefixes?: readonly string[];
-  /** Runs after every committed transaction that appended (it wakes the live tails). */
+  log: Logger;
+  /** Runs after every commit that appended (it wakes the live tails). */
   afterCommit?: () => void;
 }
 
-/** A transaction of the event store, for a module that changes its own rows and appends their events atomically. */
-export interface StoreTransaction {
-  /** The transaction's connection, for the module's own statements. */
-  db: CommonQueryMethods;
-  /** Appends inside the transaction, to any stream (reserved ones included), with the same checks as appendToStream. */
-  append(streamId: string, expected: ExpectedVersion, events: ProposedEvent[]): Promise<AppendResult>;
-  /** Events of one stream from an inclusive version, as this transaction sees them. */
-  readStreamEvents(streamId: string, fromVersion: bigint, limit: number): Promise<RecordedEvent[]>;
+/** Appends to the streams a module of this process owns (see EventStore.claimStreams). */
+export interface StreamWriter {
+  /** Appends like appendToStream, to a stream with one of the claimed prefixes only. */
+  append(streamId: string, expected: ExpectedVersion, events: ProposedEvent[], signal?: AbortSignal): Promise<AppendResult>;
+  /**
+   * Appends to several claimed streams, whatever their versions, in one commit. Their events
+   * get new ids, so no append can be refused on its own: they commit together or not at all.
+   */
+  appendEach(appends: { streamId: string; events: ProposedEvent[] }[], signal?: AbortSignal): Promise<AppendResult[]>;
 }
 
 /** The event store's operations. */
 export interface EventStore {
-  /** Appends events atomically after checking the expected version; a stream with a reserved prefix is refused. */
-  appendToStream(streamId: string, expected: ExpectedVersion, events: ProposedEvent[]): Promise<AppendResult>;
   /**
-   * Runs `work` in one transaction and commits it; when it appended anything, the live tails
-   * are woken once it committed. The one way to append together with other writes.
+   * Appends events atomically after checking the expected version, committed together with
+   * the appends that arrive meanwhile. A stream with a claimed prefix is refused. When
+   * `signal` aborts (the caller's client left, its deadline passed) before the append
+   * committed, nothing is written and the append fails with the signal's reason.
    */
-  transaction<T>(work: (tx: StoreTransaction) => Promise<T>): Promise<T>;
+  appendToStream(streamId: string, expected: ExpectedVersion, events: ProposedEvent[], signal?: AbortSignal): Promise<AppendResult>;
+  /**
+   * Claims the streams whose ids start with these prefixes for a module of this process (it
+   * keeps their versions in rows of its own): clients may no longer append to them, and the
+   * returned writer is the one way to.
+   */
+  claimStreams(prefixes: readonly string[]): StreamWriter;
   readStream(streamId: string, fromVersion: bigint, direction: Direction, limit: number): Promise<StreamSlice>;
   readAll(from: Position, limit: number, filter: EventFilter): Promise<LogSlice>;
   getStreamInfo(streamId: string): Promise<StreamInfo>;
   getEvent(eventId: string): Promise<RecordedEvent>;
-  /**
-   * Reads settled events (whose transaction is older than every one still running) from an
-   * inclusive position, unfiltered; says whether committed events already wait beyond the
-   * horizon, so a tail knows to look again soon. For tails and consumers.
-   */
-  readSettled(from: Position, limit: number): Promise<SettledSlice>;
+  /** Events from an inclusive position, unfiltered, in log order. For tails and consumers. */
+  readLog(from: Position, limit: number): Promise<RecordedEvent[]>;
   /** Events of one stream from an inclusive version, in version order; none when it does not exist. */
   readStreamEvents(streamId: string, fromVersion: bigint, limit: number): Promise<RecordedEvent[]>;
   /**
-   * Settled events about one person (metadata.user_id: writes of their data and reads of it)
-   * created in [from, to) (epoch ms; null is open), after the exclusive position `after`, in
-   * log order.
+   * Events about one person (metadata.user_id: writes of their data and reads of it) created
+   * in [from, to) (epoch ms; null is open), after the exclusive position `after`, in log order.
    */
   readAboutPerson(userId: string, from: number | null, to: number | null, after: Position, limit: number): Promise<RecordedEvent[]>;
-  /** The position after the last settled event: where a tail "from the end" starts. */
-  settledEnd(): Promise<Position>;
-}
-
-/** A page of settled events. */
-export interface SettledSlice {
-  events: RecordedEvent[];
-  /** Committed events exist that are not settled yet. */
-  pending: boolean;
+  /** The position after the last event: where a tail "from the end" starts. */
+  logEnd(): Promise<Position>;
+  /** Commits what is queued, then refuses appends. */
+  stop(): Promise<void>;
 }
 
 /** Creates the event store over a PostgreSQL pool. */
-export function createEventStore({ pool, limits, reservedPrefixes = [], afterCommit = () => {} }: EventStoreOptions): EventStore {
-  // Appends in `db` (the pool, or a transaction); true when the events were written (not a retry's replay).
-  async function append(db: CommonQueryMethods, streamId: string, expected: ExpectedVersion, events: ProposedEvent[]) {
+export function createEventStore({ pool, limits, log, afterCommit = () => {} }: EventStoreOptions): EventStore {
+  const claimed: string[] = [];
+  const commits = createGroupCommit({ pool, log, maxBatchEvents: limits.batchMaxEvents, afterCommit });
+
+  function batchAppend(streamId: string, expected: ExpectedVersion, events: ProposedEvent[]): BatchAppend {
     checkStreamId('stream_id', streamId);
-    const checked = checkProposedEvents(events, limits);
-    let row: z.infer<typeof appendRow>;
-    try {
-      row = await db.one(appendQuery(streamId, expected, checked));
-    } catch (error) {
-      throw translateAppendError(error, checked.map((e) => e.event_id));
-    }
-    if (row.outcome === 'wrong_expected_version') {
-      throw new WrongExpectedVersion(streamId, describeExpected(expected), row.stream_version);
-    }
-    const result: AppendResult = {
-      nextExpectedVersion: row.stream_version,
-      firstPosition: { commit: BigInt(row.first_commit!), prepare: row.first_prepare! },
-      lastPosition: { commit: BigInt(row.last_commit!), prepare: row.last_prepare! },
+    return {
+      stream_id: streamId,
+      expected: expected.kind,
+      expected_version: (expected.kind === 'exact' ? expected.version : 0n).toString(),
+      events: checkProposedEvents(events, limits),
     };
-    return { result, written: row.outcome === 'appended' };
   }
 
-  async function readStreamEvents(db: CommonQueryMethods, streamId: string, fromVersion: bigint, limit: number): Promise<RecordedEvent[]> {
-    const rows = await db.any(streamEventsQuery(streamId, fromVersion, limit));
-    return rows.map(toRecordedEvent);
+  async function append(streamId: string, expected: ExpectedVersion, events: ProposedEvent[], signal?: AbortSignal): Promise<AppendResult> {
+    const batched = batchAppend(streamId, expected, events);
+    const [outcome] = await commits.submit({ appends: [batched], signal });
+    return resultOf(batched, expected, outcome!);
+  }
+
+  function resultOf(batched: BatchAppend, expected: ExpectedVersion, outcome: AppendOutcome): AppendResult {
+    const streamId = batched.stream_id;
+    switch (outcome.outcome) {
+      case 'wrong_expected_version':
+        throw new WrongExpectedVersion(streamId, describeExpected(expected), outcome.stream_version);
+      case 'duplicate_id_conflict':
+        throw new DuplicateEventId(outcome.conflicting_ids?.split(',') ?? batched.events.map((e) => e.event_id));
+      default:
+        return {
+          nextExpectedVersion: outcome.stream_version,
+          firstPosition: positionAt(outcome.first_position!),
+          lastPosition: positionAt(outcome.last_position!),
+          createdAt: outcome.created_at!,
+        };
+    }
   }
 
   async function getStreamInfo(streamId: string): Promise<StreamInfo> {
@@ -128,28 +135,31 @@ export function createEventStore({ pool, limits, reservedPrefixes = [], afterCom
   }
 
   return {
-    async appendToStream(streamId, expected, events) {
-      const reserved = reservedPrefixes.find((prefix) => streamId.startsWith(prefix));
-      if (reserved) throw new InvalidArgument('stream_id', `streams starting with '${reserved}' are written by this service only`);
-      // One statement, committed on its own.
-      const { result, written } = await append(pool, streamId, expected, events);
-      if (written) afterCommit();
-      return result;
+    appendToStream(streamId, expected, events, signal) {
+      const prefix = claimed.find((p) => streamId.startsWith(p));
+      if (prefix) throw new InvalidArgument('stream_id', `streams starting with '${prefix}' are written by this service only`);
+      return append(streamId, expected, events, signal);
     },
 
-    async transaction(work) {
-      let appended = false;
-      const result = await pool.transaction((db) => work({
-        db,
-        async append(streamId, expected, events) {
-          const { result, written } = await append(db, streamId, expected, events);
-          appended ||= written;
-          return result;
+    claimStreams(prefixes) {
+      claimed.push(...prefixes);
+      const own = (streamId: string) => {
+        if (!prefixes.some((p) => streamId.startsWith(p))) throw new Error(`stream '${streamId}' is not one of the claimed ${prefixes.join(', ')}`);
+      };
+      return {
+        append(streamId, expected, events, signal) {
+          own(streamId);
+          return append(streamId, expected, events, signal);
         },
-        readStreamEvents: (streamId, fromVersion, limit) => readStreamEvents(db, streamId, fromVersion, limit),
-      }));
-      if (appended) afterCommit();
-      return result;
+        async appendEach(appends, signal) {
+          const batched = appends.map(({ streamId, events }) => {
+            own(streamId);
+            return batchAppend(streamId, { kind: 'any' }, events.map((event) => ({ ...event, eventId: undefined })));
+          });
+          const outcomes = await commits.submit({ appends: batched, signal });
+          return batched.map((b, i) => resultOf(b, { kind: 'any' }, outcomes[i]!));
+        },
+      };
     },
 
     async readStream(streamId, fromVersion, direction, limit) {
@@ -168,42 +178,44 @@ export function createEventStore({ pool, limits, reservedPrefixes = [], afterCom
     async readAll(from, limit, filter) {
       const count = checkLimit('limit', limit, limits);
       checkFilter(filter);
-      const { horizon } = await pool.one(horizonQuery);
-      const settled = settledFrom(from, horizon);
+      const start = logPosition(from);
       const filtered = filter.eventTypes.length > 0 || filter.streamIdPrefixes.length > 0;
+      // Read first: every event up to it is committed, so a filtered read that ends may continue after it.
+      const end = filtered ? (await pool.one(logEndQuery)).last : 0n;
       // A filtered read scans a bounded window, then answers with where it got to: a filter
       // that matches nothing costs a bounded amount per call.
-      const scanEnd = filtered ? await pool.maybeOne(scanEndQuery(settled, limits.filterScanWindow)) : null;
-      const rows = await pool.any(logPageQuery(settled, scanEnd, filter, count));
+      const scanEnd = filtered ? ((await pool.maybeOne(scanEndQuery(start, limits.filterScanWindow)))?.position ?? null) : null;
+      const rows = await pool.any(logPageQuery(start, scanEnd, filter, count));
       const events = rows.map(toRecordedEvent);
       const last = events.at(-1);
       if (events.length === count && last) return { events, nextPosition: positionAfter(last.position), endOfLog: false };
-      if (scanEnd) return { events, nextPosition: positionAfter({ commit: BigInt(scanEnd.commit), prepare: scanEnd.position }), endOfLog: false };
+      if (scanEnd !== null) return { events, nextPosition: positionAt(scanEnd + 1n), endOfLog: false };
       if (!filtered) return { events, nextPosition: last ? positionAfter(last.position) : from, endOfLog: true };
-      // Filtered and nothing more matched: continue after the last settled event scanned.
-      const end = await pool.maybeOne(lastSettledQuery(settled));
-      return { events, nextPosition: end ? positionAfter({ commit: BigInt(end.commit), prepare: end.position }) : from, endOfLog: true };
+      // Filtered and nothing more matched: continue after what was scanned, at least up to the
+      // end read before the page (any match after it was in the page, which was not full).
+      const after = last && logPosition(last.position) > end ? logPosition(last.position) : end;
+      return { events, nextPosition: after + 1n > start ? positionAt(after + 1n) : from, endOfLog: true };
     },
 
     getStreamInfo,
 
-    async readSettled(from, limit) {
-      const { horizon } = await pool.one(horizonQuery);
-      const rows = await pool.any(logPageQuery(settledFrom(from, horizon), null, NO_FILTER, limit));
-      const pending = rows.length < limit && (await pool.exists(pendingQuery(horizon)));
-      return { events: rows.map(toRecordedEvent), pending };
+    async readLog(from, limit) {
+      const rows = await pool.any(logPageQuery(logPosition(from), null, NO_FILTER, limit));
+      return rows.map(toRecordedEvent);
     },
 
-    readStreamEvents: (streamId, fromVersion, limit) => readStreamEvents(pool, streamId, fromVersion, limit),
+    async readStreamEvents(streamId, fromVersion, limit) {
+      const rows = await pool.any(streamEventsQuery(streamId, fromVersion, limit));
+      return rows.map(toRecordedEvent);
+    },
 
     async readAboutPerson(userId, from, to, after, limit) {
       const rows = await pool.any(aboutPersonQuery(userId, from, to, after, limit));
       return rows.map(toRecordedEvent);
     },
 
-    async settledEnd() {
-      const end = await pool.maybeOne(settledEndQuery);
-      return end ? positionAfter({ commit: BigInt(end.commit), prepare: end.position }) : START;
+    async logEnd() {
+      return positionAt((await pool.one(logEndQuery)).last + 1n);
     },
 
     async getEvent(eventId) {
@@ -212,6 +224,8 @@ export function createEventStore({ pool, limits, reservedPrefixes = [], afterCom
       if (!row) throw new EventNotFound(id);
       return toRecordedEvent(row);
     },
+
+    stop: () => commits.stop(),
   };
 }
 
@@ -222,27 +236,4 @@ function describeExpected(expected: ExpectedVersion): string {
     case 'stream_exists': return 'an existing stream';
     case 'exact': return `version ${expected.version}`;
   }
-}
-
-function translateAppendError(error: unknown, eventIds: string[]): unknown {
-  if (error instanceof UniqueIntegrityConstraintViolationError && error.constraint === 'events_event_id_key') {
-    return new DuplicateEventId(eventIds);
-  }
-  if (sqlState(error) === 'AU409') {
-    const detail = findCause(error, (e) => typeof (e as { detail?: unknown }).detail === 'string') as { detail?: string } | undefined;
-    return new DuplicateEventId(detail?.detail?.split(',') ?? eventIds);
-  }
-  return error;
-}
-
-function sqlState(error: unknown): string | undefined {
-  const found = findCause(error, (e) => typeof (e as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((e as { code: string }).code));
-  return (found as { code?: string } | undefined)?.code;
-}
-
-function findCause(error: unknown, test: (e: object) => boolean): object | undefined {
-  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (test(e)) return e;
-  }
-  return undefined;
 }

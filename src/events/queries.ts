@@ -18,7 +18,6 @@ export const eventRow = z.object({
   metadata: jsonObject,
   correlation_id: z.string().nullable(),
   causation_id: z.string().nullable(),
-  commit: z.string(),
   position: z.bigint(),
   created_at: z.number(),
 });
@@ -26,7 +25,7 @@ export const eventRow = z.object({
 /** The columns matching eventRow. */
 export const eventColumns = sql.fragment`
   event_id::text, stream_id, version, type, data, metadata, correlation_id, causation_id,
-  transaction_id::text as commit, position, created_at`;
+  position, created_at`;
 
 /** Turns an events row into the domain's RecordedEvent. */
 export function toRecordedEvent(row: z.infer<typeof eventRow>): RecordedEvent {
@@ -39,33 +38,37 @@ export function toRecordedEvent(row: z.infer<typeof eventRow>): RecordedEvent {
     metadata: row.metadata,
     correlationId: row.correlation_id,
     causationId: row.causation_id,
-    position: { commit: BigInt(row.commit), prepare: row.position },
+    position: { commit: row.position, prepare: row.position },
     createdAt: row.created_at,
   };
 }
 
-/** The result row of append_to_stream(). */
-export const appendRow = z.object({
-  outcome: z.enum(['appended', 'duplicate', 'wrong_expected_version']),
+/** One result row of append_batch(), per append. */
+export const appendOutcomeRow = z.object({
+  ord: z.number(),
+  outcome: z.enum(['appended', 'duplicate', 'wrong_expected_version', 'duplicate_id_conflict']),
   stream_version: z.bigint(),
-  first_commit: z.string().nullable(),
-  first_prepare: z.bigint().nullable(),
-  last_commit: z.string().nullable(),
-  last_prepare: z.bigint().nullable(),
+  first_position: z.bigint().nullable(),
+  last_position: z.bigint().nullable(),
+  created_at: z.number().nullable(),
+  conflicting_ids: z.string().nullable(),
 });
 
-/** The oldest transaction still running: every event written by an older one is final. */
-export const horizonRow = z.object({ horizon: z.string() });
-export const horizonQuery = sql.type(horizonRow)`select pg_snapshot_xmin(pg_current_snapshot())::text as horizon`;
+/** One append of a batch, as append_batch() reads it. */
+export interface BatchAppend {
+  stream_id: string;
+  expected: ExpectedVersion['kind'];
+  expected_version: string;
+  events: CheckedEvent[];
+}
+
+/** The whole write path: every append of a batch, in one statement (sql/functions/append_batch.sql). */
+export function appendBatchQuery(appends: BatchAppend[]): QuerySqlToken<typeof appendOutcomeRow> {
+  return sql.type(appendOutcomeRow)`select * from append_batch(${JSON.stringify(appends)}::jsonb)`;
+}
 
 /** A position and nothing else. */
-export const positionRow = z.object({ commit: z.string(), position: z.bigint() });
-
-/** Rows at or after `from` whose transaction finished before `horizon`. */
-export function settledFrom(from: Position, horizon: string): FragmentSqlToken {
-  return sql.fragment`(transaction_id, position) >= (${from.commit.toString()}::xid8, ${from.prepare})
-    and transaction_id < ${horizon}::xid8`;
-}
+export const positionRow = z.object({ position: z.bigint() });
 
 /** The filter as a condition; `true` when it matches everything. */
 export function matches(filter: EventFilter): FragmentSqlToken {
@@ -79,7 +82,7 @@ export function matches(filter: EventFilter): FragmentSqlToken {
 }
 
 /**
- * Settled events about one person (metadata.user_id) created in [from, to) (epoch ms; null is
+ * Events about one person (metadata.user_id) created in [from, to) (epoch ms; null is
  * open), after an exclusive position, in log order. Written so that the partial index
  * events_user_order serves both the match and the order.
  */
@@ -91,23 +94,15 @@ export function aboutPersonQuery(
   return sql.type(eventRow)`
     select ${eventColumns} from events
      where metadata ? 'user_id' and metadata->>'user_id' = ${userId}
-       and (transaction_id, position) > (${after.commit.toString()}::xid8, ${after.prepare})
-       and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+       and position > ${after.prepare}
        ${since} ${until}
-     order by transaction_id, position limit ${limit}`;
+     order by position limit ${limit}`;
 }
 
 /** One stream's version and times; no row when it has no events. */
 export function streamInfoQuery(streamId: string) {
   return sql.type(z.object({ version: z.bigint(), created_at: z.number(), updated_at: z.number() }))`
     select version, created_at, updated_at from streams where stream_id = ${streamId} and version > 0`;
-}
-
-/** The whole write path: append_to_stream() checks the expected version and writes the events (sql/). */
-export function appendQuery(streamId: string, expected: ExpectedVersion, events: CheckedEvent[]): QuerySqlToken<typeof appendRow> {
-  const version = expected.kind === 'exact' ? expected.version : 0n;
-  return sql.type(appendRow)`
-    select * from append_to_stream(${streamId}, ${expected.kind}, ${version}, ${JSON.stringify(events)}::jsonb)`;
 }
 
 /**
@@ -132,40 +127,21 @@ export function streamEventsQuery(streamId: string, fromVersion: bigint, limit: 
      order by version limit ${limit}`;
 }
 
-/** The position of the `window`-th settled event from `settled` on: the end of a filtered read's scan. */
-export function scanEndQuery(settled: FragmentSqlToken, window: number): QuerySqlToken<typeof positionRow> {
-  return sql.type(positionRow)`
-    select transaction_id::text as commit, position from events where ${settled}
-     order by transaction_id, position offset ${window - 1} limit 1`;
+/** The position of the `window`-th event from an inclusive position on: the end of a filtered read's scan. */
+export function scanEndQuery(from: bigint, window: number): QuerySqlToken<typeof positionRow> {
+  return sql.type(positionRow)`select position from events where position >= ${from} order by position offset ${window - 1} limit 1`;
 }
 
-/** Settled events in log order, up to an inclusive scan end, matching a filter. */
-export function logPageQuery(settled: FragmentSqlToken, scanEnd: z.infer<typeof positionRow> | null, filter: EventFilter, limit: number) {
-  const withinScan = scanEnd
-    ? sql.fragment`and (transaction_id, position) <= (${scanEnd.commit}::xid8, ${scanEnd.position})`
-    : sql.fragment``;
+/** Events in log order from an inclusive position, up to an inclusive scan end, matching a filter. */
+export function logPageQuery(from: bigint, scanEnd: bigint | null, filter: EventFilter, limit: number): QuerySqlToken<typeof eventRow> {
+  const withinScan = scanEnd === null ? sql.fragment`` : sql.fragment`and position <= ${scanEnd}`;
   return sql.type(eventRow)`
-    select ${eventColumns} from events where ${settled} ${withinScan} and ${matches(filter)}
-     order by transaction_id, position limit ${limit}`;
+    select ${eventColumns} from events where position >= ${from} ${withinScan} and ${matches(filter)}
+     order by position limit ${limit}`;
 }
 
-/** The last settled event's position within `settled`. */
-export function lastSettledQuery(settled: FragmentSqlToken): QuerySqlToken<typeof positionRow> {
-  return sql.type(positionRow)`
-    select transaction_id::text as commit, position from events where ${settled}
-     order by transaction_id desc, position desc limit 1`;
-}
-
-/** Whether committed events wait at or beyond the horizon (not settled yet). */
-export function pendingQuery(horizon: string) {
-  return sql.type(z.object({ exists: z.boolean() }))`select 1 from events where transaction_id >= ${horizon}::xid8`;
-}
-
-/** The last event whose transaction is older than every one still running. */
-export const settledEndQuery = sql.type(positionRow)`
-  select transaction_id::text as commit, position from events
-   where transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-   order by transaction_id desc, position desc limit 1`;
+/** The last position handed out: every event up to it is committed (0: the log is empty). */
+export const logEndQuery = sql.type(z.object({ last: z.bigint() }))`select last from log_head`;
 
 /** One event by id. */
 export function eventQuery(eventId: string): QuerySqlToken<typeof eventRow> {

@@ -3,11 +3,12 @@ export type JsonObject = { [key: string]: JsonValue };
 /** Any JSON value. */
 export type JsonValue = string | number | boolean | null | JsonObject | JsonValue[];
 
-/** Place of an event in the whole log: ordered by commit, then prepare. */
+/**
+ * Place of an event in the whole log, as the contract names it: ordered by commit, then
+ * prepare. This store hands out positions in commit order, so both are the same number.
+ */
 export interface Position {
-  /** Id of the transaction that wrote the event. */
   commit: bigint;
-  /** Sequence number of the event. */
   prepare: bigint;
 }
 
@@ -52,6 +53,8 @@ export interface AppendResult {
   nextExpectedVersion: bigint;
   firstPosition: Position;
   lastPosition: Position;
+  /** When the events were written (epoch ms). */
+  createdAt: number;
 }
 
 /** Which events of the log a read or tail returns. Empty lists match everything. */
@@ -90,7 +93,17 @@ export function comparePositions(a: Position, b: Position): number {
   return 0;
 }
 
+/** The position of the event at log position n. */
+export function positionAt(n: bigint): Position {
+  return { commit: n, prepare: n };
+}
+
+/** The log position a Position stands for (positions of this store have commit = prepare). */
+export function logPosition(p: Position): bigint {
+  return p.prepare;
+}
+
 /** The least position after p: the inclusive start of a read that continues after p. */
 export function positionAfter(p: Position): Position {
-  return { commit: p.commit, prepare: p.prepare + 1n };
+  return positionAt(logPosition(p) + 1n);
 }

@@ -1,4 +1,4 @@
-import type { StoreTransaction } from '../events/eventStore.js';
+import type { StreamWriter } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
 import { accessStream, MEMORY_EVENTS } from './model.js';
 import type { Caller, Memory } from './model.js';
@@ -12,15 +12,16 @@ export interface Retrieval {
 /**
  * Records a read of people's data (HIPAA access log): one memory_retrieved event per person
  * whose memories were returned, on that person's access stream, naming the caller, the
- * person, the ids returned and the query. Call it inside the transaction that read the rows:
- * if the record cannot be written, the read fails and returns nothing. Memories about nobody
- * (no user id) are nobody's data and are not recorded.
+ * person, the ids returned and the query, all in one commit. Call it after reading and answer
+ * only once it returned: if the record cannot be written, the read fails and returns nothing.
+ * Memories about nobody (no user id) are nobody's data and are not recorded.
  */
 export async function recordRetrieval(
-  tx: StoreTransaction,
+  writer: StreamWriter,
   caller: Caller,
   memories: readonly Memory[],
   retrieval: Retrieval,
+  signal?: AbortSignal,
 ): Promise<void> {
   const byPerson = new Map<string, string[]>();
   for (const memory of memories) {
@@ -29,15 +30,16 @@ export async function recordRetrieval(
     ids.push(memory.id);
     byPerson.set(memory.userId, ids);
   }
-  for (const [userId, memoryIds] of byPerson) {
-    await tx.append(
-      accessStream(userId),
-      { kind: 'any' },
-      [{
+  if (byPerson.size === 0) return;
+  await writer.appendEach(
+    [...byPerson].map(([userId, memoryIds]) => ({
+      streamId: accessStream(userId),
+      events: [{
         type: MEMORY_EVENTS.retrieved,
         data: { caller: caller.agentId, user_id: userId, operation: retrieval.operation, memory_ids: memoryIds, query: retrieval.query },
         metadata: { user_id: userId, caller: caller.agentId },
       }],
-    );
-  }
+    })),
+    signal,
+  );
 }

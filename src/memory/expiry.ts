@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'slonik';
-import type { EventStore } from '../events/eventStore.js';
+import type { DatabasePool } from 'slonik';
+import { WrongExpectedVersion } from '../events/errors.js';
+import type { StreamWriter } from '../events/eventStore.js';
 import type { Logger } from '../log.js';
-import { appendChange, changeRow, expiryData } from './changes.js';
+import { appendChange, expiryData } from './changes.js';
 import { MEMORY_EVENTS } from './model.js';
 import { dueExpiriesQuery, toMemory } from './queries.js';
 import type { Caller } from './model.js';
@@ -12,11 +13,13 @@ export const EXPIRY_CALLER: Caller = { agentId: 'auren.expiry-sweeper' };
 
 /** What the sweeper needs. */
 export interface ExpirySweeperOptions {
-  store: EventStore;
+  pool: DatabasePool;
+  /** The writer of the memory streams. */
+  writer: StreamWriter;
   log: Logger;
   /** Time between sweeps. */
   intervalMs: number;
-  /** Memories expired per transaction. */
+  /** Memories read per round (their memory_expired events are appended together). */
   batchSize: number;
 }
 
@@ -29,38 +32,37 @@ export interface ExpirySweeper {
 }
 
 /**
- * Starts recording expiries: every interval, memories whose expires_at has passed get
- * expired_at, a version and a memory_expired event, in one transaction per batch. Replicas
- * can all run one: `skip locked` hands each memory to one sweeper, and the exact expected
- * version refuses a second memory_expired should two ever meet.
+ * Starts recording expiries: every interval, memories whose expires_at has passed get a
+ * memory_expired event (and so expired_at and a version, by the trigger). Replicas can all run
+ * one: the exact expected version lets one memory_expired in per memory, and a memory changed
+ * meanwhile is simply found again by the next round.
  */
-export function startExpirySweeper({ store, log, intervalMs, batchSize }: ExpirySweeperOptions): ExpirySweeper {
+export function startExpirySweeper({ pool, writer, log, intervalMs, batchSize }: ExpirySweeperOptions): ExpirySweeper {
   let stopped = false;
   let running: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
 
-  async function sweepBatch(): Promise<number> {
-    return store.transaction(async (tx) => {
-      const due = await tx.db.any(dueExpiriesQuery(batchSize));
-      for (const row of due) {
-        const before = toMemory(row);
-        const eventId = randomUUID();
-        const changed = await changeRow(tx, before.id, eventId, [sql.fragment`expired_at = now()`]);
-        await appendChange(tx, {
-          memory: changed, versionBefore: before.version, eventId, type: MEMORY_EVENTS.expired, caller: EXPIRY_CALLER,
-          data: { expires_at: expiryData(before.expiresAt) },
-        });
-      }
-      return due.length;
-    });
+  // Records one round; returns how many were due and how many it recorded.
+  async function sweepRound(): Promise<{ due: number; recorded: number }> {
+    const due = (await pool.any(dueExpiriesQuery(batchSize))).map((row) => toMemory(row));
+    const outcomes = await Promise.allSettled(due.map((memory) => appendChange(writer, {
+      memory, versionBefore: memory.version, eventId: randomUUID(), type: MEMORY_EVENTS.expired, caller: EXPIRY_CALLER,
+      data: { expires_at: expiryData(memory.expiresAt) },
+    })));
+    let recorded = 0;
+    for (const outcome of outcomes) {
+      if (outcome.status === 'fulfilled') recorded++;
+      else if (!(outcome.reason instanceof WrongExpectedVersion)) throw outcome.reason;
+    }
+    return { due: due.length, recorded };
   }
 
   async function sweep(): Promise<number> {
     let total = 0;
     for (;;) {
-      const count = await sweepBatch();
-      total += count;
-      if (count < batchSize || stopped) return total;
+      const { due, recorded } = await sweepRound();
+      total += recorded;
+      if (due < batchSize || recorded === 0 || stopped) return total;
     }
   }
 

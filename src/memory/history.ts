@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InvalidArgument } from '../errors.js';
-import type { EventStore } from '../events/eventStore.js';
+import type { DatabasePool } from 'slonik';
+import type { EventStore, StreamWriter } from '../events/eventStore.js';
 import { START } from '../events/types.js';
 import type { Position, RecordedEvent } from '../events/types.js';
 import { checkPageSize, decodePageToken, encodePageToken, tokenInt64 } from '../paging.js';
@@ -21,7 +22,7 @@ export interface AuditTrailPage {
 /** What the log says about memories and the people they are about. */
 export interface MemoryHistory {
   /** Every event of one memory, oldest first; the read itself is recorded (HIPAA access log). */
-  getMemoryHistory(caller: Caller, id: string): Promise<RecordedEvent[]>;
+  getMemoryHistory(caller: Caller, id: string, signal?: AbortSignal): Promise<RecordedEvent[]>;
   /**
    * Every settled event about one person (writes of their memories and reads of them) created
    * in [from, to) (epoch ms; null is open), in log order, a page at a time.
@@ -31,7 +32,10 @@ export interface MemoryHistory {
 
 /** What the history needs. */
 export interface MemoryHistoryOptions {
+  pool: DatabasePool;
   store: EventStore;
+  /** The writer of the access streams. */
+  writer: StreamWriter;
   limits: MemoryLimits;
 }
 
@@ -39,23 +43,21 @@ export interface MemoryHistoryOptions {
 export const AUDIT_PAGE_SIZE = { default: 100, max: 1000 } as const;
 
 /** Creates the history reads over the event store. */
-export function createMemoryHistory({ store, limits }: MemoryHistoryOptions): MemoryHistory {
+export function createMemoryHistory({ pool, store, writer, limits }: MemoryHistoryOptions): MemoryHistory {
   return {
-    async getMemoryHistory(caller, id) {
+    async getMemoryHistory(caller, id, signal) {
       const memoryId = checkMemoryId('id', id);
-      // The events and the record of reading them commit together: no read goes unrecorded.
-      return store.transaction(async (tx) => {
-        const row = await tx.db.maybeOne(memoryQuery(memoryId));
-        if (!row) throw new MemoryNotFound(memoryId);
-        const found: RecordedEvent[] = [];
-        for (;;) {
-          const page = await tx.readStreamEvents(memoryStream(memoryId), BigInt(found.length + 1), limits.readPageSize);
-          found.push(...page);
-          if (page.length < limits.readPageSize) break;
-        }
-        await recordRetrieval(tx, caller, [toMemory(row)], { operation: 'get_memory_history', query: { id: memoryId } });
-        return found;
-      });
+      const row = await pool.maybeOne(memoryQuery(memoryId));
+      if (!row) throw new MemoryNotFound(memoryId);
+      const found: RecordedEvent[] = [];
+      for (;;) {
+        const page = await store.readStreamEvents(memoryStream(memoryId), BigInt(found.length + 1), limits.readPageSize);
+        found.push(...page);
+        if (page.length < limits.readPageSize) break;
+      }
+      // Answered only once the read is recorded: no read goes unrecorded.
+      await recordRetrieval(writer, caller, [toMemory(row)], { operation: 'get_memory_history', query: { id: memoryId } }, signal);
+      return found;
     },
 
     async listAuditTrail(userId, from, to, pageSize, pageToken) {

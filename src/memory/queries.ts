@@ -153,42 +153,12 @@ export function memoryQuery(id: string): QuerySqlToken<typeof memoryRow> {
 }
 
 /**
- * One memory, locked until commit: writes of one memory queue up and each sees the version the
- * previous one left.
+ * Memories whose expiry has passed and is not recorded yet, oldest expiry first. Replicas may
+ * read the same ones: the exact expected version of memory_expired lets one record each.
  */
-export function lockMemoryQuery(id: string): QuerySqlToken<typeof memoryRow> {
-  return sql.type(memoryRow)`select ${memoryColumns} from memories where id = ${id}::uuid for update`;
-}
-
-/** A new memory row at version 1, whose event is `eventId`. */
-export type NewMemoryRow = Pick<Memory, 'id' | 'agentId' | 'userId' | 'type' | 'content' | 'metadata' | 'confidence' | 'expiresAt'> & {
-  eventId: string;
-};
-
-/** Inserts a new memory. */
-export function insertMemoryQuery(m: NewMemoryRow): QuerySqlToken<typeof memoryRow> {
-  const expiresAt = m.expiresAt === null ? null : new Date(m.expiresAt).toISOString();
-  return sql.type(memoryRow)`
-    insert into memories (id, agent_id, user_id, type, content, metadata, confidence,
-                          created_at, updated_at, expires_at, version, last_event_id)
-    values (${m.id}::uuid, ${m.agentId}, ${m.userId}, ${m.type}, ${sql.jsonb(m.content)}, ${sql.jsonb(m.metadata)}, ${m.confidence},
-            now(), now(), ${expiresAt}::timestamptz, 1, ${m.eventId}::uuid)
-    returning ${memoryColumns}`;
-}
-
-/** The one way a memory row changes: `sets` applied, the change counted (version + 1) and named by its event. */
-export function changeMemoryQuery(id: string, eventId: string, sets: FragmentSqlToken[]): QuerySqlToken<typeof memoryRow> {
-  return sql.type(memoryRow)`
-    update memories set ${sql.join(sets, sql.fragment`, `)}, updated_at = now(), version = version + 1, last_event_id = ${eventId}::uuid
-     where id = ${id}::uuid
-    returning ${memoryColumns}`;
-}
-
-/** Memories whose expiry has passed and is not recorded yet, oldest expiry first, locked; rows another sweeper holds are skipped. */
 export function dueExpiriesQuery(limit: number): QuerySqlToken<typeof memoryRow> {
   return sql.type(memoryRow)`
     select ${memoryColumns} from memories
      where expires_at <= now() and expires_at is not null and deleted_at is null and expired_at is null
-     order by expires_at limit ${limit}
-       for update skip locked`;
+     order by expires_at limit ${limit}`;
 }

@@ -1,7 +1,7 @@
 import type { DatabasePool } from 'slonik';
 import type { z } from 'zod';
 import { InvalidArgument } from '../errors.js';
-import type { EventStore, StoreTransaction } from '../events/eventStore.js';
+import type { StreamWriter } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
 import { checkPageSize } from '../paging.js';
 import { recordRetrieval } from './audit.js';
@@ -77,58 +77,58 @@ export interface MemoryStats {
 
 /** The read side of MemoryService. Every read of a person's data is recorded in their access log. */
 export interface MemoryReads {
-  getMemory(caller: Caller, id: string, includeExpired: boolean): Promise<Memory>;
-  listMemories(caller: Caller, filter: ListFilter): Promise<MemoryPage>;
-  searchMemories(caller: Caller, query: SearchQuery): Promise<ScoredMemory[]>;
+  getMemory(caller: Caller, id: string, includeExpired: boolean, signal?: AbortSignal): Promise<Memory>;
+  listMemories(caller: Caller, filter: ListFilter, signal?: AbortSignal): Promise<MemoryPage>;
+  searchMemories(caller: Caller, query: SearchQuery, signal?: AbortSignal): Promise<ScoredMemory[]>;
   getMemoryStats(agentId: string): Promise<MemoryStats>;
 }
 
 /** What the reads need: the pool, the event store the access log is appended to, its limits. */
 export interface MemoryReadsOptions {
   pool: DatabasePool;
-  store: EventStore;
+  /** The writer of the access streams. */
+  writer: StreamWriter;
   limits: MemoryLimits;
 }
 
 /** Creates the read side over the memories table. */
-export function createMemoryReads({ pool, store, limits }: MemoryReadsOptions): MemoryReads {
-  // A read and its access-log events commit together: a read whose record cannot be written
-  // fails and returns nothing.
+export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions): MemoryReads {
+  // A read answers only once its access-log events committed: a read whose record cannot be
+  // written fails and returns nothing.
   async function auditedRead<T>(
     caller: Caller,
-    read: (tx: StoreTransaction) => Promise<{ result: T; memories: Memory[] }>,
+    read: () => Promise<{ result: T; memories: Memory[] }>,
     retrieval: Retrieval,
+    signal: AbortSignal | undefined,
   ): Promise<T> {
-    return store.transaction(async (tx) => {
-      const { result, memories } = await read(tx);
-      await recordRetrieval(tx, caller, memories, retrieval);
-      return result;
-    });
+    const { result, memories } = await read();
+    await recordRetrieval(writer, caller, memories, retrieval, signal);
+    return result;
   }
 
   return {
-    async getMemory(caller, id, includeExpired) {
+    async getMemory(caller, id, includeExpired, signal) {
       checkCaller(caller);
       const memoryId = checkMemoryId('id', id);
-      return auditedRead(caller, async (tx) => {
-        const row = await tx.db.maybeOne(getQuery(memoryId));
+      return auditedRead(caller, async () => {
+        const row = await pool.maybeOne(getQuery(memoryId));
         // An expired memory is hidden like a missing one unless asked for: clients that do not
         // know about expiry never see it.
         if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);
         const memory = fromRow(row);
         return { result: memory, memories: [memory] };
-      }, { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } });
+      }, { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } }, signal);
     },
 
-    async listMemories(caller, request) {
+    async listMemories(caller, request, signal) {
       checkCaller(caller);
       const filter = checkFilter(request);
       const pageSize = checkPageSize('page_size', request.pageSize, LIST_PAGE);
       const key = queryKey(filter);
       const after = request.pageToken ? decodeKeysetToken('page_token', request.pageToken, key) : null;
-      return auditedRead(caller, async (tx) => {
+      return auditedRead(caller, async () => {
         // One row more than the page says whether another page follows.
-        const rows = await tx.db.any(listQuery(filter, after, pageSize + 1));
+        const rows = await pool.any(listQuery(filter, after, pageSize + 1));
         const page = rows.slice(0, pageSize);
         const last = page.at(-1);
         const nextPageToken = rows.length > pageSize && last
@@ -136,21 +136,21 @@ export function createMemoryReads({ pool, store, limits }: MemoryReadsOptions): 
           : '';
         const memories = page.map(fromRow);
         return { result: { memories, nextPageToken }, memories };
-      }, { operation: 'list_memories', query: { ...describeFilter(filter), page_size: pageSize, page_token: request.pageToken || null } });
+      }, { operation: 'list_memories', query: { ...describeFilter(filter), page_size: pageSize, page_token: request.pageToken || null } }, signal);
     },
 
-    async searchMemories(caller, request) {
+    async searchMemories(caller, request, signal) {
       checkCaller(caller);
       const text = checkQueryText(request.text);
       const filter = checkFilter(request);
       const limit = checkPageSize('limit', request.limit, SEARCH_LIMIT);
       if (request.mode === 'semantic' || request.mode === 'hybrid') throw new SearchModeUnavailable(request.mode);
       if (request.mode !== 'full_text') throw new InvalidArgument('mode', `unknown search mode '${String(request.mode)}'`);
-      return auditedRead(caller, async (tx) => {
-        const rows = await tx.db.any(searchQuery(filter, text, limit));
+      return auditedRead(caller, async () => {
+        const rows = await pool.any(searchQuery(filter, text, limit));
         const results = rows.map((row) => ({ memory: fromRow(row), score: row.score }));
         return { result: results, memories: results.map((r) => r.memory) };
-      }, { operation: 'search_memories', query: { text, mode: request.mode, ...describeFilter(filter), limit } });
+      }, { operation: 'search_memories', query: { text, mode: request.mode, ...describeFilter(filter), limit } }, signal);
     },
 
     // Not recorded in any access log: the answer is counts and an average over every person the

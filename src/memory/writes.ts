@@ -1,14 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { sql } from 'slonik';
-import type { FragmentSqlToken } from 'slonik';
+import type { DatabasePool } from 'slonik';
 import { InvalidArgument } from '../errors.js';
-import type { EventStore, StoreTransaction } from '../events/eventStore.js';
+import { WrongExpectedVersion } from '../events/errors.js';
+import type { StreamWriter } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
-import { appendChange, changeRow, expiryData } from './changes.js';
+import { appendChange, expiryData } from './changes.js';
+import type { MemoryChange } from './changes.js';
 import { MemoryDeleted, MemoryNotFound, WrongMemoryVersion } from './errors.js';
 import { MEMORY_EVENTS } from './model.js';
 import type { Caller, Memory, MemoryLimits } from './model.js';
-import { insertMemoryQuery, lockMemoryQuery, toMemory } from './queries.js';
+import { memoryQuery, toMemory } from './queries.js';
 import { checkConfidence, checkDocument, checkExpiry, checkMemoryId, checkName, checkType } from './validation.js';
 import { checkText, codePoints } from '../events/validation.js';
 
@@ -38,16 +39,18 @@ export interface UpdateMemoryInput {
   expectedVersion?: bigint;
 }
 
-/** The write side of the memory module: each write changes the row and appends its event in one transaction. */
+/** The write side of the memory module: each write is one event, and its row changes in the statement that appends it. */
 export interface MemoryWrites {
-  storeMemory(caller: Caller, input: StoreMemoryInput): Promise<Memory>;
-  updateMemory(caller: Caller, input: UpdateMemoryInput): Promise<Memory>;
-  deleteMemory(caller: Caller, id: string, reason: string): Promise<Memory>;
+  storeMemory(caller: Caller, input: StoreMemoryInput, signal?: AbortSignal): Promise<Memory>;
+  updateMemory(caller: Caller, input: UpdateMemoryInput, signal?: AbortSignal): Promise<Memory>;
+  deleteMemory(caller: Caller, id: string, reason: string, signal?: AbortSignal): Promise<Memory>;
 }
 
 /** What the write side needs. `newId` makes memory and event ids (tests choose them). */
 export interface MemoryWritesOptions {
-  store: EventStore;
+  pool: DatabasePool;
+  /** The writer of the memory streams (claimed by the composition root). */
+  writer: StreamWriter;
   limits: MemoryLimits;
   newId?: () => string;
 }
@@ -55,17 +58,48 @@ export interface MemoryWritesOptions {
 /** Longest deletion reason accepted, in characters. */
 export const MAX_REASON_LENGTH = 1000;
 
+// A change that lost a race with another writer of the same memory reads it again and retries
+// (when its caller named no expected version); past this many rounds the memory is too busy.
+const MAX_ATTEMPTS = 10;
+
 /**
- * Creates the write side. Every write locks or inserts the memory row, changes it, and appends
- * its event to the memory's stream at the row's version before the change, all in one
- * transaction: a memory never exists without its event, nor an event without its row.
+ * Creates the write side. A write appends one event to the memory's stream at exactly the
+ * version the memory had; the trigger apply_memory_event changes the row in that statement.
+ * What a write returns is the row as that event made it.
  */
-export function createMemoryWrites({ store, limits, newId = randomUUID }: MemoryWritesOptions): MemoryWrites {
+export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }: MemoryWritesOptions): MemoryWrites {
   const maxBytes = limits.contentMaxBytes;
-  const write = (work: (tx: StoreTransaction) => Promise<Memory>): Promise<Memory> => store.transaction(work);
+
+  // Reads the memory, lets `plan` decide the change, appends it at the version read; a change
+  // that lost a race is planned again from what the winner left.
+  async function change(
+    id: string,
+    expectedVersion: bigint | undefined,
+    plan: (before: Memory) => Pick<MemoryChange, 'type' | 'data'>,
+    apply: (before: Memory) => Partial<Memory>,
+    caller: Caller,
+    signal: AbortSignal | undefined,
+  ): Promise<Memory> {
+    for (let attempt = 1; ; attempt++) {
+      const row = await pool.maybeOne(memoryQuery(id));
+      if (!row) throw new MemoryNotFound(id);
+      const before = toMemory(row);
+      if (before.deleted) throw new MemoryDeleted(id);
+      if (expectedVersion !== undefined && before.version !== expectedVersion) throw new WrongMemoryVersion(id, expectedVersion, before.version);
+      const eventId = newId();
+      try {
+        const result = await appendChange(writer, { memory: before, versionBefore: before.version, eventId, caller, ...plan(before) }, signal);
+        return { ...before, ...apply(before), updatedAt: result.createdAt, version: result.nextExpectedVersion, lastEventId: eventId };
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersion)) throw error;
+        if (expectedVersion !== undefined) throw new WrongMemoryVersion(id, expectedVersion, error.actualVersion);
+        if (attempt >= MAX_ATTEMPTS) throw error;
+      }
+    }
+  }
 
   return {
-    async storeMemory(caller, input) {
+    async storeMemory(caller, input, signal) {
       const agentId = checkName('agent_id', input.agentId);
       const userId = input.userId === null ? null : checkName('user_id', input.userId);
       const type = checkType('type', input.type);
@@ -75,71 +109,35 @@ export function createMemoryWrites({ store, limits, newId = randomUUID }: Memory
       const expiresAt = input.expiresAt == null ? null : checkExpiry('expires_at', input.expiresAt);
       const id = newId();
       const eventId = newId();
-      return write(async (tx) => {
-        const memory = toMemory(await tx.db.one(insertMemoryQuery({ id, agentId, userId, type, content, metadata, confidence, expiresAt, eventId })));
-        await appendChange(tx, {
-          memory, versionBefore: 0n, eventId, type: MEMORY_EVENTS.created, caller,
-          data: { content, metadata, confidence, expires_at: expiryData(memory.expiresAt) },
-        });
-        return memory;
-      });
+      const identity = { id, agentId, userId, type };
+      const result = await appendChange(writer, {
+        memory: identity, versionBefore: 0n, eventId, type: MEMORY_EVENTS.created, caller,
+        data: { content, metadata, confidence, expires_at: expiryData(expiresAt) },
+      }, signal);
+      return {
+        ...identity, content, metadata, confidence, expiresAt, createdAt: result.createdAt, updatedAt: result.createdAt,
+        version: result.nextExpectedVersion, deleted: false, expired: false, lastEventId: eventId,
+      };
     },
 
-    async updateMemory(caller, input) {
+    async updateMemory(caller, input, signal) {
       const id = checkMemoryId('id', input.id);
       const changes: JsonObject = {};
-      const sets: FragmentSqlToken[] = [];
-      if (input.content !== undefined) {
-        const content = checkDocument('content', input.content, maxBytes);
-        changes.content = content;
-        sets.push(sql.fragment`content = ${sql.jsonb(content)}`);
-      }
-      if (input.metadata !== undefined) {
-        const metadata = checkDocument('metadata', input.metadata, maxBytes);
-        changes.metadata = metadata;
-        sets.push(sql.fragment`metadata = ${sql.jsonb(metadata)}`);
-      }
-      if (input.confidence !== undefined) {
-        const confidence = checkConfidence('confidence', input.confidence);
-        changes.confidence = confidence;
-        sets.push(sql.fragment`confidence = ${confidence}`);
-      }
-      if (sets.length === 0) throw new InvalidArgument('content, metadata, confidence', 'nothing to change: set at least one of them');
-      const eventId = newId();
-      return write(async (tx) => {
-        const before = await lockLiveMemory(tx, id);
-        if (input.expectedVersion !== undefined && before.version !== input.expectedVersion) {
-          throw new WrongMemoryVersion(id, input.expectedVersion, before.version);
-        }
-        const memory = await changeRow(tx, id, eventId, sets);
-        await appendChange(tx, { memory, versionBefore: before.version, eventId, type: MEMORY_EVENTS.updated, caller, data: changes });
-        return memory;
-      });
+      if (input.content !== undefined) changes.content = checkDocument('content', input.content, maxBytes);
+      if (input.metadata !== undefined) changes.metadata = checkDocument('metadata', input.metadata, maxBytes);
+      if (input.confidence !== undefined) changes.confidence = checkConfidence('confidence', input.confidence);
+      if (Object.keys(changes).length === 0) throw new InvalidArgument('content, metadata, confidence', 'nothing to change: set at least one of them');
+      return change(id, input.expectedVersion, () => ({ type: MEMORY_EVENTS.updated, data: changes }), () => changes as Partial<Memory>, caller, signal);
     },
 
-    async deleteMemory(caller, id, reason) {
+    async deleteMemory(caller, id, reason, signal) {
       const memoryId = checkMemoryId('id', id);
       checkText('reason', reason);
       const characters = codePoints(reason);
       if (characters > MAX_REASON_LENGTH) throw new InvalidArgument('reason', `expects at most ${MAX_REASON_LENGTH} characters, got ${characters}`);
-      const eventId = newId();
-      return write(async (tx) => {
-        const before = await lockLiveMemory(tx, memoryId);
-        const memory = await changeRow(tx, memoryId, eventId, [sql.fragment`deleted_at = now()`]);
-        await appendChange(tx, {
-          memory, versionBefore: before.version, eventId, type: MEMORY_EVENTS.deleted, caller, data: { reason: reason === '' ? null : reason },
-        });
-        return memory;
-      });
+      return change(
+        memoryId, undefined, () => ({ type: MEMORY_EVENTS.deleted, data: { reason: reason === '' ? null : reason } }), () => ({ deleted: true }), caller, signal,
+      );
     },
   };
-}
-
-// A deleted memory is kept as it is, never changed.
-async function lockLiveMemory(tx: StoreTransaction, id: string): Promise<Memory> {
-  const row = await tx.db.maybeOne(lockMemoryQuery(id));
-  if (!row) throw new MemoryNotFound(id);
-  const memory = toMemory(row);
-  if (memory.deleted) throw new MemoryDeleted(id);
-  return memory;
 }

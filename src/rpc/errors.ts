@@ -13,6 +13,7 @@ export const ERROR_DOMAIN = 'auren.v1';
 const CODES = new Map<ErrorCode, Code>([
   ['invalid_argument', Code.InvalidArgument], ['not_found', Code.NotFound], ['already_exists', Code.AlreadyExists],
   ['aborted', Code.Aborted], ['failed_precondition', Code.FailedPrecondition], ['unavailable', Code.Unavailable],
+  ['cancelled', Code.Canceled], ['deadline_exceeded', Code.DeadlineExceeded],
 ]);
 
 /**

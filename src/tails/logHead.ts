@@ -6,11 +6,11 @@ import type { Wakeups } from './wakeups.js';
 
 /**
  * The head of the log, read once per process for every live tail: on each wake-up one reader
- * fetches the newly settled events and keeps the most recent ones in a bounded window that
+ * fetches the new events and keeps the most recent ones in a bounded window that
  * live subscribers read from memory. A subscriber behind the window reads the database itself.
  */
 export interface LogHead {
-  /** Inclusive position the head reads next: every settled event before it has been read. */
+  /** Inclusive position the head reads next: every event before it has been read. */
   next(): Position;
   /**
    * Up to `max` buffered events at or after `from`, in order; 'behind' when `from` lies
@@ -48,18 +48,16 @@ export interface LogHeadOptions {
   pollMs: number;
 }
 
-/** Starts the head at the current end of the settled log. */
+/** Starts the head at the current end of the log. */
 export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
   const { store, log } = options;
-  let next = await store.settledEnd();
+  let next = await store.logEnd();
   let floor = next;
   let window: RecordedEvent[] = [];
   let publishedCount = 0;
   let stopped = false;
   let reading = false;
   let readAgain = false;
-  let pendingDelay = 0;
-  let pendingTimer: NodeJS.Timeout | undefined;
   let failing = false;
   let attached = 0;
   let stale = false;
@@ -94,42 +92,23 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
       do {
         readAgain = false;
         for (;;) {
-          const page = await store.readSettled(next, options.pageSize);
-          if (page.events.length > 0) {
-            next = positionAfter(page.events.at(-1)!.position);
-            publish(page.events);
+          const events = await store.readLog(next, options.pageSize);
+          if (events.length > 0) {
+            next = positionAfter(events.at(-1)!.position);
+            publish(events);
           }
-          if (page.events.length < options.pageSize) {
-            retryWhilePending(page.pending);
-            break;
-          }
+          if (events.length < options.pageSize) break;
         }
       } while (readAgain && !stopped);
       if (failing) log.info('reading the head of the log works again');
       failing = false;
     } catch (error) {
       // Said once per outage; the database probe reports the outage itself.
-      if (!failing) log.warn({ err: error }, 'reading the head of the log failed; retrying');
+      if (!failing) log.warn({ err: error }, 'reading the head of the log failed; retrying at the next poll');
       failing = true;
-      retryWhilePending(true);
     } finally {
       reading = false;
     }
-  }
-
-  // Committed events wait behind an older open transaction: look again soon, backing off,
-  // rather than at the next poll. The open transaction may never append, so may never notify.
-  function retryWhilePending(pending: boolean): void {
-    if (!pending || stopped) {
-      pendingDelay = 0;
-      return;
-    }
-    pendingDelay = Math.min(Math.max(pendingDelay * 2, 2), options.pollMs);
-    if (pendingTimer) return;
-    pendingTimer = setTimeout(() => {
-      pendingTimer = undefined;
-      void readNewEvents();
-    }, pendingDelay);
   }
 
   const removeWakeListener = options.wakeups.onWake(() => void readNewEvents());
@@ -169,7 +148,7 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
         // Idle meanwhile: rather than read everything appended since, start the window at
         // the current end; tails behind it read the database, as they would anyway.
         stale = false;
-        const end = await store.settledEnd();
+        const end = await store.logEnd();
         if (comparePositions(end, next) > 0) {
           next = end;
           floor = end;
@@ -186,7 +165,6 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
     stop() {
       stopped = true;
       clearInterval(poll);
-      clearTimeout(pendingTimer);
       removeWakeListener();
       notifyChanged();
     },

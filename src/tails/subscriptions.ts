@@ -1,5 +1,5 @@
 import type { EventStore } from '../events/eventStore.js';
-import { comparePositions, positionAfter, START } from '../events/types.js';
+import { comparePositions, positionAfter, START, logPosition, positionAt } from '../events/types.js';
 import type { EventFilter, Position, RecordedEvent } from '../events/types.js';
 import { checkFilter, checkStreamId } from '../events/validation.js';
 import type { LogHead } from './logHead.js';
@@ -88,8 +88,8 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
         const waitFor = head.changed();
         let page = head.read(cursor, options.pageSize);
         if (page === 'behind') {
-          page = (await store.readSettled(cursor, options.pageSize)).events;
-          // Nothing settled from the cursor on, yet the window starts later: nothing lies between.
+          page = await store.readLog(cursor, options.pageSize);
+          // Nothing from the cursor on, yet the window starts later: nothing lies between.
           if (page.length === 0 && comparePositions(cursor, head.floor()) < 0) cursor = head.floor();
         }
         if (page.length === 0) {
@@ -166,7 +166,7 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
 
 /** The position just before an inclusive start, as an exclusive resume token. */
 function before(p: Position): Position {
-  return p.prepare > 0n ? { commit: p.commit, prepare: p.prepare - 1n } : START;
+  return logPosition(p) > 0n ? positionAt(logPosition(p) - 1n) : START;
 }
 
 function matcher(filter: EventFilter): (event: RecordedEvent) => boolean {

@@ -64,10 +64,11 @@ describe('AppendToStream', () => {
   });
 
   describe('positions', () => {
-    it('returns the first and last position, ordered, with one commit for one append', async () => {
+    it('returns the first and last position, consecutive, each with commit = prepare (positions in commit order)', async () => {
       const r = await t.events.appendToStream({ streamId: freshStream(), events: [proposed(), proposed(), proposed()] });
       assert.ok(r.firstPosition && r.lastPosition);
-      assert.equal(r.firstPosition.commit, r.lastPosition.commit);
+      assert.equal(r.firstPosition.commit, r.firstPosition.prepare);
+      assert.equal(r.lastPosition.commit, r.lastPosition.prepare);
       assert.equal(r.lastPosition.prepare - r.firstPosition.prepare, 2n);
     });
 

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
@@ -159,24 +160,47 @@ describe('Reading', () => {
       assert.deepEqual(more.events.map((e) => e.streamId), [streamId, streamId]);
     });
 
-    it('does not return an event while an earlier transaction could still commit before it', async () => {
+    it('positions follow commit order: an append waits while another appending transaction is open, then follows it', async () => {
       const client = new pg.Client({ connectionString: t.databaseUrl });
       await client.connect();
       try {
         const start = (await readAllPages()).at(-1)!.position!;
-        const from = { commit: start.commit, prepare: start.prepare + 1n };
+        const from = { commit: start.commit + 1n, prepare: start.prepare + 1n };
         await client.query('begin');
         await client.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [
           'slow-writer', JSON.stringify([{ event_id: randomUUID(), type: 'slow', data: {}, metadata: {} }]),
         ]);
-        await t.events.appendToStream({ streamId: freshStream(), events: [proposed({ type: 'fast' })] });
+        let acknowledged = false;
+        const fast = t.events.appendToStream({ streamId: freshStream(), events: [proposed({ type: 'fast' })] }).then((r) => {
+          acknowledged = true;
+          return r;
+        });
+        await sleep(300);
+        assert.equal(acknowledged, false, 'the later append waits for the open one');
         const meanwhile = await t.events.readAll({ fromPosition: from });
-        assert.deepEqual(meanwhile.events.map((e) => e.type), [], 'the later commit waits for the open transaction');
+        assert.deepEqual(meanwhile.events.map((e) => e.type), [], 'reads never wait, and see nothing uncommitted');
         await client.query('commit');
+        const appended = await fast;
         const after = await t.events.readAll({ fromPosition: meanwhile.nextPosition });
         assert.deepEqual(after.events.map((e) => e.type), ['slow', 'fast']);
+        assert.deepEqual(after.events[1]!.position, appended.firstPosition);
       } finally {
         await client.end();
+      }
+    });
+
+    it('a transaction held open elsewhere on the server holds nothing back', async () => {
+      const other = new pg.Client({ connectionString: t.databaseUrl.replace(/\/[^/]*$/, '/postgres') });
+      await other.connect();
+      try {
+        await other.query('begin');
+        await other.query('select pg_current_xact_id()'); // a transaction id, as any writer has
+        const appended = await t.events.appendToStream({ streamId: freshStream(), events: [proposed({ type: 'not-held' })] });
+        const read = await t.events.readAll({ fromPosition: appended.firstPosition });
+        assert.deepEqual(read.events.map((e) => e.type), ['not-held']);
+      } finally {
+        await other.query('rollback');
+        await other.end();
       }
     });
 

@@ -23,7 +23,7 @@ describe('Memory writes are atomic', () => {
     db = new pg.Client({ connectionString: t.databaseUrl });
     await db.connect();
     writes = createMemoryWrites({
-      store: t.app.eventStore, limits: memoryLimits(loadConfig({})), newId: () => nextIds.shift() ?? randomUUID(),
+      pool: t.app.pool, writer: t.app.memoryStreams, limits: memoryLimits(loadConfig({})), newId: () => nextIds.shift() ?? randomUUID(),
     });
   });
   after(async () => {
@@ -36,11 +36,10 @@ describe('Memory writes are atomic', () => {
     (await db.query('select type from events where stream_id = $1 order by version', [`memory-${id}`])).rows.map((r) => r.type as string);
   const input = { agentId: 'sleep', userId: 'user_9', type: 'fact', content: { text: 'sleeps 7 hours' } };
 
-  describe('when the event append fails inside the transaction', () => {
-    // An event already holding the id the write will use makes append_to_stream refuse it,
-    // after the row was inserted or changed in the same transaction.
+  describe('when the event append is refused', () => {
+    // An event already holding the id the write will use makes the append refuse it.
     const occupy = (eventId: string) =>
-      db.query(`insert into events (event_id, stream_id, version, type, data, metadata) values ($1, $2, 1, 'other', '{}', '{}')`, [eventId, `other-${eventId}`]);
+      db.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [`other-${eventId}`, JSON.stringify([{ event_id: eventId, type: 'other', data: {}, metadata: {} }])]);
 
     it('StoreMemory leaves no memory row', async () => {
       const id = randomUUID();

@@ -66,7 +66,7 @@ describe('Memory expiry', () => {
     const errors: unknown[] = [];
     const watched: typeof log = Object.assign(Object.create(log) as typeof log, { error: (...args: unknown[]) => errors.push(args) });
     const sweepers: ExpirySweeper[] = [1, 2, 3].map(() =>
-      startExpirySweeper({ store: t.app.eventStore, log: watched, intervalMs: 10, batchSize: 3 }));
+      startExpirySweeper({ pool: t.app.pool, writer: t.app.memoryStreams, log: watched, intervalMs: 10, batchSize: 3 }));
     try {
       const memories = await Promise.all(Array.from({ length: 30 }, (_, i) => store(`user_r${i % 4}`, 300)));
       const ids = memories.map((m) => m.id);

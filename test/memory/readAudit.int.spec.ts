@@ -1,9 +1,9 @@
 import { memoryLimits } from '../../src/app.js';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../../src/config.js';
 import { StreamNotFound } from '../../src/events/errors.js';
-import type { EventStore } from '../../src/events/eventStore.js';
 import type { RecordedEvent } from '../../src/events/types.js';
 import { accessStream } from '../../src/memory/model.js';
 import { createMemoryReads } from '../../src/memory/reads.js';
@@ -20,7 +20,7 @@ describe('Access log of memory reads', () => {
   const limits = memoryLimits(loadConfig({}));
   before(async () => {
     t = await startTestApp();
-    reads = createMemoryReads({ pool: t.app.pool, store: t.app.eventStore, limits });
+    reads = createMemoryReads({ pool: t.app.pool, writer: t.app.memoryStreams, limits });
   });
   after(() => t.stop());
 
@@ -84,34 +84,35 @@ describe('Access log of memory reads', () => {
 
   it('records nothing for memories about nobody, or for a read that found nothing', async () => {
     const f = await fixtures();
-    const before = await t.app.eventStore.settledEnd();
+    const before = await t.app.eventStore.logEnd();
     await reads.getMemory(caller, f.nobody, false);
     await reads.searchMemories(caller, { text: 'zebra', agentId: f.agent, types: [], mode: 'full_text', limit: 0, includeExpired: false });
-    assert.deepEqual(await t.app.eventStore.settledEnd(), before);
+    assert.deepEqual(await t.app.eventStore.logEnd(), before);
   });
 
   it('fails the read and records nothing when the record cannot be written, even for a person already recorded', async () => {
     const f = await fixtures();
-    // The second append of the read fails, after the first was made in the read's transaction.
-    let appends = 0;
-    const failing: EventStore = {
-      ...t.app.eventStore,
-      transaction: (work) => t.app.eventStore.transaction((tx) => work({
-        ...tx,
-        async append(streamId, expected, events) {
-          if (++appends === 2) throw new Error('access log unavailable');
-          return tx.append(streamId, expected, events);
-        },
-      })),
+    // PostgreSQL itself refuses the record of one of the two people the read returns.
+    const db = new pg.Client({ connectionString: t.databaseUrl });
+    await db.connect();
+    const refuse = async (userId: string) => {
+      await db.query(`create or replace function refuse_access() returns trigger language plpgsql as $$
+        begin raise exception 'access log unavailable'; end $$`);
+      await db.query(`create or replace trigger refuse_access before insert on events for each row
+        when (new.stream_id = '${accessStream(userId)}') execute function refuse_access()`);
     };
-    const failingReads = createMemoryReads({ pool: t.app.pool, store: failing, limits });
-    await assert.rejects(failingReads.listMemories(caller, { agentId: f.agent, types: [], includeExpired: false, pageSize: 10 }), /access log unavailable/);
-    assert.equal(appends, 2);
-    assert.deepEqual(await accessLog(f.alice), []);
-    assert.deepEqual(await accessLog(f.bob), []);
-    appends = 1;
-    await assert.rejects(failingReads.getMemory(caller, f.a1, false), /access log unavailable/);
-    assert.deepEqual(await accessLog(f.alice), []);
+    try {
+      await refuse(f.bob);
+      await assert.rejects(reads.listMemories(caller, { agentId: f.agent, types: [], includeExpired: false, pageSize: 10 }), /access log unavailable/);
+      assert.deepEqual(await accessLog(f.alice), [], 'alice was read too: her record is not kept without bob\'s');
+      assert.deepEqual(await accessLog(f.bob), []);
+      await refuse(f.alice);
+      await assert.rejects(reads.getMemory(caller, f.a1, false), /access log unavailable/);
+      assert.deepEqual(await accessLog(f.alice), []);
+    } finally {
+      await db.query('drop trigger if exists refuse_access on events');
+      await db.end();
+    }
   });
 
   it('refuses a read by an unnamed caller', async () => {
@@ -122,8 +123,8 @@ describe('Access log of memory reads', () => {
 
   it('does not record stats: they hold no person\'s data', async () => {
     const f = await fixtures();
-    const before = await t.app.eventStore.settledEnd();
+    const before = await t.app.eventStore.logEnd();
     assert.equal((await reads.getMemoryStats(f.agent)).total, 4);
-    assert.deepEqual(await t.app.eventStore.settledEnd(), before);
+    assert.deepEqual(await t.app.eventStore.logEnd(), before);
   });
 });

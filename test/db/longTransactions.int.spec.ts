@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { oldestTransaction } from '../../src/tails/transactions.js';
+import { oldestTransaction } from '../../src/db/longTransactions.js';
 import { startTestApp } from '../support/app.js';
 
 describe('Long-running transactions', () => {
-  it('reports the age of the oldest open transaction that holds back the tails', async () => {
+  it('reports the age of the oldest open transaction of its database', async () => {
     const t = await startTestApp();
     const holder = new pg.Client({ connectionString: t.databaseUrl });
     await holder.connect();

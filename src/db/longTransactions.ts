@@ -3,7 +3,7 @@ import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 
-/** The oldest transaction holding a transaction id, which holds back every tail. */
+/** The oldest open transaction of this database that holds a transaction id. */
 export interface OldestTransaction {
   ageMs: number;
   pid: number | null;
@@ -20,19 +20,20 @@ const oldestRow = z.object({
 });
 
 /**
- * Finds the oldest open transaction that has a transaction id, in this database or another
- * (ids are cluster-wide), including prepared transactions. Tails deliver only events older
- * than it, so its age is how far tails can lag. Seeing other users' sessions needs the
- * pg_read_all_stats role (or superuser); without it those count as age 0.
+ * Finds the oldest open transaction of this database that has a transaction id, prepared
+ * ones included. It no longer holds back tails (positions follow commit order), but while it
+ * stays open VACUUM cannot clean up behind it, and an appending one holds every other append.
+ * Other databases on the server are none of this service's business and are not looked at.
  */
 export async function oldestTransaction(pool: DatabasePool): Promise<OldestTransaction> {
   const row = await pool.maybeOne(sql.type(oldestRow)`
     select (extract(epoch from now() - started) * 1000)::float8 as age_ms, pid, state, query
       from (
         select xact_start as started, pid, state, left(query, 200) as query
-          from pg_stat_activity where backend_xid is not null and xact_start is not null
+          from pg_stat_activity
+         where backend_xid is not null and xact_start is not null and datname = current_database()
         union all
-        select prepared, null, 'prepared', gid from pg_prepared_xacts
+        select prepared, null, 'prepared', gid from pg_prepared_xacts where database = current_database()
       ) open
      order by started limit 1`);
   return row ? { ageMs: row.age_ms, pid: row.pid, state: row.state, query: row.query } : { ageMs: 0, pid: null, state: null, query: null };
@@ -45,7 +46,7 @@ export function watchLongTransactions(pool: DatabasePool, thresholdMs: number, l
     try {
       last = await oldestTransaction(pool);
       if (last.ageMs > thresholdMs) {
-        log.warn({ ageMs: Math.round(last.ageMs), pid: last.pid, state: last.state, query: last.query }, 'a long-running transaction is holding back every live tail');
+        log.warn({ ageMs: Math.round(last.ageMs), pid: last.pid, state: last.state, query: last.query }, 'a long-running transaction is open: VACUUM cannot clean up behind it, and if it appends, other appends wait');
       }
     } catch (error) {
       log.debug({ err: error }, 'could not read the oldest transaction');

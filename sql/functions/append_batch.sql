@@ -1,0 +1,106 @@
+-- append_batch appends several appends in one statement, each with its own expected version,
+-- its own idempotency and its own outcome: one refused append never fails its neighbours.
+-- Every write to the event store goes through it (the service's group commit sends every
+-- append that arrives while the previous batch commits, so one commit serves them all).
+--
+-- p_appends: a JSON array of {stream_id, expected, expected_version, events}, where expected is
+-- 'any' | 'no_stream' | 'stream_exists' | 'exact' (with expected_version) and events is an
+-- array of {event_id, type, data, metadata, correlation_id, causation_id}.
+-- Returns one row per append, by its index (ord, from 1):
+--   'appended'               the events were written at first_position..last_position;
+--   'duplicate'              every event id was already appended with the same content (by an
+--                            earlier call, or earlier in this batch): its result is returned;
+--   'wrong_expected_version' nothing written; stream_version is the actual version;
+--   'duplicate_id_conflict'  an event id was already used with other content or in another
+--                            stream: nothing written; conflicting_ids names them.
+-- created_at is when the events were (or, for a duplicate, had been) written.
+
+create or replace function append_batch(p_appends jsonb)
+returns table (
+  ord             int,
+  outcome         text,
+  stream_version  bigint,
+  first_position  bigint,
+  last_position   bigint,
+  created_at      timestamptz,
+  conflicting_ids text
+) language plpgsql as $$
+declare
+  v_last     bigint;
+  v_append   jsonb;
+  v_ord      int;
+  v_stream   text;
+  v_expected text;
+  v_events   jsonb;
+  v_count    int;
+  v_current  bigint;
+  v_ids      uuid[];
+  v_found    int;
+  v_same     int;
+begin
+  -- The counter first: from here to commit this transaction is the only appender (see
+  -- log_head in 001_event_store.sql), so positions follow commit order and the checks below
+  -- see every earlier append.
+  update log_head set last = last where id returning last into v_last;
+
+  for v_append, v_ord in select a.e, a.o from jsonb_array_elements(p_appends) with ordinality as a(e, o) loop
+    v_stream := v_append->>'stream_id';
+    v_expected := v_append->>'expected';
+    v_events := v_append->'events';
+    v_count := jsonb_array_length(v_events);
+
+    select s.version into v_current from streams s where s.stream_id = v_stream for update;
+    if not found then
+      v_current := 0;
+    end if;
+
+    -- Idempotent retry: the same event ids again return the first result. Probe the unique
+    -- index with = any(): joined to jsonb_array_elements (which the planner takes for 100
+    -- rows) the probe became a scan of the whole table while it was small.
+    select array_agg((e->>'event_id')::uuid order by o) into v_ids
+      from jsonb_array_elements(v_events) with ordinality as t(e, o);
+    select count(*) into v_found from events ev where ev.event_id = any(v_ids);
+    if v_found > 0 then
+      select count(*) into v_same
+        from jsonb_array_elements(v_events) as p(e)
+        join events ev on ev.event_id = (p.e->>'event_id')::uuid
+       where ev.stream_id = v_stream
+         and ev.type = p.e->>'type'
+         and ev.data = p.e->'data'
+         and ev.metadata = p.e->'metadata'
+         and ev.correlation_id is not distinct from p.e->>'correlation_id'
+         and ev.causation_id is not distinct from p.e->>'causation_id';
+      if v_found = v_count and v_same = v_count then
+        return query
+          select v_ord, 'duplicate'::text, max(ev.version), min(ev.position), max(ev.position), min(ev.created_at), null::text
+            from events ev where ev.event_id = any(v_ids);
+      else
+        return query
+          select v_ord, 'duplicate_id_conflict'::text, v_current, null::bigint, null::bigint, null::timestamptz,
+                 string_agg(ev.event_id::text, ',')
+            from events ev where ev.event_id = any(v_ids);
+      end if;
+      continue;
+    end if;
+
+    if (v_expected = 'no_stream' and v_current <> 0)
+       or (v_expected = 'stream_exists' and v_current = 0)
+       or (v_expected = 'exact' and v_current <> (v_append->>'expected_version')::bigint) then
+      return query select v_ord, 'wrong_expected_version'::text, v_current, null::bigint, null::bigint, null::timestamptz, null::text;
+      continue;
+    end if;
+
+    insert into streams as s (stream_id, version) values (v_stream, v_current + v_count)
+      on conflict (stream_id) do update set version = excluded.version, updated_at = now();
+    insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id)
+    select v_last + o, (e->>'event_id')::uuid, v_stream, v_current + o, e->>'type', e->'data', e->'metadata',
+           e->>'correlation_id', e->>'causation_id'
+      from jsonb_array_elements(v_events) with ordinality as t(e, o)
+     order by o;
+    return query select v_ord, 'appended'::text, v_current + v_count, v_last + 1, v_last + v_count, now(), null::text;
+    v_last := v_last + v_count;
+  end loop;
+
+  update log_head set last = v_last where id;
+end;
+$$;

@@ -1,0 +1,40 @@
+-- Keeps the memories table (sql/003_memories.sql) in the statement that appends a memory's
+-- event: the row is what its stream's events say, at its stream's version. Only the memory
+-- module writes streams `memory-<id>` (the event store refuses them to clients).
+
+create or replace function apply_memory_event() returns trigger language plpgsql as $$
+declare
+  v_id uuid := (new.data->>'memory_id')::uuid;
+begin
+  case new.type
+    when 'memory_created' then
+      insert into memories (id, agent_id, user_id, type, content, metadata, confidence,
+                            created_at, updated_at, expires_at, version, last_event_id)
+      values (v_id, new.data->>'agent_id', new.data->>'user_id', new.data->>'type', new.data->'content',
+              new.data->'metadata', (new.data->>'confidence')::double precision, new.created_at, new.created_at,
+              (new.data->>'expires_at')::timestamptz, new.version, new.event_id);
+    when 'memory_updated' then
+      update memories
+         set content = coalesce(new.data->'content', content),
+             metadata = coalesce(new.data->'metadata', metadata),
+             confidence = coalesce((new.data->>'confidence')::double precision, confidence),
+             updated_at = new.created_at, version = new.version, last_event_id = new.event_id
+       where id = v_id;
+    when 'memory_deleted' then
+      update memories set deleted_at = new.created_at, updated_at = new.created_at, version = new.version, last_event_id = new.event_id
+       where id = v_id;
+    when 'memory_expired' then
+      update memories set expired_at = new.created_at, updated_at = new.created_at, version = new.version, last_event_id = new.event_id
+       where id = v_id;
+    else
+      raise exception 'unknown memory event type %', new.type;
+  end case;
+  if not found then
+    raise exception 'memory % has no row for its event %', v_id, new.type;
+  end if;
+  return null;
+end;
+$$;
+
+create or replace trigger memories_from_events after insert on events
+  for each row when (new.stream_id like 'memory-%') execute function apply_memory_event();

@@ -1,0 +1,212 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'slonik';
+import type { DatabasePool, DatabasePoolConnection } from 'slonik';
+import { z } from 'zod';
+import { isDatabaseUnavailable, noRows, sqlStateOf } from '../db/pool.js';
+import { Cancelled, DatabaseUnavailable, DeadlineExceeded, DomainError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { appendBatchQuery } from './queries.js';
+import type { appendOutcomeRow, BatchAppend } from './queries.js';
+
+/** Appends waiting for their batch: usually one; several are committed together or not at all. */
+export interface QueuedAppend {
+  appends: BatchAppend[];
+  /** Aborted when the caller gives up (its client left, its deadline passed). */
+  signal?: AbortSignal | undefined;
+}
+
+/** What append_batch() answered for one append. */
+export type AppendOutcome = z.infer<typeof appendOutcomeRow>;
+
+/** Appends that arrive together, committed together. */
+export interface GroupCommit {
+  /** Queues appends; resolves with their outcomes, in order, once their batch committed. */
+  submit(queued: QueuedAppend): Promise<AppendOutcome[]>;
+  /** Commits what is queued, then stops; later appends are refused as unavailable. */
+  stop(): Promise<void>;
+}
+
+/** Options of the group commit. */
+export interface GroupCommitOptions {
+  pool: DatabasePool;
+  log: Logger;
+  /** A batch takes appends until it holds this many events (at least one append). */
+  maxBatchEvents: number;
+  /** Runs after each batch that appended anything committed. */
+  afterCommit: () => void;
+}
+
+interface Member extends QueuedAppend {
+  resolve(outcomes: AppendOutcome[]): void;
+  reject(error: unknown): void;
+  /** Sent alone after its batch failed as a whole, so that its failure is its own. */
+  alone: boolean;
+  removeAbortListener(): void;
+}
+
+const pidRow = z.object({ pid: z.number() });
+
+/**
+ * Starts the group commit: one session of its own sends each batch as one append_batch()
+ * statement, which commits on its own. Appends that arrive while a batch commits wait for the
+ * next one, so a lone append goes at once and concurrent ones share a commit; the log's counter
+ * (sql/001_event_store.sql) serializes appending transactions anyway, so one batch at a time
+ * loses nothing. Each append keeps its own outcome. An append whose caller gives up before its
+ * batch is sent is never written; during its batch, the batch is cancelled and the others are
+ * sent again.
+ */
+export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
+  const { pool, log } = options;
+  const queue: Member[] = [];
+  let inFlight: Member[] = [];
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  let session: Promise<void> | undefined;
+  let cancelling: Promise<unknown> | undefined;
+  let sessionPid: number | undefined;
+
+  function take(): Member[] {
+    const batch: Member[] = [];
+    let events = 0;
+    while (queue.length > 0 && events < options.maxBatchEvents) {
+      const next = queue[0]!;
+      if (next.alone && batch.length > 0) break;
+      batch.push(queue.shift()!);
+      for (const append of next.appends) events += append.events.length;
+      if (next.alone) break;
+    }
+    return batch;
+  }
+
+  // A caller that gives up: out of the queue, or its batch cancelled.
+  function abandon(member: Member): void {
+    const at = queue.indexOf(member);
+    if (at >= 0) {
+      queue.splice(at, 1);
+      member.reject(abortError(member.signal!));
+      return;
+    }
+    if (inFlight.includes(member) && sessionPid !== undefined && !cancelling) {
+      cancelling = pool.query(sql.type(noRows)`select pg_cancel_backend(${sessionPid})`).catch((error: unknown) => {
+        log.warn({ err: error }, 'cancelling an append batch failed');
+      });
+    }
+  }
+
+  async function send(connection: DatabasePoolConnection, batch: Member[]): Promise<void> {
+    inFlight = batch;
+    let rows: readonly AppendOutcome[];
+    try {
+      rows = await connection.any(appendBatchQuery(batch.flatMap((m) => m.appends)));
+    } catch (error) {
+      inFlight = [];
+      await settleCancel();
+      fail(batch, error);
+      if (isDatabaseUnavailable(error)) throw error; // a new session
+      return;
+    }
+    inFlight = [];
+    await settleCancel();
+    if (rows.some((row) => row.outcome === 'appended')) options.afterCommit();
+    let next = 0;
+    for (const member of batch) {
+      member.removeAbortListener();
+      member.resolve(rows.slice(next, next + member.appends.length));
+      next += member.appends.length;
+    }
+  }
+
+  // A late cancel must not reach the next batch: wait until it was delivered.
+  async function settleCancel(): Promise<void> {
+    const pending = cancelling;
+    cancelling = undefined;
+    await pending;
+  }
+
+  function fail(batch: Member[], error: unknown): void {
+    const unavailable = isDatabaseUnavailable(error);
+    const cancelled = sqlStateOf(error) === '57014';
+    const requeue: Member[] = [];
+    for (const member of batch) {
+      if (member.signal?.aborted) {
+        member.removeAbortListener();
+        member.reject(abortError(member.signal));
+      } else if (unavailable) {
+        member.removeAbortListener();
+        member.reject(new DatabaseUnavailable(error));
+      } else if (cancelled || batch.length > 1) {
+        // Cancelled for a neighbour, or failed as a whole: sent again, alone when the batch failed.
+        member.alone = !cancelled;
+        requeue.push(member);
+      } else {
+        member.removeAbortListener();
+        member.reject(error);
+      }
+    }
+    queue.unshift(...requeue);
+  }
+
+  async function run(): Promise<void> {
+    while (queue.length > 0 && !stopped) {
+      try {
+        await pool.connect(async (connection) => {
+          sessionPid = (await connection.one(sql.type(pidRow)`select pg_backend_pid() as pid`)).pid;
+          for (;;) {
+            if (queue.length === 0) {
+              if (stopped) return;
+              await new Promise<void>((resolve) => (wake = resolve));
+              wake = undefined;
+              continue;
+            }
+            await send(connection, take());
+          }
+        });
+      } catch (error) {
+        sessionPid = undefined;
+        // Nothing can be appended now: those waiting are told so rather than kept waiting.
+        for (const member of queue.splice(0)) {
+          member.removeAbortListener();
+          member.reject(new DatabaseUnavailable(error));
+        }
+        if (!isDatabaseUnavailable(error)) log.error({ err: error }, 'the append session failed');
+        await sleep(100);
+      }
+    }
+    session = undefined;
+  }
+
+  return {
+    submit(queued) {
+      return new Promise<AppendOutcome[]>((resolve, reject) => {
+        if (stopped) return reject(new DatabaseUnavailable(new Error('the server is stopping')));
+        if (queued.signal?.aborted) return reject(abortError(queued.signal));
+        const onAbort = () => abandon(member);
+        const member: Member = {
+          ...queued,
+          resolve,
+          reject,
+          alone: false,
+          removeAbortListener: () => queued.signal?.removeEventListener('abort', onAbort),
+        };
+        queued.signal?.addEventListener('abort', onAbort, { once: true });
+        queue.push(member);
+        if (wake) wake();
+        else session ??= run();
+      });
+    },
+    async stop() {
+      stopped = true;
+      wake?.();
+      await session;
+      for (const member of queue.splice(0)) member.reject(new DatabaseUnavailable(new Error('the server is stopping')));
+    },
+  };
+}
+
+/** The error of a caller that gave up: its signal's reason when it is one of ours. */
+export function abortError(signal: AbortSignal): DomainError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof DomainError) return reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError') return new DeadlineExceeded();
+  return new Cancelled();
+}
