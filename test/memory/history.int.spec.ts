@@ -154,7 +154,7 @@ describe('MemoryService history', () => {
       await rejectsWith(t.memory.listAuditTrail({ userId: person, pageSize: 1001 }), Code.InvalidArgument, /^page_size:/);
     });
 
-    it('answers from the index events_user_order, in its order for a person with a long trail', async () => {
+    it('answers from the index events_user_order, and a long trail in log order without sorting it', async () => {
       // Enough people and events that a scan of the log would cost more than the index.
       await db.query(`
         with head as (update log_head set last = last + 30000 returning last - 30000 as base)
@@ -171,8 +171,10 @@ describe('MemoryService history', () => {
       };
       const few = await plan(person);
       assert.match(few, /Index Scan (using|on) events_user_order/, few);
+      // A heavy trail is walked in log order, by its own index or by the log's (every sixth
+      // event is theirs), and the walk stops at the page's end: never read whole and sorted.
       const many = await plan('bulk_heavy');
-      assert.match(many, /Index Scan using events_user_order/, many);
+      assert.match(many, /Limit[\s\S]*Index Scan using (events_user_order|events_pkey)/, many);
       assert.doesNotMatch(many, /Sort/, many);
     });
   });
