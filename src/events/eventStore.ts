@@ -3,7 +3,7 @@ import type { Logger } from '../log.js';
 import { InvalidArgument } from '../errors.js';
 import { DuplicateEventId, EventNotFound, StreamNotFound, WrongExpectedVersion } from './errors.js';
 import { createGroupCommit } from './groupCommit.js';
-import type { AppendOutcome } from './groupCommit.js';
+import type { AppendOutcome, GroupCommitStats } from './groupCommit.js';
 import type { BatchAppend } from './queries.js';
 import {
   aboutPersonQuery, eventQuery, logEndQuery, logPageQuery, scanEndQuery, streamEventsQuery, streamInfoQuery, streamPageQuery,
@@ -86,6 +86,8 @@ export interface EventStore {
   logEnd(): Promise<Position>;
   /** Commits what is queued, then refuses appends. */
   stop(): Promise<void>;
+  /** What the group commit has done so far. */
+  stats(): GroupCommitStats;
 }
 
 /** Creates the event store over a PostgreSQL pool. */
@@ -226,6 +228,7 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {} }: 
     },
 
     stop: () => commits.stop(),
+    stats: () => commits.stats(),
   };
 }
 

@@ -24,6 +24,18 @@ export interface GroupCommit {
   submit(queued: QueuedAppend): Promise<AppendOutcome[]>;
   /** Commits what is queued, then stops; later appends are refused as unavailable. */
   stop(): Promise<void>;
+  /** Counts since start, for metrics and tests. */
+  stats(): GroupCommitStats;
+}
+
+/** What the group commit has done so far. */
+export interface GroupCommitStats {
+  /** Statements sent, each one commit. */
+  batches: number;
+  /** Appends committed (or refused) in them. */
+  appends: number;
+  /** Appends waiting now. */
+  queued: number;
 }
 
 /** Options of the group commit. */
@@ -64,6 +76,8 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
   let session: Promise<void> | undefined;
   let cancelling: Promise<unknown> | undefined;
   let sessionPid: number | undefined;
+  let batches = 0;
+  let appends = 0;
 
   function take(): Member[] {
     const batch: Member[] = [];
@@ -107,6 +121,8 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
     }
     inFlight = [];
     await settleCancel();
+    batches++;
+    appends += rows.length;
     if (rows.some((row) => row.outcome === 'appended')) options.afterCommit();
     let next = 0;
     for (const member of batch) {
@@ -194,6 +210,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
         else session ??= run();
       });
     },
+    stats: () => ({ batches, appends, queued: queue.length }),
     async stop() {
       stopped = true;
       wake?.();

@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pg from 'pg';
+import { DeadlineExceeded, InvalidArgument } from '../../src/errors.js';
+import { DuplicateEventId, WrongExpectedVersion } from '../../src/events/errors.js';
+import type { AppendResult, ExpectedVersion, ProposedEvent, RecordedEvent } from '../../src/events/types.js';
+import { START } from '../../src/events/types.js';
+import { startTestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
+
+// Concurrent appends share batches (one statement, one commit); each must still get exactly
+// the answer it would get alone, in the order the store took them, and the log must be what
+// the answers say.
+
+interface Call {
+  streamId: string;
+  expected: ExpectedVersion;
+  events: ProposedEvent[];
+}
+
+type Answer = { ok: AppendResult } | { error: unknown };
+
+/** A small deterministic generator, so a failure can be replayed from its seed. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** What each call would answer, applied one at a time in `calls` order to an empty set of streams. */
+function expectedAnswers(calls: Call[]): ({ kind: 'appended'; version: bigint; events: number } | { kind: 'duplicate'; of: number } | { kind: 'wrong'; actual: bigint } | { kind: 'conflict' } | { kind: 'invalid' })[] {
+  const versions = new Map<string, bigint>();
+  const byId = new Map<string, { call: number; streamId: string; event: ProposedEvent }>();
+  return calls.map((call, i) => {
+    if (call.events.some((e) => e.type === '')) return { kind: 'invalid' as const };
+    const found = call.events.map((e) => (e.eventId ? byId.get(e.eventId) : undefined));
+    if (found.some(Boolean)) {
+      const same = found.every((f, k) => f && f.streamId === call.streamId && JSON.stringify(f.event.data) === JSON.stringify(call.events[k]!.data)
+        && f.event.type === call.events[k]!.type && f.call === found[0]!.call);
+      return same ? { kind: 'duplicate' as const, of: found[0]!.call } : { kind: 'conflict' as const };
+    }
+    const current = versions.get(call.streamId) ?? 0n;
+    const e = call.expected;
+    if ((e.kind === 'no_stream' && current !== 0n) || (e.kind === 'stream_exists' && current === 0n) || (e.kind === 'exact' && current !== e.version)) {
+      return { kind: 'wrong' as const, actual: current };
+    }
+    versions.set(call.streamId, current + BigInt(call.events.length));
+    for (const event of call.events) if (event.eventId) byId.set(event.eventId, { call: i, streamId: call.streamId, event });
+    return { kind: 'appended' as const, version: current + BigInt(call.events.length), events: call.events.length };
+  });
+}
+
+describe('Group commit', () => {
+  let t: TestApp;
+  before(async () => {
+    t = await startTestApp();
+  });
+  after(() => t.stop());
+
+  async function wholeLog(): Promise<RecordedEvent[]> {
+    const events: RecordedEvent[] = [];
+    let from = START;
+    for (;;) {
+      const page = await t.app.eventStore.readAll(from, 1000, { eventTypes: [], streamIdPrefixes: [] });
+      events.push(...page.events);
+      if (page.endOfLog) return events;
+      from = page.nextPosition;
+    }
+  }
+
+  for (const seed of [1, 2, 3]) {
+    it(`mixes right and wrong expected versions, repeated and reused ids and invalid events in shared batches: each answer is its own (seed ${seed})`, async function () {
+      this.timeout(60_000);
+      const next = random(seed);
+      const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+      const tag = randomUUID().slice(0, 8);
+      const streams = Array.from({ length: 12 }, (_, i) => `${tag}-s${i}`);
+      const calls: Call[] = [];
+      const versions = new Map<string, number>();
+      for (let i = 0; i < 400; i++) {
+        const streamId = pick(streams);
+        const roll = next();
+        if (roll < 0.1 && calls.length > 0) {
+          // A retry of an earlier call: the same ids and content (duplicate) or other content (conflict).
+          const earlier = pick(calls);
+          const changed = next() < 0.3;
+          calls.push({ ...earlier, events: earlier.events.map((e) => ({ ...e, data: changed ? { other: i } : e.data })) });
+          continue;
+        }
+        const known = versions.get(streamId) ?? 0;
+        const expected: ExpectedVersion = pick<ExpectedVersion>([
+          { kind: 'any' }, { kind: 'no_stream' }, { kind: 'stream_exists' },
+          { kind: 'exact', version: BigInt(known) }, { kind: 'exact', version: BigInt(known + 1) },
+        ]);
+        const count = 1 + Math.floor(next() * 3);
+        const events = Array.from({ length: count }, (_, k) => ({
+          eventId: randomUUID(),
+          type: next() < 0.03 ? '' : `${tag}-t${k}`,
+          data: { call: i, k },
+          metadata: {},
+        }));
+        calls.push({ streamId, expected, events });
+        versions.set(streamId, known + count); // a guess: wrong often enough
+      }
+
+      const batchesBefore = t.app.eventStore.stats().batches;
+      // All at once: the store takes them in call order, a batch at a time.
+      const answers: Answer[] = await Promise.all(calls.map((call) => {
+        try {
+          return t.app.eventStore.appendToStream(call.streamId, call.expected, call.events).then((ok) => ({ ok }), (error: unknown) => ({ error }));
+        } catch (error) {
+          return Promise.resolve({ error });
+        }
+      }));
+      const batches = t.app.eventStore.stats().batches - batchesBefore;
+      assert.ok(batches < calls.length / 4, `${calls.length} appends took ${batches} commits: they were batched`);
+
+      const expected = expectedAnswers(calls);
+      let lastPosition = 0n;
+      answers.forEach((answer, i) => {
+        const want = expected[i]!;
+        const at = `call ${i} (${JSON.stringify(calls[i]!.expected, (_, v) => (typeof v === 'bigint' ? String(v) : v))})`;
+        switch (want.kind) {
+          case 'invalid':
+            assert.ok('error' in answer && answer.error instanceof InvalidArgument, `${at}: invalid`);
+            break;
+          case 'conflict':
+            assert.ok('error' in answer && answer.error instanceof DuplicateEventId, `${at}: conflict, got ${JSON.stringify('error' in answer ? String(answer.error) : 'ok')}`);
+            break;
+          case 'wrong':
+            assert.ok('error' in answer && answer.error instanceof WrongExpectedVersion, `${at}: wrong version, got ${'error' in answer ? String(answer.error) : 'ok'}`);
+            assert.equal((answer as { error: WrongExpectedVersion }).error.actualVersion, want.actual, at);
+            break;
+          case 'duplicate':
+            assert.ok('ok' in answer, `${at}: duplicate answers like the first`);
+            assert.deepEqual(answer.ok, (answers[want.of] as { ok: AppendResult }).ok, at);
+            break;
+          case 'appended': {
+            assert.ok('ok' in answer, `${at}: appended, got ${'error' in answer ? String(answer.error) : ''}`);
+            assert.equal(answer.ok.nextExpectedVersion, want.version, at);
+            // Positions are handed out in the order the calls were taken, with no gap.
+            assert.equal(answer.ok.firstPosition.prepare, lastPosition === 0n ? answer.ok.firstPosition.prepare : lastPosition + 1n, at);
+            assert.equal(answer.ok.lastPosition.prepare - answer.ok.firstPosition.prepare, BigInt(want.events - 1), at);
+            lastPosition = answer.ok.lastPosition.prepare;
+            break;
+          }
+        }
+      });
+
+      // The log is what the answers say: exactly the appended calls' events, in their order.
+      const log = (await wholeLog()).filter((e) => e.streamId.startsWith(`${tag}-`));
+      const appended = calls.filter((_, i) => expected[i]!.kind === 'appended').flatMap((call) => call.events.map((e) => ({ id: e.eventId, stream: call.streamId })));
+      assert.deepEqual(log.map((e) => ({ id: e.eventId, stream: e.streamId })), appended);
+      for (const streamId of streams) {
+        const own = log.filter((e) => e.streamId === streamId).map((e) => e.version);
+        assert.deepEqual(own, own.map((_, k) => BigInt(k + 1)), `${streamId}: versions 1..n without gaps`);
+      }
+    });
+  }
+
+  it('a deadline that passes while an append waits behind a lock: DeadlineExceeded, and the event is never written', async () => {
+    const blocker = new pg.Client({ connectionString: t.databaseUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [`blocker-${randomUUID()}`, JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }])]);
+      const late = { eventId: randomUUID(), type: 'late', data: {}, metadata: {} };
+      const patient = { eventId: randomUUID(), type: 'patient', data: {}, metadata: {} };
+      const started = Date.now();
+      const withDeadline = t.app.eventStore.appendToStream(`late-${randomUUID()}`, { kind: 'any' }, [late], AbortSignal.timeout(200));
+      const without = t.app.eventStore.appendToStream(`patient-${randomUUID()}`, { kind: 'any' }, [patient]);
+      await assert.rejects(withDeadline, DeadlineExceeded);
+      assert.ok(Date.now() - started < 2_000, 'answered at its deadline, not when the lock went');
+      await sleep(100);
+      await blocker.query('commit');
+      await without; // it waited behind the cancelled batch (or was cancelled with it and sent again)
+      const ids = (await wholeLog()).map((e) => e.eventId);
+      assert.ok(!ids.includes(late.eventId), 'the late event is not in the log');
+      assert.ok(ids.includes(patient.eventId));
+    } finally {
+      await blocker.end();
+    }
+  });
+
+  it('an append whose caller left before its batch went is never written', async () => {
+    const blocker = new pg.Client({ connectionString: t.databaseUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [`blocker-${randomUUID()}`, JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }])]);
+      // The first append's batch waits on the lock; the second waits in the queue behind it.
+      const first = t.app.eventStore.appendToStream(`first-${randomUUID()}`, { kind: 'any' }, [{ type: 'first', data: {}, metadata: {} }]);
+      const controller = new AbortController();
+      const queued = { eventId: randomUUID(), type: 'queued', data: {}, metadata: {} };
+      const second = t.app.eventStore.appendToStream(`queued-${randomUUID()}`, { kind: 'any' }, [queued], controller.signal);
+      await sleep(100);
+      controller.abort();
+      await assert.rejects(second, /cancelled/);
+      await blocker.query('commit');
+      await first;
+      assert.ok(!(await wholeLog()).some((e) => e.eventId === queued.eventId));
+    } finally {
+      await blocker.end();
+    }
+  });
+});
