@@ -27,6 +27,7 @@ returns table (
 ) language plpgsql as $$
 declare
   v_last     bigint;
+  v_ids_all  uuid[];
   v_append   jsonb;
   v_ord      int;
   v_stream   text;
@@ -42,6 +43,58 @@ begin
   -- log_head in 001_event_store.sql), so positions follow commit order and the checks below
   -- see every earlier append.
   update log_head set last = last where id returning last into v_last;
+
+  -- The common batch, in a few set-wise statements: every append to its own stream, every
+  -- event id new. Its appends cannot affect each other, so taking them all at once answers
+  -- what taking them one by one would. Anything else takes the loop below.
+  select array_agg((ev->>'event_id')::uuid) into v_ids_all
+    from jsonb_array_elements(p_appends) as a(e), jsonb_array_elements(a.e->'events') as x(ev);
+  if (select count(distinct a.e->>'stream_id') = count(*) from jsonb_array_elements(p_appends) as a(e))
+     and cardinality(v_ids_all) = (select count(distinct i) from unnest(v_ids_all) as u(i))
+     and not exists (select 1 from events ev where ev.event_id = any(v_ids_all)) then
+    return query
+      with a as (
+        select o::int as ord, e->>'stream_id' as stream_id, e->>'expected' as expected,
+               (e->>'expected_version')::bigint as expected_version, e->'events' as events,
+               jsonb_array_length(e->'events') as n
+          from jsonb_array_elements(p_appends) with ordinality as t(e, o)
+      ), current_versions as (
+        select s.stream_id, s.version from streams s where s.stream_id in (select a.stream_id from a) for update
+      ), checked as (
+        select a.*, coalesce(c.version, 0) as cur_version,
+               not ((a.expected = 'no_stream' and coalesce(c.version, 0) <> 0)
+                    or (a.expected = 'stream_exists' and coalesce(c.version, 0) = 0)
+                    or (a.expected = 'exact' and coalesce(c.version, 0) <> a.expected_version)) as ok
+          from a left join current_versions c on c.stream_id = a.stream_id
+      ), placed as (
+        -- Positions in the order of the batch, counting only the appends that go in.
+        select checked.*, v_last + coalesce(sum(checked.n) filter (where checked.ok)
+                 over (order by checked.ord rows between unbounded preceding and 1 preceding), 0) as base
+          from checked
+      ), new_versions as (
+        insert into streams as s (stream_id, version)
+        select p.stream_id, p.cur_version + p.n from placed p where p.ok
+            on conflict (stream_id) do update set version = excluded.version, updated_at = now()
+      ), written as (
+        insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id)
+        select p.base + x.k, (x.ev->>'event_id')::uuid, p.stream_id, p.cur_version + x.k, x.ev->>'type', x.ev->'data',
+               x.ev->'metadata', x.ev->>'correlation_id', x.ev->>'causation_id'
+          from placed p, jsonb_array_elements(p.events) with ordinality as x(ev, k)
+         where p.ok
+         order by p.base + x.k
+      )
+      select p.ord,
+             case when p.ok then 'appended' else 'wrong_expected_version' end,
+             case when p.ok then p.cur_version + p.n else p.cur_version end,
+             case when p.ok then p.base + 1 end,
+             case when p.ok then p.base + p.n end,
+             case when p.ok then now() end,
+             null::text
+        from placed p order by p.ord;
+    select coalesce(max(ev.position), v_last) into v_last from events ev where ev.position > v_last;
+    update log_head set last = v_last where id;
+    return;
+  end if;
 
   for v_append, v_ord in select a.e, a.o from jsonb_array_elements(p_appends) with ordinality as a(e, o) loop
     v_stream := v_append->>'stream_id';
