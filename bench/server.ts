@@ -11,7 +11,15 @@ const STARTUP_TIMEOUT_MS = 60_000;
 
 /** The AUREN server running as a child process. */
 export interface ServerProcess {
+  /** PORT: connect-node (Connect, gRPC-Web, gRPC) and /healthz. */
   baseUrl: string;
+  /**
+   * Where gRPC clients call: GRPC_PORT (the @grpc/grpc-js listener) when the server opened it,
+   * else PORT (a server from before that listener ignores GRPC_PORT).
+   */
+  grpcUrl: string;
+  /** Which listener grpcUrl is, for the report. */
+  grpcListener: 'GRPC_PORT (@grpc/grpc-js)' | 'PORT (connect-node)';
   pid: number;
   stop(): Promise<void>;
 }
@@ -22,7 +30,10 @@ export interface ServerProcess {
  */
 export function serverArgs(): string[] {
   const entry = process.env.BENCH_SERVER_ENTRY;
-  return entry ? [entry] : ['--import', 'tsx', 'src/cli.ts'];
+  // BENCH_SERVER_CPU_PROF=DIR: every spawned server writes a V8 CPU profile there when it stops
+  // (summarize with `npx tsx bench/cpuProfile.ts FILE`). It costs the server CPU: not for figures.
+  const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : [];
+  return [...profile, ...(entry ? [entry] : ['--import', 'tsx', 'src/cli.ts'])];
 }
 
 /**
@@ -31,6 +42,7 @@ export function serverArgs(): string[] {
  */
 export async function startServer(databaseUrl: string, poolSize: number, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
+  const grpcPort = await freePort();
   const child = spawn(process.execPath, [...serverArgs(), 'serve'], {
     cwd: ROOT,
     env: {
@@ -38,6 +50,7 @@ export async function startServer(databaseUrl: string, poolSize: number, env: Re
       DATABASE_URL: databaseUrl,
       HOST: '127.0.0.1',
       PORT: String(port),
+      GRPC_PORT: String(grpcPort),
       LOG_LEVEL: 'warn',
       DB_POOL_SIZE: String(poolSize),
       ...env,
@@ -53,14 +66,22 @@ export async function startServer(databaseUrl: string, poolSize: number, env: Re
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const baseUrl = `http://127.0.0.1:${port}`;
+  let grpcJs: boolean;
   try {
     await waitUntilServing(baseUrl, child, exited, () => output);
+    grpcJs = await listening(grpcPort);
   } catch (error) {
     await stopChild(child, exited);
     throw error;
   }
+  if (process.env.BENCH_REQUIRE_GRPC_PORT === '1' && !grpcJs) {
+    await stopChild(child, exited);
+    throw new Error('BENCH_REQUIRE_GRPC_PORT=1 but the server does not listen on GRPC_PORT');
+  }
   return {
     baseUrl,
+    grpcUrl: grpcJs ? `http://127.0.0.1:${grpcPort}` : baseUrl,
+    grpcListener: grpcJs ? 'GRPC_PORT (@grpc/grpc-js)' : 'PORT (connect-node)',
     pid: child.pid!,
     stop: () => stopChild(child, exited).then(() => {
       if (output.trim()) process.stderr.write(`server output (LOG_LEVEL=warn):\n${output}\n`);
@@ -97,6 +118,23 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** Whether something accepts connections on 127.0.0.1:port (tried for up to 2 s). */
+async function listening(port: number): Promise<boolean> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok || Date.now() > deadline) return ok;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { cpuMeter } from '../cpu.js';
 import { checkpoint } from '../databases.js';
 import type { MachineFacts } from '../databases.js';
-import { writeSection } from '../report.js';
+import { writeSection } from '../tables.js';
 import { startServer } from '../server.js';
 import { AUDIT_VARIANTS, measureAuditCost } from './audit.js';
 import { AGENTS_PER_USER, MEMORY_CLIENTS, MEMORY_GOALS, MEMORY_SERVER_POOL } from './config.js';

@@ -50,7 +50,7 @@ export async function loadEvents(databaseUrl: string, count: number, streamPrefi
 
 /** One catch-up read of the whole log. */
 export interface CatchUpResult {
-  client: 'grpc-js' | 'connect';
+  client: 'wire' | 'grpc-js' | 'connect';
   events: number;
   /** False when the read was stopped at the time limit before caught_up. */
   caughtUp: boolean;

@@ -1,10 +1,12 @@
 import type { MachineFacts } from '../databases.js';
+import type { GoalRow } from '../goals.js';
 import { payloadBytes } from '../payload.js';
-import { markdownTable, textTable } from '../report.js';
+import { markdownTable, textTable } from '../tables.js';
 import { serverArgs } from '../server.js';
 import type { TailsConfig } from './config.js';
 import { IDLE_CONNECTIONS, LANES, TAILS_PRIME_EVENTS, WARMUP_SECONDS } from './config.js';
 import { EMMETT_CONSUMER } from './emmett.js';
+import type { CatchUpResult } from './catchup.js';
 import type { LatencyRow, SetupName, TailsResults } from './run.js';
 import { TAIL_DATABASES } from './run.js';
 
@@ -17,6 +19,12 @@ const SETUPS: Record<SetupName, string> = {
   notify: '(b) AUREN, other server, NOTIFY',
   poll: '(c) AUREN, other server, poll only',
   emmett: 'Emmett consumer (defaults)',
+};
+
+const CLIENTS: Record<CatchUpResult['client'], string> = {
+  wire: 'bench wire client (messages counted, not decoded)',
+  'grpc-js': '@grpc/grpc-js (decoded)',
+  connect: 'connect-node gRPC (decoded)',
 };
 
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
@@ -52,7 +60,7 @@ function catchUpRows(results: TailsResults): string[][] {
     const per = (v: number | null | undefined) => (v == null || r.events === 0 ? 'n/a' : int((v * 1000) / r.events));
     const cores = (v: number | null | undefined) => (v == null ? 'n/a' : (v / 1000 / r.seconds).toFixed(2));
     return [
-      r.client === 'grpc-js' ? '@grpc/grpc-js' : 'connect-node (gRPC)', int(r.events), r.caughtUp ? 'yes' : 'no (time limit)',
+      CLIENTS[r.client], int(r.events), r.caughtUp ? 'yes' : 'no (time limit)',
       r.seconds.toFixed(1), int(r.eventsPerSecond), r.firstEventSeconds.toFixed(2),
       per(r.cpu?.server), per(r.cpu?.bench), per(r.cpu?.postgres),
       cores(r.cpu?.server), cores(r.cpu?.bench), cores(r.cpu?.postgres), cores(r.cpu?.other),
@@ -97,6 +105,33 @@ function goals(results: TailsResults): string[] {
       + `${mib(i.rssAfterMiB)}, ${i.listenConnections} LISTEN — ${met(i.rssAfterMiB * 1.048576 < TAIL_GOALS.idleRssMiB && i.listenConnections === TAIL_GOALS.listenConnections)}; `
       + `all ${int(i.burst.events)} burst events reached all of them: ${i.burst.complete === i.subscribers ? `yes, ${sec(i.burst.firstSendToAllSeconds)} from the first append` : `**no**, ${int(i.burst.complete)} complete after ${i.burst.deadlineSeconds} s`}.`,
   ];
+}
+
+/** The goals of issue 9 this part measures: tail p99 at 1,000 events/s achieved, catch-up rate. */
+export function tailGoals(results: TailsResults): GoalRow[] {
+  const section = 'Live tails';
+  const rows: GoalRow[] = [];
+  const at1000 = results.latency.filter((r) => r.setup !== 'emmett' && r.setup !== 'poll' && r.rate === 1000);
+  if (at1000.length > 0) {
+    const ok = (r: LatencyRow) => r.result.ackToReceipt.p99 < TAIL_GOALS.p99Ms && r.result.received === r.result.events && r.result.achievedRate >= 1000 * 0.95;
+    rows.push({
+      id: 'tailP99',
+      measured: at1000.map((r) => `${SETUPS[r.setup]}: p99 ${ms(r.result.ackToReceipt.p99)} ms at ${int(r.result.achievedRate)} ev/s achieved`
+        + `${r.result.received < r.result.events ? `, ${int(r.result.events - r.result.received)} never received` : ''}`).join('; '),
+      met: at1000.every(ok),
+      section,
+    });
+  }
+  if (results.catchUp.length > 0) {
+    const best = results.catchUp.reduce((a, b) => (b.eventsPerSecond > a.eventsPerSecond ? b : a));
+    rows.push({
+      id: 'catchUp',
+      measured: results.catchUp.map((r) => `${CLIENTS[r.client]}: ${int(r.eventsPerSecond)} ev/s${r.caughtUp ? '' : ' (time limit)'}`).join('; '),
+      met: best.eventsPerSecond >= TAIL_GOALS.catchUpEventsPerSecond,
+      section,
+    });
+  }
+  return rows;
 }
 
 export function printTailResults(results: TailsResults): void {

@@ -1,0 +1,103 @@
+// `npx tsx bench/cpuProfile.ts FILE.cpuprofile [N]`: where a `node --cpu-prof` profile spent its
+// samples: the N functions with the most self samples (file:function, % of all samples), then the
+// same by file, and by the place in our code (src/, bench/) nearest to the sample on its stack.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  startTime: number;
+  endTime: number;
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** A frame's file, short: relative to the repository, node_modules/<package>/…, or node:<module>. */
+function fileOf(url: string): string {
+  if (!url) return '(native)';
+  let file = url.startsWith('file://') ? fileURLToPath(url) : url;
+  if (file.startsWith(ROOT)) file = path.relative(ROOT, file);
+  const nm = file.lastIndexOf('node_modules/');
+  return nm === -1 ? file : file.slice(nm);
+}
+
+export interface ProfileSummary {
+  samples: number;
+  seconds: number;
+  /** Self samples by function and by file, most first, as shares of all samples. */
+  functions: { name: string; share: number }[];
+  files: { name: string; share: number }[];
+  /** Samples attributed to the nearest frame of our own code (src/ or bench/) on their stack. */
+  ours: { name: string; share: number }[];
+}
+
+export function summarizeProfile(file: string, top = 25): ProfileSummary {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const self = new Map<number, number>();
+  for (const id of profile.samples) self.set(id, (self.get(id) ?? 0) + 1);
+  const total = profile.samples.length;
+
+  const fn = new Map<string, number>();
+  const files = new Map<string, number>();
+  const ours = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string, v: number) => m.set(k, (m.get(k) ?? 0) + v);
+  for (const [id, count] of self) {
+    const node = byId.get(id)!;
+    const f = node.callFrame;
+    const file = fileOf(f.url);
+    const name = f.functionName || '(anonymous)';
+    add(fn, f.url ? `${file}:${name}:${f.lineNumber + 1}` : name, count);
+    add(files, f.url ? file : name, count);
+    let at: number | undefined = id;
+    let owner = '(no frame of ours)';
+    while (at !== undefined) {
+      const cf = byId.get(at)!.callFrame;
+      const ff = fileOf(cf.url);
+      if (ff.startsWith('src/') || ff.startsWith('bench/')) {
+        owner = `${ff}:${cf.functionName || '(anonymous)'}`;
+        break;
+      }
+      at = parent.get(at);
+    }
+    add(ours, owner, count);
+  }
+  const rank = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, n]) => ({ name, share: n / total }));
+  return {
+    samples: total,
+    seconds: (profile.endTime - profile.startTime) / 1e6,
+    functions: rank(fn),
+    files: rank(files),
+    ours: rank(ours),
+  };
+}
+
+/** The summary as text lines. */
+export function formatProfile(s: ProfileSummary): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
+  return [
+    `${s.samples} samples over ${s.seconds.toFixed(1)} s`,
+    'self samples by function:', ...s.functions.map((x) => `  ${pct(x.share)}  ${x.name}`),
+    'self samples by file:', ...s.files.map((x) => `  ${pct(x.share)}  ${x.name}`),
+    'samples by nearest frame in src/ or bench/:', ...s.ours.map((x) => `  ${pct(x.share)}  ${x.name}`),
+  ].join('\n');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const [file, top] = process.argv.slice(2);
+  if (!file) {
+    process.stderr.write('usage: tsx bench/cpuProfile.ts FILE.cpuprofile [N]\n');
+    process.exit(2);
+  }
+  process.stdout.write(`${formatProfile(summarizeProfile(file, Number(top ?? 25)))}\n`);
+}
