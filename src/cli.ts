@@ -1,10 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import { startEmbeddedPostgres } from './db/embedded.js';
-import { migrate } from './db/migrate.js';
+import { migrateAtStart } from './db/migrate.js';
 import { connectDatabase } from './db/pool.js';
 import { createLogger } from './log.js';
+import { oneLine, StartupError } from './startupError.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 
@@ -16,35 +17,34 @@ commands:
 
 Configuration comes from environment variables; see README.md.`;
 
-/** Entry point of the `auren` command. */
+/** Entry point of the `auren` command; resolves to its exit code, rejects with a StartupError when the start fails. */
 export async function main(argv: string[]): Promise<number> {
   const command = argv.join(' ') || 'serve';
-  if (command === 'help' || command === '--help' || command === '-h') {
+  if (['help', '--help', '-h'].includes(command)) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`auren: ${error.message}\n`);
+  if (command !== 'serve' && command !== 'db migrate') {
+    process.stderr.write(`auren: unknown command '${command}'; see auren help\n`);
     return 2;
   }
+  const config = loadConfig();
   const log = createLogger(config.logLevel);
-  switch (command) {
-    case 'serve':
-      return serve(config, log);
-    case 'db migrate':
-      return migrateOnly(config, log);
-    default:
-      process.stderr.write(`auren: unknown command '${command}'\n${USAGE}\n`);
-      return 2;
-  }
+  return command === 'serve' ? serve(config, log) : migrateOnly(config, log);
 }
 
 async function serve(config: Config, log: Logger): Promise<number> {
+  // Until the service serves there are no calls to finish: a signal ends the process at once,
+  // and the embedded PostgreSQL, if started, gets its shutdown from its exit hook.
+  const whileStarting = (signal: NodeJS.Signals) => {
+    process.stderr.write(`auren: stopped by ${signal} while starting\n`);
+    process.exit(1);
+  };
+  process.once('SIGTERM', whileStarting);
+  process.once('SIGINT', whileStarting);
   const app = await startApp(config, log);
+  process.off('SIGTERM', whileStarting);
+  process.off('SIGINT', whileStarting);
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -68,17 +68,17 @@ async function migrateOnly(config: Config, log: Logger): Promise<number> {
   const embedded = config.databaseUrl
     ? undefined
     : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, database: 'auren' }, log);
-  const url = config.databaseUrl ?? embedded!.url;
-  const pool = await connectDatabase({ url, maximumPoolSize: 1 }, config.startupTimeoutMs, log).catch(async (error: unknown) => {
-    await embedded?.stop();
-    throw error;
-  });
   try {
-    const applied = await migrate(url, log);
-    log.info({ applied }, applied.length ? 'schema migrated' : 'schema already up to date');
-    return 0;
+    const url = config.databaseUrl ?? embedded!.url;
+    const pool = await connectDatabase({ url, maximumPoolSize: 1 }, config.startupTimeoutMs, log);
+    try {
+      const applied = await migrateAtStart(url, log);
+      log.info({ applied }, applied.length ? 'schema migrated' : 'schema already up to date');
+      return 0;
+    } finally {
+      await pool.end();
+    }
   } finally {
-    await pool.end();
     await embedded?.stop();
   }
 }
@@ -88,9 +88,17 @@ main(process.argv.slice(2)).then(
     await sleep(10); // let the logger flush
     process.exit(code);
   },
-  (error: unknown) => {
-    process.stderr.write(`auren: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    if (error instanceof Error && error.cause) process.stderr.write(`caused by: ${String((error.cause as Error).message ?? error.cause)}\n`);
+  async (error: unknown) => {
+    await sleep(10);
+    // A start that failed for a reason the operator can act on: one line, what to do included.
+    if (error instanceof StartupError) {
+      process.stderr.write(`auren: ${error.message}\n`);
+      process.exit(error.exitCode);
+    }
+    // A bug: one line first, then the stack for whoever fixes it.
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`auren: unexpected error: ${oneLine(message)}\n`);
+    if (error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exit(1);
   },
 );
