@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -9,13 +10,22 @@ import { oneLine, StartupError } from './startupError.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 
-const USAGE = `usage: auren <command>
+const USAGE = `usage: auren [command]
 
 commands:
-  serve         run the data plane (the default)
-  db migrate    apply the pending schema files in sql/ and exit
+  serve           run the data plane (the default)
+  db migrate      apply the pending schema files in sql/ and exit
+  --version, -v   print the version and exit
+  --help, -h      print this help and exit
 
-Configuration comes from environment variables; see README.md.`;
+Configuration comes from environment variables (PORT, DATABASE_URL, AUREN_DATA_DIR, ...):
+see "Configuration" in README.md. Without DATABASE_URL an embedded PostgreSQL is started,
+its data kept in AUREN_DATA_DIR (./.auren). Logs are JSON lines on stdout.`;
+
+/** The version in package.json (beside src/ and dist/ alike). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
 
 /** Entry point of the `auren` command; resolves to its exit code, rejects with a StartupError when the start fails. */
 export async function main(argv: string[]): Promise<number> {
@@ -24,8 +34,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  if (['version', '--version', '-v'].includes(command)) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
   if (command !== 'serve' && command !== 'db migrate') {
-    process.stderr.write(`auren: unknown command '${command}'; see auren help\n`);
+    process.stderr.write(`auren: unknown command '${command}'; see auren --help\n`);
     return 2;
   }
   const config = loadConfig();
