@@ -76,7 +76,7 @@ describe('First run from a fresh checkout in a private folder (npm ci && npm sta
     }
   });
 
-  it('leaves the modes of the user\'s folders alone and keeps the password to root', async () => {
+  it('leaves the modes of the user\'s folders alone and keeps the password to this user', async () => {
     assert.equal((await stat(home)).mode & 0o777, 0o700);
     const secret = await stat(path.join(checkout, '.auren', 'postgres.secret'));
     assert.equal(secret.mode & 0o777, 0o600);
