@@ -48,32 +48,38 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function serve(config: Config, log: Logger): Promise<number> {
-  // Until the service serves there are no calls to finish: a signal ends the process at once,
-  // and the embedded PostgreSQL, if started, gets its shutdown from its exit hook.
-  const whileStarting = (signal: NodeJS.Signals) => {
-    process.stderr.write(`auren: stopped by ${signal} while starting\n`);
-    process.exit(1);
-  };
-  process.once('SIGTERM', whileStarting);
-  process.once('SIGINT', whileStarting);
-  const app = await startApp(config, log);
-  process.off('SIGTERM', whileStarting);
-  process.off('SIGINT', whileStarting);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down: finishing open calls');
-  // A second signal means: now. Not one within the first second: Ctrl-C under `npm start`
-  // reaches this process twice, from the terminal and forwarded by npm.
-  const firstAt = Date.now();
-  const again = () => {
+  // One pair of handlers for the whole life of the process: a signal caught while handlers
+  // were being swapped would be lost.
+  let phase: 'starting' | 'serving' | 'stopping' = 'starting';
+  let firstAt = 0;
+  let requestStop!: (signal: NodeJS.Signals) => void;
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (requestStop = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (phase === 'starting') {
+      // No calls to finish yet: end at once; the embedded PostgreSQL, if started, gets its
+      // shutdown from its exit hook.
+      process.stderr.write(`auren: stopped by ${signal} while starting\n`);
+      process.exit(1);
+    }
+    if (phase === 'serving') {
+      phase = 'stopping';
+      firstAt = Date.now();
+      requestStop(signal);
+      return;
+    }
+    // A second signal means: now. Not one within the first second: Ctrl-C under `npm start`
+    // reaches this process twice, from the terminal and forwarded by npm.
     if (Date.now() - firstAt < 1_000) return;
     log.warn('second signal: exiting at once');
     process.exit(1);
   };
-  process.on('SIGTERM', again);
-  process.on('SIGINT', again);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const app = await startApp(config, log);
+  phase = 'serving';
+  const signal = await stopRequested;
+  log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down: finishing open calls');
   await app.stop();
   return 0;
 }

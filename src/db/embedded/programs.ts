@@ -24,7 +24,7 @@ export class ProgramFailed extends Error {
 export interface Program {
   child: ChildProcess;
   output: ProgramOutput;
-  /** Settles once the program has exited and its output is read (also when it could not start). */
+  /** Resolves once the program has ended and its output is read (also when it could not start), with one line saying how: why, when it failed. */
   closed: Promise<string>;
 }
 

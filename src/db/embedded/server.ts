@@ -32,7 +32,9 @@ const STOP_TIMEOUT_MS = 30_000;
  *
  * It runs in a process group of its own: Ctrl-C in a terminal signals the whole foreground
  * group, and the server must stay up while the service drains open calls, then be stopped by
- * it. Should this process exit without stopping it, an exit hook sends the fast shutdown.
+ * it. Should this process exit without stopping it, an exit hook sends the fast shutdown
+ * (no hook runs when the process is killed by a signal it does not handle: cli.ts handles
+ * SIGINT and SIGTERM from the start).
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { log } = options;
@@ -57,6 +59,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const { child } = program;
   let exited = false;
   void program.closed.then(() => (exited = true));
+  // Also while it starts: a signal then ends this process at once (see cli.ts).
+  const killOnExit = () => child.kill('SIGINT');
+  process.once('exit', killOnExit);
 
   let timer: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
@@ -67,7 +72,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   clearTimeout(timer);
 
   let stopping: Promise<void> | undefined;
-  const killOnExit = () => child.kill('SIGINT');
   const stop = () => {
     stopping ??= (async () => {
       process.off('exit', killOnExit);
@@ -83,12 +87,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return stopping;
   };
 
-  if (outcome === 'exited') throw new ProgramFailed('postgres', await program.closed);
+  if (outcome === 'exited') {
+    process.off('exit', killOnExit);
+    throw new ProgramFailed('postgres', await program.closed);
+  }
   if (outcome === 'timeout') {
     await stop();
     throw new ProgramFailed('postgres', `not ready after ${options.readyTimeoutMs} ms: ${program.output.reason()}`);
   }
-  process.once('exit', killOnExit);
   void program.closed.then((how) => {
     if (!stopping) log.error({ reason: how }, 'the embedded PostgreSQL exited unexpectedly');
   });
