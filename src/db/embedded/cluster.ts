@@ -52,7 +52,7 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
   const { dataDir } = options;
   const handle = path.join(dataDir, 'postgres');
   const secretFile = path.join(dataDir, 'postgres.secret');
-  const existing = await findCluster(handle, dataDir);
+  const existing = await inDataFolder(dataDir, () => findCluster(handle, dataDir));
   if (existing) return { pgdata: existing, password: await readSecret(secretFile, dataDir), created: false };
 
   const password = randomBytes(18).toString('base64url');
@@ -66,10 +66,10 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
 }
 
 async function findCluster(handle: string, dataDir: string): Promise<string | undefined> {
-  const info = await inDataFolder(dataDir, () => lstat(handle).catch((error: NodeJS.ErrnoException) => {
+  const info = await lstat(handle).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'ENOENT') return undefined;
     throw error;
-  }));
+  });
   if (!info) return undefined;
   if (info.isSymbolicLink()) {
     const target = path.resolve(dataDir, await readlink(handle));
@@ -85,7 +85,7 @@ async function findCluster(handle: string, dataDir: string): Promise<string | un
     if (await isCluster(handle)) return handle;
     // An empty folder is what a start that failed before creating the cluster leaves behind.
     if ((await readdir(handle)).length === 0) {
-      await inDataFolder(dataDir, () => rmdir(handle));
+      await rmdir(handle);
       return undefined;
     }
   }
@@ -147,11 +147,9 @@ async function createSystemCluster(handle: string, password: string, options: Cl
 // initdb reads the password from a file the server's account can read: written beside the
 // new cluster (0600, owned by that account), removed once initdb is done.
 async function initdb(pgdata: string, password: string, options: ClusterOptions): Promise<void> {
-  const { account } = options.runAs;
   const passwordFile = `${pgdata}.pwfile`;
   try {
-    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-    if (account) await chown(passwordFile, account.uid, account.gid);
+    await writePasswordFile(passwordFile, password, options);
     await runProgram(options.binaries.initdb, [
       '-D', pgdata,
       '--username=postgres', `--pwfile=${passwordFile}`, '--auth=scram-sha-256',
@@ -164,6 +162,16 @@ async function initdb(pgdata: string, password: string, options: ClusterOptions)
     throw error;
   } finally {
     await rm(passwordFile, { force: true });
+  }
+}
+
+async function writePasswordFile(file: string, password: string, options: ClusterOptions): Promise<void> {
+  const { account } = options.runAs;
+  try {
+    await writeFile(file, `${password}\n`, { mode: 0o600 });
+    if (account) await chown(file, account.uid, account.gid);
+  } catch (error) {
+    throw account ? systemFolderError(options.systemDir, error) : dataFolderError(options.dataDir, error);
   }
 }
 
