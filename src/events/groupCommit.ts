@@ -34,7 +34,7 @@ export interface GroupCommitStats {
   batches: number;
   /** Appends committed (or refused) in them. */
   appends: number;
-  /** Appends waiting now. */
+  /** Appends waiting now, in the queue or in the batch being sent. */
   queued: number;
 }
 
@@ -191,7 +191,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
         running ??= run();
       });
     },
-    stats: () => ({ batches, appends, queued: queue.length }),
+    stats: () => ({ batches, appends, queued: queue.length + inFlight.length }),
     async stop() {
       stopped = true;
       await running;
