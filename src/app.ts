@@ -1,11 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { startEmbeddedPostgres } from './db/embedded.js';
-import type { EmbeddedDatabase } from './db/embedded.js';
-import { migrateAtStart } from './db/migrate.js';
 import { createConsumer } from './consumers/consumer.js';
 import type { Consumer, ConsumerDefinition } from './consumers/consumer.js';
-import { connectDatabase } from './db/pool.js';
+import { openDatabase } from './db/openDatabase.js';
 import type { DatabasePool } from './db/pool.js';
 import { createEventStore } from './events/eventStore.js';
 import type { EventStore, StreamWriter } from './events/eventStore.js';
@@ -79,20 +76,15 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     throw error;
   };
 
-  let embedded: EmbeddedDatabase | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    log.info('DATABASE_URL is not set: starting the embedded PostgreSQL');
-    embedded = await startEmbeddedPostgres(
-      { dataDir: config.dataDir, port: config.embeddedPostgresPort, database: 'auren' },
-      log,
-    );
-    started.push(embedded.stop);
-    databaseUrl = embedded.url;
-  }
-  const pool = await connectDatabase({ url: databaseUrl, maximumPoolSize: config.poolSize }, config.startupTimeoutMs, log).catch(abandon);
-  started.push(() => pool.end());
-  await migrateAtStart(databaseUrl, log).catch(abandon);
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    embeddedPort: config.embeddedPostgresPort,
+    poolSize: config.poolSize,
+    startupTimeoutMs: config.startupTimeoutMs,
+  }, log);
+  started.push(() => database.close());
+  const { pool, url: databaseUrl } = database;
 
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
   started.push(() => wakeups.stop());
@@ -186,8 +178,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       longTransactions.stop();
       await wakeups.stop();
       // A pool whose server went away may fail to close its connections; stopping goes on.
-      await pool.end().catch((error: unknown) => log.warn({ err: error }, 'closing the PostgreSQL pool failed'));
-      await embedded?.stop();
+      await database.close();
       log.info('stopped');
     },
   };

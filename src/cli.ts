@@ -2,9 +2,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from './app.js';
 import { loadConfig } from './config.js';
-import { startEmbeddedPostgres } from './db/embedded.js';
-import { migrateAtStart } from './db/migrate.js';
-import { connectDatabase } from './db/pool.js';
+import { openDatabase } from './db/openDatabase.js';
 import { createLogger } from './log.js';
 import { oneLine, StartupError } from './startupError.js';
 import type { Config } from './config.js';
@@ -85,22 +83,16 @@ async function serve(config: Config, log: Logger): Promise<number> {
 }
 
 async function migrateOnly(config: Config, log: Logger): Promise<number> {
-  const embedded = config.databaseUrl
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, database: 'auren' }, log);
-  try {
-    const url = config.databaseUrl ?? embedded!.url;
-    const pool = await connectDatabase({ url, maximumPoolSize: 1 }, config.startupTimeoutMs, log);
-    try {
-      const applied = await migrateAtStart(url, log);
-      log.info({ applied }, applied.length ? 'schema migrated' : 'schema already up to date');
-      return 0;
-    } finally {
-      await pool.end();
-    }
-  } finally {
-    await embedded?.stop();
-  }
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    embeddedPort: config.embeddedPostgresPort,
+    poolSize: 1,
+    startupTimeoutMs: config.startupTimeoutMs,
+  }, log);
+  log.info({ applied: database.applied }, database.applied.length ? 'schema migrated' : 'schema already up to date');
+  await database.close();
+  return 0;
 }
 
 main(process.argv.slice(2)).then(
