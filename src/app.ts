@@ -1,11 +1,8 @@
 import { setMaxListeners } from 'node:events';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
-import { startEmbeddedPostgres } from './db/embedded.js';
-import type { EmbeddedDatabase } from './db/embedded.js';
-import { migrate } from './db/migrate.js';
 import { createConsumer } from './consumers/consumer.js';
 import type { Consumer, ConsumerDefinition } from './consumers/consumer.js';
-import { connectDatabase } from './db/pool.js';
+import { openDatabase } from './db/openDatabase.js';
 import type { DatabasePool } from './db/pool.js';
 import { createEventStore } from './events/eventStore.js';
 import type { EventStore, StreamWriter } from './events/eventStore.js';
@@ -69,28 +66,30 @@ const EXPIRY_BATCH_SIZE = 100;
 
 /** The composition root: builds every part from the configuration and starts serving. */
 export async function startApp(config: Config, log: Logger): Promise<App> {
-  let embedded: EmbeddedDatabase | undefined;
-  let databaseUrl = config.databaseUrl;
-  if (!databaseUrl) {
-    log.info('DATABASE_URL is not set: starting the embedded PostgreSQL');
-    embedded = await startEmbeddedPostgres(
-      { dataDir: config.dataDir, port: config.embeddedPostgresPort, database: 'auren' },
-      log,
-    );
-    databaseUrl = embedded.url;
-  }
-  let pool: DatabasePool | undefined;
-  try {
-    pool = await connectDatabase({ url: databaseUrl, maximumPoolSize: config.poolSize }, config.startupTimeoutMs, log);
-    await migrate(databaseUrl, log);
-  } catch (error) {
-    await pool?.end();
-    await embedded?.stop();
+  // Should a step fail, what has started is stopped, newest first: a failed start leaves
+  // nothing running, the embedded PostgreSQL least of all.
+  const started: Array<() => unknown> = [];
+  const abandon = async (error: unknown): Promise<never> => {
+    for (const stop of started.reverse()) {
+      await Promise.resolve().then(stop).catch((failure: unknown) => log.debug({ err: failure }, 'stopping after a failed start'));
+    }
     throw error;
-  }
+  };
+
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    embeddedPort: config.embeddedPostgresPort,
+    poolSize: config.poolSize,
+    startupTimeoutMs: config.startupTimeoutMs,
+  }, log);
+  started.push(() => database.close());
+  const { pool, url: databaseUrl } = database;
 
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
+  started.push(() => wakeups.stop());
   const eventStore = createEventStore({ pool, limits: config.events, log, afterCommit: () => wakeups.appended() });
+  started.push(() => eventStore.stop());
   // The memory module's streams: clients may not append to them; its writer is the one way in.
   const memoryStreams = eventStore.claimStreams(RESERVED_STREAM_PREFIXES);
   const head = await startLogHead({
@@ -100,12 +99,14 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     windowSize: config.tails.window,
     pageSize: config.tails.pageSize,
     pollMs: config.tails.pollMs,
-  });
+  }).catch(abandon);
+  started.push(() => head.stop());
   const stopTails = new AbortController();
   // Every live tail listens to it: thousands of listeners are expected, not a leak.
   setMaxListeners(0, stopTails.signal);
   const subscriptions = createSubscriptions(eventStore, head, { pageSize: config.tails.pageSize, shutdown: stopTails.signal });
   const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
+  started.push(() => longTransactions.stop());
   const health = createHealthStatus();
   for (const service of SERVICES) health.set(service, ServingStatus.SERVING);
   const limits = memoryLimits(config);
@@ -117,6 +118,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const expirySweeper = startExpirySweeper({
     pool, writer: memoryStreams, log, intervalMs: config.memoryExpirySweepMs, batchSize: EXPIRY_BATCH_SIZE,
   });
+  started.push(() => expirySweeper.stop());
 
   installWireTextDecoding();
   const handler = connectNodeAdapter({
@@ -134,7 +136,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     fallback: (request, response) => plainHttp(request, response, health),
   });
   const listener = createListener(withCors(handler, config.corsOrigins), log);
-  const port = await listener.listen(config.port, config.host);
+  const port = await listener.listen(config.port, config.host).catch(abandon);
   log.info({ host: config.host, port }, 'serving gRPC, Connect and gRPC-Web (HTTP/2 and HTTP/1.1) on one port');
 
   const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
@@ -176,8 +178,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       longTransactions.stop();
       await wakeups.stop();
       // A pool whose server went away may fail to close its connections; stopping goes on.
-      await pool.end().catch((error: unknown) => log.warn({ err: error }, 'closing the PostgreSQL pool failed'));
-      await embedded?.stop();
+      await database.close();
       log.info('stopped');
     },
   };

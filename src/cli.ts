@@ -1,86 +1,98 @@
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
-import { startEmbeddedPostgres } from './db/embedded.js';
-import { migrate } from './db/migrate.js';
-import { connectDatabase } from './db/pool.js';
+import { loadConfig } from './config.js';
+import { openDatabase } from './db/openDatabase.js';
 import { createLogger } from './log.js';
+import { oneLine, StartupError } from './startupError.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 
-const USAGE = `usage: auren <command>
+const USAGE = `usage: auren [command]
 
 commands:
-  serve         run the data plane (the default)
-  db migrate    apply the pending schema files in sql/ and exit
+  serve           run the data plane (the default)
+  db migrate      apply the pending schema files in sql/ and exit
+  --version, -v   print the version and exit
+  --help, -h      print this help and exit
 
-Configuration comes from environment variables; see README.md.`;
+Configuration comes from environment variables (PORT, DATABASE_URL, AUREN_DATA_DIR, ...):
+see "Configuration" in README.md. Without DATABASE_URL an embedded PostgreSQL is started,
+its data kept in AUREN_DATA_DIR (./.auren). Logs are JSON lines on stdout.`;
 
-/** Entry point of the `auren` command. */
+/** The version in package.json (beside src/ and dist/ alike). */
+export function version(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** Entry point of the `auren` command; resolves to its exit code, rejects with a StartupError when the start fails. */
 export async function main(argv: string[]): Promise<number> {
   const command = argv.join(' ') || 'serve';
-  if (command === 'help' || command === '--help' || command === '-h') {
+  if (['help', '--help', '-h'].includes(command)) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`auren: ${error.message}\n`);
+  if (['version', '--version', '-v'].includes(command)) {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  if (command !== 'serve' && command !== 'db migrate') {
+    process.stderr.write(`auren: unknown command '${command}'; see auren --help\n`);
     return 2;
   }
+  const config = loadConfig();
   const log = createLogger(config.logLevel);
-  switch (command) {
-    case 'serve':
-      return serve(config, log);
-    case 'db migrate':
-      return migrateOnly(config, log);
-    default:
-      process.stderr.write(`auren: unknown command '${command}'\n${USAGE}\n`);
-      return 2;
-  }
+  return command === 'serve' ? serve(config, log) : migrateOnly(config, log);
 }
 
 async function serve(config: Config, log: Logger): Promise<number> {
-  const app = await startApp(config, log);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down: finishing open calls');
-  // A second signal means: now. Not one within the first second: Ctrl-C under `npm start`
-  // reaches this process twice, from the terminal and forwarded by npm.
-  const firstAt = Date.now();
-  const again = () => {
+  // One pair of handlers for the whole life of the process: a signal caught while handlers
+  // were being swapped would be lost.
+  let phase: 'starting' | 'serving' | 'stopping' = 'starting';
+  let firstAt = 0;
+  let requestStop!: (signal: NodeJS.Signals) => void;
+  const stopRequested = new Promise<NodeJS.Signals>((resolve) => (requestStop = resolve));
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (phase === 'starting') {
+      // No calls to finish yet: end at once; the embedded PostgreSQL, if started, gets its
+      // shutdown from its exit hook.
+      process.stderr.write(`auren: stopped by ${signal} while starting\n`);
+      process.exit(1);
+    }
+    if (phase === 'serving') {
+      phase = 'stopping';
+      firstAt = Date.now();
+      requestStop(signal);
+      return;
+    }
+    // A second signal means: now. Not one within the first second: Ctrl-C under `npm start`
+    // reaches this process twice, from the terminal and forwarded by npm.
     if (Date.now() - firstAt < 1_000) return;
     log.warn('second signal: exiting at once');
     process.exit(1);
   };
-  process.on('SIGTERM', again);
-  process.on('SIGINT', again);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
+  const app = await startApp(config, log);
+  phase = 'serving';
+  const signal = await stopRequested;
+  log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down: finishing open calls');
   await app.stop();
   return 0;
 }
 
 async function migrateOnly(config: Config, log: Logger): Promise<number> {
-  const embedded = config.databaseUrl
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, database: 'auren' }, log);
-  const url = config.databaseUrl ?? embedded!.url;
-  const pool = await connectDatabase({ url, maximumPoolSize: 1 }, config.startupTimeoutMs, log).catch(async (error: unknown) => {
-    await embedded?.stop();
-    throw error;
-  });
-  try {
-    const applied = await migrate(url, log);
-    log.info({ applied }, applied.length ? 'schema migrated' : 'schema already up to date');
-    return 0;
-  } finally {
-    await pool.end();
-    await embedded?.stop();
-  }
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    embeddedPort: config.embeddedPostgresPort,
+    poolSize: 1,
+    startupTimeoutMs: config.startupTimeoutMs,
+  }, log);
+  log.info({ applied: database.applied }, database.applied.length ? 'schema migrated' : 'schema already up to date');
+  await database.close();
+  return 0;
 }
 
 main(process.argv.slice(2)).then(
@@ -88,9 +100,17 @@ main(process.argv.slice(2)).then(
     await sleep(10); // let the logger flush
     process.exit(code);
   },
-  (error: unknown) => {
-    process.stderr.write(`auren: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    if (error instanceof Error && error.cause) process.stderr.write(`caused by: ${String((error.cause as Error).message ?? error.cause)}\n`);
+  async (error: unknown) => {
+    await sleep(10);
+    // A start that failed for a reason the operator can act on: one line, what to do included.
+    if (error instanceof StartupError) {
+      process.stderr.write(`auren: ${error.message}\n`);
+      process.exit(error.exitCode);
+    }
+    // A bug: one line first, then the stack for whoever fixes it.
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`auren: unexpected error: ${oneLine(message)}\n`);
+    if (error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     process.exit(1);
   },
 );

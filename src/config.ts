@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { EventStoreLimits } from './events/eventStore.js';
+import { StartupError } from './startupError.js';
 
 const integer = (min: number, max: number) =>
   z
@@ -84,8 +85,18 @@ export interface TailConfig {
   checkpointInterval: number;
 }
 
-/** A configuration variable with a value the service cannot use. */
-export class ConfigError extends Error {}
+/** Configuration variables with values the service cannot use (exit code 2). */
+export class ConfigError extends StartupError {
+  constructor(problems: string[]) {
+    super({
+      code: 'bad_configuration',
+      failed: 'invalid configuration',
+      reason: problems.join('; '),
+      remedy: 'fix the variables named (see Configuration in README.md)',
+    });
+    this.name = 'ConfigError';
+  }
+}
 
 /** Reads and validates the configuration from environment variables; a bad value throws a ConfigError naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -96,7 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       const name = String(issue.path[0]);
       return `${name}=${JSON.stringify(env[name] ?? '')}: ${issue.message}`;
     });
-    throw new ConfigError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    throw new ConfigError(problems);
   }
   const e = parsed.data;
   return {

@@ -3,6 +3,8 @@ import { readdir, readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { Logger } from '../log.js';
+import { StartupError } from '../startupError.js';
+import { describeUrl } from './pool.js';
 
 /** Where the schema lives: numbered files, and `functions/` with one file per SQL function. */
 export const SQL_DIR = fileURLToPath(new URL('../../sql/', import.meta.url));
@@ -117,4 +119,22 @@ async function readMigrations(dir: string): Promise<Migration[]> {
     migrations.push({ version, name, text, checksum: createHash('sha256').update(text).digest('hex') });
   }
   return migrations;
+}
+
+/**
+ * migrate() for a starting service: a schema file that fails stops the start with what
+ * PostgreSQL said, as a StartupError. The files applied before it stay applied (each runs in
+ * its own transaction).
+ */
+export async function migrateAtStart(databaseUrl: string, log: Logger): Promise<string[]> {
+  try {
+    return await migrate(databaseUrl, log);
+  } catch (error) {
+    throw new StartupError({
+      code: 'schema',
+      failed: `applying the schema files in sql/ to ${describeUrl(databaseUrl)} failed`,
+      reason: error instanceof Error ? error.message : String(error),
+      remedy: 'check that the DATABASE_URL user may create tables and functions in that database',
+    }, { cause: error });
+  }
 }

@@ -4,6 +4,7 @@ import type { DatabasePool, DriverFactory, Interceptor, QueryResultRow } from 's
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
+import { StartupError } from '../startupError.js';
 
 export type { DatabasePool };
 
@@ -68,7 +69,8 @@ export async function openPool(options: PoolOptions): Promise<DatabasePool> {
 
 /**
  * Opens the pool once PostgreSQL answers, retrying with exponential backoff (100 ms doubling
- * to 5 s) until `timeoutMs` has passed, and saying in the log what it waits for.
+ * to 5 s) until `timeoutMs` has passed, and saying in the log what it waits for; then throws a
+ * StartupError.
  */
 export async function connectDatabase(options: PoolOptions, timeoutMs: number, log: Logger): Promise<DatabasePool> {
   const where = describeUrl(options.url);
@@ -89,7 +91,12 @@ export async function connectDatabase(options: PoolOptions, timeoutMs: number, l
       await pool?.end().catch(() => undefined);
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        throw new Error(`PostgreSQL at ${where} did not answer within ${timeoutMs} ms: ${describe(error)}`, { cause: error });
+        throw new StartupError({
+          code: 'database_unreachable',
+          failed: `PostgreSQL at ${where} did not answer within ${timeoutMs} ms`,
+          reason: describe(error),
+          remedy: 'check that it runs and that DATABASE_URL is right (DB_STARTUP_TIMEOUT_MS sets how long to wait), or unset DATABASE_URL to run the embedded PostgreSQL',
+        }, { cause: error });
       }
       const wait = Math.min(delay, remaining);
       log.warn({ where, attempt, retryInMs: wait, error: describe(error) }, 'waiting for PostgreSQL');

@@ -1,11 +1,11 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'slonik';
-import type { DatabasePool, DatabasePoolConnection } from 'slonik';
-import { z } from 'zod';
+import { randomUUID } from 'node:crypto';
+import type { DatabasePool } from 'slonik';
+import type { z } from 'zod';
 import { isDatabaseUnavailable, noRows, sqlStateOf } from '../db/pool.js';
 import { Cancelled, DatabaseUnavailable, DeadlineExceeded, DomainError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { appendBatchQuery } from './queries.js';
+import { appendBatchQuery, batchTagPattern } from './queries.js';
 import type { appendOutcomeRow, BatchAppend } from './queries.js';
 
 /** Appends waiting for their batch: usually one; several are committed together or not at all. */
@@ -34,7 +34,7 @@ export interface GroupCommitStats {
   batches: number;
   /** Appends committed (or refused) in them. */
   appends: number;
-  /** Appends waiting now. */
+  /** Appends waiting now, in the queue or in the batch being sent. */
   queued: number;
 }
 
@@ -56,11 +56,9 @@ interface Member extends QueuedAppend {
   removeAbortListener(): void;
 }
 
-const pidRow = z.object({ pid: z.number() });
 
 /**
- * Starts the group commit: one session of its own sends each batch as one append_batch()
- * statement, which commits on its own. Appends that arrive while a batch commits wait for the
+ * Starts the group commit: each batch is one append_batch() statement, which commits on its own. Appends that arrive while a batch commits wait for the
  * next one, so a lone append goes at once and concurrent ones share a commit; the log's counter
  * (sql/001_event_store.sql) serializes appending transactions anyway, so one batch at a time
  * loses nothing. Each append keeps its own outcome. An append whose caller gives up before its
@@ -72,10 +70,9 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
   const queue: Member[] = [];
   let inFlight: Member[] = [];
   let stopped = false;
-  let wake: (() => void) | undefined;
-  let session: Promise<void> | undefined;
+  let running: Promise<void> | undefined;
   let cancelling: Promise<unknown> | undefined;
-  let sessionPid: number | undefined;
+  let inFlightTag = '';
   let batches = 0;
   let appends = 0;
 
@@ -100,23 +97,25 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
       member.reject(abortError(member.signal!));
       return;
     }
-    if (inFlight.includes(member) && sessionPid !== undefined && !cancelling) {
-      cancelling = pool.query(sql.type(noRows)`select pg_cancel_backend(${sessionPid})`).catch((error: unknown) => {
-        log.warn({ err: error }, 'cancelling an append batch failed');
-      });
+    if (inFlight.includes(member) && !cancelling) {
+      // The running statement is found by its tag: whichever connection the pool gave it.
+      cancelling = pool.query(sql.type(noRows)`
+        select pg_cancel_backend(pid) from pg_stat_activity
+         where datname = current_database() and state = 'active' and query like ${batchTagPattern(inFlightTag)}`)
+        .catch((error: unknown) => log.warn({ err: error }, 'cancelling an append batch failed'));
     }
   }
 
-  async function send(connection: DatabasePoolConnection, batch: Member[]): Promise<void> {
+  async function send(batch: Member[]): Promise<void> {
     inFlight = batch;
+    inFlightTag = randomUUID();
     let rows: readonly AppendOutcome[];
     try {
-      rows = await connection.any(appendBatchQuery(batch.flatMap((m) => m.appends)));
+      rows = await pool.any(appendBatchQuery(batch.flatMap((m) => m.appends), inFlightTag));
     } catch (error) {
       inFlight = [];
       await settleCancel();
       fail(batch, error);
-      if (isDatabaseUnavailable(error)) throw error; // a new session
       return;
     }
     inFlight = [];
@@ -162,33 +161,16 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
     queue.unshift(...requeue);
   }
 
+  // One batch at a time, while there is work: the log's counter serializes appending
+  // transactions anyway, and whatever arrives meanwhile makes the next batch.
   async function run(): Promise<void> {
-    while (queue.length > 0 && !stopped) {
-      try {
-        await pool.connect(async (connection) => {
-          sessionPid = (await connection.one(sql.type(pidRow)`select pg_backend_pid() as pid`)).pid;
-          for (;;) {
-            if (queue.length === 0) {
-              if (stopped) return;
-              await new Promise<void>((resolve) => (wake = resolve));
-              wake = undefined;
-              continue;
-            }
-            await send(connection, take());
-          }
-        });
-      } catch (error) {
-        sessionPid = undefined;
-        // Nothing can be appended now: those waiting are told so rather than kept waiting.
-        for (const member of queue.splice(0)) {
-          member.removeAbortListener();
-          member.reject(new DatabaseUnavailable(error));
-        }
-        if (!isDatabaseUnavailable(error)) log.error({ err: error }, 'the append session failed');
-        await sleep(100);
-      }
+    try {
+      while (queue.length > 0) await send(take());
+    } catch (error) {
+      log.error({ err: error }, 'the group commit failed');
+    } finally {
+      running = undefined;
     }
-    session = undefined;
   }
 
   return {
@@ -206,15 +188,13 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
         };
         queued.signal?.addEventListener('abort', onAbort, { once: true });
         queue.push(member);
-        if (wake) wake();
-        else session ??= run();
+        running ??= run();
       });
     },
-    stats: () => ({ batches, appends, queued: queue.length }),
+    stats: () => ({ batches, appends, queued: queue.length + inFlight.length }),
     async stop() {
       stopped = true;
-      wake?.();
-      await session;
+      await running;
       for (const member of queue.splice(0)) member.reject(new DatabaseUnavailable(new Error('the server is stopping')));
     },
   };

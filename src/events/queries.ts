@@ -62,10 +62,17 @@ export interface BatchAppend {
   events: CheckedEvent[];
 }
 
-/** The whole write path: every append of a batch, in one statement (sql/functions/append_batch.sql). */
-export function appendBatchQuery(appends: BatchAppend[]): QuerySqlToken<typeof appendOutcomeRow> {
-  return sql.type(appendOutcomeRow)`select * from append_batch(${JSON.stringify(appends)}::jsonb)`;
+/**
+ * The whole write path: every append of a batch, in one statement (sql/functions/append_batch.sql).
+ * `batchId` is written into the statement's text, so that pg_stat_activity shows which batch
+ * runs (see batchTagPattern).
+ */
+export function appendBatchQuery(appends: BatchAppend[], batchId = '0'): QuerySqlToken<typeof appendOutcomeRow> {
+  return sql.type(appendOutcomeRow)`/* auren append batch ${sql.identifier([batchId])} */ select * from append_batch(${JSON.stringify(appends)}::jsonb)`;
 }
+
+/** A LIKE pattern matching the text of the batch statement `batchId` in pg_stat_activity. */
+export const batchTagPattern = (batchId: string): string => `/* auren append batch "${batchId}" */%`;
 
 /** A position and nothing else. */
 export const positionRow = z.object({ position: z.bigint() });

@@ -4,13 +4,14 @@ import net from 'node:net';
 import type { Socket } from 'node:net';
 import type { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { Logger } from '../log.js';
+import { StartupError } from '../startupError.js';
 
 /** Handles a request from either protocol: connect-node's adapter. */
 export type RequestHandler = ReturnType<typeof connectNodeAdapter>;
 
 /** One TCP port speaking both HTTP/2 without TLS (gRPC, Connect, gRPC-Web) and HTTP/1.1 (browsers, curl, /healthz). */
 export interface Listener {
-  /** Starts listening; resolves to the bound port. */
+  /** Starts listening; resolves to the bound port, rejects with a StartupError saying why it cannot. */
   listen(port: number, host: string): Promise<number>;
   /** Stops accepting, lets open calls finish for up to `graceMs`, then cuts what is left. */
   close(graceMs: number): Promise<void>;
@@ -38,14 +39,16 @@ export function createListener(handler: RequestHandler, log: Logger): Listener {
     socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
     sniff(socket, (isHttp2) => (isHttp2 ? h2 : h1).emit('connection', socket));
   });
-  tcp.on('error', (error) => log.error({ err: error }, 'listener error'));
+  // An error while starting to listen is listen()'s to report.
+  tcp.on('error', (error) => tcp.listening && log.error({ err: error }, 'listener error'));
 
   return {
     listen(port, host) {
       return new Promise((resolve, reject) => {
-        tcp.once('error', reject);
+        const failed = (error: Error) => reject(listenError(host, port, error));
+        tcp.once('error', failed);
         tcp.listen(port, host, () => {
-          tcp.off('error', reject);
+          tcp.off('error', failed);
           resolve((tcp.address() as net.AddressInfo).port);
         });
       });
@@ -64,6 +67,18 @@ export function createListener(handler: RequestHandler, log: Logger): Listener {
       clearTimeout(timer);
     },
   };
+}
+
+// What the operator can do depends on why the port cannot be had.
+function listenError(host: string, port: number, error: Error): StartupError {
+  const problems: Record<string, [reason: string, remedy: string]> = {
+    EADDRINUSE: ['the port is in use (EADDRINUSE)', 'stop what uses it, or set PORT to another port (0 picks a free one)'],
+    EACCES: ['permission denied (EACCES)', 'ports below 1024 need privileges: set PORT to 1024 or above'],
+    EADDRNOTAVAIL: [`${host} is not an address of this machine (EADDRNOTAVAIL)`, 'set HOST to one of its addresses, such as 127.0.0.1 or 0.0.0.0'],
+    ENOTFOUND: [`the host name ${host} is unknown (ENOTFOUND)`, 'set HOST to an address of this machine, such as 127.0.0.1 or 0.0.0.0'],
+  };
+  const [reason, remedy] = problems[(error as NodeJS.ErrnoException).code ?? ''] ?? [error.message, 'check HOST and PORT'];
+  return new StartupError({ code: 'listen', failed: `cannot listen on ${host}:${port}`, reason, remedy }, { cause: error });
 }
 
 // Drains a connection: once a ping has made the round trip, every stream the client sent

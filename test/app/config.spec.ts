@@ -33,7 +33,13 @@ describe('Configuration', () => {
     });
   }
 
-  it('reports every bad variable at once', () => {
-    assert.throws(() => loadConfig({ PORT: 'x', READ_MAX_COUNT: '-1' }), /PORT=.*\n.*READ_MAX_COUNT=/s);
+  it('reports every bad variable at once, on one line, and says where the variables are described', () => {
+    assert.throws(() => loadConfig({ PORT: 'x', READ_MAX_COUNT: '-1' }), (error: unknown) => {
+      assert.ok(error instanceof ConfigError);
+      assert.equal(error.exitCode, 2);
+      assert.doesNotMatch(error.message, /\n/);
+      assert.match(error.message, /^invalid configuration: PORT="x": .*; READ_MAX_COUNT="-1": .*; fix the variables named \(see Configuration in README\.md\)$/);
+      return true;
+    });
   });
 });

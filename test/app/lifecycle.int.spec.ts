@@ -133,12 +133,24 @@ describe('Service lifecycle', () => {
 
   it('lets calls in flight finish when it stops', async () => {
     const t = await startTestApp();
-    const streamId = freshStream();
-    const calls = Array.from({ length: 20 }, () => t.events.appendToStream({ streamId, events: [proposed()] }));
-    await sleep(5);
-    await t.stop();
-    const outcomes = await Promise.allSettled(calls);
-    const failed = outcomes.filter((o) => o.status === 'rejected');
-    assert.equal(failed.length, 0, `${failed.length} calls failed: ${failed.map((f) => String((f as PromiseRejectedResult).reason)).join('; ')}`);
+    // An appending transaction held open keeps the calls in the server, waiting, when it stops.
+    const blocker = new pg.Client({ connectionString: t.databaseUrl });
+    await blocker.connect();
+    try {
+      await blocker.query('begin');
+      await blocker.query(`select * from append_to_stream('blocker', 'any', 0, '[{"event_id": "${randomUUID()}", "type": "held", "data": {}, "metadata": {}}]'::jsonb)`);
+      const streamId = freshStream();
+      const calls = Array.from({ length: 20 }, () => t.events.appendToStream({ streamId, events: [proposed()] }));
+      await eventually(async () => t.app.eventStore.stats().queued === 20, 10_000);
+      const stopping = t.stop();
+      await sleep(200);
+      await blocker.query('commit');
+      await stopping;
+      const outcomes = await Promise.allSettled(calls);
+      const failed = outcomes.filter((o) => o.status === 'rejected');
+      assert.equal(failed.length, 0, `${failed.length} calls failed: ${failed.map((f) => String((f as PromiseRejectedResult).reason)).join('; ')}`);
+    } finally {
+      await blocker.end();
+    }
   });
 });

@@ -206,4 +206,15 @@ describe('Group commit', () => {
       await blocker.end();
     }
   });
+
+  it('holds no connection between batches: a pool of one connection appends and reads', async () => {
+    const one = await startTestApp({ DB_POOL_SIZE: '1' });
+    try {
+      const appended = await Promise.all(Array.from({ length: 20 }, (_, i) => one.app.eventStore.appendToStream(`one-${i}`, { kind: 'no_stream' }, [{ type: 't', data: { i }, metadata: {} }])));
+      const read = await one.app.eventStore.readAll(appended[0]!.firstPosition, 100, { eventTypes: [], streamIdPrefixes: [] });
+      assert.equal(read.events.length, 20);
+    } finally {
+      await one.stop();
+    }
+  });
 });

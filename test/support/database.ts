@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../../src/db/embedded.js';
 import { createLogger } from '../../src/log.js';
+import { embeddedLeftovers } from './embedded.js';
 
 // Tests get databases of their own, on the server TEST_DATABASE_URL names or, without it, on
 // an embedded PostgreSQL started for this run: they never touch the data of a running service.
@@ -19,13 +20,15 @@ let counter = 0;
 async function startServer(): Promise<TestServer> {
   const url = process.env.TEST_DATABASE_URL;
   if (url) return { adminUrl: url, stop: async () => {} };
+  const leftovers = embeddedLeftovers();
   const dir = await mkdtemp(path.join(tmpdir(), 'auren-test-pg-'));
   const embedded = await startEmbeddedPostgres({ dataDir: dir, port: 0, database: 'auren_admin' }, createLogger('warn'));
   return {
     adminUrl: embedded.url,
     stop: async () => {
       await embedded.stop();
-      await rm(dir, { recursive: true, force: true });
+      await leftovers.removeDataFolder(dir);
+      await leftovers.removeSystemFolder();
     },
   };
 }

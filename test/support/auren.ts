@@ -1,0 +1,100 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout these tests run from. */
+export const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
+
+/** How an `auren` process ended, with everything it wrote. */
+export interface AurenExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Where and how to run `auren`. */
+export interface AurenOptions {
+  /** The checkout to run (its src/cli.ts through its tsx); also the working folder. */
+  checkout?: string;
+  /** Configuration variables; the test's own environment is not passed on. */
+  env?: Record<string, string>;
+  /** Run as another user (the test runs as root). */
+  uid?: number;
+  gid?: number;
+}
+
+/** A running `auren serve`. */
+export interface RunningAuren {
+  /** Base URL of its port, read from its "serving" log line. */
+  url: string;
+  /** Its log lines so far, parsed. */
+  logs(): Record<string, unknown>[];
+  /** Sends the signal and resolves once it exited. */
+  stop(signal?: NodeJS.Signals): Promise<AurenExit>;
+}
+
+function launch(args: string[], options: AurenOptions): { child: ChildProcess; exited: Promise<AurenExit>; stdout: () => string } {
+  const checkout = options.checkout ?? REPOSITORY;
+  // What `npm start` runs: tsx on the TypeScript sources, from the checkout.
+  const child = spawn(`${checkout}/node_modules/.bin/tsx`, ['src/cli.ts', ...args], {
+    cwd: checkout,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<AurenExit>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+  return { child, exited, stdout: () => stdout };
+}
+
+/** Runs `auren <args>` to its end. */
+export function runAuren(args: string[], options: AurenOptions = {}): Promise<AurenExit> {
+  return launch(args, options).exited;
+}
+
+/** Parses JSON log lines (pino), skipping anything else. */
+export function logLines(stdout: string): Record<string, unknown>[] {
+  return stdout.split('\n').flatMap((line) => {
+    if (!line.startsWith('{')) return [];
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Starts `auren serve` and resolves once it serves (PORT=0 unless set: the port is read from its log). */
+export async function startAuren(options: AurenOptions = {}, timeoutMs = 120_000): Promise<RunningAuren> {
+  const { child, exited, stdout } = launch(['serve'], { ...options, env: { PORT: '0', ...options.env } });
+  const deadline = Date.now() + timeoutMs;
+  let done: AurenExit | undefined;
+  void exited.then((exit) => (done = exit));
+  for (;;) {
+    const serving = logLines(stdout()).find((line) => String(line.msg).startsWith('serving'));
+    if (serving) {
+      return {
+        url: `http://127.0.0.1:${String(serving.port)}`,
+        logs: () => logLines(stdout()),
+        stop: async (signal = 'SIGTERM') => {
+          child.kill(signal);
+          return exited;
+        },
+      };
+    }
+    if (done) throw new Error(`auren exited before serving (code ${done.code}): ${done.stderr}${done.stdout}`);
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      const exit = await exited;
+      throw new Error(`auren did not serve within ${timeoutMs} ms: ${exit.stderr}${exit.stdout}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
