@@ -7,7 +7,7 @@ import type { CpuSnapshot } from '../cpu.js';
 import { checkpoint, databaseUrl } from '../databases.js';
 import { startServer } from '../server.js';
 import type { ServerProcess } from '../server.js';
-import { catchUpConnect, catchUpGrpcJs, loadEvents } from './catchup.js';
+import { catchUpConnect, catchUpGrpcJs, catchUpWire, loadEvents } from './catchup.js';
 import type { CatchUpResult, LoadResult } from './catchup.js';
 import { IDLE_CONNECTIONS, LANES, TAILS_PRIME_EVENTS, WARMUP_SECONDS } from './config.js';
 import type { TailsConfig } from './config.js';
@@ -52,6 +52,8 @@ export interface TailsResults {
   idle: IdleResult;
   pollMs: number;
   seconds: number;
+  /** The gRPC listener the clients called. */
+  listener: ServerProcess['grpcListener'];
 }
 
 interface TailsContext {
@@ -71,6 +73,7 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
   const urls = await recreateTailDatabases(ctx.adminUrl);
   const pollMs = Number(process.env.TAIL_POLL_MS || 500);
   const latency: LatencyRow[] = [];
+  let listener: ServerProcess['grpcListener'] = 'PORT (connect-node)';
   const run = (label: string, rate: number, graceMs = GRACE_MS + 2 * pollMs): LatencyRun => ({
     label, rate, warmupMs: WARMUP_SECONDS * 1000, measureMs: config.seconds * 1000, lanes: LANES, graceMs,
   });
@@ -86,6 +89,7 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
     const env = { TAIL_NOTIFY: String(notify) };
     const a = await startServer(urls.latency, ctx.serverPoolSize, env);
     const b = await startServer(urls.latency, ctx.serverPoolSize, env);
+    listener = a.grpcListener;
     try {
       if (notify) await loadEvents(urls.latency, TAILS_PRIME_EVENTS, 'prime');
       const setups: [SetupName, ServerProcess][] = notify ? [['local', a], ['notify', b]] : [['poll', b]];
@@ -97,7 +101,7 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
           const t0 = performance.now();
           meterA.start();
           meterB.start();
-          const result = await aurenTailLatency(a.baseUrl, subscribeTo.baseUrl, {
+          const result = await aurenTailLatency(a.grpcUrl, subscribeTo.grpcUrl, {
             ...run(`${setup}-${rate}`, rate),
             onLoadEnd: () => {
               const cpuB = meterB.stop();
@@ -147,10 +151,11 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
         + `(${Math.round(load.events / load.seconds).toLocaleString('en-US')} ev/s, direct SQL) and analyzed  [${elapsed()}]`);
       await checkpoint(ctx.adminUrl);
       const options = {
-        baseUrl: server.baseUrl, serverPid: server.pid, adminUrl: ctx.adminUrl, database: TAIL_DATABASES.catchup,
+        baseUrl: server.grpcUrl, serverPid: server.pid, adminUrl: ctx.adminUrl, database: TAIL_DATABASES.catchup,
         postgresIsLocal: ctx.postgresIsLocal, expected: config.catchupEvents, maxSeconds: config.catchupMaxSeconds,
       };
-      for (const read of [catchUpGrpcJs, catchUpConnect]) {
+      // connect-node's client only on request (BENCH_CATCHUP_CONNECT=1): it adds a slow reader's run.
+      for (const read of [catchUpWire, catchUpGrpcJs, ...(process.env.BENCH_CATCHUP_CONNECT === '1' ? [catchUpConnect] : [])]) {
         const r = await read(options);
         catchUp.push(r);
         log(`catch-up with ${r.client.padEnd(7)}: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, `
@@ -167,7 +172,7 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
     const server = await startServer(urls.idle, ctx.serverPoolSize);
     try {
       idle = await idleSubscribers({
-        baseUrl: server.baseUrl, serverPid: server.pid, databaseUrl: urls.idle,
+        baseUrl: server.grpcUrl, serverPid: server.pid, databaseUrl: urls.idle,
         subscribers: config.idleSubscribers, connections: IDLE_CONNECTIONS, burstEvents: config.idleEvents,
         deadlineSeconds: config.idleDeadlineSeconds, postgresIsLocal: ctx.postgresIsLocal,
       });
@@ -178,7 +183,7 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
     }
   }
 
-  return { latency, load, catchUp, idle, pollMs, seconds: config.seconds };
+  return { latency, load, catchUp, idle, pollMs, seconds: config.seconds, listener };
 }
 
 function cores(a: CpuSnapshot, b: CpuSnapshot | null, seconds: number): RunLoad {

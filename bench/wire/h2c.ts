@@ -109,7 +109,7 @@ export interface WireConnection {
   unary(headers: Buffer, path: string, message: Buffer): Promise<Buffer>;
   /**
    * A server-streaming call: `onMessage` gets every response message; returning false cancels
-   * the call (RST_STREAM CANCEL) and resolves it.
+   * the call (RST_STREAM CANCEL) and resolves it, throwing cancels it and rejects with the error.
    */
   stream(headers: Buffer, path: string, message: Buffer, onMessage: (message: Buffer) => boolean | void): Promise<void>;
   close(): void;
@@ -217,9 +217,16 @@ export function connectWire(host: string, port: number): Promise<WireConnection>
         const message = buf.subarray(at + 5, at + 5 + size);
         at += 5 + size;
         call.messages++;
-        if (call.onMessage(message) === false) {
+        let more: boolean | void = undefined;
+        let error: Error | undefined;
+        try {
+          more = call.onMessage(message);
+        } catch (thrown) {
+          error = thrown instanceof Error ? thrown : new Error(String(thrown));
+        }
+        if (more === false || error) {
           write(Buffer.concat([frameHeader(4, RST_STREAM, 0, call.id), u32(CANCEL)]));
-          finish(call);
+          finish(call, error);
           return;
         }
       }

@@ -5,8 +5,10 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { JsonObject } from '@bufbuild/protobuf';
 import {
-  AppendToStreamRequestSchema, AppendToStreamResponseSchema, ExpectedVersionKind,
+  AppendToStreamRequestSchema, AppendToStreamResponseSchema, ExpectedVersionKind, ProposedEventSchema,
+  SubscribeToAllRequestSchema, SubscribeToAllResponseSchema,
 } from '../../src/gen/auren/v1/events_pb.js';
+import type { SubscribeToAllResponse } from '../../src/gen/auren/v1/events_pb.js';
 import { EVENT_TYPE } from '../payload.js';
 
 /** Paths of the methods the bench calls. */
@@ -23,6 +25,11 @@ function varint(value: number): number[] {
   for (; value >= 128; value = Math.floor(value / 128)) out.push((value % 128) | 0x80);
   out.push(value);
   return out;
+}
+
+/** A length-delimited field (wire type 2): a string's UTF-8 or an embedded message. */
+function lengthDelimited(field: number, bytes: Uint8Array): Buffer {
+  return Buffer.concat([Buffer.from([(field << 3) | 2, ...varint(bytes.length)]), bytes]);
 }
 
 /** A string field (wire type 2) followed by the rest of the message. */
@@ -46,6 +53,39 @@ export function appendRequests(events: JsonObject[], expected: 'no_stream' | 'an
     events: events.map((data) => ({ type: EVENT_TYPE, data })),
   }));
   return (streamId) => withStringField(1, streamId, rest);
+}
+
+/**
+ * AppendToStream bodies of one event with an id chosen by the caller (to find it again at a
+ * tail), `data` the same on every call, expected version ANY.
+ */
+export function appendWithEventId(data: JsonObject): (streamId: string, eventId: string) => Buffer {
+  const eventRest = toBinary(ProposedEventSchema, create(ProposedEventSchema, { type: EVENT_TYPE, data }));
+  const expected = toBinary(AppendToStreamRequestSchema, create(AppendToStreamRequestSchema, { expected: { kind: ExpectedVersionKind.ANY } }));
+  return (streamId, eventId) => withStringField(1, streamId, Buffer.concat([expected, lengthDelimited(3, withStringField(1, eventId, eventRest))]));
+}
+
+/** SubscribeToAll from the start or from the end of the log, no filter. */
+export function subscribeToAllRequest(from: 'start' | 'end'): Buffer {
+  return Buffer.from(toBinary(SubscribeToAllRequestSchema, create(SubscribeToAllRequestSchema, { from: { case: from, value: {} } })));
+}
+
+/** A SubscribeToAll response message, decoded. */
+export function tailMessage(message: Uint8Array): SubscribeToAllResponse {
+  return fromBinary(SubscribeToAllResponseSchema, message);
+}
+
+/**
+ * The kind of a SubscribeToAll response without decoding it: its one field's tag (1 event,
+ * 2 caught_up, 3 checkpoint; the encoder writes the set oneof member and nothing else).
+ */
+export function tailMessageKind(message: Uint8Array): 'event' | 'caughtUp' | 'checkpoint' | 'unknown' {
+  switch (message[0]) {
+    case 0x0a: return 'event';
+    case 0x12: return 'caughtUp';
+    case 0x1a: return 'checkpoint';
+    default: return 'unknown';
+  }
 }
 
 /** One whole AppendToStream message (for h2load, whose body is the same on every call). */
