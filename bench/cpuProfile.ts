@@ -29,7 +29,10 @@ function fileOf(url: string): string {
   let file = url.startsWith('file://') ? fileURLToPath(url) : url;
   if (file.startsWith(ROOT)) file = path.relative(ROOT, file);
   const nm = file.lastIndexOf('node_modules/');
-  return nm === -1 ? file : file.slice(nm);
+  if (nm !== -1) return file.slice(nm);
+  // Another checkout's server (BENCH_SERVER_ENTRY): from its src/ on.
+  const src = file.lastIndexOf('/src/');
+  return src === -1 ? file : file.slice(src + 1);
 }
 
 /** Where a file belongs: an npm package, a Node.js module, a folder of ours. */

@@ -2,7 +2,7 @@
 // server under one load, with `node --cpu-prof`, then where its samples went (bench/cpuProfile.ts).
 // The load comes from the bench's wire client (bench/wire/h2c.ts), so the profile is the server's.
 // Profiling slows the server: its figures are for finding hot spots, not for BENCHMARKS.md.
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -62,7 +62,9 @@ async function main(): Promise<void> {
   } finally {
     await server.stop();
   }
-  const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
+  // One profile per thread (tsx's loader runs in a worker): the main thread's is the largest.
+  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
+    .sort((a, b) => statSync(path.join(dir, b)).size - statSync(path.join(dir, a)).size)[0];
   if (!file) throw new Error(`no profile in ${dir}`);
   process.stdout.write(`profile: ${path.join(dir, file)}\n${formatProfile(summarizeProfile(path.join(dir, file), 30, window.from, window.to))}\n`);
 }

@@ -26,14 +26,17 @@ export interface ServerProcess {
 
 /**
  * How the server is started: `node --import tsx src/cli.ts`, or, with BENCH_SERVER_ENTRY set to a
- * compiled cli.js (e.g. dist/cli.js after `npm run build`), plain `node <entry>`.
+ * compiled cli.js (e.g. dist/cli.js after `npm run build`), plain `node <entry>`; a .ts entry
+ * runs with `--import tsx` too.
  */
 export function serverArgs(): string[] {
   const entry = process.env.BENCH_SERVER_ENTRY;
   // BENCH_SERVER_CPU_PROF=DIR: every spawned server writes a V8 CPU profile there when it stops
   // (summarize with `npx tsx bench/cpuProfile.ts FILE`). It costs the server CPU: not for figures.
   const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : [];
-  return [...profile, ...(entry ? [entry] : ['--import', 'tsx', 'src/cli.ts'])];
+  // A .ts entry (another checkout's src/cli.ts, say) runs through tsx as ours does.
+  const main = entry ? (entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry]) : ['--import', 'tsx', 'src/cli.ts'];
+  return [...profile, ...main];
 }
 
 /**
