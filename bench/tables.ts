@@ -6,7 +6,7 @@ import type { CpuSnapshot } from './cpu.js';
 const CORES = os.availableParallelism();
 
 // Columns of words, aligned left; the rest are numbers, aligned right.
-const TEXT = ['ev/append', 'clients', 'target', 'layer', 'setup', 'client', 'measure', 'value', 'call', 'listener'];
+const TEXT = ['ev/append', 'clients', 'target', 'layer', 'setup', 'client', 'measure', 'value', 'call', 'listener', 'package or folder', 'function (file:function:line)'];
 
 export const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 export const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : 'n/a');
