@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
 import type { ExpectedVersionKind } from '../../src/gen/auren/v1/events_pb.js';
-import { startTestApp } from '../support/app.js';
+import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { any, exact, freshStream, noStream, proposed, rejectsWith, streamExists } from '../support/events.js';
 
-describe('AppendToStream', () => {
+describeOnEachListener('AppendToStream', (listener) => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp({ APPEND_MAX_EVENTS: '5', EVENT_MAX_BYTES: '2048' });
+    t = await startTestApp({ APPEND_MAX_EVENTS: '5', EVENT_MAX_BYTES: '2048' }, listener);
   });
   after(() => t.stop());
 
@@ -172,7 +172,7 @@ describe('AppendToStream', () => {
     it('rejects an unknown expected-version mode', () =>
       rejected({ streamId: freshStream(), expected: { kind: 9 as ExpectedVersionKind }, events: [proposed()] }, /^expected\.kind: unknown expected-version mode 9/));
     it('rejects a message over the transport size limit with RESOURCE_EXHAUSTED', async () => {
-      const big = await startTestApp({ MESSAGE_MAX_BYTES: '4096' });
+      const big = await startTestApp({ MESSAGE_MAX_BYTES: '4096' }, listener);
       try {
         await rejectsWith(big.events.appendToStream({ streamId: freshStream(), events: [proposed({ data: { text: 'x'.repeat(8000) } })] }), Code.ResourceExhausted);
       } finally {

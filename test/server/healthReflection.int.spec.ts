@@ -61,6 +61,7 @@ function counting(health: HealthStatus) {
     get isShutdown() {
       return health.isShutdown;
     },
+    subscribeAll: (w) => health.subscribeAll(w),
     subscribe(s, l) {
       active++;
       const unsubscribe = health.subscribe(s, l);

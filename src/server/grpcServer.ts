@@ -1,0 +1,60 @@
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { DescFile } from '@bufbuild/protobuf';
+import type { GrpcService } from '../rpc/transports/grpcjs.js';
+import { addGrpcHealth } from './grpcHealth.js';
+import { addGrpcReflection } from './grpcReflection.js';
+import type { HealthStatus } from './health.js';
+
+/** What the gRPC listener serves, and how. */
+export interface GrpcServerOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Largest request message; a larger one is RESOURCE_EXHAUSTED, as on PORT. */
+  messageMaxBytes: number;
+  services: GrpcService[];
+  /** Health served as grpc.health.v1, in sync with PORT's. */
+  health: HealthStatus;
+  /** The files reflection describes (their services, health and reflection are listed). */
+  reflect: DescFile[];
+}
+
+/** The listener on GRPC_PORT: gRPC over HTTP/2 without TLS, served by @grpc/grpc-js. */
+export interface GrpcListener {
+  /** The bound port. */
+  port: number;
+  /** Stops accepting, lets open calls finish for up to `graceMs`, then cuts what is left. */
+  close(graceMs: number): Promise<void>;
+}
+
+/**
+ * Starts the gRPC listener: grpc-js costs about a quarter of connect-node's CPU per call
+ * (see BENCHMARKS.md), so agents speaking gRPC are served here.
+ */
+export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcListener> {
+  const server = new Server({
+    'grpc.max_receive_message_length': options.messageMaxBytes,
+    // channelz keeps per-call counters and traces nobody reads here: off, to save CPU per call.
+    'grpc.enable_channelz': 0,
+  });
+  for (const { definition, implementation } of options.services) server.addService(definition, implementation);
+  addGrpcHealth(server, options.health);
+  addGrpcReflection(server, options.reflect);
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+  });
+  return {
+    port,
+    close(graceMs) {
+      return new Promise((resolve) => {
+        // Cutting the calls left aborts their signals: their work stops.
+        const cut = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(cut);
+          resolve();
+        });
+      });
+    },
+  };
+}
