@@ -1,3 +1,5 @@
+import { EventEmitter } from 'node:events';
+import type { Http2Session } from 'node:http2';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { DescFile } from '@bufbuild/protobuf';
 import type { GrpcService } from '../rpc/transports/grpcjs.js';
@@ -46,8 +48,9 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
   });
   return {
     port,
-    close(graceMs) {
-      return new Promise((resolve) => {
+    async close(graceMs) {
+      await Promise.all(connectionsOf(server).map(roundTrip));
+      await new Promise<void>((resolve) => {
         // Cutting the calls left aborts their signals: their work stops.
         const cut = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
@@ -57,4 +60,27 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
       });
     },
   };
+}
+
+// grpc-js's graceful stop sends GOAWAY at once, which refuses the calls a client sent just
+// before it. A ping's round trip first proves that every call sent before it has arrived, as
+// PORT's listener does. grpc-js does not expose its connections: they are read from its
+// private `http2Servers` map (grpc-js 1.10 to 1.14); a version without it skips the wait.
+function connectionsOf(server: Server): Http2Session[] {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  if (!(servers instanceof Map)) return [];
+  return [...servers.values()].flatMap((entry: { sessions?: unknown }) => (entry?.sessions instanceof Set ? [...entry.sessions] : []))
+    .filter((session): session is Http2Session => session instanceof EventEmitter && 'ping' in session);
+}
+
+// Resolves after the session's ping is answered, or after a second, or at once when it cannot ping.
+function roundTrip(session: Http2Session): Promise<void> {
+  return new Promise((resolve) => {
+    const fallback = setTimeout(resolve, 1_000);
+    const done = () => {
+      clearTimeout(fallback);
+      resolve();
+    };
+    if (session.closed || session.destroyed || !session.ping(done)) done();
+  });
 }

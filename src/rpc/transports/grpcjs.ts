@@ -86,27 +86,37 @@ function accepted(method: DescMethod, request: unknown): never {
 
 function serveUnary(method: DescMethod, handler: AnyHandler, log: Logger): UntypedHandleCall {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-    const answer = async () => handler(accepted(method, call.request), grpcCall(call)) as Promise<unknown>;
+    const adapted = grpcCall(call);
+    const answer = async () => handler(accepted(method, call.request), adapted) as Promise<unknown>;
     answer().then(
-      (response) => callback(null, response),
-      (error: unknown) => callback(grpcError(statusOf(error, log, method.name, gaveUp(call)))),
+      (response) => {
+        adapted.finish();
+        callback(null, response);
+      },
+      (error: unknown) => {
+        adapted.finish();
+        callback(grpcError(statusOf(error, log, method.name, gaveUp(call))));
+      },
     );
   };
 }
 
 function serveStream(method: DescMethod, handler: AnyHandler, log: Logger): UntypedHandleCall {
   return (stream: ServerWritableStream<unknown, unknown>) => {
+    const adapted = grpcCall(stream);
     void (async () => {
       try {
-        const messages = handler(accepted(method, stream.request), grpcCall(stream)) as AsyncIterable<unknown>;
+        const messages = handler(accepted(method, stream.request), adapted) as AsyncIterable<unknown>;
         for await (const message of messages) {
           // Leaving the loop returns the handler's iterator: a tail frees its subscription at once.
           if (stream.cancelled || stream.destroyed) break;
           // A client that reads slowly holds the tail here, not in a growing buffer.
           if (!stream.write(message)) await drained(stream);
         }
+        adapted.finish();
         stream.end();
       } catch (error) {
+        adapted.finish();
         stream.emit('error', grpcError(statusOf(error, log, method.name, gaveUp(stream))));
       }
     })();
@@ -126,9 +136,16 @@ function drained(stream: ServerWritableStream<unknown, unknown>): Promise<void> 
   });
 }
 
+/** A Call over grpc-js, told when its handler finished. */
+interface GrpcCall extends Call {
+  /** The handler is done: grpc-js's 'cancelled' at the end of every call no longer means the caller gave up. */
+  finish(): void;
+}
+
 /** The transport-neutral call of a grpc-js call. */
-function grpcCall(call: SurfaceCall): Call {
+function grpcCall(call: SurfaceCall): GrpcCall {
   let signal: AbortSignal | undefined;
+  let onCancelled: (() => void) | undefined;
   return {
     header(name) {
       const [value] = call.metadata.get(name);
@@ -136,17 +153,20 @@ function grpcCall(call: SurfaceCall): Call {
     },
     wire: 'binary',
     // Made on first use. grpc-js emits 'cancelled' when the client cancels or leaves, when the
-    // deadline passes (it has then answered DEADLINE_EXCEEDED itself), when the server is
-    // shut down by force, and after every finished call (harmless then).
+    // deadline passes (it has then answered DEADLINE_EXCEEDED itself), and when the server is
+    // shut down by force.
     get signal() {
       if (!signal) {
         const controller = new AbortController();
-        const abort = () => controller.abort(gaveUp(call));
-        if (call.cancelled) abort();
-        else call.once('cancelled', abort);
+        onCancelled = () => controller.abort(gaveUp(call));
+        if (call.cancelled) onCancelled();
+        else call.once('cancelled', onCancelled);
         signal = controller.signal;
       }
       return signal;
+    },
+    finish() {
+      if (onCancelled) call.off('cancelled', onCancelled);
     },
   };
 }
@@ -154,8 +174,12 @@ function grpcCall(call: SurfaceCall): Call {
 // Why a cancelled call ended: its deadline passed, or its client (or the server's stop) cut it.
 function gaveUp(call: SurfaceCall): DomainError | undefined {
   if (!call.cancelled) return undefined;
-  return Date.now() >= Number(call.getDeadline()) ? new DeadlineExceeded() : new Cancelled();
+  return Date.now() >= Number(call.getDeadline()) ? DEADLINE_PASSED : CLIENT_LEFT;
 }
+
+// Reasons are values: one each, so that giving up costs no stack trace.
+const DEADLINE_PASSED = new DeadlineExceeded();
+const CLIENT_LEFT = new Cancelled();
 
 /** A status as grpc-js sends it: code, message, and the google.rpc.Status in `grpc-status-details-bin`. */
 export function grpcError(status: RpcStatus): StatusObject {
