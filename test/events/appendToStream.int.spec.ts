@@ -4,7 +4,7 @@ import { Code } from '@connectrpc/connect';
 import type { ExpectedVersionKind } from '../../src/gen/auren/v1/events_pb.js';
 import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { any, exact, freshStream, noStream, proposed, rejectsWith, streamExists } from '../support/events.js';
+import { any, eventually, exact, freshStream, holdAppends, noStream, proposed, rejectsWith, streamExists } from '../support/events.js';
 
 describeOnEachListener('AppendToStream', (listener) => {
   let t: TestApp;
@@ -125,6 +125,24 @@ describeOnEachListener('AppendToStream', (listener) => {
       await t.events.appendToStream({ streamId, events: [proposed({ eventId })] });
       await t.events.appendToStream({ streamId, events: [proposed({ eventId: eventId.toUpperCase() })] });
       assert.equal(await versionOf(streamId), 1n);
+    });
+  });
+
+  describe('deadlines', () => {
+    it('an append still waiting when its 200 ms deadline passes is DEADLINE_EXCEEDED, stops waiting, and is never written', async () => {
+      const streamId = freshStream('deadline');
+      const eventId = randomUUID();
+      const held = await holdAppends(t.databaseUrl);
+      try {
+        await rejectsWith(t.events.appendToStream({ streamId, events: [proposed({ eventId })] }, { timeoutMs: 200 }), Code.DeadlineExceeded);
+        // The server cancels the statement that waited for the lock rather than let it commit later.
+        await eventually(async () => (await held.waiters()) === 0, 'the waiting append cancelled');
+      } finally {
+        await held.release();
+      }
+      await t.events.appendToStream({ streamId: freshStream(), events: [proposed()] });
+      await rejectsWith(t.events.getEvent({ eventId }), Code.NotFound);
+      assert.equal((await t.events.getStreamInfo({ streamId })).exists, false);
     });
   });
 
