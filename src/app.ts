@@ -143,7 +143,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   const listener = createListener(withCors(handler, config.corsOrigins), log);
   const port = await listener.listen(config.port, config.host);
-  log.info({ host: config.host, port }, 'serving gRPC, Connect and gRPC-Web (HTTP/2 and HTTP/1.1) on one port');
+  log.info({ host: config.host, port }, 'PORT: serving Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 and HTTP/1.1');
   const grpcListener = await startGrpcServer({
     host: config.host,
     port: config.grpcPort,
@@ -152,7 +152,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     health,
     reflect: described,
   });
-  log.info({ host: config.host, port: grpcListener.port }, 'serving gRPC (grpc-js) on the gRPC port');
+  log.info({ host: config.host, port: grpcListener.port }, 'GRPC_PORT: serving gRPC (grpc-js) over HTTP/2');
 
   const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
   probe.unref();

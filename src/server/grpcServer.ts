@@ -44,7 +44,12 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
   addGrpcReflection(server, options.reflect);
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound)));
+    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => {
+      if (!error) return resolve(bound);
+      server.forceShutdown();
+      // grpc-js says only "No address added out of total 1 resolved": name what could not be bound.
+      reject(new Error(`GRPC_PORT: cannot listen on ${host}:${options.port} (${error.message})`, { cause: error }));
+    });
   });
   return {
     port,
