@@ -147,9 +147,10 @@ function grpcCall(call: SurfaceCall): GrpcCall {
   let signal: AbortSignal | undefined;
   let onCancelled: (() => void) | undefined;
   return {
+    // Repeated values joined as connect-node's Headers.get joins them, so both listeners read alike.
     header(name) {
-      const [value] = call.metadata.get(name);
-      return typeof value === 'string' ? value : undefined;
+      const values = call.metadata.get(name).filter((value): value is string => typeof value === 'string');
+      return values.length === 0 ? undefined : values.join(', ');
     },
     wire: 'binary',
     // Made on first use. grpc-js emits 'cancelled' when the client cancels or leaves, when the
