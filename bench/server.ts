@@ -11,7 +11,10 @@ const STARTUP_TIMEOUT_MS = 60_000;
 
 /** The AUREN server running as a child process. */
 export interface ServerProcess {
+  /** PORT (connect-node). */
   baseUrl: string;
+  /** GRPC_PORT (grpc-js). */
+  grpcBaseUrl: string;
   pid: number;
   stop(): Promise<void>;
 }
@@ -31,6 +34,7 @@ export function serverArgs(): string[] {
  */
 export async function startServer(databaseUrl: string, poolSize: number, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();
+  const grpcPort = await freePort();
   const child = spawn(process.execPath, [...serverArgs(), 'serve'], {
     cwd: ROOT,
     env: {
@@ -38,6 +42,7 @@ export async function startServer(databaseUrl: string, poolSize: number, env: Re
       DATABASE_URL: databaseUrl,
       HOST: '127.0.0.1',
       PORT: String(port),
+      GRPC_PORT: String(grpcPort),
       LOG_LEVEL: 'warn',
       DB_POOL_SIZE: String(poolSize),
       ...env,
@@ -61,6 +66,7 @@ export async function startServer(databaseUrl: string, poolSize: number, env: Re
   }
   return {
     baseUrl,
+    grpcBaseUrl: `http://127.0.0.1:${grpcPort}`,
     pid: child.pid!,
     stop: () => stopChild(child, exited).then(() => {
       if (output.trim()) process.stderr.write(`server output (LOG_LEVEL=warn):\n${output}\n`);
