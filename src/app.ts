@@ -6,12 +6,13 @@ import { openDatabase } from './db/openDatabase.js';
 import type { DatabasePool } from './db/pool.js';
 import { createEventStore } from './events/eventStore.js';
 import type { EventStore, StreamWriter } from './events/eventStore.js';
-import { file_auren_v1_events } from './gen/auren/v1/events_pb.js';
-import { file_auren_v1_memory } from './gen/auren/v1/memory_pb.js';
+import { EventStoreService, file_auren_v1_events } from './gen/auren/v1/events_pb.js';
+import { file_auren_v1_memory, MemoryService } from './gen/auren/v1/memory_pb.js';
 import { withCors } from './server/cors.js';
 import { probeDatabase } from './server/databaseProbe.js';
 import { createHealthStatus, registerHealth, ServingStatus } from './server/health.js';
 import type { HealthStatus } from './server/health.js';
+import { startGrpcServer } from './server/grpcServer.js';
 import { createListener } from './server/listener.js';
 import { plainHttp } from './server/plainHttp.js';
 import { registerReflection } from './server/reflection.js';
@@ -29,19 +30,22 @@ import type { Subscriptions } from './tails/subscriptions.js';
 import { watchLongTransactions } from './db/longTransactions.js';
 import { createWakeups } from './tails/wakeups.js';
 import type { Wakeups } from './tails/wakeups.js';
-import { errorMapping } from './rpc/errors.js';
-import { registerEventStoreService } from './rpc/eventStoreService.js';
-import { registerMemoryService } from './rpc/memoryService.js';
-import { binaryReadOptions, installWireTextDecoding, requestChecks } from './rpc/requestCheck.js';
+import { eventStoreHandlers } from './rpc/eventStoreService.js';
+import { memoryHandlers } from './rpc/memoryService.js';
+import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
+import { errorMapping, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
+import { grpcService } from './rpc/transports/grpcjs.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
 
 /** A running AUREN data plane. */
 export interface App {
-  /** The port serving gRPC, Connect and gRPC-Web (HTTP/2) and HTTP/1.1. */
+  /** The port serving gRPC, Connect and gRPC-Web (HTTP/2) and HTTP/1.1, with connect-node. */
   port: number;
   /** Base URL of that port. */
   url: string;
+  /** The port serving gRPC with grpc-js (HTTP/2 without TLS): the agents' port. */
+  grpcPort: number;
   pool: DatabasePool;
   eventStore: EventStore;
   /** The writer of the memory module's streams (memory-, access-). */
@@ -121,12 +125,16 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   started.push(() => expirySweeper.stop());
 
   installWireTextDecoding();
+  // Each RPC is written once; each listener serves the same handlers through its adapter.
+  const events = eventStoreHandlers(eventStore, subscriptions, config.tails.checkpointInterval);
+  const memories = memoryHandlers(memory);
+  const described = [file_auren_v1_events, file_auren_v1_memory];
   const handler = connectNodeAdapter({
     routes: (router) => {
-      registerEventStoreService(router, eventStore, subscriptions, config.tails.checkpointInterval);
-      registerMemoryService(router, memory);
+      serveOnConnect(router, EventStoreService, events);
+      serveOnConnect(router, MemoryService, memories);
       registerHealth(router, health);
-      registerReflection(router, [file_auren_v1_events, file_auren_v1_memory]);
+      registerReflection(router, described);
     },
     // Outermost first: errors of the request checks are mapped like the handlers'.
     interceptors: [errorMapping(log), requestChecks()],
@@ -137,7 +145,17 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   });
   const listener = createListener(withCors(handler, config.corsOrigins), log);
   const port = await listener.listen(config.port, config.host).catch(abandon);
-  log.info({ host: config.host, port }, 'serving gRPC, Connect and gRPC-Web (HTTP/2 and HTTP/1.1) on one port');
+  started.push(() => listener.close(0));
+  log.info({ host: config.host, port }, 'PORT: serving Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 and HTTP/1.1');
+  const grpcListener = await startGrpcServer({
+    host: config.host,
+    port: config.grpcPort,
+    messageMaxBytes: config.messageMaxBytes,
+    services: [grpcService(EventStoreService, events, log), grpcService(MemoryService, memories, log)],
+    health,
+    reflect: described,
+  }).catch(abandon);
+  log.info({ host: config.host, port: grpcListener.port }, 'GRPC_PORT: serving gRPC (grpc-js) over HTTP/2');
 
   const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
   probe.unref();
@@ -145,6 +163,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   return {
     port,
+    grpcPort: grpcListener.port,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     pool,
     eventStore,
@@ -172,7 +191,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       // Live tails never finish on their own: end them, then let unary calls finish.
       head.stop();
       stopTails.abort();
-      await listener.close(config.shutdownTimeoutMs);
+      await Promise.all([listener.close(config.shutdownTimeoutMs), grpcListener.close(config.shutdownTimeoutMs)]);
       // Appends queued by the calls that finished are committed before the pool closes.
       await eventStore.stop();
       longTransactions.stop();

@@ -17,6 +17,7 @@ const postgresUrl = z
 const schema = z.object({
   HOST: z.string().min(1, 'expects a host name or address to listen on').default('127.0.0.1'),
   PORT: integer(0, 65535).default('8080'),
+  GRPC_PORT: integer(0, 65535).default('50051'),
   DATABASE_URL: postgresUrl.optional(),
   AUREN_DATA_DIR: z.string().min(1, 'expects a folder path').default('.auren'),
   EMBEDDED_PG_PORT: integer(0, 65535).default('0'),
@@ -47,7 +48,10 @@ const schema = z.object({
 /** Everything the service can be configured with, validated. */
 export interface Config {
   host: string;
+  /** Connect, gRPC-Web, gRPC (connect-node) and /healthz; 0 picks a free port. */
   port: number;
+  /** gRPC (grpc-js), the agents' port; 0 picks a free port. */
+  grpcPort: number;
   /** Absent: run the embedded PostgreSQL under dataDir. */
   databaseUrl: string | undefined;
   dataDir: string;
@@ -113,6 +117,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
     host: e.HOST,
     port: e.PORT,
+    grpcPort: e.GRPC_PORT,
     databaseUrl: e.DATABASE_URL,
     dataDir: e.AUREN_DATA_DIR,
     embeddedPostgresPort: e.EMBEDDED_PG_PORT,

@@ -54,3 +54,10 @@ export class DeadlineExceeded extends DomainError {
     super('deadline_exceeded', 'DEADLINE_EXCEEDED', 'the deadline passed before the call finished; nothing was written after it', {});
   }
 }
+
+/** The server is stopping and ended the call (a live tail): the caller should resume elsewhere or later. */
+export class ServerStopping extends DomainError {
+  constructor(message: string) {
+    super('unavailable', 'SERVER_STOPPING', message, {});
+  }
+}

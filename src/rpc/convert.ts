@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { WireType } from '@bufbuild/protobuf/wire';
-import type { HandlerContext } from '@connectrpc/connect';
+import type { Wire } from './call.js';
 import { encodeStruct, lengthDelimited } from './structWire.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventSchema, ExpectedVersionKind, ReadDirection } from '../gen/auren/v1/events_pb.js';
@@ -18,14 +18,6 @@ export function positionToProto(p: Position): ProtoPosition {
 /** Protobuf position to domain; absent means the start of the log. */
 export function positionFromProto(p: ProtoPosition | undefined): Position {
   return p ? { commit: p.commit, prepare: p.prepare } : START;
-}
-
-/** How a client's messages are encoded: protobuf binary, or JSON. */
-export type Wire = 'binary' | 'json';
-
-/** The encoding of a call, from its content type (application/grpc, …+proto, …+json, application/json). */
-export function wireOf(context: HandlerContext): Wire {
-  return (context.requestHeader.get('content-type') ?? '').includes('json') ? 'json' : 'binary';
 }
 
 // Binary messages of recently sent events: one event read by many live tails is encoded once.

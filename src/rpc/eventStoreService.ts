@@ -1,20 +1,20 @@
 import { create } from '@bufbuild/protobuf';
-import { Code, ConnectError } from '@connectrpc/connect';
-import type { ConnectRouter } from '@connectrpc/connect';
-import { serveMethods } from './requestCheck.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { EventStoreService, GetStreamInfoResponseSchema } from '../gen/auren/v1/events_pb.js';
+import { GetStreamInfoResponseSchema } from '../gen/auren/v1/events_pb.js';
+import type { EventStoreService } from '../gen/auren/v1/events_pb.js';
+import { ServerStopping } from '../errors.js';
 import type { EventStore } from '../events/eventStore.js';
 import { START } from '../events/types.js';
 import type { Subscriptions, TailStart } from '../tails/subscriptions.js';
+import type { Handlers } from './call.js';
 import {
-  directionFromProto, eventToProto, wireOf, expectedFromProto, filterFromProto, positionFromProto, positionToProto,
+  directionFromProto, eventToProto, expectedFromProto, filterFromProto, positionFromProto, positionToProto,
 } from './convert.js';
 
-/** Serves EventStoreService: translates protobuf to the event store's and the tails' calls and back. */
-export function registerEventStoreService(router: ConnectRouter, store: EventStore, tails: Subscriptions, defaultCheckpointInterval: number): void {
-  serveMethods(router, EventStoreService, {
-    async appendToStream(request) {
+/** EventStoreService, once for every transport: translates protobuf to the event store's and the tails' calls and back. */
+export function eventStoreHandlers(store: EventStore, tails: Subscriptions, defaultCheckpointInterval: number): Handlers<typeof EventStoreService> {
+  return {
+    async appendToStream(request, call) {
       const result = await store.appendToStream(
         request.streamId,
         expectedFromProto(request.expected),
@@ -26,6 +26,7 @@ export function registerEventStoreService(router: ConnectRouter, store: EventSto
           correlationId: event.correlationId || undefined,
           causationId: event.causationId || undefined,
         })),
+        call.signal,
       );
       return {
         nextExpectedVersion: result.nextExpectedVersion,
@@ -34,14 +35,12 @@ export function registerEventStoreService(router: ConnectRouter, store: EventSto
       };
     },
 
-    async readStream(request, context) {
-      const wire = wireOf(context);
+    async readStream(request, { wire }) {
       const slice = await store.readStream(request.streamId, request.fromVersion, directionFromProto(request.direction), request.limit);
       return { events: slice.events.map((e) => eventToProto(e, wire)), streamVersion: slice.streamVersion, endOfStream: slice.endOfStream };
     },
 
-    async readAll(request, context) {
-      const wire = wireOf(context);
+    async readAll(request, { wire }) {
       const slice = await store.readAll(positionFromProto(request.fromPosition), request.limit, filterFromProto(request.filter));
       return { events: slice.events.map((e) => eventToProto(e, wire)), nextPosition: positionToProto(slice.nextPosition), endOfLog: slice.endOfLog };
     },
@@ -56,18 +55,17 @@ export function registerEventStoreService(router: ConnectRouter, store: EventSto
       });
     },
 
-    async getEvent(request, context) {
-      return { event: eventToProto(await store.getEvent(request.eventId), wireOf(context)) };
+    async getEvent(request, { wire }) {
+      return { event: eventToProto(await store.getEvent(request.eventId), wire) };
     },
 
-    async *subscribeToAll(request, context) {
-      const wire = wireOf(context);
+    async *subscribeToAll(request, { wire, signal }) {
       const from: TailStart = request.from.case === 'end'
         ? 'end'
         : { after: request.from.case === 'position' ? positionFromProto(request.from.value) : START };
       const tail = tails.subscribeToAll(
         { from, filter: filterFromProto(request.filter), checkpointInterval: request.checkpointInterval || defaultCheckpointInterval },
-        context.signal,
+        signal,
       );
       for await (const message of tail) {
         switch (message.kind) {
@@ -82,25 +80,24 @@ export function registerEventStoreService(router: ConnectRouter, store: EventSto
             break;
         }
       }
-      endOfTail(context.signal);
+      endOfTail(signal);
     },
 
-    async *subscribeToStream(request, context) {
-      const wire = wireOf(context);
-      for await (const message of tails.subscribeToStream(request.streamId, request.fromVersion, context.signal)) {
+    async *subscribeToStream(request, { wire, signal }) {
+      for await (const message of tails.subscribeToStream(request.streamId, request.fromVersion, signal)) {
         yield message.kind === 'event'
           ? { message: { case: 'event', value: eventToProto(message.event, wire) } }
           : { message: { case: 'caughtUp', value: { version: message.version } } };
       }
-      endOfTail(context.signal);
+      endOfTail(signal);
     },
-  });
+  };
 }
 
 // A tail ends only when its client leaves or the server stops; the latter must not look like
 // a normal end, so the client knows to resume from the last position it received.
 function endOfTail(clientSignal: AbortSignal): void {
   if (!clientSignal.aborted) {
-    throw new ConnectError('the server is shutting down; subscribe again from the last position received', Code.Unavailable);
+    throw new ServerStopping('the server is shutting down; subscribe again from the last position received');
   }
 }

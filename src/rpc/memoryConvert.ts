@@ -7,6 +7,7 @@ import { InvalidArgument } from '../errors.js';
 import type { Caller, Memory, MemoryType } from '../memory/model.js';
 import type { SearchMode } from '../memory/reads.js';
 import { checkName } from '../memory/validation.js';
+import type { Call } from './call.js';
 
 /** The request header that names the calling agent. */
 export const CALLER_HEADER = 'x-auren-agent';
@@ -83,8 +84,8 @@ export function timeFromProto(field: string, time: Timestamp | undefined): numbe
  * The caller a request names in its x-auren-agent header; without one, `fallback` (StoreMemory's
  * agent_id) or 'unknown'. The header is checked like any agent id.
  */
-export function callerFrom(headers: Headers, fallback = ''): Caller {
-  const named = headers.get(CALLER_HEADER);
-  if (named !== null) return { agentId: checkName(CALLER_HEADER, named) };
+export function callerFrom(call: Call, fallback = ''): Caller {
+  const named = call.header(CALLER_HEADER);
+  if (named !== undefined) return { agentId: checkName(CALLER_HEADER, named) };
   return { agentId: fallback || 'unknown' };
 }

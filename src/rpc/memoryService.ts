@@ -1,11 +1,11 @@
 import { create } from '@bufbuild/protobuf';
-import type { ConnectRouter } from '@connectrpc/connect';
-import { serveMethods } from './requestCheck.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { GetMemoryStatsResponseSchema, ListAuditTrailResponseSchema, MemoryService } from '../gen/auren/v1/memory_pb.js';
+import { GetMemoryStatsResponseSchema, ListAuditTrailResponseSchema } from '../gen/auren/v1/memory_pb.js';
+import type { MemoryService } from '../gen/auren/v1/memory_pb.js';
 import type { MemoryHistory } from '../memory/history.js';
 import type { MemoryReads } from '../memory/reads.js';
 import type { MemoryWrites } from '../memory/writes.js';
+import type { Handlers } from './call.js';
 import { eventToProto } from './convert.js';
 import {
   callerFrom, memoryToProto, memoryTypeFromProto, memoryTypesFromProto, searchModeFromProto, timeFromProto,
@@ -18,11 +18,15 @@ export interface MemoryParts {
   history: MemoryHistory;
 }
 
-/** Serves MemoryService: translates protobuf to the memory module's calls and back. Unset strings and zeros mean "no filter". */
-export function registerMemoryService(router: ConnectRouter, { writes, reads, history }: MemoryParts): void {
-  serveMethods(router, MemoryService, {
-    async storeMemory(request, context) {
-      const memory = await writes.storeMemory(callerFrom(context.requestHeader, request.agentId), {
+/**
+ * MemoryService, once for every transport: translates protobuf to the memory module's calls and
+ * back. Unset strings and zeros mean "no filter". Writes and audited reads get the call's signal,
+ * so a caller that gives up before their commit writes nothing.
+ */
+export function memoryHandlers({ writes, reads, history }: MemoryParts): Handlers<typeof MemoryService> {
+  return {
+    async storeMemory(request, call) {
+      const memory = await writes.storeMemory(callerFrom(call, request.agentId), {
         agentId: request.agentId,
         userId: request.userId === '' ? null : request.userId,
         type: memoryTypeFromProto('type', request.type),
@@ -30,16 +34,16 @@ export function registerMemoryService(router: ConnectRouter, { writes, reads, hi
         metadata: request.metadata,
         confidence: request.confidence,
         expiresAt: timeFromProto('expires_at', request.expiresAt),
-      });
+      }, call.signal);
       return { memory: memoryToProto(memory) };
     },
 
-    async getMemory(request, context) {
-      return { memory: memoryToProto(await reads.getMemory(callerFrom(context.requestHeader), request.id, request.includeExpired)) };
+    async getMemory(request, call) {
+      return { memory: memoryToProto(await reads.getMemory(callerFrom(call), request.id, request.includeExpired, call.signal)) };
     },
 
-    async listMemories(request, context) {
-      const page = await reads.listMemories(callerFrom(context.requestHeader), {
+    async listMemories(request, call) {
+      const page = await reads.listMemories(callerFrom(call), {
         agentId: request.agentId || undefined,
         userId: request.userId || undefined,
         types: memoryTypesFromProto('types', request.types),
@@ -47,27 +51,27 @@ export function registerMemoryService(router: ConnectRouter, { writes, reads, hi
         includeExpired: request.includeExpired,
         pageSize: request.pageSize,
         pageToken: request.pageToken || undefined,
-      });
+      }, call.signal);
       return { memories: page.memories.map(memoryToProto), nextPageToken: page.nextPageToken };
     },
 
-    async updateMemory(request, context) {
-      const memory = await writes.updateMemory(callerFrom(context.requestHeader), {
+    async updateMemory(request, call) {
+      const memory = await writes.updateMemory(callerFrom(call), {
         id: request.id,
         content: request.content,
         metadata: request.metadata,
         confidence: request.confidence,
         expectedVersion: request.expectedVersion,
-      });
+      }, call.signal);
       return { memory: memoryToProto(memory) };
     },
 
-    async deleteMemory(request, context) {
-      return { memory: memoryToProto(await writes.deleteMemory(callerFrom(context.requestHeader), request.id, request.reason)) };
+    async deleteMemory(request, call) {
+      return { memory: memoryToProto(await writes.deleteMemory(callerFrom(call), request.id, request.reason, call.signal)) };
     },
 
-    async searchMemories(request, context) {
-      const results = await reads.searchMemories(callerFrom(context.requestHeader), {
+    async searchMemories(request, call) {
+      const results = await reads.searchMemories(callerFrom(call), {
         text: request.query,
         agentId: request.agentId || undefined,
         userId: request.userId || undefined,
@@ -76,12 +80,12 @@ export function registerMemoryService(router: ConnectRouter, { writes, reads, hi
         limit: request.limit,
         minConfidence: request.minConfidence === 0 ? undefined : request.minConfidence,
         includeExpired: request.includeExpired,
-      });
+      }, call.signal);
       return { results: results.map(({ memory, score }) => ({ memory: memoryToProto(memory), score })) };
     },
 
-    async getMemoryHistory(request, context) {
-      const events = await history.getMemoryHistory(callerFrom(context.requestHeader), request.id);
+    async getMemoryHistory(request, call) {
+      const events = await history.getMemoryHistory(callerFrom(call), request.id, call.signal);
       return { events: events.map((e) => eventToProto(e)) };
     },
 
@@ -105,5 +109,5 @@ export function registerMemoryService(router: ConnectRouter, { writes, reads, hi
       );
       return create(ListAuditTrailResponseSchema, { events: page.events.map((e) => eventToProto(e)), nextPageToken: page.nextPageToken });
     },
-  });
+  };
 }

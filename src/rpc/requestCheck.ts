@@ -1,11 +1,9 @@
 import { ScalarType } from '@bufbuild/protobuf';
-import type { DescEnum, DescField, DescMessage, DescMethodUnary, DescService, JsonReadOptions } from '@bufbuild/protobuf';
+import type { DescField, DescMessage } from '@bufbuild/protobuf';
 import { configureTextEncoding } from '@bufbuild/protobuf/wire';
-import type { ConnectRouter, Interceptor, ServiceImpl } from '@connectrpc/connect';
 import { InvalidArgument } from '../errors.js';
 import { checkText } from '../events/validation.js';
 import type { JsonValue } from '../events/types.js';
-import { domainConnectError } from './errors.js';
 
 // What every request must satisfy before any handler sees it, on every protocol: the rules of
 // the wire (a decodable body, known fields and enum names, int64-sized integers, real times)
@@ -26,7 +24,7 @@ const NOT_UTF8 = '\udfff';
 const PROTO_KEY = '\udffe__proto__';
 const PROTO_BYTES = Buffer.from('__proto__');
 
-/** Reading options for connect-node's binary decoding: deep enough that the domain's depth rule, not the decoder, refuses a deep document. */
+/** Reading options for binary decoding on every listener: deep enough that the domain's depth rule, not the decoder, refuses a deep document. */
 export const binaryReadOptions = { recursionLimit: 512 };
 
 /**
@@ -51,142 +49,6 @@ export function installWireTextDecoding(): void {
     },
     checkUtf8: (text) => text.isWellFormed(),
   });
-}
-
-/**
- * JSON reading options for one method of connect-node (register it with `serveMethods`): the
- * body must be UTF-8, and before protobuf-es reads it the JSON is checked against the
- * method's request message, so that an unknown field, an unknown enum name or a `__proto__`
- * key is refused naming the field and what it expects. (connect-es ignores unknown fields
- * and names by default, which read a misspelt expected-version mode as ANY; protobuf-es drops
- * a `__proto__` key of a Struct.)
- */
-export function jsonReadOptions(input: DescMessage): Partial<JsonReadOptions> & { textDecoder: { decode(bytes?: Uint8Array): string } } {
-  return {
-    ignoreUnknownFields: false,
-    textDecoder: {
-      decode(bytes) {
-        let text: string;
-        try {
-          text = strictUtf8.decode(bytes);
-        } catch {
-          throw domainConnectError(new InvalidArgument('request', 'the body is not valid UTF-8'));
-        }
-        let json: unknown;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          return text; // protobuf-es reports the syntax error
-        }
-        try {
-          checkJsonMessage(input, json, '');
-        } catch (error) {
-          throw error instanceof InvalidArgument ? domainConnectError(error) : error;
-        }
-        return text;
-      },
-    },
-  };
-}
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/** Registers every method of a service with its own strict JSON reading options. */
-export function serveMethods<S extends DescService>(router: ConnectRouter, service: S, implementation: ServiceImpl<S>): void {
-  for (const method of service.methods) {
-    const impl = implementation[method.localName as keyof ServiceImpl<S>];
-    router.rpc(method as DescMethodUnary, impl as never, { jsonOptions: jsonReadOptions(method.input) });
-  }
-}
-
-// JSON of a message: keys must be fields (by JSON or proto name), enum names must exist.
-// Types of values are left to protobuf-es, whose messages name the field.
-function checkJsonMessage(desc: DescMessage, json: unknown, path: string): void {
-  if (desc.typeName === 'google.protobuf.Timestamp' && typeof json === 'string' && !RFC3339.test(json)) {
-    throw new InvalidArgument(path, `expects an RFC 3339 time such as 2026-12-01T09:30:00Z (years 0001 to 9999), got ${JSON.stringify(json.slice(0, 40))}`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return;
-  if (WELL_KNOWN_JSON.has(desc.typeName)) return checkJsonDocument(json, path || 'request');
-  for (const key of Object.keys(json)) {
-    if (key === '__proto__') throw protoKeyRefused(path || 'request');
-    const field = desc.fields.find((f) => f.jsonName === key || f.name === key);
-    if (!field) {
-      const names = desc.fields.map((f) => f.jsonName).join(', ');
-      throw new InvalidArgument(join(path, key), `is not a field of ${desc.name}; expects ${names ? `one of ${names}` : 'no fields'}`);
-    }
-    const value = (json as Record<string, unknown>)[key];
-    if (value === null) continue;
-    const at = join(path, field.name);
-    switch (field.fieldKind) {
-      case 'enum':
-        checkJsonEnum(field.enum, value, at);
-        break;
-      case 'message':
-        checkJsonMessage(field.message, value, at);
-        break;
-      case 'list':
-        if (!Array.isArray(value)) break;
-        value.forEach((item, i) => {
-          if (field.listKind === 'scalar' && typeof item === 'string') checkText(`${at}[${i}]`, item);
-          if (field.listKind === 'enum') checkJsonEnum(field.enum, item, `${at}[${i}]`);
-          if (field.listKind === 'message') checkJsonMessage(field.message, item, `${at}[${i}]`);
-        });
-        break;
-      case 'map':
-        if (typeof value !== 'object' || Array.isArray(value)) break;
-        for (const [k, v] of Object.entries(value)) {
-          if (k === '__proto__') throw protoKeyRefused(at);
-          if (field.mapKind === 'enum') checkJsonEnum(field.enum, v, `${at}[${JSON.stringify(k)}]`);
-          if (field.mapKind === 'message') checkJsonMessage(field.message, v, `${at}[${JSON.stringify(k)}]`);
-        }
-        break;
-      case 'scalar':
-        if (typeof value === 'string') checkText(at, value);
-        break;
-    }
-  }
-}
-
-// RFC 3339 with a four-digit year, as google.protobuf.Timestamp's JSON form.
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-
-// Messages whose JSON form is not an object of their fields.
-const WELL_KNOWN_JSON = new Set(['google.protobuf.Struct', 'google.protobuf.Value', 'google.protobuf.ListValue', 'google.protobuf.Timestamp', 'google.protobuf.Duration', 'google.protobuf.Any', 'google.protobuf.FieldMask']);
-
-function checkJsonEnum(desc: DescEnum, value: unknown, path: string): void {
-  if (typeof value !== 'string' || desc.values.some((v) => v.name === value)) return;
-  throw new InvalidArgument(path, `unknown value ${JSON.stringify(value)}; expects one of ${desc.values.map((v) => v.name).join(', ')}`);
-}
-
-function checkJsonDocument(value: unknown, path: string): void {
-  if (typeof value !== 'object' || value === null) return;
-  if (Array.isArray(value)) return value.forEach((item, i) => checkJsonDocument(item, `${path}[${i}]`));
-  for (const key of Object.keys(value)) {
-    if (key === '__proto__') throw protoKeyRefused(path);
-    checkJsonDocument((value as Record<string, unknown>)[key], `${path}.${key}`);
-  }
-}
-
-function protoKeyRefused(field: string): InvalidArgument {
-  return new InvalidArgument(field, "has the key '__proto__', which is not accepted (it cannot be stored and read back faithfully); rename it");
-}
-
-/** An interceptor that checks every request message (unary or streamed) against the wire rules before its handler runs. */
-export function requestChecks(): Interceptor {
-  return (next) => async (request) => {
-    if (!request.stream) {
-      checkMessage(request.method.input, request.message as Record<string, unknown>, '');
-      return next(request);
-    }
-    const input = request.method.input;
-    const messages = request.message;
-    async function* checked() {
-      for await (const message of messages) {
-        checkMessage(input, message as Record<string, unknown>, '');
-        yield message;
-      }
-    }
-    return next({ ...request, message: checked() });
-  };
 }
 
 /** Checks one decoded message and everything in it; restores marked "__proto__" strings in place. */
@@ -290,6 +152,12 @@ function unmarkJson(value: JsonValue, path: string): JsonValue {
   return value;
 }
 
-function join(path: string, name: string): string {
+/** A field's path below `path`, as refusals name it. */
+export function join(path: string, name: string): string {
   return path ? `${path}.${name}` : name;
+}
+
+/** The refusal of a `__proto__` key in a document or map. */
+export function protoKeyRefused(field: string): InvalidArgument {
+  return new InvalidArgument(field, "has the key '__proto__', which is not accepted (it cannot be stored and read back faithfully); rename it");
 }

@@ -18,6 +18,12 @@ export interface HealthListener {
   end(): void;
 }
 
+/** Callbacks of a subscription to every service: each status change, and the shutdown. */
+export interface HealthWatcher {
+  change(service: string, status: ServingStatus): void;
+  end(): void;
+}
+
 /** Serving status per service name ("" is the whole server), with subscriptions for Watch. */
 export interface HealthStatus {
   /** Sets a service's status and tells its watchers if it changed; ignored after shutdown(). */
@@ -28,6 +34,8 @@ export interface HealthStatus {
   list(): ReadonlyMap<string, ServingStatus>;
   /** Subscribes to one service's changes; call the returned function to unsubscribe. */
   subscribe(service: string, listener: HealthListener): () => void;
+  /** Subscribes to every service's changes (another health server kept in sync); call the returned function to unsubscribe. */
+  subscribeAll(watcher: HealthWatcher): () => void;
   /** Sets every service to NOT_SERVING, ends all watches and freezes the statuses. */
   shutdown(): void;
   /** Whether shutdown() has been called. */
@@ -38,11 +46,13 @@ export interface HealthStatus {
 export function createHealthStatus(): HealthStatus {
   const statuses = new Map<string, ServingStatus>([["", HealthCheckResponse_ServingStatus.SERVING]]);
   const listeners = new Map<string, Set<HealthListener>>();
+  const watchers = new Set<HealthWatcher>();
   let isShutdown = false;
 
   function update(service: string, status: ServingStatus): void {
     if (statuses.get(service) === status) return;
     statuses.set(service, status);
+    for (const w of [...watchers]) w.change(service, status);
     for (const l of [...(listeners.get(service) ?? [])]) l.change(status);
   }
 
@@ -62,6 +72,10 @@ export function createHealthStatus(): HealthStatus {
         if (set.size === 0 && listeners.get(service) === set) listeners.delete(service);
       };
     },
+    subscribeAll(watcher) {
+      watchers.add(watcher);
+      return () => watchers.delete(watcher);
+    },
     shutdown() {
       if (isShutdown) return;
       for (const service of statuses.keys()) update(service, HealthCheckResponse_ServingStatus.NOT_SERVING);
@@ -69,6 +83,9 @@ export function createHealthStatus(): HealthStatus {
       const all = [...listeners.values()].flatMap((s) => [...s]);
       listeners.clear();
       for (const l of all) l.end();
+      const allWatchers = [...watchers];
+      watchers.clear();
+      for (const w of allWatchers) w.end();
     },
     get isShutdown() {
       return isShutdown;

@@ -122,12 +122,7 @@ function answer(index: Index, req: Request): Answer {
  * their imports, grpc.health.v1 and the reflection services themselves.
  */
 export function registerReflection(router: ConnectRouter, files: DescFile[]): ConnectRouter {
-  const index = buildIndex([
-    ...files,
-    file_health_v1_health,
-    v1.file_grpc_reflection_v1_reflection,
-    v1alpha.file_grpc_reflection_v1alpha_reflection,
-  ]);
+  const index = buildIndex(reflectionRoots(files));
   return router
     .service(v1.ServerReflection, {
       async *serverReflectionInfo(requests) {
@@ -145,4 +140,9 @@ export function registerReflection(router: ConnectRouter, files: DescFile[]): Co
         }
       },
     });
+}
+
+/** The files whose services reflection lists, on every listener: `files`, grpc.health.v1 and the reflection services. */
+export function reflectionRoots(files: DescFile[]): DescFile[] {
+  return [...files, file_health_v1_health, v1.file_grpc_reflection_v1_reflection, v1alpha.file_grpc_reflection_v1alpha_reflection];
 }

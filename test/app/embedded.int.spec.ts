@@ -27,7 +27,7 @@ describe('Embedded PostgreSQL (no DATABASE_URL)', function () {
     await leftovers.removeSystemFolder();
   });
 
-  const start = () => startApp(loadConfig({ PORT: '0', AUREN_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const start = () => startApp(loadConfig({ PORT: '0', GRPC_PORT: '0', AUREN_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
 
   it('starts a real PostgreSQL, reaches SERVING, and keeps the data across restarts', async () => {
     const streamId = freshStream('embedded');

@@ -10,7 +10,7 @@ import pg from 'pg';
 import { migrate, SQL_DIR } from '../../src/db/migrate.js';
 import { Health, HealthCheckResponse_ServingStatus as Status } from '../../src/gen/health/v1/health_pb.js';
 import { createLogger } from '../../src/log.js';
-import { startTestApp } from '../support/app.js';
+import { LISTENERS, listenerUrl, startTestApp } from '../support/app.js';
 import { createTestDatabase } from '../support/database.js';
 import { freshStream, proposed } from '../support/events.js';
 import { startProxy, throughProxy } from '../support/proxy.js';
@@ -113,17 +113,20 @@ describe('Service lifecycle', () => {
     await sleep(700);
     await proxy.restore();
     const t = await starting;
-    const health = createClient(Health, createGrpcTransport({ baseUrl: t.app.url}));
-    const status = async () => (await health.check({ service: '' })).status;
+    // Both listeners answer health alike: PORT (connect-node) and GRPC_PORT (grpc-health-check).
+    const healths = LISTENERS.map((listener) => createClient(Health, createGrpcTransport({ baseUrl: listenerUrl(t.app, listener) })));
+    const statuses = async (service = '') => Promise.all(healths.map(async (health) => (await health.check({ service })).status));
+    const all = (status: Status) => async () => (await statuses()).every((s) => s === status);
     try {
-      assert.equal(await status(), Status.SERVING);
+      assert.deepEqual(await statuses(), [Status.SERVING, Status.SERVING]);
       await proxy.cut();
-      await eventually(async () => (await status()) === Status.NOT_SERVING);
-      assert.equal((await health.check({ service: 'auren.v1.EventStoreService' })).status, Status.NOT_SERVING);
+      await eventually(all(Status.NOT_SERVING));
+      assert.deepEqual(await statuses('auren.v1.EventStoreService'), [Status.NOT_SERVING, Status.NOT_SERVING]);
+      assert.deepEqual(await statuses('auren.v1.MemoryService'), [Status.NOT_SERVING, Status.NOT_SERVING]);
       const healthz = await fetch(`${t.app.url}/healthz`);
       assert.equal(healthz.status, 503);
       await proxy.restore();
-      await eventually(async () => (await status()) === Status.SERVING);
+      await eventually(all(Status.SERVING));
       await t.events.appendToStream({ streamId: freshStream(), events: [proposed()] });
     } finally {
       await t.stop();
@@ -131,26 +134,28 @@ describe('Service lifecycle', () => {
     }
   });
 
-  it('lets calls in flight finish when it stops', async () => {
-    const t = await startTestApp();
-    // An appending transaction held open keeps the calls in the server, waiting, when it stops.
-    const blocker = new pg.Client({ connectionString: t.databaseUrl });
-    await blocker.connect();
-    try {
-      await blocker.query('begin');
-      await blocker.query(`select * from append_to_stream('blocker', 'any', 0, '[{"event_id": "${randomUUID()}", "type": "held", "data": {}, "metadata": {}}]'::jsonb)`);
-      const streamId = freshStream();
-      const calls = Array.from({ length: 20 }, () => t.events.appendToStream({ streamId, events: [proposed()] }));
-      await eventually(async () => t.app.eventStore.stats().queued === 20, 10_000);
-      const stopping = t.stop();
-      await sleep(200);
-      await blocker.query('commit');
-      await stopping;
-      const outcomes = await Promise.allSettled(calls);
-      const failed = outcomes.filter((o) => o.status === 'rejected');
-      assert.equal(failed.length, 0, `${failed.length} calls failed: ${failed.map((f) => String((f as PromiseRejectedResult).reason)).join('; ')}`);
-    } finally {
-      await blocker.end();
-    }
-  });
+  for (const listener of LISTENERS) {
+    it(`lets calls in flight on ${listener} finish when it stops`, async () => {
+      const t = await startTestApp({}, listener);
+      // An appending transaction held open keeps the calls in the server, waiting, when it stops.
+      const blocker = new pg.Client({ connectionString: t.databaseUrl });
+      await blocker.connect();
+      try {
+        await blocker.query('begin');
+        await blocker.query(`select * from append_to_stream('blocker', 'any', 0, '[{"event_id": "${randomUUID()}", "type": "held", "data": {}, "metadata": {}}]'::jsonb)`);
+        const streamId = freshStream();
+        const calls = Array.from({ length: 20 }, () => t.events.appendToStream({ streamId, events: [proposed()] }));
+        await eventually(async () => t.app.eventStore.stats().queued === 20, 10_000);
+        const stopping = t.stop();
+        await sleep(200);
+        await blocker.query('commit');
+        await stopping;
+        const outcomes = await Promise.allSettled(calls);
+        const failed = outcomes.filter((o) => o.status === 'rejected');
+        assert.equal(failed.length, 0, `${failed.length} calls failed: ${failed.map((f) => String((f as PromiseRejectedResult).reason)).join('; ')}`);
+      } finally {
+        await blocker.end();
+      }
+    });
+  }
 });

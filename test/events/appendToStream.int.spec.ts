@@ -2,14 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Code } from '@connectrpc/connect';
 import type { ExpectedVersionKind } from '../../src/gen/auren/v1/events_pb.js';
-import { startTestApp } from '../support/app.js';
+import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { any, exact, freshStream, noStream, proposed, rejectsWith, streamExists } from '../support/events.js';
+import { any, eventually, exact, freshStream, holdAppends, noStream, proposed, rejectsWith, streamExists } from '../support/events.js';
 
-describe('AppendToStream', () => {
+describeOnEachListener('AppendToStream', (listener) => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp({ APPEND_MAX_EVENTS: '5', EVENT_MAX_BYTES: '2048' });
+    t = await startTestApp({ APPEND_MAX_EVENTS: '5', EVENT_MAX_BYTES: '2048' }, listener);
   });
   after(() => t.stop());
 
@@ -128,6 +128,24 @@ describe('AppendToStream', () => {
     });
   });
 
+  describe('deadlines', () => {
+    it('an append still waiting when its 200 ms deadline passes is DEADLINE_EXCEEDED, stops waiting, and is never written', async () => {
+      const streamId = freshStream('deadline');
+      const eventId = randomUUID();
+      const held = await holdAppends(t.databaseUrl);
+      try {
+        await rejectsWith(t.events.appendToStream({ streamId, events: [proposed({ eventId })] }, { timeoutMs: 200 }), Code.DeadlineExceeded);
+        // The server cancels the statement that waited for the lock rather than let it commit later.
+        await eventually(async () => (await held.waiters()) === 0, 'the waiting append cancelled');
+      } finally {
+        await held.release();
+      }
+      await t.events.appendToStream({ streamId: freshStream(), events: [proposed()] });
+      await rejectsWith(t.events.getEvent({ eventId }), Code.NotFound);
+      assert.equal((await t.events.getStreamInfo({ streamId })).exists, false);
+    });
+  });
+
   describe('correlation and causation', () => {
     it('stores correlation and causation ids and metadata with the event', async () => {
       const streamId = freshStream();
@@ -172,7 +190,7 @@ describe('AppendToStream', () => {
     it('rejects an unknown expected-version mode', () =>
       rejected({ streamId: freshStream(), expected: { kind: 9 as ExpectedVersionKind }, events: [proposed()] }, /^expected\.kind: unknown expected-version mode 9/));
     it('rejects a message over the transport size limit with RESOURCE_EXHAUSTED', async () => {
-      const big = await startTestApp({ MESSAGE_MAX_BYTES: '4096' });
+      const big = await startTestApp({ MESSAGE_MAX_BYTES: '4096' }, listener);
       try {
         await rejectsWith(big.events.appendToStream({ streamId: freshStream(), events: [proposed({ data: { text: 'x'.repeat(8000) } })] }), Code.ResourceExhausted);
       } finally {

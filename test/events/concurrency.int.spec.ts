@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { startTestApp } from '../support/app.js';
+import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { exact, freshStream, proposed } from '../support/events.js';
 
-describe('AppendToStream under concurrency', () => {
+describeOnEachListener('AppendToStream under concurrency', (listener) => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp({ DB_POOL_SIZE: '32' });
+    t = await startTestApp({ DB_POOL_SIZE: '32' }, listener);
   });
   after(() => t.stop());
 

@@ -7,14 +7,14 @@ import { ReadDirection } from '../../src/gen/auren/v1/events_pb.js';
 import type { Event, Position } from '../../src/gen/auren/v1/events_pb.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { EventFilterSchema } from '../../src/gen/auren/v1/events_pb.js';
-import { startTestApp } from '../support/app.js';
+import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { freshStream, proposed, rejectsWith } from '../support/events.js';
 
-describe('Reading', () => {
+describeOnEachListener('Reading', (listener) => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp({ READ_MAX_COUNT: '500' });
+    t = await startTestApp({ READ_MAX_COUNT: '500' }, listener);
   });
   after(() => t.stop());
 
@@ -205,7 +205,7 @@ describe('Reading', () => {
     });
 
     it('a filtered read scans a bounded window and says where to continue', async () => {
-      const small = await startTestApp({ READ_FILTER_SCAN: '5' });
+      const small = await startTestApp({ READ_FILTER_SCAN: '5' }, listener);
       try {
         const tag = randomUUID().slice(0, 8);
         for (let i = 0; i < 23; i++) await small.events.appendToStream({ streamId: freshStream(), events: [proposed({ type: i % 6 === 0 ? `${tag}-hit` : 'miss' })] });

@@ -8,15 +8,15 @@ import type { Event } from '../../src/gen/auren/v1/events_pb.js';
 import { MemoryType } from '../../src/gen/auren/v1/memory_pb.js';
 import { aboutPersonQuery } from '../../src/events/queries.js';
 import { START } from '../../src/events/types.js';
-import { startTestApp } from '../support/app.js';
+import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { rejectsWith } from '../support/events.js';
 
-describe('MemoryService history', () => {
+describeOnEachListener('MemoryService history', (listener) => {
   let t: TestApp;
   let db: pg.Client;
   before(async () => {
-    t = await startTestApp();
+    t = await startTestApp({}, listener);
     db = new pg.Client({ connectionString: t.databaseUrl });
     await db.connect();
   });

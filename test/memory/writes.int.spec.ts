@@ -6,17 +6,17 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import pg from 'pg';
 import { MemoryType } from '../../src/gen/auren/v1/memory_pb.js';
 import type { StoreMemoryRequestSchema } from '../../src/gen/auren/v1/memory_pb.js';
-import { startTestApp } from '../support/app.js';
+import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { rejectsWith } from '../support/events.js';
+import { eventually, holdAppends, rejectsWith } from '../support/events.js';
 
 const MAX_BYTES = 1024;
 
-describe('MemoryService writes', () => {
+describeOnEachListener('MemoryService writes', (listener) => {
   let t: TestApp;
   let db: pg.Client;
   before(async () => {
-    t = await startTestApp({ MEMORY_CONTENT_MAX_BYTES: String(MAX_BYTES) });
+    t = await startTestApp({ MEMORY_CONTENT_MAX_BYTES: String(MAX_BYTES) }, listener);
     db = new pg.Client({ connectionString: t.databaseUrl });
     await db.connect();
   });
@@ -68,6 +68,24 @@ describe('MemoryService writes', () => {
       const [event] = await streamEvents(memory.id);
       assert.deepEqual(event.metadata, { caller: 'nutritionist' }, 'without the header, the caller is the agent storing');
       assert.equal(event.data.user_id, null);
+    });
+  });
+
+  describe('deadlines', () => {
+    it('a store still waiting when its 200 ms deadline passes is DEADLINE_EXCEEDED and writes neither the memory nor its event', async () => {
+      const memoryWrites = async () =>
+        (await db.query(`select (select count(*) from memories)::int as memories, (select count(*) from events where stream_id like 'memory-%')::int as events`)).rows[0];
+      const before = await memoryWrites();
+      const held = await holdAppends(t.databaseUrl);
+      try {
+        await rejectsWith(t.memory.storeMemory({ agentId: 'nutritionist', userId: 'user_late', type: MemoryType.FACT, content: { text: 'late' } }, { timeoutMs: 200 }), Code.DeadlineExceeded);
+        await eventually(async () => (await held.waiters()) === 0, 'the waiting write cancelled');
+      } finally {
+        await held.release();
+      }
+      await stored(); // writes go on once the lock is gone
+      const after = await memoryWrites();
+      assert.deepEqual(after, { memories: before.memories + 1, events: before.events + 1 }, 'only the later memory was written');
     });
   });
 

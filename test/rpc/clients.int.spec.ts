@@ -5,8 +5,12 @@ import { Code, createClient } from '@connectrpc/connect';
 import { createGrpcWebTransport } from '@connectrpc/connect-node';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { fromBinary } from '@bufbuild/protobuf';
+import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import { EventStoreService, ExpectedVersionKind } from '../../src/gen/auren/v1/events_pb.js';
-import { startTestApp } from '../support/app.js';
+import { ErrorInfoSchema } from '../../src/gen/google/rpc/error_details_pb.js';
+import { StatusSchema } from '../../src/gen/google/rpc/status_pb.js';
+import { LISTENERS, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { freshStream, rejectsWith } from '../support/events.js';
 
@@ -43,17 +47,17 @@ async function settled<T>(read: () => Promise<T>, ok: (result: T) => boolean): P
 const call = (client: any, method: string, request: object): Promise<any> =>
   new Promise((resolve, reject) => client[method](request, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response))));
 
-describe('Clients on one port', () => {
+describe('Clients of every protocol and listener', () => {
   let t: TestApp;
   before(async () => {
     t = await startTestApp();
   });
   after(() => t.stop());
 
-  describe('@grpc/grpc-js with the .proto files loaded at run time', () => {
+  for (const listener of LISTENERS) describe(`@grpc/grpc-js with the .proto files loaded at run time, on ${listener}`, () => {
     let clients: ReturnType<typeof grpcJsClients>;
     before(() => {
-      clients = grpcJsClients(`127.0.0.1:${t.app.port}`);
+      clients = grpcJsClients(`127.0.0.1:${listener === 'PORT' ? t.app.port : t.app.grpcPort}`);
     });
     after(() => {
       clients.events.close();
@@ -87,6 +91,12 @@ describe('Clients on one port', () => {
       await assert.rejects(call(clients.events, 'appendToStream', { streamId, expected: { kind: 'EXPECTED_VERSION_KIND_EXACT', version: '5' }, events: [{ type: 't' }] }), (e: any) => {
         assert.equal(e.code, grpc.status.ABORTED);
         assert.match(e.details, /is at version 1/);
+        // The standard details, as grpcio's rpc_status.from_call reads them.
+        const status = fromBinary(StatusSchema, e.metadata.get('grpc-status-details-bin')[0]);
+        assert.equal(status.code, grpc.status.ABORTED);
+        const info = status.details.map((d) => anyUnpack(d, ErrorInfoSchema)).find(Boolean);
+        assert.equal(info?.reason, 'WRONG_EXPECTED_VERSION');
+        assert.equal(info?.metadata.actual_version, '1');
         return true;
       });
       await assert.rejects(call(clients.events, 'appendToStream', { streamId: '', events: [{ type: 't' }] }), (e: any) => e.code === grpc.status.INVALID_ARGUMENT && /stream_id/.test(e.details));

@@ -15,13 +15,14 @@ import { BadRequestSchema, ErrorInfoSchema } from '../../src/gen/google/rpc/erro
 import { StatusSchema } from '../../src/gen/google/rpc/status_pb.js';
 import { encodeKeysetToken } from '../../src/memory/pageToken.js';
 import { encodePageToken } from '../../src/paging.js';
-import { startTestApp } from '../support/app.js';
-import type { TestApp } from '../support/app.js';
+import { LISTENERS, startTestApp } from '../support/app.js';
+import type { ListenerName, TestApp } from '../support/app.js';
 
-// Every bad input gets one answer on every protocol: INVALID_ARGUMENT naming the field, with
-// google.rpc.ErrorInfo and BadRequest details, and nothing written. Each case is sent as a
-// client would send it: JSON text over Connect (as curl does), protobuf bytes over gRPC (as
-// grpcio or grpc-js do), bytes edited where a well-behaved encoder cannot produce the input.
+// Every bad input gets one answer on every protocol and listener: INVALID_ARGUMENT naming the
+// field, with google.rpc.ErrorInfo and BadRequest details, and nothing written. Each case is
+// sent as a client would send it: JSON text over Connect to PORT (as curl does), protobuf bytes
+// over gRPC to PORT and to GRPC_PORT (as grpcio or grpc-js do), bytes edited where a
+// well-behaved encoder cannot produce the input.
 
 interface Refusal {
   code: string;
@@ -71,13 +72,13 @@ function grpcBinary(client: grpc.Client, path: string, body: Uint8Array): Promis
   });
 }
 
-function assertRefused(refusal: Refusal, field: string, problem?: RegExp): void {
-  assert.match(refusal.code, /^(invalid_argument|INVALID_ARGUMENT)$/, `${refusal.code}: ${refusal.message}`);
-  assert.ok(refusal.message.startsWith(`${field}: `), `'${refusal.message}' names ${field}`);
-  if (problem) assert.match(refusal.message, problem);
-  assert.equal(refusal.reason, 'INVALID_ARGUMENT');
-  assert.equal(refusal.field, field);
-  assert.equal(refusal.violation, field);
+function assertRefused(refusal: Refusal, field: string, problem?: RegExp, where = 'Connect JSON'): void {
+  assert.match(refusal.code, /^(invalid_argument|INVALID_ARGUMENT)$/, `${where}: ${refusal.code}: ${refusal.message}`);
+  assert.ok(refusal.message.startsWith(`${field}: `), `${where}: '${refusal.message}' names ${field}`);
+  if (problem) assert.match(refusal.message, problem, where);
+  assert.equal(refusal.reason, 'INVALID_ARGUMENT', where);
+  assert.equal(refusal.field, field, where);
+  assert.equal(refusal.violation, field, where);
 }
 
 /** Protobuf bytes of a message, with `from` (ASCII) replaced by `to` wherever it occurs. */
@@ -101,20 +102,24 @@ function deep(levels: number): Record<string, unknown> {
   return value;
 }
 
-describe('Strict input: one answer on every protocol', () => {
+describe('Strict input: one answer on every protocol and listener', () => {
   let t: TestApp;
-  let grpcClient: grpc.Client;
+  // Raw gRPC clients of PORT (connect-node) and GRPC_PORT (grpc-js).
+  let grpcClients: { listener: ListenerName; client: grpc.Client }[];
   let db: pg.Client;
   const counts = async () => (await db.query('select (select count(*) from events) + (select count(*) from memories) as n')).rows[0].n as string;
 
   before(async () => {
     t = await startTestApp();
-    grpcClient = new grpc.Client(`127.0.0.1:${t.app.port}`, grpc.credentials.createInsecure());
+    grpcClients = LISTENERS.map((listener) => ({
+      listener,
+      client: new grpc.Client(`127.0.0.1:${listener === 'PORT' ? t.app.port : t.app.grpcPort}`, grpc.credentials.createInsecure()),
+    }));
     db = new pg.Client({ connectionString: t.databaseUrl });
     await db.connect();
   });
   after(async () => {
-    grpcClient.close();
+    for (const { client } of grpcClients) client.close();
     await db.end();
     await t.stop();
   });
@@ -125,10 +130,12 @@ describe('Strict input: one answer on every protocol', () => {
     assertRefused(await connectJson(t, path, body), field, problem);
     assert.equal(await counts(), before, 'nothing written');
   }
-  async function refusedBinary(path: string, body: Uint8Array, field: string, problem?: RegExp): Promise<void> {
-    const before = await counts();
-    assertRefused(await grpcBinary(grpcClient, path, body), field, problem);
-    assert.equal(await counts(), before, 'nothing written');
+  async function refusedBinary(path: string, body: Uint8Array, field: string, problem?: RegExp, listeners: readonly ListenerName[] = LISTENERS): Promise<void> {
+    for (const { listener, client } of grpcClients.filter((c) => listeners.includes(c.listener))) {
+      const before = await counts();
+      assertRefused(await grpcBinary(client, path, body), field, problem, `gRPC on ${listener}`);
+      assert.equal(await counts(), before, `nothing written through ${listener}`);
+    }
   }
 
   describe('fields and enum values the contract does not have', () => {
@@ -215,6 +222,19 @@ describe('Strict input: one answer on every protocol', () => {
       const read = await t.events.readStream({ streamId });
       assert.deepEqual(read.events[0]!.data, deep(32));
     });
+  });
+
+  // grpc-js answers INTERNAL when a decoder throws; GRPC_PORT's decoders never do. (PORT's
+  // connect-es still answers these INTERNAL: its binary decoding has no hook to refuse them.)
+  describe('bodies that are not the request message, on GRPC_PORT', () => {
+    const valid = () => Buffer.from(bytesOf(AppendToStreamRequestSchema, append({ a: 'some text' })));
+    const undecodable = (body: Uint8Array, problem: RegExp) =>
+      refusedBinary(`${EVENTS}/AppendToStream`, body, 'request', problem, ['GRPC_PORT']);
+    it('a truncated message', () => undecodable(valid().subarray(0, valid().length - 3), /not a valid auren\.v1\.AppendToStreamRequest message \(premature EOF\)/));
+    it('garbage', () => undecodable(Buffer.from([0xff, 0xff, 0xff, 0xff]), /not a valid auren\.v1\.AppendToStreamRequest message/));
+    it('a field with the wrong wire type', () => undecodable(Buffer.from([0x0d, 0, 0, 0, 0]), /not a valid auren\.v1\.AppendToStreamRequest message/)); // stream_id as fixed32
+    it('a document nested deeper than the decoder goes (512 levels)', () =>
+      undecodable(bytesOf(AppendToStreamRequestSchema, append(deep(600))), /maximum recursion depth of 512/));
   });
 
   describe('page tokens that are well-formed but not ours', () => {

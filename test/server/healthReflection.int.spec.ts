@@ -1,54 +1,15 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
-import path from "node:path";
 import { promisify } from "node:util";
 import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
-import { fromBinary } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { file_auren_v1_events } from "../../src/gen/auren/v1/events_pb.js";
 import { createHealthStatus, registerHealth, ServingStatus } from "../../src/server/health.js";
 import type { HealthStatus } from "../../src/server/health.js";
 import { registerReflection } from "../../src/server/reflection.js";
-
-const root = process.cwd();
-const loadOptions = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
-type Ctor = new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client;
-// Clients and messages built by proto-loader at run time are untyped.
-type Json = Record<string, any>;
-
-function load(file: string, includeDir: string, service: string): Ctor {
-  const def = protoLoader.loadSync(path.join(root, file), { ...loadOptions, includeDirs: [path.join(root, includeDir)] });
-  return service.split(".").reduce<Json>((o, k) => o[k], grpc.loadPackageDefinition(def)) as Ctor;
-}
-
-const HealthClient = load("node_modules/grpc-health-check/proto/health/v1/health.proto", "node_modules/grpc-health-check/proto", "grpc.health.v1.Health");
-const reflectionDir = "node_modules/@grpc/reflection/build/proto";
-const ReflectionV1 = load(`${reflectionDir}/grpc/reflection/v1/reflection.proto`, reflectionDir, "grpc.reflection.v1.ServerReflection");
-const ReflectionV1alpha = load(`${reflectionDir}/grpc/reflection/v1alpha/reflection.proto`, reflectionDir, "grpc.reflection.v1alpha.ServerReflection");
-
-/** Sends all requests on one bidi stream and collects one response per request. */
-function reflect(client: Json, requests: Json[]): Promise<Json[]> {
-  return new Promise((resolve, reject) => {
-    const call = client.ServerReflectionInfo() as grpc.ClientDuplexStream<Json, Json>;
-    const responses: Json[] = [];
-    call.on("data", (r: Json) => {
-      responses.push(r);
-      if (responses.length === requests.length) call.end();
-    });
-    call.on("error", reject);
-    call.on("end", () => resolve(responses));
-    for (const r of requests) call.write(r);
-  });
-}
-
-function fileNames(response: Json): string[] {
-  assert.equal(response.message_response, "file_descriptor_response", JSON.stringify(response.error_response));
-  return (response.file_descriptor_response.file_descriptor_proto as Buffer[]).map((b) => fromBinary(FileDescriptorProtoSchema, b).name);
-}
+import { bufCurl, fileNames, HealthClient, reflect, ReflectionV1, ReflectionV1alpha, until } from "../support/grpc.js";
+import type { Ctor, Json } from "../support/grpc.js";
 
 /** A HealthStatus that counts live Watch subscriptions, to prove cancelled watches free them. */
 function counting(health: HealthStatus) {
@@ -61,6 +22,7 @@ function counting(health: HealthStatus) {
     get isShutdown() {
       return health.isShutdown;
     },
+    subscribeAll: (w) => health.subscribeAll(w),
     subscribe(s, l) {
       active++;
       const unsubscribe = health.subscribe(s, l);
@@ -71,11 +33,6 @@ function counting(health: HealthStatus) {
     },
   };
   return { wrapped, active: () => active };
-}
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
-  assert.ok(check(), what);
 }
 
 describe("health and reflection over connect-node (gRPC clients)", function () {
@@ -169,12 +126,7 @@ describe("health and reflection over connect-node (gRPC clients)", function () {
 
   for (const reflectProtocol of ["", "grpc-v1", "grpc-v1alpha"]) {
     it(`buf curl --reflect ${reflectProtocol || "(default)"} lists the EventStoreService methods`, async () => {
-      const buf = path.join(root, "node_modules/.bin/buf");
-      const { stdout } = await promisify(execFile)(buf, [
-        "curl", "--protocol", "grpc", "--http2-prior-knowledge", "--reflect",
-        ...(reflectProtocol ? ["--reflect-protocol", reflectProtocol] : []),
-        "--list-methods", `http://${address}`,
-      ]);
+      const stdout = await bufCurl([...(reflectProtocol ? ["--reflect-protocol", reflectProtocol] : []), "--list-methods", `http://${address}`]);
       const methods = stdout.split("\n");
       assert.ok(methods.includes("auren.v1.EventStoreService/AppendToStream"), stdout);
       assert.ok(methods.includes("grpc.health.v1.Health/Watch"), stdout);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Code, ConnectError } from '@connectrpc/connect';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import { ExpectedVersionKind } from '../../src/gen/auren/v1/events_pb.js';
 import type { ExpectedVersion, ProposedEvent } from '../../src/gen/auren/v1/events_pb.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
@@ -39,3 +40,44 @@ export async function rejectsWith(call: Promise<unknown>, code: Code, message?: 
 }
 
 export type { ExpectedVersion, ProposedEvent };
+
+/** An appending transaction held open on a connection of its own (see holdAppends). */
+export interface HeldAppends {
+  /** Sessions of the database waiting for a lock: appends queued behind the held one. */
+  waiters(): Promise<number>;
+  /** Commits the held transaction; the appends behind it go on. */
+  release(): Promise<void>;
+}
+
+/**
+ * Opens a transaction that appends through append_to_stream() and holds it open: it keeps the
+ * log's counter locked, so every other append waits until release().
+ */
+export async function holdAppends(databaseUrl: string): Promise<HeldAppends> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query('begin');
+  await client.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [
+    freshStream('held'), JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }]),
+  ]);
+  return {
+    async waiters() {
+      const { rows } = await client.query(`select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and wait_event_type = 'Lock' and pid <> pg_backend_pid()`);
+      return rows[0].n as number;
+    },
+    async release() {
+      await client.query('commit');
+      await client.end();
+    },
+  };
+}
+
+/** Waits until `check` holds, polling every 20 ms; fails naming `what` after `timeoutMs`. */
+export async function eventually(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) assert.fail(`${what}: not reached within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

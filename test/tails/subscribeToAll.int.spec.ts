@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Code, ConnectError } from '@connectrpc/connect';
 import pg from 'pg';
 import type { Event, Position, SubscribeToAllRequest, SubscribeToAllResponse } from '../../src/gen/auren/v1/events_pb.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { SubscribeToAllRequestSchema } from '../../src/gen/auren/v1/events_pb.js';
-import { startTestApp } from '../support/app.js';
+import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { freshStream, proposed } from '../support/events.js';
 
@@ -35,10 +36,10 @@ async function eventually(check: () => boolean, timeoutMs = 20_000, what = 'cond
   }
 }
 
-describe('SubscribeToAll', () => {
+describeOnEachListener('SubscribeToAll', (listener) => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp({ TAIL_POLL_MS: '200', DB_POOL_SIZE: '24' });
+    t = await startTestApp({ TAIL_POLL_MS: '200', DB_POOL_SIZE: '24' }, listener);
   });
   after(() => t.stop());
 
@@ -243,6 +244,26 @@ describe('SubscribeToAll', () => {
     assert.deepEqual(received, Array.from({ length: 50_000 }, (_, i) => i));
     controller.abort();
     await stream.return?.();
+  });
+
+  it('ends live tails with UNAVAILABLE when the server stops, without waiting out the grace period', async () => {
+    const own = await startTestApp({ SHUTDOWN_TIMEOUT_MS: '10000' }, listener);
+    let error: unknown;
+    const tail = (async () => {
+      try {
+        for await (const _ of own.events.subscribeToAll({ from: { case: 'end', value: {} } })) void _;
+      } catch (e) {
+        error = e;
+      }
+    })();
+    await eventually(() => own.app.subscriptions.active() === 1, 5_000, 'subscribed');
+    const stopping = Date.now();
+    await own.stop();
+    await tail;
+    assert.ok(Date.now() - stopping < 5_000, `stopping took ${Date.now() - stopping} ms`);
+    const ended = ConnectError.from(error);
+    assert.equal(Code[ended.code], Code[Code.Unavailable]);
+    assert.match(ended.rawMessage, /subscribe again from the last position received/);
   });
 
   it('cancelling mid-stream frees the subscription at once', async () => {

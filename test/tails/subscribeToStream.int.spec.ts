@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Event } from '../../src/gen/auren/v1/events_pb.js';
-import { startTestApp } from '../support/app.js';
+import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { freshStream, proposed, rejectsWith } from '../support/events.js';
-import { Code } from '@connectrpc/connect';
+import { Code, ConnectError } from '@connectrpc/connect';
 
-describe('SubscribeToStream', () => {
+describeOnEachListener('SubscribeToStream', (listener) => {
   let t: TestApp;
   before(async () => {
-    t = await startTestApp({ TAIL_PAGE_SIZE: '7' });
+    t = await startTestApp({ TAIL_PAGE_SIZE: '7' }, listener);
   });
   after(() => t.stop());
 
@@ -71,7 +71,7 @@ describe('SubscribeToStream', () => {
   });
 
   it('ends live tails with UNAVAILABLE when the server stops, so clients resume', async () => {
-    const own = await startTestApp();
+    const own = await startTestApp({}, listener);
     const streamId = freshStream('stop');
     let error: unknown;
     const tail = (async () => {
@@ -84,6 +84,8 @@ describe('SubscribeToStream', () => {
     await eventually(() => own.app.subscriptions.active() === 1, 'subscribed');
     await own.stop();
     await tail;
-    assert.match(String(error), /shutting down/);
+    const ended = ConnectError.from(error);
+    assert.equal(Code[ended.code], Code[Code.Unavailable]);
+    assert.match(ended.rawMessage, /shutting down; subscribe again from the last position received/);
   });
 });

@@ -3,17 +3,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Event } from '../../src/gen/auren/v1/events_pb.js';
 import { LISTENER_NAME } from '../../src/tails/wakeups.js';
-import { startTestApp } from '../support/app.js';
+import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { freshStream, proposed } from '../support/events.js';
 
-describe('Wake-ups across replicas', () => {
+describeOnEachListener('Wake-ups across replicas', (listener) => {
   let writer: TestApp;
   let reader: TestApp;
   before(async () => {
-    writer = await startTestApp();
+    writer = await startTestApp({}, listener);
     // The reader polls only once a minute: an event must reach it through NOTIFY.
-    reader = await startTestApp({ DATABASE_URL: writer.databaseUrl, TAIL_POLL_MS: '60000' });
+    reader = await startTestApp({ DATABASE_URL: writer.databaseUrl, TAIL_POLL_MS: '60000' }, listener);
   });
   after(async () => {
     await reader.stop();

@@ -1,0 +1,127 @@
+import type { DescMessage, DescMethodUnary, DescService } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { ConnectRouter, HandlerContext, Interceptor } from '@connectrpc/connect';
+import { Cancelled, DeadlineExceeded, InvalidArgument } from '../../errors.js';
+import type { DomainError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { handlerOf } from '../call.js';
+import type { Call, Handlers } from '../call.js';
+import { domainStatus, statusOf } from '../errors.js';
+import type { RpcStatus } from '../errors.js';
+import { checkJsonBody } from '../jsonCheck.js';
+import { checkMessage } from '../requestCheck.js';
+
+// The connect-node adapter (PORT: Connect, gRPC and gRPC-Web): each handler is registered on
+// connect's router with the method's strict JSON options; the interceptors below check every
+// request and map every error, as the grpc-js adapter does on GRPC_PORT.
+
+/** Serves a service's handlers on connect-node's router, each method with its own strict JSON reading options. */
+export function serveOnConnect<S extends DescService>(router: ConnectRouter, service: S, handlers: Handlers<S>): void {
+  for (const method of service.methods) {
+    const handler = handlerOf(handlers, method);
+    const impl = (request: never, context: HandlerContext) => handler(request, connectCall(context));
+    router.rpc(method as DescMethodUnary, impl as never, { jsonOptions: jsonReadOptions(method.input) });
+  }
+}
+
+/** The transport-neutral call of a connect-node handler context. */
+export function connectCall(context: HandlerContext): Call {
+  let signal: AbortSignal | undefined;
+  return {
+    header: (name) => context.requestHeader.get(name) ?? undefined,
+    wire: (context.requestHeader.get('content-type') ?? '').includes('json') ? 'json' : 'binary',
+    // Made on first use: most calls never hand a signal on, and connect-node's calls are costly enough.
+    get signal() {
+      if (!signal) {
+        const controller = new AbortController();
+        const abort = () => controller.abort(gaveUp(context.signal.reason));
+        if (context.signal.aborted) abort();
+        else context.signal.addEventListener('abort', abort, { once: true });
+        signal = controller.signal;
+      }
+      return signal;
+    },
+  };
+}
+
+// connect-node aborts a call's signal with a ConnectError: DEADLINE_EXCEEDED when its deadline
+// passed, another code when the client left.
+// connect-node also aborts it when the call is done: the reasons are values, one each, so that
+// this costs no stack trace.
+function gaveUp(reason: unknown): DomainError {
+  return reason instanceof ConnectError && reason.code === Code.DeadlineExceeded ? DEADLINE_PASSED : CLIENT_LEFT;
+}
+const DEADLINE_PASSED = new DeadlineExceeded();
+const CLIENT_LEFT = new Cancelled();
+
+/** A status as connect-node sends it. */
+export function connectError(status: RpcStatus): ConnectError {
+  const details = status.details.map(({ desc, value }) => ({ desc, value }));
+  return new ConnectError(status.message, status.code as Code, undefined, details as ConstructorParameters<typeof ConnectError>[3]);
+}
+
+/**
+ * JSON reading options for one method (see jsonCheck.ts): a body that breaks the JSON wire's
+ * rules is refused naming the field before protobuf-es reads it.
+ */
+function jsonReadOptions(input: DescMessage) {
+  return {
+    ignoreUnknownFields: false,
+    textDecoder: {
+      decode(bytes?: Uint8Array): string {
+        try {
+          return checkJsonBody(input, bytes);
+        } catch (error) {
+          throw error instanceof InvalidArgument ? connectError(domainStatus(error)) : error;
+        }
+      },
+    },
+  };
+}
+
+/** An interceptor that turns every error a handler throws into its status, in one place (statusOf). */
+export function errorMapping(log: Logger): Interceptor {
+  return (next) => async (request) => {
+    try {
+      const response = await next(request);
+      if (!response.stream) return response;
+      // A streaming handler fails while its messages are read, after next() returned.
+      return { ...response, message: mapStreamErrors(response.message, log, request.method.name, request.signal) };
+    } catch (error) {
+      throw mapError(error, log, request.method.name, request.signal);
+    }
+  };
+}
+
+async function* mapStreamErrors<T>(messages: AsyncIterable<T>, log: Logger, procedure: string, signal: AbortSignal): AsyncIterable<T> {
+  try {
+    yield* messages;
+  } catch (error) {
+    throw mapError(error, log, procedure, signal);
+  }
+}
+
+function mapError(error: unknown, log: Logger, procedure: string, signal: AbortSignal): ConnectError {
+  // connect-node's own refusals (a body it cannot read, a message too large) are already statuses.
+  if (error instanceof ConnectError) return error;
+  return connectError(statusOf(error, log, procedure, signal.aborted ? gaveUp(signal.reason) : undefined));
+}
+
+/** An interceptor that checks every request message (unary or streamed) against the wire rules before its handler runs. */
+export function requestChecks(): Interceptor {
+  return (next) => async (request) => {
+    if (!request.stream) {
+      checkMessage(request.method.input, request.message as Record<string, unknown>, '');
+      return next(request);
+    }
+    const input = request.method.input;
+    const messages = request.message;
+    async function* checked() {
+      for await (const message of messages) {
+        checkMessage(input, message as Record<string, unknown>, '');
+        yield message;
+      }
+    }
+    return next({ ...request, message: checked() });
+  };
+}

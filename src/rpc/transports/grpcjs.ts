@@ -1,0 +1,193 @@
+import { create, fromBinary, isMessage, toBinary } from '@bufbuild/protobuf';
+import type { DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
+import { anyPack } from '@bufbuild/protobuf/wkt';
+import { Metadata } from '@grpc/grpc-js';
+import type {
+  sendUnaryData, ServerUnaryCall, ServerWritableStream, ServiceDefinition, StatusObject, UntypedHandleCall,
+  UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { Cancelled, DeadlineExceeded, InvalidArgument } from '../../errors.js';
+import type { DomainError } from '../../errors.js';
+import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
+import type { Logger } from '../../log.js';
+import { handlerOf } from '../call.js';
+import type { AnyHandler, Call, Handlers } from '../call.js';
+import { statusOf } from '../errors.js';
+import type { RpcStatus } from '../errors.js';
+import { binaryReadOptions, checkMessage } from '../requestCheck.js';
+
+// The grpc-js adapter (GRPC_PORT): a grpc-js service definition whose per-method codecs are
+// protobuf-es's, and thin wrappers that check each request, build the transport-neutral Call,
+// run the handler and send its answer or its error as the connect-node adapter does on PORT.
+
+/** A service as grpc-js serves it: paths and codecs per method, and each method's implementation. */
+export interface GrpcService {
+  definition: ServiceDefinition;
+  implementation: UntypedServiceImplementation;
+}
+
+type SurfaceCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
+
+/** Serves a service's handlers on grpc-js. */
+export function grpcService<S extends DescService>(service: S, handlers: Handlers<S>, log: Logger): GrpcService {
+  const definition: Record<string, ServiceDefinition[string]> = {};
+  const implementation: Record<string, UntypedHandleCall> = {};
+  for (const method of service.methods) {
+    if (method.methodKind !== 'unary' && method.methodKind !== 'server_streaming') {
+      throw new Error(`${method.parent.typeName}/${method.name}: only unary and server-streaming methods are served`);
+    }
+    const streaming = method.methodKind === 'server_streaming';
+    definition[method.localName] = {
+      path: `/${service.typeName}/${method.name}`,
+      requestStream: false,
+      responseStream: streaming,
+      requestSerialize: encoder(method.input),
+      requestDeserialize: decoder(method.input),
+      responseSerialize: encoder(method.output),
+      responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
+    };
+    const handler = handlerOf(handlers, method);
+    implementation[method.localName] = streaming ? serveStream(method, handler, log) : serveUnary(method, handler, log);
+  }
+  return { definition, implementation };
+}
+
+/** A request body protobuf-es could not decode: decoders hand it on instead of throwing, which grpc-js would answer INTERNAL. */
+class Undecodable {
+  constructor(readonly error: InvalidArgument) {}
+}
+
+function decoder(input: DescMessage): (bytes: Buffer) => unknown {
+  return (bytes) => {
+    try {
+      return fromBinary(input, bytes, binaryReadOptions);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      return new Undecodable(new InvalidArgument('request', `is not a valid ${input.typeName} message (${reason})`));
+    }
+  };
+}
+
+// Handlers answer with messages or their init shapes; binary events carry pre-encoded documents
+// in $unknown (convert.ts), which toBinary writes as they are.
+function encoder(desc: DescMessage): (message: unknown) => Buffer {
+  return (message) => {
+    const bytes = toBinary(desc, isMessage(message, desc) ? message : create(desc, message as never));
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  };
+}
+
+// The request as handlers get it: decoded, and checked against the wire rules like on PORT.
+function accepted(method: DescMethod, request: unknown): never {
+  if (request instanceof Undecodable) throw request.error;
+  checkMessage(method.input, request as Record<string, unknown>, '');
+  return request as never;
+}
+
+function serveUnary(method: DescMethod, handler: AnyHandler, log: Logger): UntypedHandleCall {
+  return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+    const adapted = grpcCall(call);
+    const answer = async () => handler(accepted(method, call.request), adapted) as Promise<unknown>;
+    answer().then(
+      (response) => {
+        adapted.finish();
+        callback(null, response);
+      },
+      (error: unknown) => {
+        adapted.finish();
+        callback(grpcError(statusOf(error, log, method.name, gaveUp(call))));
+      },
+    );
+  };
+}
+
+function serveStream(method: DescMethod, handler: AnyHandler, log: Logger): UntypedHandleCall {
+  return (stream: ServerWritableStream<unknown, unknown>) => {
+    const adapted = grpcCall(stream);
+    void (async () => {
+      try {
+        const messages = handler(accepted(method, stream.request), adapted) as AsyncIterable<unknown>;
+        for await (const message of messages) {
+          // Leaving the loop returns the handler's iterator: a tail frees its subscription at once.
+          if (stream.cancelled || stream.destroyed) break;
+          // A client that reads slowly holds the tail here, not in a growing buffer.
+          if (!stream.write(message)) await drained(stream);
+        }
+        adapted.finish();
+        stream.end();
+      } catch (error) {
+        adapted.finish();
+        stream.emit('error', grpcError(statusOf(error, log, method.name, gaveUp(stream))));
+      }
+    })();
+  };
+}
+
+// Resolves once the stream takes writes again, or is gone.
+function drained(stream: ServerWritableStream<unknown, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+  });
+}
+
+/** A Call over grpc-js, told when its handler finished. */
+interface GrpcCall extends Call {
+  /** The handler is done: grpc-js's 'cancelled' at the end of every call no longer means the caller gave up. */
+  finish(): void;
+}
+
+/** The transport-neutral call of a grpc-js call. */
+function grpcCall(call: SurfaceCall): GrpcCall {
+  let signal: AbortSignal | undefined;
+  let onCancelled: (() => void) | undefined;
+  return {
+    // Repeated values joined as connect-node's Headers.get joins them, so both listeners read alike.
+    header(name) {
+      const values = call.metadata.get(name).filter((value): value is string => typeof value === 'string');
+      return values.length === 0 ? undefined : values.join(', ');
+    },
+    wire: 'binary',
+    // Made on first use. grpc-js emits 'cancelled' when the client cancels or leaves, when the
+    // deadline passes (it has then answered DEADLINE_EXCEEDED itself), and when the server is
+    // shut down by force.
+    get signal() {
+      if (!signal) {
+        const controller = new AbortController();
+        onCancelled = () => controller.abort(gaveUp(call));
+        if (call.cancelled) onCancelled();
+        else call.once('cancelled', onCancelled);
+        signal = controller.signal;
+      }
+      return signal;
+    },
+    finish() {
+      if (onCancelled) call.off('cancelled', onCancelled);
+    },
+  };
+}
+
+// Why a cancelled call ended: its deadline passed, or its client (or the server's stop) cut it.
+function gaveUp(call: SurfaceCall): DomainError | undefined {
+  if (!call.cancelled) return undefined;
+  return Date.now() >= Number(call.getDeadline()) ? DEADLINE_PASSED : CLIENT_LEFT;
+}
+
+// Reasons are values: one each, so that giving up costs no stack trace.
+const DEADLINE_PASSED = new DeadlineExceeded();
+const CLIENT_LEFT = new Cancelled();
+
+/** A status as grpc-js sends it: code, message, and the google.rpc.Status in `grpc-status-details-bin`. */
+export function grpcError(status: RpcStatus): StatusObject {
+  const metadata = new Metadata();
+  if (status.details.length > 0) {
+    const details = status.details.map(({ desc, value }) => anyPack(desc, value));
+    metadata.set('grpc-status-details-bin', Buffer.from(toBinary(StatusSchema, create(StatusSchema, { code: status.code, message: status.message, details }))));
+  }
+  return { code: status.code, details: status.message, metadata };
+}
