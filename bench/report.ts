@@ -45,28 +45,41 @@ export function loadCells(cpu: CpuSnapshot | null, seconds: number): string[] {
 function rows(results: ScenarioResult[], seconds: number) {
   return {
     throughput: results.map((x) => [
-      String(x.scenario.eventsPerAppend), String(x.scenario.clients),
+      String(x.scenario.eventsPerAppend),
+      String(x.scenario.clients),
       ...TARGETS.flatMap((t) => [int(x.results[t].eventsPerSecond), int(x.results[t].appendsPerSecond)]),
       `${ratio(x).toFixed(2)}×`,
     ]),
     latency: results.map((x) => [
-      String(x.scenario.eventsPerAppend), String(x.scenario.clients),
+      String(x.scenario.eventsPerAppend),
+      String(x.scenario.clients),
       ...TARGETS.flatMap((t) => [ms(x.results[t].p50), ms(x.results[t].p99)]),
     ]),
-    cpu: results.flatMap((x) => TARGETS.map((t) => {
-      const r = x.results[t];
-      const per = (v: number | null | undefined) => (r.cpu && v != null && r.appends > 0 ? int((v * 1000) / r.appends) : 'n/a');
-      return [
-        String(x.scenario.eventsPerAppend), String(x.scenario.clients), TITLES[t],
-        per(r.cpu?.bench), t === 'auren' ? per(r.cpu?.server) : '–', per(r.cpu?.postgres),
-        per(r.cpu ? r.cpu.bench + (r.cpu.server ?? 0) + (r.cpu.postgres ?? 0) : null),
-        ...loadCells(r.cpu, seconds),
-      ];
-    })),
+    cpu: results.flatMap((x) =>
+      TARGETS.map((t) => {
+        const r = x.results[t];
+        const per = (v: number | null | undefined) => (r.cpu && v != null && r.appends > 0 ? int((v * 1000) / r.appends) : 'n/a');
+        return [
+          String(x.scenario.eventsPerAppend),
+          String(x.scenario.clients),
+          TITLES[t],
+          per(r.cpu?.bench),
+          t === 'auren' ? per(r.cpu?.server) : '–',
+          per(r.cpu?.postgres),
+          per(r.cpu ? r.cpu.bench + (r.cpu.server ?? 0) + (r.cpu.postgres ?? 0) : null),
+          ...loadCells(r.cpu, seconds),
+        ];
+      }),
+    ),
   };
 }
 
-const THROUGHPUT_HEAD = ['ev/append', 'clients', ...TARGETS.flatMap((t) => [`${TITLES[t]} ev/s`, `${TITLES[t]} appends/s`]), 'AUREN/Emmett'];
+const THROUGHPUT_HEAD = [
+  'ev/append',
+  'clients',
+  ...TARGETS.flatMap((t) => [`${TITLES[t]} ev/s`, `${TITLES[t]} appends/s`]),
+  'AUREN/Emmett',
+];
 const LATENCY_HEAD = ['ev/append', 'clients', ...TARGETS.flatMap((t) => [`${TITLES[t]} p50 ms`, `${TITLES[t]} p99 ms`])];
 const CPU_HEAD = ['ev/append', 'clients', 'target', 'bench µs', 'server µs', 'PG µs', 'total µs', 'cores busy', 'other load', 'steal'];
 
@@ -76,7 +89,8 @@ const TEXT = ['ev/append', 'clients', 'target', 'layer', 'setup', 'client', 'mea
 /** A plain-text table for the terminal. */
 export function textTable(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (TEXT.includes(head[i]!) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (TEXT.includes(head[i]!) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -92,15 +106,23 @@ export function printResults(results: ScenarioResult[], seconds: number): void {
   process.stdout.write(`\nCPU per append (µs) and load during the window\n${textTable(CPU_HEAD, r.cpu)}\n`);
   const goal = goalStatus(results);
   if (goal) {
-    process.stdout.write(`\nGoal: AUREN >= ${GOAL.ratio}x Emmett at ${GOAL.eventsPerAppend} event/append, ${GOAL.clients} clients: `
-      + `${goal.ratio.toFixed(2)}x, ${goal.met ? 'met' : 'NOT met'}\n`);
+    process.stdout.write(
+      `\nGoal: AUREN >= ${GOAL.ratio}x Emmett at ${GOAL.eventsPerAppend} event/append, ${GOAL.clients} clients: ` +
+        `${goal.ratio.toFixed(2)}x, ${goal.met ? 'met' : 'NOT met'}\n`,
+    );
   }
 }
 
 export const SECTION_TITLE = '## Append throughput';
 
 /** The report section, in Markdown. */
-export function markdownSection(results: ScenarioResult[], facts: MachineFacts, config: BenchConfig, payloadBytes: number, when: Date): string {
+export function markdownSection(
+  results: ScenarioResult[],
+  facts: MachineFacts,
+  config: BenchConfig,
+  payloadBytes: number,
+  when: Date,
+): string {
   const r = rows(results, config.seconds);
   const goal = goalStatus(results);
   const s = facts.settings;
@@ -112,7 +134,9 @@ export function markdownSection(results: ScenarioResult[], facts: MachineFacts, 
     config.grpcConnections !== 'per-client' ? `BENCH_GRPC_CONNECTIONS=${config.grpcConnections}` : '',
     process.env.BENCH_SERVER_POOL_SIZE ? `BENCH_SERVER_POOL_SIZE=${config.serverPoolSize}` : '',
     process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL=…' : '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
   return `${SECTION_TITLE}
 
 **Goal:** AUREN through gRPC appends single events at least ${GOAL.ratio}× as fast as Emmett at ${GOAL.clients} concurrent clients.
@@ -127,7 +151,7 @@ The bench process, the AUREN server and PostgreSQL share these cores.
 How it is measured:
 - One run, one PostgreSQL; each target in its own database created fresh for the run: \`auren_bench\`, \`emmett_bench\`, \`pg_bench\`. Each target first stores ${config.primeEvents.toLocaleString('en-US')} events untimed (appends of 100, 8 clients), so none is timed on near-empty tables, whose plans differ; then targets take turns per scenario, each turn preceded by \`ANALYZE\` of its database and a \`CHECKPOINT\`.
 - Closed loop: each client awaits its append before the next. Every append goes to a new stream (\`bench-<scenario>-<client>-<n>\`) expecting it not to exist; events are \`memory_created\` with a ${payloadBytes}-byte JSON payload. Appends completing inside the measured window are counted; latency is per append, as the client sees it.
-- **AUREN**: \`node ${serverArgs().join(' ')} serve\` as a child process (LOG_LEVEL=warn, DB_POOL_SIZE=${config.serverPoolSize}), waited for through grpc.health.v1 Check, called over gRPC/HTTP/2 (h2c) with ${GRPC_CLIENT === 'grpc-js' ? 'the @grpc/grpc-js client (proto loaded at run time; BENCH_GRPC_CLIENT=connect for connect-node\'s)' : 'the typed connect-node client'}; ${config.grpcConnections === 'shared' ? 'all clients share one HTTP/2 connection' : 'one HTTP/2 connection (transport) per client'}; expected version NO_STREAM; event ids assigned by the server.
+- **AUREN**: \`node ${serverArgs().join(' ')} serve\` as a child process (LOG_LEVEL=warn, DB_POOL_SIZE=${config.serverPoolSize}), waited for through grpc.health.v1 Check, called over gRPC/HTTP/2 (h2c) with ${GRPC_CLIENT === 'grpc-js' ? "the @grpc/grpc-js client (proto loaded at run time; BENCH_GRPC_CLIENT=connect for connect-node's)" : 'the typed connect-node client'}; ${config.grpcConnections === 'shared' ? 'all clients share one HTTP/2 connection' : 'one HTTP/2 connection (transport) per client'}; expected version NO_STREAM; event ids assigned by the server.
 - **Emmett** 0.42: \`getPostgreSQLEventStore\` in the bench process over a pg.Pool sized to the clients, schema migrated before timing, \`appendToStream(stream, events, { expectedStreamVersion: 0n })\` (a transaction: BEGIN, \`emt_append_to_stream\`, COMMIT).
 - **plain pg**: a pg.Pool sized to the clients; one autocommitted INSERT per append into \`pg_events (id bigserial, stream_id text, data jsonb)\`: one row for 1 event, one multi-row INSERT for 100. No stream table, no version check: a floor, not a competitor.
 - CPU is read from /proc over the measured window, per append: *bench* is the bench process (the clients; all of Emmett and plain pg run here), *server* the AUREN server process, *PG* the PostgreSQL backends of the target's database plus the shared background processes. *cores busy* is their sum per second; *other load* is every other busy CPU second on the machine per second (other programs, other databases' sessions), *steal* the share of vCPU time the hypervisor took. A run with much other load or steal is noisy.

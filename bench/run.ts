@@ -29,20 +29,28 @@ const PARTS = ['append', 'tails', 'memory'] as const;
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY || undefined;
-  if (only !== undefined && !(PARTS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: expects ${PARTS.join(' or ')}`);
+  if (only !== undefined && !(PARTS as readonly string[]).includes(only))
+    throw new Error(`BENCH_ONLY=${only}: expects ${PARTS.join(' or ')}`);
   const config = loadBenchConfig();
   const tailsConfig = loadTailsConfig(); // checked before anything runs
   const memoryConfig = loadMemoryConfig();
   const facts = await machineFacts(config.adminUrl);
   const postgresIsLocal = isLocalHost(new URL(config.adminUrl).hostname);
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  log(`${facts.cores} cores, Node ${facts.node}, ${facts.postgres.split(' on ')[0]} at ${facts.postgresHost}, `
-    + `fsync=${facts.settings.fsync}, synchronous_commit=${facts.settings.synchronous_commit}`);
+  log(
+    `${facts.cores} cores, Node ${facts.node}, ${facts.postgres.split(' on ')[0]} at ${facts.postgresHost}, ` +
+      `fsync=${facts.settings.fsync}, synchronous_commit=${facts.settings.synchronous_commit}`,
+  );
   if (only === undefined || only === 'append') await appendBench(config, facts, postgresIsLocal, log);
   if (only === undefined || only === 'tails') {
     log('\nLive tails');
     const started = Date.now();
-    const results = await runTailsBench(tailsConfig, { adminUrl: config.adminUrl, serverPoolSize: config.serverPoolSize, postgresIsLocal, log });
+    const results = await runTailsBench(tailsConfig, {
+      adminUrl: config.adminUrl,
+      serverPoolSize: config.serverPoolSize,
+      postgresIsLocal,
+      log,
+    });
     log(`live tails took ${((Date.now() - started) / 1000).toFixed(0)} s`);
     printTailResults(results);
     if (config.write) {
@@ -52,13 +60,21 @@ async function main(): Promise<void> {
   }
   if (only === undefined || only === 'memory') {
     log('\nMemoryService');
-    await memoryBenchPart(memoryConfig, { adminUrl: config.adminUrl, postgresIsLocal, log, facts, reportPath: config.write ? REPORT : null });
+    await memoryBenchPart(memoryConfig, {
+      adminUrl: config.adminUrl,
+      postgresIsLocal,
+      log,
+      facts,
+      reportPath: config.write ? REPORT : null,
+    });
   }
 }
 
 async function appendBench(config: BenchConfig, facts: MachineFacts, postgresIsLocal: boolean, log: (line: string) => void): Promise<void> {
-  log(`${config.scenarios.length} scenarios × ${TARGETS.length} targets × (${config.warmupSeconds} s warm-up + ${config.seconds} s); `
-    + `gRPC connections: ${config.grpcConnections}`);
+  log(
+    `${config.scenarios.length} scenarios × ${TARGETS.length} targets × (${config.warmupSeconds} s warm-up + ${config.seconds} s); ` +
+      `gRPC connections: ${config.grpcConnections}`,
+  );
 
   const urls = await recreateDatabases(config.adminUrl);
   const targets: Partial<Record<TargetName, BenchTarget>> = {};
@@ -75,8 +91,12 @@ async function appendBench(config: BenchConfig, facts: MachineFacts, postgresIsL
         const open = await targets[name]!.open(PRIME);
         try {
           const r = await runClosedLoop({
-            label: 'prime', ...PRIME, warmupMs: 0, measureMs: PRIME_LIMIT_MS,
-            maxAppends: Math.ceil(config.primeEvents / PRIME.eventsPerAppend), append: open.append,
+            label: 'prime',
+            ...PRIME,
+            warmupMs: 0,
+            measureMs: PRIME_LIMIT_MS,
+            maxAppends: Math.ceil(config.primeEvents / PRIME.eventsPerAppend),
+            append: open.append,
           });
           totals[name] += r.totalAppends * PRIME.eventsPerAppend;
         } finally {
@@ -112,9 +132,11 @@ async function appendBench(config: BenchConfig, facts: MachineFacts, postgresIsL
         }
         const r = byTarget[name]!;
         totals[name] += r.totalAppends * scenario.eventsPerAppend;
-        log(`${String(scenario.eventsPerAppend).padStart(3)} ev/append ${String(scenario.clients).padStart(2)} clients  ${name.padEnd(6)} `
-          + `${Math.round(r.eventsPerSecond).toString().padStart(7)} ev/s ${Math.round(r.appendsPerSecond).toString().padStart(6)} appends/s  `
-          + `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`);
+        log(
+          `${String(scenario.eventsPerAppend).padStart(3)} ev/append ${String(scenario.clients).padStart(2)} clients  ${name.padEnd(6)} ` +
+            `${Math.round(r.eventsPerSecond).toString().padStart(7)} ev/s ${Math.round(r.appendsPerSecond).toString().padStart(6)} appends/s  ` +
+            `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`,
+        );
       }
       results.push({ scenario, results: byTarget as Record<TargetName, RunResult> });
     }

@@ -68,9 +68,10 @@ export async function startServer(databaseUrl: string, poolSize: number, env: Re
     baseUrl,
     grpcBaseUrl: `http://127.0.0.1:${grpcPort}`,
     pid: child.pid!,
-    stop: () => stopChild(child, exited).then(() => {
-      if (output.trim()) process.stderr.write(`server output (LOG_LEVEL=warn):\n${output}\n`);
-    }),
+    stop: () =>
+      stopChild(child, exited).then(() => {
+        if (output.trim()) process.stderr.write(`server output (LOG_LEVEL=warn):\n${output}\n`);
+      }),
   };
 }
 

@@ -14,7 +14,6 @@ const LOAD_CONNECTIONS = 2;
 /** Memory for the index builds of the load session (the server's settings are not changed). */
 const BUILD_MEMORY = '512MB';
 
-
 /** One timed step of the load. */
 export interface LoadStep {
   name: string;
@@ -125,22 +124,26 @@ interface IndexDef {
 
 async function dropIndexes(pool: pg.Pool, indexes: IndexDef[]): Promise<void> {
   for (const index of indexes) {
-    await pool.query(index.constraint
-      ? `alter table ${index.table} drop constraint ${index.constraint}`
-      : `drop index ${index.name}`);
+    await pool.query(index.constraint ? `alter table ${index.table} drop constraint ${index.constraint}` : `drop index ${index.name}`);
   }
 }
 
 // One queue over the connections, GIN first (the longest build); CREATE INDEX takes a lock that
 // lets other builds on the same table run. Constraints are attached to their index at the end.
 async function buildIndexes(pool: pg.Pool, indexes: IndexDef[]): Promise<void> {
-  const queue = [...indexes].sort((a, b) => Number(b.method === 'gin') - Number(a.method === 'gin') || Number(b.table === 'memories') - Number(a.table === 'memories'));
-  await Promise.all(Array.from({ length: LOAD_CONNECTIONS }, async () => {
-    for (let index = queue.shift(); index; index = queue.shift()) await pool.query(index.definition);
-  }));
+  const queue = [...indexes].sort(
+    (a, b) => Number(b.method === 'gin') - Number(a.method === 'gin') || Number(b.table === 'memories') - Number(a.table === 'memories'),
+  );
+  await Promise.all(
+    Array.from({ length: LOAD_CONNECTIONS }, async () => {
+      for (let index = queue.shift(); index; index = queue.shift()) await pool.query(index.definition);
+    }),
+  );
   for (const index of indexes) {
     if (!index.constraint) continue;
-    await pool.query(`alter table ${index.table} add constraint ${index.constraint} ${index.kind === 'p' ? 'primary key' : 'unique'} using index ${index.name}`);
+    await pool.query(
+      `alter table ${index.table} add constraint ${index.constraint} ${index.kind === 'p' ? 'primary key' : 'unique'} using index ${index.name}`,
+    );
   }
 }
 
@@ -171,14 +174,22 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
 
     const n = config.memories;
     const half = Math.ceil(n / LOAD_CONNECTIONS);
-    await step('insert memories', () => Promise.all(Array.from({ length: LOAD_CONNECTIONS }, (_, i) =>
-      pool.query(INSERT_MEMORIES, [i * half + 1, Math.min(n, (i + 1) * half), config.users, config.agents, WORDS]))));
+    await step('insert memories', () =>
+      Promise.all(
+        Array.from({ length: LOAD_CONNECTIONS }, (_, i) =>
+          pool.query(INSERT_MEMORIES, [i * half + 1, Math.min(n, (i + 1) * half), config.users, config.agents, WORDS]),
+        ),
+      ),
+    );
 
     // Events in creation order (positions follow created_at within each half), streams beside them.
     // As text: a JavaScript Date would round the microseconds away.
-    const { median, first, last } = (await pool.query<{ median: string; first: string; last: string }>(
-      `select percentile_disc(0.5) within group (order by created_at)::text as median, min(created_at)::text as first,
-              (max(created_at) + interval '1 microsecond')::text as last from memories`)).rows[0]!;
+    const { median, first, last } = (
+      await pool.query<{ median: string; first: string; last: string }>(
+        `select percentile_disc(0.5) within group (order by created_at)::text as median, min(created_at)::text as first,
+              (max(created_at) + interval '1 microsecond')::text as last from memories`,
+      )
+    ).rows[0]!;
     await step('insert events and streams', async () => {
       await Promise.all([
         pool.query(INSERT_EVENTS, [first, median]).then(() => pool.query(INSERT_STREAMS)),
@@ -193,10 +204,14 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
     });
 
     await step('vacuum analyze', async () => {
-      await Promise.all([pool.query('vacuum analyze memories'), pool.query('vacuum analyze events').then(() => pool.query('vacuum analyze streams'))]);
+      await Promise.all([
+        pool.query('vacuum analyze memories'),
+        pool.query('vacuum analyze events').then(() => pool.query('vacuum analyze streams')),
+      ]);
     });
 
-    const check = (await pool.query<{ memories: string; events: string; streams: string; joined: string; expiring: string }>(`
+    const check = (
+      await pool.query<{ memories: string; events: string; streams: string; joined: string; expiring: string }>(`
       select (select count(*) from memories) as memories,
              (select count(*) from events) as events,
              (select count(*) from streams) as streams,
@@ -204,14 +219,18 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
                 join events e on e.event_id = m.last_event_id and e.stream_id = 'memory-' || m.id and e.version = 1
                 join streams s on s.stream_id = e.stream_id and s.version = 1
                where e.type = 'memory_created' and e.metadata->>'user_id' = m.user_id and e.metadata->>'caller' = m.agent_id) as joined,
-             (select count(*) from memories where expires_at is not null) as expiring`)).rows[0]!;
+             (select count(*) from memories where expires_at is not null) as expiring`)
+    ).rows[0]!;
     if (![check.memories, check.events, check.streams, check.joined].every((c) => Number(c) === n)) {
       throw new Error(`bulk load inconsistent: ${JSON.stringify(check)}, expected ${n} of each`);
     }
     const seconds = (performance.now() - started) / 1000;
-    const bytes = (await pool.query<{ memories: string; events: string; streams: string }>(
-      `select pg_total_relation_size('memories') as memories, pg_total_relation_size('events') as events,
-              pg_total_relation_size('streams') as streams`)).rows[0]!;
+    const bytes = (
+      await pool.query<{ memories: string; events: string; streams: string }>(
+        `select pg_total_relation_size('memories') as memories, pg_total_relation_size('events') as events,
+              pg_total_relation_size('streams') as streams`,
+      )
+    ).rows[0]!;
     return {
       memories: n,
       expiring: Number(check.expiring),

@@ -14,7 +14,11 @@ const TEXT = new Set(['call', 'filter', 'clients', 'goal', 'step', 'measure']);
 
 function textTable(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (TEXT.has(head[i]!) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (TEXT.has(head[i]!) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -46,14 +50,37 @@ function goalCell(run: MemoryRun): string {
 }
 
 const CALL_HEAD = ['call', 'filter', 'clients', 'calls', 'calls/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'goal'];
-const LOAD_HEAD = ['call', 'clients', 'server cores', 'PG cores', 'bench cores', 'other cores', 'server µs/call', 'PG µs/call', 'bench µs/call', 'sum µs/call', 'mean latency µs'];
+const LOAD_HEAD = [
+  'call',
+  'clients',
+  'server cores',
+  'PG cores',
+  'bench cores',
+  'other cores',
+  'server µs/call',
+  'PG µs/call',
+  'bench µs/call',
+  'sum µs/call',
+  'mean latency µs',
+];
 const AUDIT_HEAD = ['measure', 'calls', 'p50 ms', 'p99 ms', 'mean ms'];
 
 function callRows(results: MemoryResults): string[][] {
   return results.runs.map((run) => {
     const r = run.result;
     const l = r.latency;
-    return [CALLS[run.name].call, CALLS[run.name].filter, String(run.clients), int(r.count), int(r.perSecond), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max), goalCell(run)];
+    return [
+      CALLS[run.name].call,
+      CALLS[run.name].filter,
+      String(run.clients),
+      int(r.count),
+      int(r.perSecond),
+      ms(l.p50),
+      ms(l.p95),
+      ms(l.p99),
+      ms(l.max),
+      goalCell(run),
+    ];
   });
 }
 
@@ -67,18 +94,37 @@ function loadRows(results: MemoryResults): string[][] {
     const per = (v: number | null | undefined) => (v == null || calls === 0 ? 'n/a' : int((v * 1000) / calls));
     const sum = c ? c.bench + (c.server ?? 0) + (c.postgres ?? 0) : null;
     return [
-      `${CALLS[run.name].call} (${CALLS[run.name].filter})`, String(run.clients),
-      cores(c?.server), cores(c?.postgres), cores(c?.bench), cores(c?.other),
-      per(c?.server), per(c?.postgres), per(c?.bench), per(sum), int(run.result.latency.mean * 1000),
+      `${CALLS[run.name].call} (${CALLS[run.name].filter})`,
+      String(run.clients),
+      cores(c?.server),
+      cores(c?.postgres),
+      cores(c?.bench),
+      cores(c?.other),
+      per(c?.server),
+      per(c?.postgres),
+      per(c?.bench),
+      per(sum),
+      int(run.result.latency.mean * 1000),
     ];
   });
 }
 
 function auditRows(results: MemoryResults): string[][] {
   const by = (v: AuditVariant) => results.audit.find((a) => a.variant === v)?.result;
-  const row = (label: string, r: LoopResult | undefined) => [label, r ? int(r.count) : 'n/a', ms3(r?.latency.p50), ms3(r?.latency.p99), ms3(r?.latency.mean)];
-  const diff = (label: string, a: LoopResult | undefined, b: LoopResult | undefined) =>
-    [label, '–', ms3(a && b ? a.latency.p50 - b.latency.p50 : undefined), ms3(a && b ? a.latency.p99 - b.latency.p99 : undefined), ms3(a && b ? a.latency.mean - b.latency.mean : undefined)];
+  const row = (label: string, r: LoopResult | undefined) => [
+    label,
+    r ? int(r.count) : 'n/a',
+    ms3(r?.latency.p50),
+    ms3(r?.latency.p99),
+    ms3(r?.latency.mean),
+  ];
+  const diff = (label: string, a: LoopResult | undefined, b: LoopResult | undefined) => [
+    label,
+    '–',
+    ms3(a && b ? a.latency.p50 - b.latency.p50 : undefined),
+    ms3(a && b ? a.latency.p99 - b.latency.p99 : undefined),
+    ms3(a && b ? a.latency.mean - b.latency.mean : undefined),
+  ];
   const grpc = results.runs.find((r) => r.name === 'get1')?.result;
   return [
     ...results.audit.map((a) => row(`pg: ${AUDIT_VARIANTS[a.variant]}`, a.result)),
@@ -103,8 +149,10 @@ function loadSummary(results: MemoryResults): { head: string[]; body: string[][]
 export function printMemoryResults(results: MemoryResults): void {
   const out = (s: string) => process.stdout.write(`${s}\n`);
   const l = results.load;
-  out(`\nMemoryService: ${int(l.memories)} memories loaded in ${l.seconds.toFixed(1)} s (${int(l.memories / l.seconds)} memories/s with their events); `
-    + `memories ${mib(l.bytes.memories)}, events ${mib(l.bytes.events)}, streams ${mib(l.bytes.streams)} with indexes`);
+  out(
+    `\nMemoryService: ${int(l.memories)} memories loaded in ${l.seconds.toFixed(1)} s (${int(l.memories / l.seconds)} memories/s with their events); ` +
+      `memories ${mib(l.bytes.memories)}, events ${mib(l.bytes.events)}, streams ${mib(l.bytes.streams)} with indexes`,
+  );
   const s = loadSummary(results);
   out(textTable(s.head, s.body));
   out(`\nCalls through gRPC (${results.config.seconds} s measured after ${results.config.warmupSeconds} s warm-up each)`);
@@ -125,13 +173,19 @@ export function memoryMarkdownSection(results: MemoryResults, facts: MachineFact
     config.warmupSeconds !== 1 ? `BENCH_MEMORY_WARMUP_SECONDS=${config.warmupSeconds}` : '',
     process.env.BENCH_SERVER_ENTRY ? `BENCH_SERVER_ENTRY=${process.env.BENCH_SERVER_ENTRY}` : '',
     process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL=…' : '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
   const sl = loadSummary(results);
-  const plans = results.plans.map((p) => `**${CALLS[p.run].call} (${CALLS[p.run].filter})** — ${p.reason}; slowest call ${p.call}:
+  const plans = results.plans
+    .map(
+      (p) => `**${CALLS[p.run].call} (${CALLS[p.run].filter})** — ${p.reason}; slowest call ${p.call}:
 
 \`\`\`
 ${p.plan}
-\`\`\``).join('\n\n');
+\`\`\``,
+    )
+    .join('\n\n');
   return `${MEMORY_SECTION_TITLE}
 
 **Goals:** GetMemory p99 < ${MEMORY_GOALS.getP99} ms, ListMemories p99 < ${MEMORY_GOALS.listP99} ms, full-text SearchMemories p95 < ${MEMORY_GOALS.searchP95} ms, on ${int(config.memories)} stored memories.

@@ -26,25 +26,69 @@ const mib = (n: number) => `${n.toFixed(0)} MiB`;
 const sec = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)} s` : 'n/a');
 
 const LATENCY_HEAD = [
-  'setup', 'offered ev/s', 'achieved ev/s', 'events', 'never received',
-  'ack→recv p50', 'ack→recv p99', 'ack→recv max', 'send→recv p50', 'send→recv p99', 'send→recv max',
-  'append p50', 'append p99', 'recv before ack', 'max late',
+  'setup',
+  'offered ev/s',
+  'achieved ev/s',
+  'events',
+  'never received',
+  'ack→recv p50',
+  'ack→recv p99',
+  'ack→recv max',
+  'send→recv p50',
+  'send→recv p99',
+  'send→recv max',
+  'append p50',
+  'append p99',
+  'recv before ack',
+  'max late',
 ];
 const LOAD_HEAD = ['setup', 'offered ev/s', 'bench', 'server A', 'server B', 'PostgreSQL', 'other'];
-const CATCHUP_HEAD = ['client', 'events read', 'caught up', 'seconds', 'ev/s', 'first event s', 'server µs/ev', 'client µs/ev', 'PG µs/ev', 'server cores', 'client cores', 'PG cores', 'other cores'];
+const CATCHUP_HEAD = [
+  'client',
+  'events read',
+  'caught up',
+  'seconds',
+  'ev/s',
+  'first event s',
+  'server µs/ev',
+  'client µs/ev',
+  'PG µs/ev',
+  'server cores',
+  'client cores',
+  'PG cores',
+  'other cores',
+];
 
 function latencyRows(rows: LatencyRow[]): string[][] {
   return rows.map(({ setup, rate, result: r }) => [
-    SETUPS[setup], int(rate), int(r.achievedRate), int(r.events),
+    SETUPS[setup],
+    int(rate),
+    int(r.achievedRate),
+    int(r.events),
     `${int(r.events - r.received)}${r.skipped ? ` (${int(r.skipped)} skipped)` : ''}`,
-    ms(r.ackToReceipt.p50), ms(r.ackToReceipt.p99), ms(r.ackToReceipt.max),
-    ms(r.sendToReceipt.p50), ms(r.sendToReceipt.p99), ms(r.sendToReceipt.max),
-    ms(r.append.p50), ms(r.append.p99), int(r.receivedBeforeAck), ms(r.maxLateMs),
+    ms(r.ackToReceipt.p50),
+    ms(r.ackToReceipt.p99),
+    ms(r.ackToReceipt.max),
+    ms(r.sendToReceipt.p50),
+    ms(r.sendToReceipt.p99),
+    ms(r.sendToReceipt.max),
+    ms(r.append.p50),
+    ms(r.append.p99),
+    int(r.receivedBeforeAck),
+    ms(r.maxLateMs),
   ]);
 }
 
 function loadRows(rows: LatencyRow[]): string[][] {
-  return rows.map(({ setup, rate, load: l }) => [SETUPS[setup], int(rate), load(l.bench), load(l.serverA), load(l.serverB), load(l.postgres), load(l.other)]);
+  return rows.map(({ setup, rate, load: l }) => [
+    SETUPS[setup],
+    int(rate),
+    load(l.bench),
+    load(l.serverA),
+    load(l.serverB),
+    load(l.postgres),
+    load(l.other),
+  ]);
 }
 
 function catchUpRows(results: TailsResults): string[][] {
@@ -52,10 +96,19 @@ function catchUpRows(results: TailsResults): string[][] {
     const per = (v: number | null | undefined) => (v == null || r.events === 0 ? 'n/a' : int((v * 1000) / r.events));
     const cores = (v: number | null | undefined) => (v == null ? 'n/a' : (v / 1000 / r.seconds).toFixed(2));
     return [
-      r.client === 'grpc-js' ? '@grpc/grpc-js' : 'connect-node (gRPC)', int(r.events), r.caughtUp ? 'yes' : 'no (time limit)',
-      r.seconds.toFixed(1), int(r.eventsPerSecond), r.firstEventSeconds.toFixed(2),
-      per(r.cpu?.server), per(r.cpu?.bench), per(r.cpu?.postgres),
-      cores(r.cpu?.server), cores(r.cpu?.bench), cores(r.cpu?.postgres), cores(r.cpu?.other),
+      r.client === 'grpc-js' ? '@grpc/grpc-js' : 'connect-node (gRPC)',
+      int(r.events),
+      r.caughtUp ? 'yes' : 'no (time limit)',
+      r.seconds.toFixed(1),
+      int(r.eventsPerSecond),
+      r.firstEventSeconds.toFixed(2),
+      per(r.cpu?.server),
+      per(r.cpu?.bench),
+      per(r.cpu?.postgres),
+      cores(r.cpu?.server),
+      cores(r.cpu?.bench),
+      cores(r.cpu?.postgres),
+      cores(r.cpu?.other),
     ];
   });
 }
@@ -68,34 +121,57 @@ function idleRows(results: TailsResults): string[][] {
   return [
     ['subscribers (SubscribeToAll from the end)', `${int(i.subscribers)} over ${i.connections} HTTP/2 connections`],
     ['time until all were caught up', sec(i.subscribeSeconds)],
-    ['server RSS before → after (idle, 1 s after the last caught_up)', `${mib(i.rssBeforeMiB)} → ${mib(i.rssAfterMiB)} (+${((i.rssAfterMiB - i.rssBeforeMiB) * 1024 / i.subscribers).toFixed(0)} KiB per subscriber)`],
+    [
+      'server RSS before → after (idle, 1 s after the last caught_up)',
+      `${mib(i.rssBeforeMiB)} → ${mib(i.rssAfterMiB)} (+${(((i.rssAfterMiB - i.rssBeforeMiB) * 1024) / i.subscribers).toFixed(0)} KiB per subscriber)`,
+    ],
     ['server sessions in its database / doing LISTEN', `${i.serverConnections} / ${i.listenConnections}`],
     [`burst: ${int(b.events)} single-event appends (16 in flight)`, `appended in ${sec(b.appendSeconds)}`],
-    ['subscribers that received all of them, each once', `${int(b.complete)} of ${int(i.subscribers)}${complete ? '' : ` (stopped waiting after ${b.deadlineSeconds} s)`}`],
+    [
+      'subscribers that received all of them, each once',
+      `${int(b.complete)} of ${int(i.subscribers)}${complete ? '' : ` (stopped waiting after ${b.deadlineSeconds} s)`}`,
+    ],
     ['deliveries made', `${int(b.delivered)} of ${int(b.events * i.subscribers)}, ${int(b.deliveredPerSecond)}/s`],
     ['last append acknowledged → last subscriber has the last event', complete ? sec(b.lastAckToAllSeconds) : 'not reached'],
-    ['first append sent → every subscriber has every event', complete ? sec(b.firstSendToAllSeconds) : `not reached; at this rate ≈ ${int((b.events * i.subscribers) / b.deliveredPerSecond)} s`],
-    ['CPU from the first append to the end: server / bench (clients) / PostgreSQL', `${cpuSeconds(b.cpu?.server)} / ${cpuSeconds(b.cpu?.bench)} / ${cpuSeconds(b.cpu?.postgres)}`],
+    [
+      'first append sent → every subscriber has every event',
+      complete ? sec(b.firstSendToAllSeconds) : `not reached; at this rate ≈ ${int((b.events * i.subscribers) / b.deliveredPerSecond)} s`,
+    ],
+    [
+      'CPU from the first append to the end: server / bench (clients) / PostgreSQL',
+      `${cpuSeconds(b.cpu?.server)} / ${cpuSeconds(b.cpu?.bench)} / ${cpuSeconds(b.cpu?.postgres)}`,
+    ],
     ['server RSS after the burst / peak (VmHWM)', `${mib(b.rssAfterMiB)} / ${mib(b.rssPeakMiB)}`],
   ];
 }
 
 /** Goals, each with this run's figure and whether it is met. */
 function goals(results: TailsResults): string[] {
-  const p99 = (setup: SetupName) => results.latency.filter((r) => r.setup === setup)
-    .map((r) => `${r.rate} ev/s: ${ms(r.result.ackToReceipt.p99)} ms${r.result.achievedRate < r.rate * 0.95 ? ` (only ${int(r.result.achievedRate)} ev/s achieved)` : ''}`).join(', ');
+  const p99 = (setup: SetupName) =>
+    results.latency
+      .filter((r) => r.setup === setup)
+      .map(
+        (r) =>
+          `${r.rate} ev/s: ${ms(r.result.ackToReceipt.p99)} ms${r.result.achievedRate < r.rate * 0.95 ? ` (only ${int(r.result.achievedRate)} ev/s achieved)` : ''}`,
+      )
+      .join(', ');
   const met = (ok: boolean) => (ok ? 'met' : '**not met**');
-  const latencyMet = (setup: SetupName) => results.latency.filter((r) => r.setup === setup)
-    .every((r) => r.result.ackToReceipt.p99 < TAIL_GOALS.p99Ms && r.result.received === r.result.events && r.result.achievedRate >= r.rate * 0.95);
+  const latencyMet = (setup: SetupName) =>
+    results.latency
+      .filter((r) => r.setup === setup)
+      .every(
+        (r) =>
+          r.result.ackToReceipt.p99 < TAIL_GOALS.p99Ms && r.result.received === r.result.events && r.result.achievedRate >= r.rate * 0.95,
+      );
   const best = Math.max(...results.catchUp.map((r) => r.eventsPerSecond));
   const i = results.idle;
   return [
-    `- Tail latency p99 < ${TAIL_GOALS.p99Ms} ms (append acknowledged → received), at the offered rate: `
-      + `(a) ${p99('local')} — ${met(latencyMet('local'))}; (b) ${p99('notify')} — ${met(latencyMet('notify'))}; (c, poll only, for comparison) ${p99('poll')}.`,
+    `- Tail latency p99 < ${TAIL_GOALS.p99Ms} ms (append acknowledged → received), at the offered rate: ` +
+      `(a) ${p99('local')} — ${met(latencyMet('local'))}; (b) ${p99('notify')} — ${met(latencyMet('notify'))}; (c, poll only, for comparison) ${p99('poll')}.`,
     `- Catch-up ≥ ${int(TAIL_GOALS.catchUpEventsPerSecond)} events/s: ${int(best)} events/s — ${met(best >= TAIL_GOALS.catchUpEventsPerSecond)}.`,
-    `- ${int(i.subscribers)} idle subscribers under ${TAIL_GOALS.idleRssMiB} MB RSS with exactly one LISTEN connection: `
-      + `${mib(i.rssAfterMiB)}, ${i.listenConnections} LISTEN — ${met(i.rssAfterMiB * 1.048576 < TAIL_GOALS.idleRssMiB && i.listenConnections === TAIL_GOALS.listenConnections)}; `
-      + `all ${int(i.burst.events)} burst events reached all of them: ${i.burst.complete === i.subscribers ? `yes, ${sec(i.burst.firstSendToAllSeconds)} from the first append` : `**no**, ${int(i.burst.complete)} complete after ${i.burst.deadlineSeconds} s`}.`,
+    `- ${int(i.subscribers)} idle subscribers under ${TAIL_GOALS.idleRssMiB} MB RSS with exactly one LISTEN connection: ` +
+      `${mib(i.rssAfterMiB)}, ${i.listenConnections} LISTEN — ${met(i.rssAfterMiB * 1.048576 < TAIL_GOALS.idleRssMiB && i.listenConnections === TAIL_GOALS.listenConnections)}; ` +
+      `all ${int(i.burst.events)} burst events reached all of them: ${i.burst.complete === i.subscribers ? `yes, ${sec(i.burst.firstSendToAllSeconds)} from the first append` : `**no**, ${int(i.burst.complete)} complete after ${i.burst.deadlineSeconds} s`}.`,
   ];
 }
 
@@ -121,7 +197,9 @@ export function tailsMarkdownSection(results: TailsResults, facts: MachineFacts,
     config.idleDeadlineSeconds !== 60 ? `BENCH_IDLE_DEADLINE_SECONDS=${config.idleDeadlineSeconds}` : '',
     process.env.BENCH_SERVER_ENTRY ? `BENCH_SERVER_ENTRY=${process.env.BENCH_SERVER_ENTRY}` : '',
     process.env.TAIL_POLL_MS ? `TAIL_POLL_MS=${process.env.TAIL_POLL_MS}` : '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
   const s = facts.settings;
   return `${TAILS_SECTION_TITLE}
 

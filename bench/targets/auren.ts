@@ -46,7 +46,8 @@ export async function aurenTarget(databaseUrl: string, poolSize: number, connect
 function connectClients(baseUrl: string, count: number): { appends: Append[]; close(): void } {
   const sessions = Array.from({ length: count }, () => new Http2SessionManager(baseUrl));
   const stubs: Client<typeof EventStoreService>[] = sessions.map((sessionManager) =>
-    createClient(EventStoreService, createGrpcTransport({ baseUrl, sessionManager })));
+    createClient(EventStoreService, createGrpcTransport({ baseUrl, sessionManager })),
+  );
   return {
     appends: stubs.map((stub) => async (streamId, events) => {
       const response = await stub.appendToStream({
@@ -71,12 +72,19 @@ function grpcJsClients(baseUrl: string, count: number): { appends: Append[]; clo
   // Distinct channel options give each client its own connection, as with one process per agent.
   const stubs = Array.from({ length: count }, (_, i) => new Service(address, grpc.credentials.createInsecure(), { 'bench.client': i }));
   return {
-    appends: stubs.map((stub) => (streamId, events) =>
-      new Promise<bigint>((resolve, reject) => {
-        const request = { streamId, expected: { kind: 'EXPECTED_VERSION_KIND_NO_STREAM' }, events: events.map((data) => ({ type: EVENT_TYPE, data: toStruct(data) })) };
-        stub.appendToStream(request, (error: Error | null, response: { nextExpectedVersion: string }) =>
-          error ? reject(error) : resolve(BigInt(response.nextExpectedVersion)));
-      })),
+    appends: stubs.map(
+      (stub) => (streamId, events) =>
+        new Promise<bigint>((resolve, reject) => {
+          const request = {
+            streamId,
+            expected: { kind: 'EXPECTED_VERSION_KIND_NO_STREAM' },
+            events: events.map((data) => ({ type: EVENT_TYPE, data: toStruct(data) })),
+          };
+          stub.appendToStream(request, (error: Error | null, response: { nextExpectedVersion: string }) =>
+            error ? reject(error) : resolve(BigInt(response.nextExpectedVersion)),
+          );
+        }),
+    ),
     close: () => stubs.forEach((stub) => stub.close()),
   };
 }

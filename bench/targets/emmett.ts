@@ -21,7 +21,11 @@ export async function emmettTarget(databaseUrl: string): Promise<BenchTarget> {
         async append(_client, streamId, events) {
           // 0n: the stream must not exist yet, as NO_STREAM. (Emmett 0.42 maps its
           // STREAM_DOES_NOT_EXIST constant to "no check", so the explicit version is the true equivalent.)
-          const result = await store.appendToStream(streamId, events.map((data) => ({ type: EVENT_TYPE, data })), { expectedStreamVersion: 0n });
+          const result = await store.appendToStream(
+            streamId,
+            events.map((data) => ({ type: EVENT_TYPE, data })),
+            { expectedStreamVersion: 0n },
+          );
           if (result.nextExpectedStreamVersion !== BigInt(events.length)) {
             throw new Error(`emmett: ${streamId} is at version ${result.nextExpectedStreamVersion}, expected ${events.length}`);
           }

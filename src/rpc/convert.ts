@@ -4,7 +4,12 @@ import type { Wire } from './call.js';
 import { encodeStruct, lengthDelimited } from './structWire.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventSchema, ExpectedVersionKind, ReadDirection } from '../gen/auren/v1/events_pb.js';
-import type { Event, EventFilter as ProtoEventFilter, ExpectedVersion as ProtoExpectedVersion, Position as ProtoPosition } from '../gen/auren/v1/events_pb.js';
+import type {
+  Event,
+  EventFilter as ProtoEventFilter,
+  ExpectedVersion as ProtoExpectedVersion,
+  Position as ProtoPosition,
+} from '../gen/auren/v1/events_pb.js';
 import { InvalidArgument } from '../errors.js';
 import type { Direction } from '../events/eventStore.js';
 import { START } from '../events/types.js';
@@ -72,7 +77,10 @@ export function expectedFromProto(expected: ProtoExpectedVersion | undefined): E
     case ExpectedVersionKind.EXACT:
       return { kind: 'exact', version: expected!.version };
     default:
-      throw new InvalidArgument('expected.kind', `unknown expected-version mode ${expected!.kind}; expects ANY, NO_STREAM, STREAM_EXISTS or EXACT`);
+      throw new InvalidArgument(
+        'expected.kind',
+        `unknown expected-version mode ${expected!.kind}; expects ANY, NO_STREAM, STREAM_EXISTS or EXACT`,
+      );
   }
 }
 

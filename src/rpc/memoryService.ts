@@ -8,7 +8,12 @@ import type { MemoryWrites } from '../memory/writes.js';
 import type { Handlers } from './call.js';
 import { eventToProto } from './convert.js';
 import {
-  callerFrom, memoryToProto, memoryTypeFromProto, memoryTypesFromProto, searchModeFromProto, timeFromProto,
+  callerFrom,
+  memoryToProto,
+  memoryTypeFromProto,
+  memoryTypesFromProto,
+  searchModeFromProto,
+  timeFromProto,
 } from './memoryConvert.js';
 
 /** The memory module's parts that MemoryService serves. */
@@ -26,15 +31,19 @@ export interface MemoryParts {
 export function memoryHandlers({ writes, reads, history }: MemoryParts): Handlers<typeof MemoryService> {
   return {
     async storeMemory(request, call) {
-      const memory = await writes.storeMemory(callerFrom(call, request.agentId), {
-        agentId: request.agentId,
-        userId: request.userId === '' ? null : request.userId,
-        type: memoryTypeFromProto('type', request.type),
-        content: request.content,
-        metadata: request.metadata,
-        confidence: request.confidence,
-        expiresAt: timeFromProto('expires_at', request.expiresAt),
-      }, call.signal);
+      const memory = await writes.storeMemory(
+        callerFrom(call, request.agentId),
+        {
+          agentId: request.agentId,
+          userId: request.userId === '' ? null : request.userId,
+          type: memoryTypeFromProto('type', request.type),
+          content: request.content,
+          metadata: request.metadata,
+          confidence: request.confidence,
+          expiresAt: timeFromProto('expires_at', request.expiresAt),
+        },
+        call.signal,
+      );
       return { memory: memoryToProto(memory) };
     },
 
@@ -43,26 +52,34 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async listMemories(request, call) {
-      const page = await reads.listMemories(callerFrom(call), {
-        agentId: request.agentId || undefined,
-        userId: request.userId || undefined,
-        types: memoryTypesFromProto('types', request.types),
-        minConfidence: request.minConfidence === 0 ? undefined : request.minConfidence,
-        includeExpired: request.includeExpired,
-        pageSize: request.pageSize,
-        pageToken: request.pageToken || undefined,
-      }, call.signal);
+      const page = await reads.listMemories(
+        callerFrom(call),
+        {
+          agentId: request.agentId || undefined,
+          userId: request.userId || undefined,
+          types: memoryTypesFromProto('types', request.types),
+          minConfidence: request.minConfidence === 0 ? undefined : request.minConfidence,
+          includeExpired: request.includeExpired,
+          pageSize: request.pageSize,
+          pageToken: request.pageToken || undefined,
+        },
+        call.signal,
+      );
       return { memories: page.memories.map(memoryToProto), nextPageToken: page.nextPageToken };
     },
 
     async updateMemory(request, call) {
-      const memory = await writes.updateMemory(callerFrom(call), {
-        id: request.id,
-        content: request.content,
-        metadata: request.metadata,
-        confidence: request.confidence,
-        expectedVersion: request.expectedVersion,
-      }, call.signal);
+      const memory = await writes.updateMemory(
+        callerFrom(call),
+        {
+          id: request.id,
+          content: request.content,
+          metadata: request.metadata,
+          confidence: request.confidence,
+          expectedVersion: request.expectedVersion,
+        },
+        call.signal,
+      );
       return { memory: memoryToProto(memory) };
     },
 
@@ -71,16 +88,20 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async searchMemories(request, call) {
-      const results = await reads.searchMemories(callerFrom(call), {
-        text: request.query,
-        agentId: request.agentId || undefined,
-        userId: request.userId || undefined,
-        types: memoryTypesFromProto('types', request.types),
-        mode: searchModeFromProto(request.mode),
-        limit: request.limit,
-        minConfidence: request.minConfidence === 0 ? undefined : request.minConfidence,
-        includeExpired: request.includeExpired,
-      }, call.signal);
+      const results = await reads.searchMemories(
+        callerFrom(call),
+        {
+          text: request.query,
+          agentId: request.agentId || undefined,
+          userId: request.userId || undefined,
+          types: memoryTypesFromProto('types', request.types),
+          mode: searchModeFromProto(request.mode),
+          limit: request.limit,
+          minConfidence: request.minConfidence === 0 ? undefined : request.minConfidence,
+          includeExpired: request.includeExpired,
+        },
+        call.signal,
+      );
       return { results: results.map(({ memory, score }) => ({ memory: memoryToProto(memory), score })) };
     },
 

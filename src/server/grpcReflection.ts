@@ -23,5 +23,7 @@ export function addGrpcReflection(server: Pick<Server, 'addService'>, files: Des
   // @grpc/reflection reads only the fileDescriptorProtos of a proto-loader package definition
   // (it decodes and indexes them itself): one entry carrying every file stands for the package.
   const definition = { 'auren.v1': { format: 'Protocol Buffer 3 FileDescriptorProto', type: {}, fileDescriptorProtos } };
-  new ReflectionService(definition as unknown as ConstructorParameters<typeof ReflectionService>[0], { services: roots.flatMap((file) => file.services.map((service) => service.typeName)) }).addToServer(server);
+  new ReflectionService(definition as unknown as ConstructorParameters<typeof ReflectionService>[0], {
+    services: roots.flatMap((file) => file.services.map((service) => service.typeName)),
+  }).addToServer(server);
 }
