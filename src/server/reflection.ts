@@ -29,7 +29,8 @@ interface Index {
   messages: Set<string>;
 }
 
-function buildIndex(roots: DescFile[]): Index {
+/** The files and every file they import, each once, by name. */
+export function withDependencies(roots: DescFile[]): Map<string, DescFile> {
   const files = new Map<string, DescFile>();
   const visit = (f: DescFile): void => {
     if (files.has(f.proto.name)) return;
@@ -37,6 +38,11 @@ function buildIndex(roots: DescFile[]): Index {
     f.dependencies.forEach(visit);
   };
   roots.forEach(visit);
+  return files;
+}
+
+function buildIndex(roots: DescFile[]): Index {
+  const files = withDependencies(roots);
 
   const bytes = new Map<string, Uint8Array>();
   for (const [name, f] of files) bytes.set(name, toBinary(FileDescriptorProtoSchema, f.proto));
