@@ -130,35 +130,38 @@ describeOnEachListener('SubscribeToAll', (listener) => {
     }
   });
 
-  it('a write transaction held open in another database holds no tail back', async function () {
-    this.timeout(60_000);
-    const tail = subscribe({ from: { case: 'end', value: {} } });
-    await eventually(() => tail.caughtUp, 20_000, 'caught up');
-    const other = new pg.Client({ connectionString: t.databaseUrl.replace(/\/[^/]*$/, '/postgres') });
-    await other.connect();
-    try {
-      await other.query('begin');
-      await other.query('select pg_current_xact_id()');
-      // For the whole of 20 s the other transaction stays open; every append reaches the tail
-      // within a normal latency meanwhile.
-      const until = Date.now() + (Number(process.env.HELD_OPEN_MS) || 20_000);
-      let worst = 0;
-      while (Date.now() < until) {
-        const eventId = randomUUID();
-        const sent = Date.now();
-        await t.events.appendToStream({ streamId: freshStream('beside'), events: [proposed({ eventId })] });
-        await eventually(() => tail.events.some((e) => e.eventId === eventId), 5_000, 'the append reaches the tail');
-        worst = Math.max(worst, Date.now() - sent);
-        await sleep(200);
+  // About the log, not the transport: run on the agents' listener only (it takes 20 s).
+  if (listener === 'GRPC_PORT') {
+    it('a write transaction held open in another database holds no tail back', async function () {
+      this.timeout(60_000);
+      const tail = subscribe({ from: { case: 'end', value: {} } });
+      await eventually(() => tail.caughtUp, 20_000, 'caught up');
+      const other = new pg.Client({ connectionString: t.databaseUrl.replace(/\/[^/]*$/, '/postgres') });
+      await other.connect();
+      try {
+        await other.query('begin');
+        await other.query('select pg_current_xact_id()');
+        // For the whole of 20 s the other transaction stays open; every append reaches the tail
+        // within a normal latency meanwhile.
+        const until = Date.now() + (Number(process.env.HELD_OPEN_MS) || 20_000);
+        let worst = 0;
+        while (Date.now() < until) {
+          const eventId = randomUUID();
+          const sent = Date.now();
+          await t.events.appendToStream({ streamId: freshStream('beside'), events: [proposed({ eventId })] });
+          await eventually(() => tail.events.some((e) => e.eventId === eventId), 5_000, 'the append reaches the tail');
+          worst = Math.max(worst, Date.now() - sent);
+          await sleep(200);
+        }
+        assert.ok(worst < 1_000, `the slowest append took ${worst} ms to reach the tail`);
+      } finally {
+        await other.query('rollback');
+        await other.end();
+        tail.cancel();
+        await tail.done;
       }
-      assert.ok(worst < 1_000, `the slowest append took ${worst} ms to reach the tail`);
-    } finally {
-      await other.query('rollback');
-      await other.end();
-      tail.cancel();
-      await tail.done;
-    }
-  });
+    });
+  }
 
   it('16 appenders, 10,000 events over 200 streams, 4 subscribers from different points: each sees exactly the log', async function () {
     this.timeout(180_000);
