@@ -20,9 +20,17 @@ export function positionToProto(p: Position): ProtoPosition {
   return { $typeName: 'auren.v1.Position', commit: p.commit, prepare: p.prepare };
 }
 
-/** Protobuf position to domain; absent means the start of the log. */
-export function positionFromProto(p: ProtoPosition | undefined): Position {
-  return p ? { commit: p.commit, prepare: p.prepare } : START;
+/** Protobuf position to domain; absent means the start of the log, a pair this store never gives out is refused. */
+export function positionFromProto(field: string, p: ProtoPosition | undefined): Position {
+  if (!p) return START;
+  // Positions of this store have commit = prepare (commit order); any other pair was never given out.
+  if (p.commit !== p.prepare) {
+    throw new InvalidArgument(
+      field,
+      `has commit ${p.commit} and prepare ${p.prepare}; positions of this store have both equal: send back a position it returned`,
+    );
+  }
+  return { commit: p.commit, prepare: p.prepare };
 }
 
 // Binary messages of recently sent events: one event read by many live tails is encoded once.

@@ -43,7 +43,11 @@ export function eventStoreHandlers(
     },
 
     async readAll(request, { wire }) {
-      const slice = await store.readAll(positionFromProto(request.fromPosition), request.limit, filterFromProto(request.filter));
+      const slice = await store.readAll(
+        positionFromProto('from_position', request.fromPosition),
+        request.limit,
+        filterFromProto(request.filter),
+      );
       return {
         events: slice.events.map((e) => eventToProto(e, wire)),
         nextPosition: positionToProto(slice.nextPosition),
@@ -67,7 +71,9 @@ export function eventStoreHandlers(
 
     async *subscribeToAll(request, { wire, signal }) {
       const from: TailStart =
-        request.from.case === 'end' ? 'end' : { after: request.from.case === 'position' ? positionFromProto(request.from.value) : START };
+        request.from.case === 'end'
+          ? 'end'
+          : { after: request.from.case === 'position' ? positionFromProto('position', request.from.value) : START };
       const tail = tails.subscribeToAll(
         { from, filter: filterFromProto(request.filter), checkpointInterval: request.checkpointInterval || defaultCheckpointInterval },
         signal,

@@ -288,6 +288,13 @@ describeOnEachListener('Reading', (listener) => {
 
     it('rejects an empty filter entry', () =>
       rejectsWith(t.events.readAll({ filter: { eventTypes: [''] } }), Code.InvalidArgument, /^filter\.event_types\[0\]/));
+
+    it('refuses a position this store never gives out (commit and prepare differ)', () =>
+      rejectsWith(
+        t.events.readAll({ fromPosition: { commit: 5n, prepare: 3n } }),
+        Code.InvalidArgument,
+        /^from_position: has commit 5 and prepare 3/,
+      ));
   });
 });
 
