@@ -1,10 +1,11 @@
 import { performance } from 'node:perf_hooks';
-import { payloads } from './payload.js';
-import type { Payload } from './payload.js';
 import type { CpuSnapshot } from './cpu.js';
 
-/** Appends one batch of events to a new stream. */
-export type AppendFn = (client: number, streamId: string, events: Payload[]) => Promise<void>;
+/**
+ * Appends the scenario's events to a new stream: the `seq`-th append of `client`. The target
+ * makes the events (see payload.ts), so a client that sends pre-encoded requests makes none.
+ */
+export type AppendFn = (client: number, streamId: string, seq: number) => Promise<void>;
 
 /** What one target measured in one scenario. */
 export interface RunResult {
@@ -57,10 +58,9 @@ export async function runClosedLoop(options: LoopOptions): Promise<RunResult> {
 
   async function worker(client: number): Promise<void> {
     for (let seq = 0; failure === undefined && performance.now() < windowEnd && started++ < maxAppends; seq++) {
-      const events = payloads(client, seq, eventsPerAppend);
       const t0 = performance.now();
       try {
-        await append(client, `bench-${label}-${client}-${seq}`, events);
+        await append(client, `bench-${label}-${client}-${seq}`, seq);
       } catch (error) {
         failure ??= error;
         return;

@@ -24,6 +24,10 @@ export interface BenchConfig {
   /** Write BENCHMARKS.md (BENCH_WRITE=0 to only print). */
   write: boolean;
   scenarios: Scenario[];
+  /** Client counts of the hot-stream runs (h2load). */
+  hotClients: number[];
+  /** Also time AUREN with @grpc/grpc-js clients, single-event appends (BENCH_GRPCJS_TABLE=0 to skip). */
+  grpcJsTable: boolean;
 }
 
 /** One cell of the matrix: events per append × concurrent closed-loop clients. */
@@ -50,6 +54,8 @@ export function loadBenchConfig(env: NodeJS.ProcessEnv = process.env): BenchConf
     serverPoolSize: positive('BENCH_SERVER_POOL_SIZE', env.BENCH_SERVER_POOL_SIZE, Math.max(...CLIENTS)),
     write: env.BENCH_WRITE !== '0',
     scenarios,
+    hotClients: CLIENTS,
+    grpcJsTable: env.BENCH_GRPCJS_TABLE !== '0',
   };
 }
 

@@ -8,6 +8,8 @@ const TICKS_PER_SECOND = 100; // USER_HZ on every Linux this runs on
 /** CPU milliseconds per process group over the measured window. */
 export interface CpuSnapshot {
   bench: number;
+  /** Child processes of the bench that ended in the window (h2load), from /proc/self/stat cutime + cstime. */
+  children: number;
   server: number | null;
   /** PostgreSQL processes serving this target (its backends and the shared background processes). */
   postgres: number | null;
@@ -41,6 +43,13 @@ function processCpuMs(pid: number): number | null {
   }
 }
 
+/** CPU of the bench's children that have ended (and been waited for), in milliseconds. */
+function childrenCpuMs(): number {
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS_PER_SECOND;
+}
+
 /** CPU of every local process named postgres (the server and its backends), by pid. */
 function postgresCpu(): Map<number, number> {
   const result = new Map<number, number>();
@@ -69,6 +78,7 @@ function postgresCpu(): Map<number, number> {
  */
 export function cpuMeter(options: { serverPid?: number | undefined; postgresIsLocal: boolean }) {
   let bench0 = 0;
+  let children0 = 0;
   let server0: number | null = null;
   let machine0: ReturnType<typeof machineMs> = null;
   let pg0 = new Map<number, number>();
@@ -83,6 +93,7 @@ export function cpuMeter(options: { serverPid?: number | undefined; postgresIsLo
     start(): void {
       const u = process.cpuUsage();
       bench0 = (u.user + u.system) / 1000;
+      children0 = childrenCpuMs();
       server0 = options.serverPid ? processCpuMs(options.serverPid) : null;
       if (options.postgresIsLocal) pg0 = postgresCpu();
       machine0 = machineMs();
@@ -91,6 +102,7 @@ export function cpuMeter(options: { serverPid?: number | undefined; postgresIsLo
       const machine1 = machineMs();
       const u = process.cpuUsage();
       const bench = (u.user + u.system) / 1000 - bench0;
+      const children = childrenCpuMs() - children0;
       const serverNow = options.serverPid ? processCpuMs(options.serverPid) : null;
       const server = serverNow !== null && server0 !== null ? serverNow - server0 : null;
       if (options.postgresIsLocal) pg1 = postgresCpu();
@@ -98,9 +110,10 @@ export function cpuMeter(options: { serverPid?: number | undefined; postgresIsLo
       const busy = machine0 && machine1 ? machine1.busy - machine0.busy : null;
       return {
         bench,
+        children,
         server,
         postgres,
-        other: busy === null || postgres === null ? null : Math.max(0, busy - bench - (server ?? 0) - postgres),
+        other: busy === null || postgres === null ? null : Math.max(0, busy - bench - children - (server ?? 0) - postgres),
         steal: machine0 && machine1 ? machine1.steal - machine0.steal : null,
       };
     },

@@ -28,21 +28,24 @@ import type { AppendFn, RunResult } from './append.js';
 import { loadBenchConfig } from './config.js';
 import { cpuMeter, isLocalHost } from './cpu.js';
 import { analyze, checkpoint, DATABASES, machineFacts, postgresPids, recreateDatabases } from './databases.js';
-import { EVENT_TYPE } from './payload.js';
+import { EVENT_TYPE, payloads } from './payload.js';
 import type { Payload } from './payload.js';
-import { loadCells, markdownTable, textTable, writeSection } from './report.js';
+import { loadCells, markdownTable, textTable, writeSection } from './tables.js';
 import { startServer } from './server.js';
 import { emmettTarget } from './targets/emmett.js';
 
 const REPORT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
 const SECTION = '## Append path breakdown';
 
+/** One append of a layer, with the events made for it. */
+type LayerAppend = (client: number, streamId: string, events: Payload[]) => Promise<void>;
+
 interface Layer {
   name: string;
   /** The database it writes to. */
   db: 'auren' | 'emmett';
   /** Where the work of the layer runs. */
-  open(): Promise<{ append: AppendFn; close(): Promise<void> }>;
+  open(): Promise<{ append: LayerAppend; close(): Promise<void> }>;
   serverPid?: number;
 }
 
@@ -272,8 +275,17 @@ async function main(): Promise<void> {
     { name: '9 gRPC AppendToStream, 1 shared conn', db: 'auren', open: grpc('append', true), serverPid: server.pid },
     { name: '10 grpc-js client: health.Check', db: 'auren', open: grpcJsClient('health'), serverPid: server.pid },
     { name: '11 grpc-js client: AppendToStream', db: 'auren', open: grpcJsClient('append'), serverPid: server.pid },
-    { name: 'Emmett appendToStream (in-process)', db: 'emmett', open: () => emmett.open({ clients, eventsPerAppend }) },
+    {
+      name: 'Emmett appendToStream (in-process)',
+      db: 'emmett',
+      async open() {
+        const open = await emmett.open({ clients, eventsPerAppend });
+        return { append: (c, streamId) => open.append(c, streamId, 0), close: () => open.close() };
+      },
+    },
   ];
+  // The loop numbers the appends; a layer gets its events made here.
+  const withEvents = (append: LayerAppend, n: number): AppendFn => (c, streamId, seq) => append(c, streamId, payloads(c, seq, n));
 
   const only = process.env.PROFILE_LAYERS?.split(',').map((s) => s.trim());
   const results: Array<[Layer, RunResult]> = [];
@@ -290,13 +302,8 @@ async function main(): Promise<void> {
       const open = await layer.open();
       try {
         await runClosedLoop({
-          label: `prime${i}`,
-          clients: 8,
-          eventsPerAppend: 100,
-          warmupMs: 0,
-          measureMs: 120_000,
-          maxAppends: Math.ceil(bench.primeEvents / 100),
-          append: open.append,
+          label: `prime${i}`, clients: 8, eventsPerAppend: 100, warmupMs: 0, measureMs: 120_000,
+          maxAppends: Math.ceil(bench.primeEvents / 100), append: withEvents(open.append, 100),
         });
       } finally {
         await open.close();
@@ -309,13 +316,8 @@ async function main(): Promise<void> {
       try {
         const meter = cpuMeter({ serverPid: layer.serverPid, postgresIsLocal });
         const r = await runClosedLoop({
-          label: `p${results.length}`,
-          clients,
-          eventsPerAppend,
-          warmupMs: bench.warmupSeconds * 1000,
-          measureMs: seconds * 1000,
-          append: open.append,
-          window: meter,
+          label: `p${results.length}`, clients, eventsPerAppend, warmupMs: bench.warmupSeconds * 1000, measureMs: seconds * 1000,
+          append: withEvents(open.append, eventsPerAppend), window: meter,
         });
         if (r.cpu && postgresIsLocal) r.cpu = meter.restrict(r.cpu, await postgresPids(bench.adminUrl, DATABASES[layer.db]));
         results.push([layer, r]);

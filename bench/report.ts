@@ -1,130 +1,189 @@
-import { GRPC_CLIENT } from './targets/auren.js';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+// The append part's tables, goals and section of BENCHMARKS.md.
 import type { RunResult } from './append.js';
-import type { CpuSnapshot } from './cpu.js';
-import type { BenchConfig, Scenario } from './config.js';
+import { HEALTH_CALLS, HEALTH_CONNECTIONS } from './appendPart.js';
+import type { AppendResults, H2loadMeasure, ScenarioResult, TargetName } from './appendPart.js';
+import { before, BEFORE_RUN } from './before.js';
+import type { BenchConfig } from './config.js';
 import type { MachineFacts } from './databases.js';
+import type { GoalRow } from './goals.js';
+import { H2LOAD, p } from './h2load.js';
 import { serverArgs } from './server.js';
-
-export const TARGETS = ['auren', 'emmett', 'pg'] as const;
-export type TargetName = (typeof TARGETS)[number];
-
-const TITLES: Record<TargetName, string> = { auren: 'AUREN (gRPC)', emmett: 'Emmett', pg: 'plain pg' };
-
-export interface ScenarioResult {
-  scenario: Scenario;
-  results: Record<TargetName, RunResult>;
-}
-
-export const GOAL = { eventsPerAppend: 1, clients: 8, ratio: 2 };
-
-const CORES = os.availableParallelism();
-
-const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
-const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : 'n/a');
-const ratio = (r: ScenarioResult) => r.results.auren.eventsPerSecond / r.results.emmett.eventsPerSecond;
-
-/** The goal's scenario and whether it is met. */
-export function goalStatus(results: ScenarioResult[]): { ratio: number; met: boolean } | undefined {
-  const r = results.find((x) => x.scenario.eventsPerAppend === GOAL.eventsPerAppend && x.scenario.clients === GOAL.clients);
-  return r && { ratio: ratio(r), met: ratio(r) >= GOAL.ratio };
-}
-
-/** Cores busy with this target's processes, cores busy with anything else, and steal, over the window. */
-export function loadCells(cpu: CpuSnapshot | null, seconds: number): string[] {
-  if (!cpu) return ['n/a', 'n/a', 'n/a'];
-  const cores = (ms: number | null) => (ms === null ? 'n/a' : (ms / 1000 / seconds).toFixed(2));
-  return [
-    cores(cpu.bench + (cpu.server ?? 0) + (cpu.postgres ?? 0)),
-    cores(cpu.other),
-    cpu.steal === null ? 'n/a' : `${((cpu.steal / 1000 / seconds / CORES) * 100).toFixed(0)}%`,
-  ];
-}
-
-function rows(results: ScenarioResult[], seconds: number) {
-  return {
-    throughput: results.map((x) => [
-      String(x.scenario.eventsPerAppend),
-      String(x.scenario.clients),
-      ...TARGETS.flatMap((t) => [int(x.results[t].eventsPerSecond), int(x.results[t].appendsPerSecond)]),
-      `${ratio(x).toFixed(2)}×`,
-    ]),
-    latency: results.map((x) => [
-      String(x.scenario.eventsPerAppend),
-      String(x.scenario.clients),
-      ...TARGETS.flatMap((t) => [ms(x.results[t].p50), ms(x.results[t].p99)]),
-    ]),
-    cpu: results.flatMap((x) =>
-      TARGETS.map((t) => {
-        const r = x.results[t];
-        const per = (v: number | null | undefined) => (r.cpu && v != null && r.appends > 0 ? int((v * 1000) / r.appends) : 'n/a');
-        return [
-          String(x.scenario.eventsPerAppend),
-          String(x.scenario.clients),
-          TITLES[t],
-          per(r.cpu?.bench),
-          t === 'auren' ? per(r.cpu?.server) : '–',
-          per(r.cpu?.postgres),
-          per(r.cpu ? r.cpu.bench + (r.cpu.server ?? 0) + (r.cpu.postgres ?? 0) : null),
-          ...loadCells(r.cpu, seconds),
-        ];
-      }),
-    ),
-  };
-}
-
-const THROUGHPUT_HEAD = [
-  'ev/append',
-  'clients',
-  ...TARGETS.flatMap((t) => [`${TITLES[t]} ev/s`, `${TITLES[t]} appends/s`]),
-  'AUREN/Emmett',
-];
-const LATENCY_HEAD = ['ev/append', 'clients', ...TARGETS.flatMap((t) => [`${TITLES[t]} p50 ms`, `${TITLES[t]} p99 ms`])];
-const CPU_HEAD = ['ev/append', 'clients', 'target', 'bench µs', 'server µs', 'PG µs', 'total µs', 'cores busy', 'other load', 'steal'];
-
-// Columns aligned left; the rest are numbers, aligned right.
-const TEXT = ['ev/append', 'clients', 'target', 'layer', 'setup', 'client', 'measure', 'value'];
-
-/** A plain-text table for the terminal. */
-export function textTable(head: string[], body: string[][]): string {
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (TEXT.includes(head[i]!) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
-  return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
-}
-
-export function markdownTable(head: string[], body: string[][]): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
-  return [line(head), `|${head.map((h) => (TEXT.includes(h) ? ' --- ' : ' ---: ')).join('|')}|`, ...body.map(line)].join('\n');
-}
-
-export function printResults(results: ScenarioResult[], seconds: number): void {
-  const r = rows(results, seconds);
-  process.stdout.write(`\nThroughput\n${textTable(THROUGHPUT_HEAD, r.throughput)}\n`);
-  process.stdout.write(`\nLatency per append\n${textTable(LATENCY_HEAD, r.latency)}\n`);
-  process.stdout.write(`\nCPU per append (µs) and load during the window\n${textTable(CPU_HEAD, r.cpu)}\n`);
-  const goal = goalStatus(results);
-  if (goal) {
-    process.stdout.write(
-      `\nGoal: AUREN >= ${GOAL.ratio}x Emmett at ${GOAL.eventsPerAppend} event/append, ${GOAL.clients} clients: ` +
-        `${goal.ratio.toFixed(2)}x, ${goal.met ? 'met' : 'NOT met'}\n`,
-    );
-  }
-}
+import { SLOW_CLIENT } from './targets/auren.js';
+import { int, loadCells, markdownTable, ms, textTable } from './tables.js';
 
 export const SECTION_TITLE = '## Append throughput';
 
+const TITLES: Record<TargetName, string> = {
+  auren: 'AUREN (gRPC)',
+  aurenGrpcJs: `AUREN (gRPC, ${SLOW_CLIENT === 'connect' ? 'connect-node' : '@grpc/grpc-js'} client)`,
+  emmett: 'Emmett',
+  pg: 'plain pg',
+};
+
+export const APPEND_GOALS = { cpuRatio: 0.5, rateRatio: 2, healthUs: 150, batchEventsPerSecond: 100_000 };
+
+/** CPU milliseconds → µs per unit. */
+const per = (cpuMs: number | null | undefined, units: number) => (cpuMs == null || units === 0 ? Number.NaN : (cpuMs * 1000) / units);
+const x = (n: number) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : 'n/a');
+
+/** CPU per append of a closed-loop run: the client, the server (AUREN) or process (Emmett, pg), PostgreSQL. */
+function cpuPerAppend(name: TargetName, r: RunResult) {
+  const c = r.cpu;
+  const aurenLike = name === 'auren' || name === 'aurenGrpcJs';
+  const client = aurenLike ? per(c?.bench, r.appends) : Number.NaN;
+  const process = aurenLike ? per(c?.server, r.appends) : per(c?.bench, r.appends);
+  const postgres = per(c?.postgres, r.appends);
+  return { client, process, postgres, processAndPostgres: process + postgres };
+}
+
+const find = (results: ScenarioResult[], eventsPerAppend: number, clients: number) =>
+  results.find((s) => s.scenario.eventsPerAppend === eventsPerAppend && s.scenario.clients === clients);
+
+const HEAD_1 = ['clients', 'target', 'appends/s', 'p50 ms', 'p99 ms', 'client µs', 'server / process µs', 'PG µs', 'server / process + PG µs',
+  'appends/s ÷ Emmett\'s', 'CPU ÷ Emmett\'s', 'before appends/s', 'before p50 ms', 'before p99 ms', 'cores busy', 'other load', 'steal'];
+const HEAD_100 = ['clients', 'target', 'events/s', 'appends/s', 'p50 ms', 'p99 ms', 'client µs', 'server / process µs', 'PG µs', 'server / process + PG µs',
+  'events/s ÷ Emmett\'s', 'before events/s', 'before p50 ms', 'before p99 ms', 'cores busy', 'other load', 'steal'];
+
+function closedLoopRows(results: AppendResults, config: BenchConfig, eventsPerAppend: number): string[][] {
+  const rows: string[][] = [];
+  for (const s of results.scenarios.filter((x) => x.scenario.eventsPerAppend === eventsPerAppend)) {
+    const emmett = s.results.emmett;
+    const emmettCpu = emmett && cpuPerAppend('emmett', emmett);
+    for (const name of ['auren', 'emmett', 'pg'] as const) {
+      const r = s.results[name];
+      if (!r) continue;
+      const c = cpuPerAppend(name, r);
+      const b = name === 'auren' ? before(eventsPerAppend, s.scenario.clients) : undefined;
+      const vsRate = emmett && name !== 'emmett' ? x(r.appendsPerSecond / emmett.appendsPerSecond) : '–';
+      const vsCpu = emmettCpu && name !== 'emmett' ? x(c.processAndPostgres / emmettCpu.processAndPostgres) : '–';
+      const cpuCells = [name === 'auren' ? int(c.client) : '(in process)', int(c.process), int(c.postgres), int(c.processAndPostgres)];
+      rows.push(eventsPerAppend === 1
+        ? [String(s.scenario.clients), TITLES[name], int(r.appendsPerSecond), ms(r.p50), ms(r.p99), ...cpuCells, vsRate, vsCpu,
+            b ? int(b.appendsPerSecond) : '–', b ? ms(b.p50) : '–', b ? ms(b.p99) : '–', ...loadCells(r.cpu, config.seconds)]
+        : [String(s.scenario.clients), TITLES[name], int(r.eventsPerSecond), int(r.appendsPerSecond), ms(r.p50), ms(r.p99), ...cpuCells, vsRate,
+            b ? int(b.eventsPerSecond) : '–', b ? ms(b.p50) : '–', b ? ms(b.p99) : '–', ...loadCells(r.cpu, config.seconds)]);
+    }
+  }
+  return rows;
+}
+
+const GRPCJS_HEAD = ['clients', 'appends/s', 'p50 ms', 'p99 ms', 'client µs', 'server µs', 'PG µs', 'server + PG µs', 'cores busy', 'other load', 'steal'];
+
+function grpcJsRows(results: AppendResults, config: BenchConfig): string[][] {
+  return results.scenarios.flatMap((s) => {
+    const r = s.results.aurenGrpcJs;
+    if (!r) return [];
+    const c = cpuPerAppend('aurenGrpcJs', r);
+    return [[String(s.scenario.clients), int(r.appendsPerSecond), ms(r.p50), ms(r.p99), int(c.client), int(c.process), int(c.postgres),
+      int(c.processAndPostgres), ...loadCells(r.cpu, config.seconds)]];
+  });
+}
+
+const HOT_HEAD = ['clients', 'streams', 'calls', 'appends/s', 'p50 ms', 'p99 ms', 'h2load µs', 'server µs', 'PG µs', 'server + PG µs', 'cores busy', 'other load', 'steal'];
+
+function h2loadCpu(m: H2loadMeasure) {
+  const n = m.result.succeeded;
+  return { h2load: per(m.cpu?.children, n), server: per(m.cpu?.server, n), postgres: per(m.cpu?.postgres, n) };
+}
+
+function hotRows(results: AppendResults): string[][] {
+  return results.hot.map((m) => {
+    const c = h2loadCpu(m);
+    return [String(m.clients), String(m.streams), int(m.result.succeeded), int(m.result.succeeded / m.result.seconds),
+      ms(p(m.result, 0.5)), ms(p(m.result, 0.99)), int(c.h2load), int(c.server), int(c.postgres), int(c.server + c.postgres),
+      ...loadCells(m.cpu, m.result.seconds)];
+  });
+}
+
+const HEALTH_HEAD = ['call', 'listener', 'calls', 'connections', 'calls/s', 'p50 ms', 'p99 ms', 'server µs', 'h2load µs', 'cores busy', 'other load', 'steal'];
+
+function healthRows(results: AppendResults): string[][] {
+  const m = results.health;
+  const c = h2loadCpu(m);
+  return [['grpc.health.v1.Health/Check', results.listener, int(m.result.succeeded), String(m.clients), int(m.result.succeeded / m.result.seconds),
+    ms(p(m.result, 0.5)), ms(p(m.result, 0.99)), int(c.server), int(c.h2load), ...loadCells(m.cpu, m.result.seconds)]];
+}
+
+/** The goals this part measures. */
+export function appendGoals(results: AppendResults): GoalRow[] {
+  const section = 'Append throughput';
+  const rows: GoalRow[] = [];
+  const onGrpcPort = results.listener.startsWith('GRPC_PORT');
+  const where = onGrpcPort ? '' : ` (through ${results.listener}: no GRPC_PORT listener yet)`;
+  for (const clients of [8, 32] as const) {
+    const s = find(results.scenarios, 1, clients);
+    const a = s?.results.auren;
+    const e = s?.results.emmett;
+    if (!a || !e) continue;
+    const ca = cpuPerAppend('auren', a);
+    const ce = cpuPerAppend('emmett', e);
+    const ratio = ca.processAndPostgres / ce.processAndPostgres;
+    rows.push({
+      id: clients === 8 ? 'cpu8' : 'cpu32',
+      measured: `${int(ca.processAndPostgres)} µs (server ${int(ca.process)} + PG ${int(ca.postgres)}) vs Emmett ${int(ce.processAndPostgres)} µs: ${x(ratio)}${where}`,
+      met: ratio <= APPEND_GOALS.cpuRatio,
+      section,
+    });
+    const rate = a.appendsPerSecond / e.appendsPerSecond;
+    rows.push({
+      id: clients === 8 ? 'rate8' : 'rate32',
+      measured: `${int(a.appendsPerSecond)}/s vs Emmett ${int(e.appendsPerSecond)}/s: ${x(rate)}${where}`,
+      met: rate >= APPEND_GOALS.rateRatio,
+      section,
+    });
+    const pgRun = s?.results.pg;
+    if (clients === 32 && pgRun) {
+      rows.push({
+        id: 'ratePg32',
+        measured: `${int(a.appendsPerSecond)}/s vs plain INSERTs ${int(pgRun.appendsPerSecond)}/s: ${x(a.appendsPerSecond / pgRun.appendsPerSecond)}${where}`,
+        met: a.appendsPerSecond > pgRun.appendsPerSecond,
+        section,
+      });
+    }
+  }
+  const healthUs = h2loadCpu(results.health).server;
+  rows.push({
+    id: 'health',
+    measured: `${int(healthUs)} µs server CPU per call on ${results.listener}`,
+    met: onGrpcPort ? healthUs <= APPEND_GOALS.healthUs : null,
+    section,
+  });
+  const batches = results.scenarios.filter((s) => s.scenario.eventsPerAppend === 100 && s.results.auren);
+  if (batches.length > 0) {
+    const best = batches.reduce((a, b) => (b.results.auren!.eventsPerSecond > a.results.auren!.eventsPerSecond ? b : a));
+    rows.push({
+      id: 'batch100',
+      measured: `${int(best.results.auren!.eventsPerSecond)} events/s at best (${best.scenario.clients} clients); `
+        + batches.map((s) => `${s.scenario.clients}: ${int(s.results.auren!.eventsPerSecond)}`).join(', ') + where,
+      met: best.results.auren!.eventsPerSecond >= APPEND_GOALS.batchEventsPerSecond,
+      section,
+    });
+  }
+  const ones = [1, 100].map((n) => ({ n, r: find(results.scenarios, n, 1)?.results.auren, b: before(n, 1) })).filter((o) => o.r && o.b);
+  if (ones.length > 0) {
+    rows.push({
+      id: 'latency1',
+      measured: ones.map((o) => `${o.n} event${o.n > 1 ? 's' : ''}: p50 ${ms(o.r!.p50)} (before ${ms(o.b!.p50)}), p99 ${ms(o.r!.p99)} (before ${ms(o.b!.p99)}) ms`).join('; ') + where,
+      met: ones.every((o) => o.r!.p50 <= o.b!.p50 && o.r!.p99 <= o.b!.p99),
+      section,
+    });
+  }
+  return rows;
+}
+
+export function printResults(results: AppendResults, config: BenchConfig): void {
+  const out = (s: string) => process.stdout.write(`${s}\n`);
+  out(`\nSingle-event appends\n${textTable(HEAD_1, closedLoopRows(results, config, 1))}`);
+  out(`\n100-event appends\n${textTable(HEAD_100, closedLoopRows(results, config, 100))}`);
+  if (results.scenarios.some((s) => s.results.aurenGrpcJs)) out(`\n${TITLES.aurenGrpcJs}, single-event appends\n${textTable(GRPCJS_HEAD, grpcJsRows(results, config))}`);
+  out(`\nHot streams (h2load, expected ANY)\n${textTable(HOT_HEAD, hotRows(results))}`);
+  out(`\nTrivial call\n${textTable(HEALTH_HEAD, healthRows(results))}`);
+  out('\nGoals');
+  for (const g of appendGoals(results)) out(`- ${g.id}: ${g.measured} — ${g.met === null ? 'not measured' : g.met ? 'met' : 'NOT met'}`);
+}
+
 /** The report section, in Markdown. */
-export function markdownSection(
-  results: ScenarioResult[],
-  facts: MachineFacts,
-  config: BenchConfig,
-  payloadBytes: number,
-  when: Date,
-): string {
-  const r = rows(results, config.seconds);
-  const goal = goalStatus(results);
+export function markdownSection(results: AppendResults, facts: MachineFacts, config: BenchConfig, payloadBytes: number, when: Date): string {
   const s = facts.settings;
   const envs = [
     config.seconds !== 5 ? `BENCH_SECONDS=${config.seconds}` : '',
@@ -134,55 +193,51 @@ export function markdownSection(
     config.grpcConnections !== 'per-client' ? `BENCH_GRPC_CONNECTIONS=${config.grpcConnections}` : '',
     process.env.BENCH_SERVER_POOL_SIZE ? `BENCH_SERVER_POOL_SIZE=${config.serverPoolSize}` : '',
     process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL=…' : '',
-  ]
-    .filter(Boolean)
-    .join(' ');
+  ].filter(Boolean).join(' ');
+  const grpcJs = results.scenarios.some((x) => x.results.aurenGrpcJs);
   return `${SECTION_TITLE}
 
-**Goal:** AUREN through gRPC appends single events at least ${GOAL.ratio}× as fast as Emmett at ${GOAL.clients} concurrent clients.
-${goal ? `**This run:** ${goal.ratio.toFixed(2)}× — ${goal.met ? 'met' : '**not met**'}.` : ''}
+Command: \`${envs ? `${envs} ` : ''}BENCH_ONLY=append npm run bench\` (\`tsx bench/run.ts\`; plain \`npm run bench\` runs this part first, then the live tails and MemoryService parts), run ${when.toISOString()}; the part took ${results.seconds.toFixed(0)} s. ${config.seconds} s measured after ${config.warmupSeconds} s warm-up per closed-loop run.
 
-Command: \`${envs ? `${envs} ` : ''}npm run bench\` (\`tsx bench/run.ts\`), run ${when.toISOString()}, ${config.seconds} s measured after ${config.warmupSeconds} s warm-up per scenario and target.
-
-Machine: ${facts.cores} cores (\`nproc\`), ${facts.cpuModel}, ${facts.memoryGiB} GiB; Node ${facts.node}; ${facts.postgres} at ${facts.postgresHost}
+Machine: ${facts.cores} cores (\`nproc\`), ${facts.cpuModel}, ${facts.memoryGiB} GiB; Node ${facts.node}; ${facts.postgres.split(' on ')[0]} at ${facts.postgresHost}
 (fsync=${s.fsync}, synchronous_commit=${s.synchronous_commit}, wal_sync_method=${s.wal_sync_method}, full_page_writes=${s.full_page_writes}, shared_buffers=${s.shared_buffers}).
-The bench process, the AUREN server and PostgreSQL share these cores.
+The load generators, the AUREN server and PostgreSQL share these cores.
 
 How it is measured:
-- One run, one PostgreSQL; each target in its own database created fresh for the run: \`auren_bench\`, \`emmett_bench\`, \`pg_bench\`. Each target first stores ${config.primeEvents.toLocaleString('en-US')} events untimed (appends of 100, 8 clients), so none is timed on near-empty tables, whose plans differ; then targets take turns per scenario, each turn preceded by \`ANALYZE\` of its database and a \`CHECKPOINT\`.
-- Closed loop: each client awaits its append before the next. Every append goes to a new stream (\`bench-<scenario>-<client>-<n>\`) expecting it not to exist; events are \`memory_created\` with a ${payloadBytes}-byte JSON payload. Appends completing inside the measured window are counted; latency is per append, as the client sees it.
-- **AUREN**: \`node ${serverArgs().join(' ')} serve\` as a child process (LOG_LEVEL=warn, DB_POOL_SIZE=${config.serverPoolSize}), waited for through grpc.health.v1 Check, called over gRPC/HTTP/2 (h2c) with ${GRPC_CLIENT === 'grpc-js' ? "the @grpc/grpc-js client (proto loaded at run time; BENCH_GRPC_CLIENT=connect for connect-node's)" : 'the typed connect-node client'}; ${config.grpcConnections === 'shared' ? 'all clients share one HTTP/2 connection' : 'one HTTP/2 connection (transport) per client'}; expected version NO_STREAM; event ids assigned by the server.
-- **Emmett** 0.42: \`getPostgreSQLEventStore\` in the bench process over a pg.Pool sized to the clients, schema migrated before timing, \`appendToStream(stream, events, { expectedStreamVersion: 0n })\` (a transaction: BEGIN, \`emt_append_to_stream\`, COMMIT).
-- **plain pg**: a pg.Pool sized to the clients; one autocommitted INSERT per append into \`pg_events (id bigserial, stream_id text, data jsonb)\`: one row for 1 event, one multi-row INSERT for 100. No stream table, no version check: a floor, not a competitor.
-- CPU is read from /proc over the measured window, per append: *bench* is the bench process (the clients; all of Emmett and plain pg run here), *server* the AUREN server process, *PG* the PostgreSQL backends of the target's database plus the shared background processes. *cores busy* is their sum per second; *other load* is every other busy CPU second on the machine per second (other programs, other databases' sessions), *steal* the share of vCPU time the hypervisor took. A run with much other load or steal is noisy.
+- One run, one PostgreSQL; each store in its own database created fresh for the run: \`auren_bench\`, \`emmett_bench\`, \`pg_bench\`. Each first stores ${int(config.primeEvents)} events untimed (appends of 100, 8 clients), so none is timed on near-empty tables, whose plans differ; then the targets take turns per scenario, each turn preceded by \`ANALYZE\` of its database and a \`CHECKPOINT\`. At the end every database must hold exactly the events its clients saw appended (for h2load: every call it sent).
+- **AUREN**: one server for the whole part, \`node ${serverArgs().join(' ')} serve\` as a child process (LOG_LEVEL=warn, DB_POOL_SIZE=${config.serverPoolSize}, the default group commit), called on **${results.listener}**. Its gRPC client in the closed loop is the bench's own (\`bench/wire/h2c.ts\`): HTTP/2 frames written straight on a TCP socket, the request headers encoded once per method, the request message encoded once per scenario with only the stream id put in front per call, the response cut into gRPC messages and its \`next_expected_version\` checked; one connection per client. It costs ${grpcJs ? `a fraction of what @grpc/grpc-js costs (compare the two client columns)` : 'little'}; its CPU is the *client µs* column. Every append goes to a new stream (\`bench-<target>-<scenario>-<client>-<n>\`), expected version NO_STREAM, events \`memory_created\` with a ${payloadBytes}-byte JSON payload as a \`google.protobuf.Struct\`, event ids assigned by the server.
+- **Emmett** 0.42 in the bench process: \`getPostgreSQLEventStore\` over a pg.Pool sized to the clients, schema migrated before timing, \`appendToStream(stream, events, { expectedStreamVersion: 0n })\` (a transaction: BEGIN, \`emt_append_to_stream\`, COMMIT). Its *process* CPU is the bench process's: Emmett and the loop that calls it.
+- **plain pg**: a pg.Pool sized to the clients in the bench process; one autocommitted INSERT per append into \`pg_events (id bigserial, stream_id text, data jsonb)\`: one row for 1 event, one multi-row INSERT for 100. No stream table, no version check: a floor, not a competitor.
+- Closed loop: each client awaits its append before its next. Appends completing inside the measured window are counted; latency is per append as the client sees it.
+- **Hot streams** (h2load ${H2LOAD === 'h2load' ? '' : `(${H2LOAD}) `}from nghttp2, written in C): h2load sends one fixed body, so every call appends the same single event (event id left empty: the server assigns one) to the same stream with expected version ANY — a few hot streams, one h2load process per stream (\`-n N -c C -m 1\`, content-type application/grpc, te trailers), the clients split evenly over them. A warm-up run first, which also sizes the measured run to about ${config.seconds} s. h2load only sees HTTP 200: the bench checks afterwards that the streams hold exactly one event per call. Latency from h2load's per-request log.
+- **Trivial call**: \`grpc.health.v1.Health/Check\` with h2load, ${int(HEALTH_CALLS)} calls on ${HEALTH_CONNECTIONS} connections, one call in flight on each, after ${int(HEALTH_CALLS / 10)} calls of warm-up.
+- CPU from /proc over the measured window (h2load runs: from its start to its end), per append or call: *client* the bench process when it only runs the gRPC client; *server* the AUREN server process (/proc/<pid>/stat); *process* for Emmett and plain pg the bench process, where they run; *h2load* the h2load processes (the bench's children's time, /proc/self/stat cutime + cstime); *PG* the PostgreSQL backends of the target's database plus the shared background processes. *cores busy* is their sum per second; *other load* is every other busy CPU second on the machine per second (other programs, other databases' sessions, test suites run by others), *steal* the share of vCPU time the hypervisor took. A run with much other load or steal is noisy.
+- *before*: AUREN's figures in BENCHMARKS.md before this issue, run ${BEFORE_RUN} on this machine with the same scenarios, through connect-node on the one port, called by @grpc/grpc-js clients (whose CPU then counted as the bench's), one \`append_to_stream()\` transaction per append.
 
-### Throughput
+### Single-event appends
 
-${markdownTable(THROUGHPUT_HEAD, r.throughput)}
+CPU per append, µs; *÷ Emmett's* compares with Emmett at the same number of clients (for CPU: server + PG against Emmett's process + PG).
 
-### Latency per append
+${markdownTable(HEAD_1, closedLoopRows(results, config, 1))}
 
-${markdownTable(LATENCY_HEAD, r.latency)}
+### 100-event appends
 
-### CPU per append (µs) and load
+CPU per append of 100 events, µs.
 
-${markdownTable(CPU_HEAD, r.cpu)}
+${markdownTable(HEAD_100, closedLoopRows(results, config, 100))}
+${grpcJs ? `
+### AUREN with ${SLOW_CLIENT === 'connect' ? 'connect-node' : '@grpc/grpc-js'} clients, single-event appends
+
+The same appends from @grpc/grpc-js clients (events.proto loaded at run time by @grpc/proto-loader, as an agent calls; one connection each) in the bench process: what a real client costs on these two cores, and what that does to the server's share of them.
+
+${markdownTable(GRPCJS_HEAD, grpcJsRows(results, config))}
+` : ''}
+### Hot streams (h2load)
+
+${markdownTable(HOT_HEAD, hotRows(results))}
+
+### Trivial call (h2load)
+
+${markdownTable(HEALTH_HEAD, healthRows(results))}
 `;
-}
-
-/** Writes the section into BENCHMARKS.md, replacing the previous one and keeping every other section. */
-export function writeSection(path: string, section: string, title = SECTION_TITLE): void {
-  const old = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
-  const lines = old.split('\n');
-  const start = lines.findIndex((l) => l.trim() === title);
-  let text: string;
-  if (start === -1) {
-    text = `${old.trimEnd()}\n\n${section}`;
-  } else {
-    const next = lines.findIndex((l, i) => i > start && /^##? /.test(l));
-    const before = lines.slice(0, start).join('\n').trimEnd();
-    const after = next === -1 ? '' : lines.slice(next).join('\n').trim();
-    text = `${before}\n\n${section}${after ? `\n${after}\n` : ''}`;
-  }
-  writeFileSync(path, text.endsWith('\n') ? text : `${text}\n`);
 }

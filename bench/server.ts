@@ -11,21 +11,32 @@ const STARTUP_TIMEOUT_MS = 60_000;
 
 /** The AUREN server running as a child process. */
 export interface ServerProcess {
-  /** PORT (connect-node). */
+  /** PORT: connect-node (Connect, gRPC-Web, gRPC) and /healthz. */
   baseUrl: string;
-  /** GRPC_PORT (grpc-js). */
-  grpcBaseUrl: string;
+  /**
+   * Where gRPC clients call: GRPC_PORT (the @grpc/grpc-js listener) when the server opened it,
+   * else PORT (a server from before that listener ignores GRPC_PORT).
+   */
+  grpcUrl: string;
+  /** Which listener grpcUrl is, for the report. */
+  grpcListener: 'GRPC_PORT (@grpc/grpc-js)' | 'PORT (connect-node)';
   pid: number;
   stop(): Promise<void>;
 }
 
 /**
  * How the server is started: `node --import tsx src/cli.ts`, or, with BENCH_SERVER_ENTRY set to a
- * compiled cli.js (e.g. dist/cli.js after `npm run build`), plain `node <entry>`.
+ * compiled cli.js (e.g. dist/cli.js after `npm run build`), plain `node <entry>`; a .ts entry
+ * runs with `--import tsx` too.
  */
 export function serverArgs(): string[] {
   const entry = process.env.BENCH_SERVER_ENTRY;
-  return entry ? [entry] : ['--import', 'tsx', 'src/cli.ts'];
+  // BENCH_SERVER_CPU_PROF=DIR: every spawned server writes a V8 CPU profile there when it stops
+  // (summarize with `npx tsx bench/cpuProfile.ts FILE`). It costs the server CPU: not for figures.
+  const profile = process.env.BENCH_SERVER_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_SERVER_CPU_PROF] : [];
+  // A .ts entry (another checkout's src/cli.ts, say) runs through tsx as ours does.
+  const main = entry ? (entry.endsWith('.ts') ? ['--import', 'tsx', entry] : [entry]) : ['--import', 'tsx', 'src/cli.ts'];
+  return [...profile, ...main];
 }
 
 /**
@@ -58,15 +69,22 @@ export async function startServer(databaseUrl: string, poolSize: number, env: Re
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const baseUrl = `http://127.0.0.1:${port}`;
+  let grpcJs: boolean;
   try {
     await waitUntilServing(baseUrl, child, exited, () => output);
+    grpcJs = await listening(grpcPort);
   } catch (error) {
     await stopChild(child, exited);
     throw error;
   }
+  if (process.env.BENCH_REQUIRE_GRPC_PORT === '1' && !grpcJs) {
+    await stopChild(child, exited);
+    throw new Error('BENCH_REQUIRE_GRPC_PORT=1 but the server does not listen on GRPC_PORT');
+  }
   return {
     baseUrl,
-    grpcBaseUrl: `http://127.0.0.1:${grpcPort}`,
+    grpcUrl: grpcJs ? `http://127.0.0.1:${grpcPort}` : baseUrl,
+    grpcListener: grpcJs ? 'GRPC_PORT (@grpc/grpc-js)' : 'PORT (connect-node)',
     pid: child.pid!,
     stop: () =>
       stopChild(child, exited).then(() => {
@@ -104,6 +122,23 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>): P
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** Whether something accepts connections on 127.0.0.1:port (tried for up to 2 s). */
+async function listening(port: number): Promise<boolean> {
+  const deadline = Date.now() + 2_000;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect({ host: '127.0.0.1', port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok || Date.now() > deadline) return ok;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 /** A TCP port free on 127.0.0.1 right now. */

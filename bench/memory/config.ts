@@ -27,7 +27,7 @@ export const EXPIRING_SHARE = 0.05;
 export const HISTORY_DAYS = 90;
 
 /** Goals of the read paths, in milliseconds. */
-export const MEMORY_GOALS = { getP99: 5, listP99: 10, searchP95: 50 } as const;
+export const MEMORY_GOALS = { getP99: 5, listP99: 10, searchP95: 50, storePerSecond: 1_000 } as const;
 
 export function loadMemoryConfig(env: NodeJS.ProcessEnv = process.env): MemoryConfig {
   return {

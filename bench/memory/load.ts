@@ -71,7 +71,8 @@ const INSERT_MEMORIES = `
                  (array['chat', 'email', 'call', 'note', 'crm'])[1 + floor(random() * 5)::int] as channel,
                  random() as confidence,
                  now() - random() * interval '${HISTORY_DAYS} days' as created_at,
-                 case when random() < ${EXPIRING_SHARE} then now() + interval '1 day' + random() * interval '180 days' end as expires_at,
+                 -- In milliseconds, as an expiry travels in event data (ISO 8601).
+                 case when random() < ${EXPIRING_SHARE} then date_trunc('milliseconds', now() + interval '1 day' + random() * interval '180 days') end as expires_at,
                  6 + floor(random() * 15)::int as words
             from generate_series($1::int, $2::int) g
           offset 0) r
@@ -80,10 +81,12 @@ const INSERT_MEMORIES = `
        from generate_series(1, r.words) w) t`;
 
 // The memory_created event of each memory, as StoreMemory appends it (src/memory/changes.ts):
-// event id = last_event_id, stream memory-<id> at version 1, metadata {user_id, caller}.
+// event id = last_event_id, stream memory-<id> at version 1, metadata {user_id, caller}; its
+// position $3 + its rank by creation time in [$1, $2) (the caller reserves the positions in
+// log_head first, so they follow created_at with no gap).
 const INSERT_EVENTS = `
-  insert into events (event_id, stream_id, version, type, data, metadata, created_at)
-  select m.last_event_id, 'memory-' || m.id, 1, 'memory_created',
+  insert into events (position, event_id, stream_id, version, type, data, metadata, created_at)
+  select $3::bigint + row_number() over (order by m.created_at, m.id), m.last_event_id, 'memory-' || m.id, 1, 'memory_created',
          jsonb_build_object('memory_id', m.id::text, 'agent_id', m.agent_id, 'user_id', m.user_id, 'type', m.type,
                             'content', m.content, 'metadata', m.metadata, 'confidence', m.confidence,
                             'expires_at', to_char(m.expires_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')),
@@ -91,7 +94,14 @@ const INSERT_EVENTS = `
          m.created_at
     from memories m
    where m.created_at >= $1::timestamptz and m.created_at < $2::timestamptz
-   order by m.created_at`;
+   order by m.created_at, m.id`;
+
+// Positions 1..n for the loaded events: the counter append_batch() takes them from.
+const RESERVE_POSITIONS = `update log_head set last = last + $1 where id returning (last - $1)::text as base`;
+
+// The trigger that builds a memory row from its memory_created event (sql/functions/
+// apply_memory_event.sql): off for the load, which writes the rows itself, set-wise.
+const MEMORY_TRIGGER = 'memories_from_events';
 
 const INSERT_STREAMS = `
   insert into streams (stream_id, version, created_at, updated_at)
@@ -150,7 +160,10 @@ async function buildIndexes(pool: pg.Pool, indexes: IndexDef[]): Promise<void> {
 /**
  * Loads `config.memories` memories and their memory_created events straight into the database
  * with a few INSERT … SELECT … FROM generate_series statements on two connections, then VACUUM
- * ANALYZE. Checks afterwards that every memory has exactly its event and stream.
+ * ANALYZE. The trigger that would write each memory row from its event is disabled for the load
+ * (set-wise inserts are several times faster than a trigger call per event) and enabled again
+ * at the end, failure or not. Checks afterwards that every memory has exactly its event and
+ * stream, as the trigger would have written it, and that log_head is at the last position.
  */
 export async function loadMemories(url: string, config: MemoryConfig, log: (line: string) => void): Promise<MemoryLoadResult> {
   const pool = new pg.Pool({
@@ -168,7 +181,10 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
     log(`  ${name}: ${seconds.toFixed(1)} s`);
     return result;
   };
+  let triggerOff = false;
   try {
+    await pool.query(`alter table events disable trigger ${MEMORY_TRIGGER}`);
+    triggerOff = true;
     const indexes = (await pool.query<IndexDef>(INDEXES)).rows;
     await step(`drop ${indexes.length} indexes`, () => dropIndexes(pool, indexes));
 
@@ -184,16 +200,15 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
 
     // Events in creation order (positions follow created_at within each half), streams beside them.
     // As text: a JavaScript Date would round the microseconds away.
-    const { median, first, last } = (
-      await pool.query<{ median: string; first: string; last: string }>(
-        `select percentile_disc(0.5) within group (order by created_at)::text as median, min(created_at)::text as first,
-              (max(created_at) + interval '1 microsecond')::text as last from memories`,
-      )
-    ).rows[0]!;
+    const { median, first, last, before } = (await pool.query<{ median: string; first: string; last: string; before: string }>(
+      `select m.median::text, m.first::text, m.last::text, (select count(*) from memories where created_at < m.median)::text as before
+         from (select percentile_disc(0.5) within group (order by created_at) as median, min(created_at) as first,
+                      max(created_at) + interval '1 microsecond' as last from memories) m`)).rows[0]!;
     await step('insert events and streams', async () => {
+      const base = BigInt((await pool.query<{ base: string }>(RESERVE_POSITIONS, [n])).rows[0]!.base);
       await Promise.all([
-        pool.query(INSERT_EVENTS, [first, median]).then(() => pool.query(INSERT_STREAMS)),
-        pool.query(INSERT_EVENTS, [median, last]),
+        pool.query(INSERT_EVENTS, [first, median, String(base)]).then(() => pool.query(INSERT_STREAMS)),
+        pool.query(INSERT_EVENTS, [median, last, String(base + BigInt(before))]),
       ]);
     });
 
@@ -210,18 +225,24 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
       ]);
     });
 
-    const check = (
-      await pool.query<{ memories: string; events: string; streams: string; joined: string; expiring: string }>(`
+    // Each row as apply_memory_event() would have written it from its event.
+    const check = (await pool.query<{ memories: string; events: string; streams: string; joined: string; expiring: string; head: string; positions: string }>(`
       select (select count(*) from memories) as memories,
              (select count(*) from events) as events,
              (select count(*) from streams) as streams,
              (select count(*) from memories m
                 join events e on e.event_id = m.last_event_id and e.stream_id = 'memory-' || m.id and e.version = 1
                 join streams s on s.stream_id = e.stream_id and s.version = 1
-               where e.type = 'memory_created' and e.metadata->>'user_id' = m.user_id and e.metadata->>'caller' = m.agent_id) as joined,
-             (select count(*) from memories where expires_at is not null) as expiring`)
-    ).rows[0]!;
-    if (![check.memories, check.events, check.streams, check.joined].every((c) => Number(c) === n)) {
+               where e.type = 'memory_created' and e.metadata->>'user_id' = m.user_id and e.metadata->>'caller' = m.agent_id
+                 and e.data->>'memory_id' = m.id::text and e.data->>'agent_id' = m.agent_id and e.data->>'user_id' = m.user_id
+                 and e.data->>'type' = m.type and e.data->'content' = m.content and e.data->'metadata' = m.metadata
+                 and (e.data->>'confidence')::double precision = m.confidence
+                 and (e.data->>'expires_at')::timestamptz is not distinct from m.expires_at
+                 and e.created_at = m.created_at and m.updated_at = m.created_at and m.version = 1) as joined,
+             (select count(*) from memories where expires_at is not null) as expiring,
+             (select last from log_head) as head,
+             (select count(distinct position) filter (where position between 1 and ${n}) from events) as positions`)).rows[0]!;
+    if (![check.memories, check.events, check.streams, check.joined, check.head, check.positions].every((c) => Number(c) === n)) {
       throw new Error(`bulk load inconsistent: ${JSON.stringify(check)}, expected ${n} of each`);
     }
     const seconds = (performance.now() - started) / 1000;
@@ -239,6 +260,10 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
       bytes: { memories: Number(bytes.memories), events: Number(bytes.events), streams: Number(bytes.streams) },
     };
   } finally {
-    await pool.end();
+    try {
+      if (triggerOff) await pool.query(`alter table events enable trigger ${MEMORY_TRIGGER}`);
+    } finally {
+      await pool.end();
+    }
   }
 }

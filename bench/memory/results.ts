@@ -5,7 +5,7 @@ import type { MemoryLoadResult } from './load.js';
 import type { LoopResult } from './loop.js';
 
 /** The timed runs, one per call shape. */
-export type RunName = 'store' | 'get1' | 'get8' | 'listAgentUser' | 'listUser' | 'listPage2' | 'searchUser' | 'searchAll';
+export type RunName = 'store' | 'get1' | 'get8' | 'get8GrpcJs' | 'listAgentUser' | 'listUser' | 'listPage2' | 'searchUser' | 'searchAll';
 
 /** One timed run: a call shape at a number of concurrent clients. */
 export interface MemoryRun {
@@ -34,4 +34,6 @@ export interface MemoryResults {
   /** Memories stored by the StoreMemory run and read events appended, checked against the database. */
   counts: { stored: number; events: number; memories: number };
   seconds: number;
+  /** The gRPC listener the clients called. */
+  listener: string;
 }

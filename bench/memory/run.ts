@@ -5,7 +5,7 @@ import pg from 'pg';
 import { cpuMeter } from '../cpu.js';
 import { checkpoint } from '../databases.js';
 import type { MachineFacts } from '../databases.js';
-import { writeSection } from '../report.js';
+import { writeSection } from '../tables.js';
 import { startServer } from '../server.js';
 import { AUDIT_VARIANTS, measureAuditCost } from './audit.js';
 import { AGENTS_PER_USER, MEMORY_CLIENTS, MEMORY_GOALS, MEMORY_SERVER_POOL } from './config.js';
@@ -14,8 +14,11 @@ import { memoryClient } from './grpc.js';
 import type { MemoryClient } from './grpc.js';
 import { createMemoryDatabase, loadMemories } from './load.js';
 import { closedLoop } from './loop.js';
+import { encodeStores, wireMemoryClient } from './wire.js';
+import type { WireMemoryClient } from './wire.js';
 import type { LoopResult, Operation } from './loop.js';
-import { MEMORY_SECTION_TITLE, memoryMarkdownSection, printMemoryResults } from './report.js';
+import { writeGoals } from '../goals.js';
+import { MEMORY_SECTION_TITLE, memoryGoals, memoryMarkdownSection, printMemoryResults } from './report.js';
 import type { MemoryResults, MemoryRun, Plan, RunName } from './results.js';
 import { randomQuery, WORDS } from './words.js';
 
@@ -24,6 +27,8 @@ const CHANNELS = ['chat', 'email', 'call', 'note', 'crm'];
 /** Memories sampled from the loaded set to read back by id, and for their (agent, person) pairs. */
 const SAMPLE = 20_000;
 const PAGE_SIZE = 50;
+/** StoreMemory requests encoded before the run, sent in turn. */
+const STORE_REQUESTS = 2_000;
 
 export interface MemoryContext {
   adminUrl: string;
@@ -58,6 +63,7 @@ export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): 
   await db.connect();
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   const clients: MemoryClient[] = [];
+  const wire: WireMemoryClient[] = [];
   try {
     const percent = Math.min(100, ((SAMPLE * 1.5) / config.memories) * 100);
     const sample = (
@@ -77,7 +83,15 @@ export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): 
     const eventsBefore = Number((await db.query<{ n: string }>('select count(*) as n from events')).rows[0]!.n);
 
     server = await startServer(url, MEMORY_SERVER_POOL);
-    for (let i = 0; i < MEMORY_CLIENTS; i++) clients.push(memoryClient(server.baseUrl));
+    for (let i = 0; i < MEMORY_CLIENTS; i++) clients.push(memoryClient(server.grpcUrl));
+    // StoreMemory: an agent that advises the person, as in the loaded data.
+    const storeRequests = Array.from({ length: STORE_REQUESTS }, () => {
+      const u = Math.floor(Math.random() * config.users);
+      const agentId = agentName((u * 37 + Math.floor(Math.random() * AGENTS_PER_USER) * 11) % config.agents);
+      return { agentId, userId: `user_${u}`, type: pick(TYPES), text: memoryText(), channel: pick(CHANNELS), confidence: Math.random() };
+    });
+    const stores = encodeStores(storeRequests, new URL(server.grpcUrl).host);
+    for (let i = 0; i < MEMORY_CLIENTS; i++) wire.push(await wireMemoryClient(server.grpcUrl, stores, 'bench-reader'));
     const serverPid = server.pid;
     const runs: MemoryRun[] = [];
     const time = async (name: RunName, clientCount: number, op: Operation) => {
@@ -97,29 +111,27 @@ export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): 
       return result;
     };
 
-    // StoreMemory: an agent that advises the person, as in the loaded data.
+    let stored = 0;
     const store = await time('store', MEMORY_CLIENTS, async (client) => {
-      const u = Math.floor(Math.random() * config.users);
-      const agentId = agentName((u * 37 + Math.floor(Math.random() * AGENTS_PER_USER) * 11) % config.agents);
-      const memory = await clients[client]!.store(agentId, {
-        agentId,
-        userId: `user_${u}`,
-        type: pick(TYPES),
-        text: memoryText(),
-        channel: pick(CHANNELS),
-        confidence: Math.random(),
-      });
-      if (!memory?.id) throw new Error('StoreMemory returned no memory');
+      const id = await wire[client]!.store(stored++);
+      if (!id) throw new Error('StoreMemory returned no memory');
     });
 
     const get: Operation = async (client) => {
       const id = pick(ids);
-      const memory = await clients[client]!.get('bench-reader', id);
-      if (memory?.id !== id) throw new Error(`GetMemory ${id} returned ${memory?.id}`);
+      const got = await wire[client]!.get(id);
+      if (got !== id) throw new Error(`GetMemory ${id} returned ${got}`);
       return { what: id };
     };
     const get1 = await time('get1', 1, get);
     const get8 = await time('get8', MEMORY_CLIENTS, get);
+    // The same with @grpc/grpc-js clients: what an agent's client costs on the shared cores.
+    const get8GrpcJs = await time('get8GrpcJs', MEMORY_CLIENTS, async (client) => {
+      const id = pick(ids);
+      const memory = await clients[client]!.get('bench-reader', id);
+      if (memory?.id !== id) throw new Error(`GetMemory ${id} returned ${memory?.id}`);
+      return { what: id };
+    });
 
     const listAgentUser = await time('listAgentUser', 1, async (client) => {
       const pair = pick(pairs);
@@ -168,12 +180,12 @@ export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): 
       )
     ).rows[0]!;
     const page2Calls = 2 * (listPage2?.total ?? 0);
-    const reads = [get1, get8, listAgentUser, listUser, searchUser, searchAll].reduce((n, r) => n + r.total, 0) + page2Calls;
+    const reads = [get1, get8, get8GrpcJs, listAgentUser, listUser, searchUser, searchAll].reduce((n, r) => n + r.total, 0) + page2Calls;
     const counts = { stored: store.total, events: Number(after.events) - eventsBefore, memories: Number(after.memories) - config.memories };
     if (counts.memories !== store.total) throw new Error(`${store.total} memories stored through gRPC, ${counts.memories} in the table`);
     // A search may find nothing (no event) and a list or search returns several people's memories
     // at once (one event each): the read events are checked against bounds only.
-    if (counts.events < store.total + get1.total + get8.total + listAgentUser.total + listUser.total + page2Calls) {
+    if (counts.events < store.total + get1.total + get8.total + get8GrpcJs.total + listAgentUser.total + listUser.total + page2Calls) {
       throw new Error(`only ${counts.events} events appended for ${store.total} stores and ${reads} reads`);
     }
 
@@ -184,10 +196,11 @@ export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): 
       log(`  ${a.variant.padEnd(14)} p50 ${l.p50.toFixed(3)}  p99 ${l.p99.toFixed(3)}  mean ${l.mean.toFixed(3)} ms`);
     }
 
-    const plans = await explainSlowest(db, { get1, get8, listAgentUser, listUser, listPage2, searchUser, searchAll });
-    return { config, load, runs, audit, plans, counts, seconds: (performance.now() - started) / 1000 };
+    const plans = await explainSlowest(db, { get1, get8, get8GrpcJs, listAgentUser, listUser, listPage2, searchUser, searchAll });
+    return { config, load, runs, audit, plans, counts, seconds: (performance.now() - started) / 1000, listener: server.grpcListener };
   } finally {
     for (const client of clients) client.close();
+    for (const client of wire) client.close();
     await server?.stop();
     await db.end();
   }
@@ -252,11 +265,8 @@ async function explainSlowest(
     if (!slowest) continue;
     const what = slowest.what as any;
     let sql: { text: string; values: string[] };
-    if (run === 'get1' || run === 'get8') {
-      sql = {
-        text: `select ${COLUMNS}, not ${LIVE} as expired_now from memories where id = $1::uuid and deleted_at is null`,
-        values: [what],
-      };
+    if (run === 'get1' || run === 'get8' || run === 'get8GrpcJs') {
+      sql = { text: `select ${COLUMNS}, not ${LIVE} as expired_now from memories where id = $1::uuid and deleted_at is null`, values: [what] };
     } else if (run === 'listPage2') {
       const { us } = (
         await db.query<{ us: string }>(
@@ -287,7 +297,9 @@ export async function memoryBenchPart(config: MemoryConfig, ctx: MemoryContext):
   ctx.log(`MemoryService bench took ${results.seconds.toFixed(0)} s`);
   printMemoryResults(results);
   if (ctx.reportPath) {
-    writeSection(ctx.reportPath, memoryMarkdownSection(results, ctx.facts, new Date()), MEMORY_SECTION_TITLE);
+    const when = new Date();
+    writeSection(ctx.reportPath, memoryMarkdownSection(results, ctx.facts, when), MEMORY_SECTION_TITLE);
+    writeGoals(ctx.reportPath, memoryGoals(results), when);
     ctx.log(`\nwrote ${ctx.reportPath}`);
   }
 }

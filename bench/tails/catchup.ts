@@ -8,6 +8,8 @@ import { cpuMeter } from '../cpu.js';
 import type { CpuSnapshot } from '../cpu.js';
 import { postgresPids } from '../databases.js';
 import { EVENT_TYPE, payloads } from '../payload.js';
+import { connectWire, headerBlock } from '../wire/h2c.js';
+import { PATHS, subscribeToAllRequest, tailMessageKind } from '../wire/messages.js';
 import { eventStoreClient, subscribeToAll } from './grpc.js';
 
 const LOAD_BATCH = 1_000;
@@ -57,7 +59,7 @@ export async function loadEvents(databaseUrl: string, count: number, streamPrefi
 
 /** One catch-up read of the whole log. */
 export interface CatchUpResult {
-  client: 'grpc-js' | 'connect';
+  client: 'wire' | 'grpc-js' | 'connect';
   events: number;
   /** False when the read was stopped at the time limit before caught_up. */
   caughtUp: boolean;
@@ -78,6 +80,39 @@ export interface CatchUpOptions {
   expected: number;
   /** Stop reading after this long even if not caught up (the rate is then over what was read). */
   maxSeconds: number;
+}
+
+/**
+ * SubscribeToAll from the start until caught_up, with the bench's wire client: each message's
+ * kind is read from its first byte and events are counted, not decoded — the server's pace with
+ * a client that costs next to nothing.
+ */
+export async function catchUpWire(options: CatchUpOptions): Promise<CatchUpResult> {
+  const url = new URL(options.baseUrl);
+  const connection = await connectWire(url.hostname, Number(url.port));
+  try {
+    return await measure('wire', options, async (onEvent, deadline) => {
+      let caughtUp = false;
+      let late = false;
+      let unknown: number | undefined;
+      void deadline.then(() => (late = true));
+      const read = connection.stream(headerBlock(url.host, PATHS.subscribeToAll), PATHS.subscribeToAll, subscribeToAllRequest('start'), (m) => {
+        const kind = tailMessageKind(m);
+        if (kind === 'event') onEvent();
+        else if (kind === 'caughtUp') caughtUp = true;
+        else if (kind === 'unknown') unknown = m[0];
+        return !caughtUp && !late && unknown === undefined;
+      });
+      read.catch(() => undefined); // a read still open at the deadline fails when the connection closes
+      // The deadline also ends a read that gets no message at all.
+      await Promise.race([read, deadline]);
+      if (unknown !== undefined) throw new Error(`SubscribeToAll: a message starting with byte ${unknown}`);
+      if (!caughtUp && !late) throw new Error('SubscribeToAll ended before caught_up');
+      return caughtUp;
+    });
+  } finally {
+    connection.close();
+  }
 }
 
 /** SubscribeToAll from the start until caught_up, with the grpc-js client. */

@@ -7,7 +7,7 @@ import type { CpuSnapshot } from '../cpu.js';
 import { checkpoint, databaseUrl } from '../databases.js';
 import { startServer } from '../server.js';
 import type { ServerProcess } from '../server.js';
-import { catchUpConnect, catchUpGrpcJs, loadEvents } from './catchup.js';
+import { catchUpConnect, catchUpGrpcJs, catchUpWire, loadEvents } from './catchup.js';
 import type { CatchUpResult, LoadResult } from './catchup.js';
 import { IDLE_CONNECTIONS, LANES, TAILS_PRIME_EVENTS, WARMUP_SECONDS } from './config.js';
 import type { TailsConfig } from './config.js';
@@ -52,6 +52,8 @@ export interface TailsResults {
   idle: IdleResult;
   pollMs: number;
   seconds: number;
+  /** The gRPC listener the clients called. */
+  listener: ServerProcess['grpcListener'];
 }
 
 interface TailsContext {
@@ -71,6 +73,7 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
   const urls = await recreateTailDatabases(ctx.adminUrl);
   const pollMs = Number(process.env.TAIL_POLL_MS || 500);
   const latency: LatencyRow[] = [];
+  let listener: ServerProcess['grpcListener'] = 'PORT (connect-node)';
   const run = (label: string, rate: number, graceMs = GRACE_MS + 2 * pollMs): LatencyRun => ({
     label,
     rate,
@@ -93,6 +96,7 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
     const env = { TAIL_NOTIFY: String(notify) };
     const a = await startServer(urls.latency, ctx.serverPoolSize, env);
     const b = await startServer(urls.latency, ctx.serverPoolSize, env);
+    listener = a.grpcListener;
     try {
       if (notify) await loadEvents(urls.latency, TAILS_PRIME_EVENTS, 'prime');
       const setups: [SetupName, ServerProcess][] = notify
@@ -109,7 +113,7 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
           const t0 = performance.now();
           meterA.start();
           meterB.start();
-          const result = await aurenTailLatency(a.baseUrl, subscribeTo.baseUrl, {
+          const result = await aurenTailLatency(a.grpcUrl, subscribeTo.grpcUrl, {
             ...run(`${setup}-${rate}`, rate),
             onLoadEnd: () => {
               const cpuB = meterB.stop();
@@ -161,15 +165,11 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
       );
       await checkpoint(ctx.adminUrl);
       const options = {
-        baseUrl: server.baseUrl,
-        serverPid: server.pid,
-        adminUrl: ctx.adminUrl,
-        database: TAIL_DATABASES.catchup,
-        postgresIsLocal: ctx.postgresIsLocal,
-        expected: config.catchupEvents,
-        maxSeconds: config.catchupMaxSeconds,
+        baseUrl: server.grpcUrl, serverPid: server.pid, adminUrl: ctx.adminUrl, database: TAIL_DATABASES.catchup,
+        postgresIsLocal: ctx.postgresIsLocal, expected: config.catchupEvents, maxSeconds: config.catchupMaxSeconds,
       };
-      for (const read of [catchUpGrpcJs, catchUpConnect]) {
+      // connect-node's client only on request (BENCH_CATCHUP_CONNECT=1): it adds a slow reader's run.
+      for (const read of [catchUpWire, catchUpGrpcJs, ...(process.env.BENCH_CATCHUP_CONNECT === '1' ? [catchUpConnect] : [])]) {
         const r = await read(options);
         catchUp.push(r);
         log(
@@ -188,14 +188,9 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
     const server = await startServer(urls.idle, ctx.serverPoolSize);
     try {
       idle = await idleSubscribers({
-        baseUrl: server.baseUrl,
-        serverPid: server.pid,
-        databaseUrl: urls.idle,
-        subscribers: config.idleSubscribers,
-        connections: IDLE_CONNECTIONS,
-        burstEvents: config.idleEvents,
-        deadlineSeconds: config.idleDeadlineSeconds,
-        postgresIsLocal: ctx.postgresIsLocal,
+        baseUrl: server.grpcUrl, serverPid: server.pid, databaseUrl: urls.idle,
+        subscribers: config.idleSubscribers, connections: IDLE_CONNECTIONS, burstEvents: config.idleEvents,
+        deadlineSeconds: config.idleDeadlineSeconds, postgresIsLocal: ctx.postgresIsLocal,
       });
       log(
         `idle: ${idle.subscribers} subscribers, RSS ${idle.rssBeforeMiB.toFixed(0)} → ${idle.rssAfterMiB.toFixed(0)} MiB, ` +
@@ -206,7 +201,7 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
     }
   }
 
-  return { latency, load, catchUp, idle, pollMs, seconds: config.seconds };
+  return { latency, load, catchUp, idle, pollMs, seconds: config.seconds, listener };
 }
 
 function cores(a: CpuSnapshot, b: CpuSnapshot | null, seconds: number): RunLoad {

@@ -6,40 +6,62 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { EventStoreService, ExpectedVersionKind } from '../../src/gen/auren/v1/events_pb.js';
 import { countRows } from '../databases.js';
-import { EVENT_TYPE } from '../payload.js';
-import { startServer } from '../server.js';
+import { EVENT_TYPE, payloads } from '../payload.js';
+import type { ServerProcess } from '../server.js';
+import { connectWire, headerBlock } from '../wire/h2c.js';
+import { appendedVersion, appendRequests, PATHS } from '../wire/messages.js';
 import type { GrpcConnections } from '../config.js';
 import type { BenchTarget } from './target.js';
 
 /**
- * The gRPC client the bench drives the server with (BENCH_GRPC_CLIENT): `grpc-js`, the
- * reference gRPC implementation (default), or `connect`, connect-node's client. The client
- * runs on the same two cores as the server and PostgreSQL, so its own cost shows in the
- * server's figures; connect-node's client measured about three times grpc-js's CPU per call.
+ * The gRPC client that drives the server. It runs on the same two cores as the server and
+ * PostgreSQL, so its cost is reported beside the server's:
+ * - `wire` (the default): bench/wire/h2c.ts, HTTP/2 frames written by hand with pre-encoded
+ *   requests, about 100–150 µs a call here;
+ * - `grpc-js`: @grpc/grpc-js with the proto loaded at run time, as an agent would call, about
+ *   1 ms a call here;
+ * - `connect`: connect-node's client (BENCH_GRPC_CLIENT=connect in place of grpc-js).
  */
-export const GRPC_CLIENT = process.env.BENCH_GRPC_CLIENT === 'connect' ? 'connect' : 'grpc-js';
+export type AurenClient = 'wire' | 'grpc-js' | 'connect';
+
+export const SLOW_CLIENT: AurenClient = process.env.BENCH_GRPC_CLIENT === 'connect' ? 'connect' : 'grpc-js';
 
 type Append = (streamId: string, events: object[]) => Promise<bigint>;
 
-/** AUREN through gRPC (HTTP/2, h2c) against the server spawned as a child process. */
-export async function aurenTarget(databaseUrl: string, poolSize: number, connections: GrpcConnections): Promise<BenchTarget> {
-  const server = await startServer(databaseUrl, poolSize);
+/** AUREN through gRPC on the server's gRPC listener, with one of the clients above. */
+export function aurenTarget(server: ServerProcess, databaseUrl: string, client: AurenClient, connections: GrpcConnections): BenchTarget {
   return {
-    name: 'auren',
+    name: client === 'wire' ? 'auren' : 'aurenGrpcJs',
     serverPid: server.pid,
-    async open({ clients }) {
+    async open({ clients, eventsPerAppend }) {
       const count = connections === 'shared' ? 1 : clients;
-      const { appends, close } = GRPC_CLIENT === 'connect' ? connectClients(server.baseUrl, count) : grpcJsClients(server.baseUrl, count);
+      const { appends, close } = client === 'wire'
+        ? await wireClients(server.grpcUrl, count, eventsPerAppend)
+        : client === 'connect' ? connectClients(server.grpcUrl, count) : grpcJsClients(server.grpcUrl, count);
       return {
-        async append(client, streamId, events) {
-          const version = await appends[client % appends.length]!(streamId, events);
-          if (version !== BigInt(events.length)) throw new Error(`auren: ${streamId} is at version ${version}, expected ${events.length}`);
+        async append(c, streamId, seq) {
+          const version = await appends[c % appends.length]!(streamId, client === 'wire' ? [] : payloads(c, seq, eventsPerAppend));
+          if (version !== BigInt(eventsPerAppend)) throw new Error(`auren: ${streamId} is at version ${version}, expected ${eventsPerAppend}`);
         },
         close: async () => close(),
       };
     },
     countEvents: () => countRows(databaseUrl, 'events'),
-    close: () => server.stop(),
+    close: async () => {},
+  };
+}
+
+// Every append of a scenario sends the same events (event ids left to the server) to its own new
+// stream: the request is encoded once and only the stream id is put in front per call.
+async function wireClients(baseUrl: string, count: number, eventsPerAppend: number): Promise<{ appends: Append[]; close(): void }> {
+  const url = new URL(baseUrl);
+  const headers = headerBlock(url.host, PATHS.append);
+  const request = appendRequests(payloads(0, 0, eventsPerAppend) as never, 'no_stream');
+  const connections = await Promise.all(Array.from({ length: count }, () => connectWire(url.hostname, Number(url.port))));
+  return {
+    appends: connections.map((connection) => async (streamId) =>
+      appendedVersion(await connection.unary(headers, PATHS.append, request(streamId)))),
+    close: () => connections.forEach((connection) => connection.close()),
   };
 }
 

@@ -1,7 +1,7 @@
 import { getPostgreSQLEventStore, messagesTable } from '@event-driven-io/emmett-postgresql';
 import pg from 'pg';
 import { countRows } from '../databases.js';
-import { EVENT_TYPE } from '../payload.js';
+import { EVENT_TYPE, payloads } from '../payload.js';
 import type { BenchTarget } from './target.js';
 
 /**
@@ -14,11 +14,12 @@ export async function emmettTarget(databaseUrl: string): Promise<BenchTarget> {
   await setup.close();
   return {
     name: 'emmett',
-    async open({ clients }) {
+    async open({ clients, eventsPerAppend }) {
       const pool = new pg.Pool({ connectionString: databaseUrl, max: clients });
       const store = getPostgreSQLEventStore(databaseUrl, { connectionOptions: { pool }, schema: { autoMigration: 'None' } });
       return {
-        async append(_client, streamId, events) {
+        async append(client, streamId, seq) {
+          const events = payloads(client, seq, eventsPerAppend);
           // 0n: the stream must not exist yet, as NO_STREAM. (Emmett 0.42 maps its
           // STREAM_DOES_NOT_EXIST constant to "no check", so the explicit version is the true equivalent.)
           const result = await store.appendToStream(

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { countRows } from '../databases.js';
+import { payloads } from '../payload.js';
 import type { BenchTarget } from './target.js';
 
 /** Baseline: plain INSERTs with pg, one row per event; a batch is one multi-row INSERT. */
@@ -22,10 +23,11 @@ export async function plainPgTarget(databaseUrl: string): Promise<BenchTarget> {
   };
   return {
     name: 'pg',
-    async open({ clients }) {
+    async open({ clients, eventsPerAppend }) {
       const pool = new pg.Pool({ connectionString: databaseUrl, max: clients });
       return {
-        async append(_client, streamId, events) {
+        async append(client, streamId, seq) {
+          const events = payloads(client, seq, eventsPerAppend);
           const params: string[] = [];
           for (const data of events) params.push(streamId, JSON.stringify(data));
           const result = await pool.query(insert(events.length), params);
