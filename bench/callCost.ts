@@ -82,7 +82,10 @@ async function main(): Promise<void> {
     for (const [name, [route, body]] of Object.entries(bodies)) {
       const file = path.join(dir, name.replace(/\W+/g, '_'));
       writeFileSync(file, body);
-      for (const [listener, base] of [['PORT', server.baseUrl], ['GRPC_PORT', server.grpcUrl]] as const) {
+      for (const [listener, base] of [
+        ['PORT', server.baseUrl],
+        ['GRPC_PORT', server.grpcUrl],
+      ] as const) {
         h2load(base + route, file, Math.min(CALLS, 2_000)); // warm-up: JIT, connections, pool
         const before = cpuMs(server.pid);
         const started = process.hrtime.bigint();

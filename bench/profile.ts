@@ -285,7 +285,10 @@ async function main(): Promise<void> {
     },
   ];
   // The loop numbers the appends; a layer gets its events made here.
-  const withEvents = (append: LayerAppend, n: number): AppendFn => (c, streamId, seq) => append(c, streamId, payloads(c, seq, n));
+  const withEvents =
+    (append: LayerAppend, n: number): AppendFn =>
+    (c, streamId, seq) =>
+      append(c, streamId, payloads(c, seq, n));
 
   const only = process.env.PROFILE_LAYERS?.split(',').map((s) => s.trim());
   const results: Array<[Layer, RunResult]> = [];
@@ -302,8 +305,13 @@ async function main(): Promise<void> {
       const open = await layer.open();
       try {
         await runClosedLoop({
-          label: `prime${i}`, clients: 8, eventsPerAppend: 100, warmupMs: 0, measureMs: 120_000,
-          maxAppends: Math.ceil(bench.primeEvents / 100), append: withEvents(open.append, 100),
+          label: `prime${i}`,
+          clients: 8,
+          eventsPerAppend: 100,
+          warmupMs: 0,
+          measureMs: 120_000,
+          maxAppends: Math.ceil(bench.primeEvents / 100),
+          append: withEvents(open.append, 100),
         });
       } finally {
         await open.close();
@@ -316,8 +324,13 @@ async function main(): Promise<void> {
       try {
         const meter = cpuMeter({ serverPid: layer.serverPid, postgresIsLocal });
         const r = await runClosedLoop({
-          label: `p${results.length}`, clients, eventsPerAppend, warmupMs: bench.warmupSeconds * 1000, measureMs: seconds * 1000,
-          append: withEvents(open.append, eventsPerAppend), window: meter,
+          label: `p${results.length}`,
+          clients,
+          eventsPerAppend,
+          warmupMs: bench.warmupSeconds * 1000,
+          measureMs: seconds * 1000,
+          append: withEvents(open.append, eventsPerAppend),
+          window: meter,
         });
         if (r.cpu && postgresIsLocal) r.cpu = meter.restrict(r.cpu, await postgresPids(bench.adminUrl, DATABASES[layer.db]));
         results.push([layer, r]);

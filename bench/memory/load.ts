@@ -200,10 +200,13 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
 
     // Events in creation order (positions follow created_at within each half), streams beside them.
     // As text: a JavaScript Date would round the microseconds away.
-    const { median, first, last, before } = (await pool.query<{ median: string; first: string; last: string; before: string }>(
-      `select m.median::text, m.first::text, m.last::text, (select count(*) from memories where created_at < m.median)::text as before
+    const { median, first, last, before } = (
+      await pool.query<{ median: string; first: string; last: string; before: string }>(
+        `select m.median::text, m.first::text, m.last::text, (select count(*) from memories where created_at < m.median)::text as before
          from (select percentile_disc(0.5) within group (order by created_at) as median, min(created_at) as first,
-                      max(created_at) + interval '1 microsecond' as last from memories) m`)).rows[0]!;
+                      max(created_at) + interval '1 microsecond' as last from memories) m`,
+      )
+    ).rows[0]!;
     await step('insert events and streams', async () => {
       const base = BigInt((await pool.query<{ base: string }>(RESERVE_POSITIONS, [n])).rows[0]!.base);
       await Promise.all([
@@ -226,7 +229,16 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
     });
 
     // Each row as apply_memory_event() would have written it from its event.
-    const check = (await pool.query<{ memories: string; events: string; streams: string; joined: string; expiring: string; head: string; positions: string }>(`
+    const check = (
+      await pool.query<{
+        memories: string;
+        events: string;
+        streams: string;
+        joined: string;
+        expiring: string;
+        head: string;
+        positions: string;
+      }>(`
       select (select count(*) from memories) as memories,
              (select count(*) from events) as events,
              (select count(*) from streams) as streams,
@@ -241,7 +253,8 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
                  and e.created_at = m.created_at and m.updated_at = m.created_at and m.version = 1) as joined,
              (select count(*) from memories where expires_at is not null) as expiring,
              (select last from log_head) as head,
-             (select count(distinct position) filter (where position between 1 and ${n}) from events) as positions`)).rows[0]!;
+             (select count(distinct position) filter (where position between 1 and ${n}) from events) as positions`)
+    ).rows[0]!;
     if (![check.memories, check.events, check.streams, check.joined, check.head, check.positions].every((c) => Number(c) === n)) {
       throw new Error(`bulk load inconsistent: ${JSON.stringify(check)}, expected ${n} of each`);
     }

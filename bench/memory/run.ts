@@ -266,7 +266,10 @@ async function explainSlowest(
     const what = slowest.what as any;
     let sql: { text: string; values: string[] };
     if (run === 'get1' || run === 'get8' || run === 'get8GrpcJs') {
-      sql = { text: `select ${COLUMNS}, not ${LIVE} as expired_now from memories where id = $1::uuid and deleted_at is null`, values: [what] };
+      sql = {
+        text: `select ${COLUMNS}, not ${LIVE} as expired_now from memories where id = $1::uuid and deleted_at is null`,
+        values: [what],
+      };
     } else if (run === 'listPage2') {
       const { us } = (
         await db.query<{ us: string }>(

@@ -96,13 +96,18 @@ export async function catchUpWire(options: CatchUpOptions): Promise<CatchUpResul
       let late = false;
       let unknown: number | undefined;
       void deadline.then(() => (late = true));
-      const read = connection.stream(headerBlock(url.host, PATHS.subscribeToAll), PATHS.subscribeToAll, subscribeToAllRequest('start'), (m) => {
-        const kind = tailMessageKind(m);
-        if (kind === 'event') onEvent();
-        else if (kind === 'caughtUp') caughtUp = true;
-        else if (kind === 'unknown') unknown = m[0];
-        return !caughtUp && !late && unknown === undefined;
-      });
+      const read = connection.stream(
+        headerBlock(url.host, PATHS.subscribeToAll),
+        PATHS.subscribeToAll,
+        subscribeToAllRequest('start'),
+        (m) => {
+          const kind = tailMessageKind(m);
+          if (kind === 'event') onEvent();
+          else if (kind === 'caughtUp') caughtUp = true;
+          else if (kind === 'unknown') unknown = m[0];
+          return !caughtUp && !late && unknown === undefined;
+        },
+      );
       read.catch(() => undefined); // a read still open at the deadline fails when the connection closes
       // The deadline also ends a read that gets no message at all.
       await Promise.race([read, deadline]);

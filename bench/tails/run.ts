@@ -165,8 +165,13 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
       );
       await checkpoint(ctx.adminUrl);
       const options = {
-        baseUrl: server.grpcUrl, serverPid: server.pid, adminUrl: ctx.adminUrl, database: TAIL_DATABASES.catchup,
-        postgresIsLocal: ctx.postgresIsLocal, expected: config.catchupEvents, maxSeconds: config.catchupMaxSeconds,
+        baseUrl: server.grpcUrl,
+        serverPid: server.pid,
+        adminUrl: ctx.adminUrl,
+        database: TAIL_DATABASES.catchup,
+        postgresIsLocal: ctx.postgresIsLocal,
+        expected: config.catchupEvents,
+        maxSeconds: config.catchupMaxSeconds,
       };
       // connect-node's client only on request (BENCH_CATCHUP_CONNECT=1): it adds a slow reader's run.
       for (const read of [catchUpWire, catchUpGrpcJs, ...(process.env.BENCH_CATCHUP_CONNECT === '1' ? [catchUpConnect] : [])]) {
@@ -188,9 +193,14 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
     const server = await startServer(urls.idle, ctx.serverPoolSize);
     try {
       idle = await idleSubscribers({
-        baseUrl: server.grpcUrl, serverPid: server.pid, databaseUrl: urls.idle,
-        subscribers: config.idleSubscribers, connections: IDLE_CONNECTIONS, burstEvents: config.idleEvents,
-        deadlineSeconds: config.idleDeadlineSeconds, postgresIsLocal: ctx.postgresIsLocal,
+        baseUrl: server.grpcUrl,
+        serverPid: server.pid,
+        databaseUrl: urls.idle,
+        subscribers: config.idleSubscribers,
+        connections: IDLE_CONNECTIONS,
+        burstEvents: config.idleEvents,
+        deadlineSeconds: config.idleDeadlineSeconds,
+        postgresIsLocal: ctx.postgresIsLocal,
       });
       log(
         `idle: ${idle.subscribers} subscribers, RSS ${idle.rssBeforeMiB.toFixed(0)} → ${idle.rssAfterMiB.toFixed(0)} MiB, ` +

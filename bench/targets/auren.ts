@@ -35,13 +35,17 @@ export function aurenTarget(server: ServerProcess, databaseUrl: string, client: 
     serverPid: server.pid,
     async open({ clients, eventsPerAppend }) {
       const count = connections === 'shared' ? 1 : clients;
-      const { appends, close } = client === 'wire'
-        ? await wireClients(server.grpcUrl, count, eventsPerAppend)
-        : client === 'connect' ? connectClients(server.grpcUrl, count) : grpcJsClients(server.grpcUrl, count);
+      const { appends, close } =
+        client === 'wire'
+          ? await wireClients(server.grpcUrl, count, eventsPerAppend)
+          : client === 'connect'
+            ? connectClients(server.grpcUrl, count)
+            : grpcJsClients(server.grpcUrl, count);
       return {
         async append(c, streamId, seq) {
           const version = await appends[c % appends.length]!(streamId, client === 'wire' ? [] : payloads(c, seq, eventsPerAppend));
-          if (version !== BigInt(eventsPerAppend)) throw new Error(`auren: ${streamId} is at version ${version}, expected ${eventsPerAppend}`);
+          if (version !== BigInt(eventsPerAppend))
+            throw new Error(`auren: ${streamId} is at version ${version}, expected ${eventsPerAppend}`);
         },
         close: async () => close(),
       };
@@ -59,8 +63,9 @@ async function wireClients(baseUrl: string, count: number, eventsPerAppend: numb
   const request = appendRequests(payloads(0, 0, eventsPerAppend) as never, 'no_stream');
   const connections = await Promise.all(Array.from({ length: count }, () => connectWire(url.hostname, Number(url.port))));
   return {
-    appends: connections.map((connection) => async (streamId) =>
-      appendedVersion(await connection.unary(headers, PATHS.append, request(streamId)))),
+    appends: connections.map(
+      (connection) => async (streamId) => appendedVersion(await connection.unary(headers, PATHS.append, request(streamId))),
+    ),
     close: () => connections.forEach((connection) => connection.close()),
   };
 }
