@@ -53,10 +53,7 @@ export async function runClosedLoop(options: LoopOptions): Promise<RunResult> {
   let cpu: CpuSnapshot | null = null;
 
   const timers = options.window
-    ? [
-        setTimeout(() => options.window!.start(), warmupMs),
-        setTimeout(() => (cpu = options.window!.stop()), warmupMs + measureMs),
-      ]
+    ? [setTimeout(() => options.window!.start(), warmupMs), setTimeout(() => (cpu = options.window!.stop()), warmupMs + measureMs)]
     : [];
 
   async function worker(client: number): Promise<void> {

@@ -86,15 +86,23 @@ export async function runAppendBench(config: BenchConfig, ctx: Context): Promise
         const open = await targets[name].open(PRIME);
         try {
           const r = await runClosedLoop({
-            label: 'prime', ...PRIME, warmupMs: 0, measureMs: PRIME_LIMIT_MS,
-            maxAppends: Math.ceil(config.primeEvents / PRIME.eventsPerAppend), append: open.append,
+            label: 'prime',
+            ...PRIME,
+            warmupMs: 0,
+            measureMs: PRIME_LIMIT_MS,
+            maxAppends: Math.ceil(config.primeEvents / PRIME.eventsPerAppend),
+            append: open.append,
           });
           stored[name] += r.totalAppends * PRIME.eventsPerAppend;
         } finally {
           await open.close();
         }
       }
-      log(`primed: ${Object.entries(stored).map(([t, n]) => `${t} ${n} events`).join(', ')} (untimed)`);
+      log(
+        `primed: ${Object.entries(stored)
+          .map(([t, n]) => `${t} ${n} events`)
+          .join(', ')} (untimed)`,
+      );
     }
 
     for (const scenario of config.scenarios) {
@@ -125,9 +133,11 @@ export async function runAppendBench(config: BenchConfig, ctx: Context): Promise
         }
         results[name] = r;
         stored[database] += r.totalAppends * scenario.eventsPerAppend;
-        log(`${String(scenario.eventsPerAppend).padStart(3)} ev/append ${String(scenario.clients).padStart(2)} clients  ${name.padEnd(11)} `
-          + `${Math.round(r.eventsPerSecond).toString().padStart(7)} ev/s ${Math.round(r.appendsPerSecond).toString().padStart(6)} appends/s  `
-          + `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`);
+        log(
+          `${String(scenario.eventsPerAppend).padStart(3)} ev/append ${String(scenario.clients).padStart(2)} clients  ${name.padEnd(11)} ` +
+            `${Math.round(r.eventsPerSecond).toString().padStart(7)} ev/s ${Math.round(r.appendsPerSecond).toString().padStart(6)} appends/s  ` +
+            `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms`,
+        );
       }
       scenarios.push({ scenario, results });
     }
@@ -137,10 +147,14 @@ export async function runAppendBench(config: BenchConfig, ctx: Context): Promise
     const hotEvent = payloads(0, 0, 1)[0] as never;
     for (const clients of config.hotClients) {
       const streams = Math.min(clients, HOT_STREAMS);
-      const runs = (requestsEach: number, round: string) => Array.from({ length: streams }, (_, i) => ({
-        url: server.grpcUrl, path: PATHS.append, message: appendRequest(`hot-${clients}-${round}-${i}`, [hotEvent], 'any'),
-        requests: requestsEach, connections: clients / streams,
-      }));
+      const runs = (requestsEach: number, round: string) =>
+        Array.from({ length: streams }, (_, i) => ({
+          url: server.grpcUrl,
+          path: PATHS.append,
+          message: appendRequest(`hot-${clients}-${round}-${i}`, [hotEvent], 'any'),
+          requests: requestsEach,
+          connections: clients / streams,
+        }));
       // Warm-up, which also tells the rate: the measured run is sized to last about BENCH_SECONDS.
       await analyze(urls.auren);
       await checkpoint(config.adminUrl);
@@ -156,17 +170,24 @@ export async function runAppendBench(config: BenchConfig, ctx: Context): Promise
       const { rows } = await query(urls.auren, `select count(*)::int as n from events where stream_id like $1`, [`hot-${clients}-%`]);
       const calls = warm.requests + result.requests;
       if (warm.succeeded + result.succeeded !== calls || rows[0].n !== calls) {
-        throw new Error(`hot streams, ${clients} clients: ${calls} calls, ${warm.succeeded + result.succeeded} HTTP 2xx, ${rows[0].n} events stored`);
+        throw new Error(
+          `hot streams, ${clients} clients: ${calls} calls, ${warm.succeeded + result.succeeded} HTTP 2xx, ${rows[0].n} events stored`,
+        );
       }
       stored.auren += calls;
       hot.push({ clients, streams, result, cpu });
-      log(`hot streams ${String(clients).padStart(2)} clients over ${streams} streams (h2load)  ${Math.round(result.succeeded / result.seconds)} appends/s`);
+      log(
+        `hot streams ${String(clients).padStart(2)} clients over ${streams} streams (h2load)  ${Math.round(result.succeeded / result.seconds)} appends/s`,
+      );
     }
 
     // The trivial call: grpc.health.v1.Health/Check, no database.
     const healthRun = (requests: number) => ({
-      url: server.grpcUrl, path: PATHS.health, message: toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, {})),
-      requests, connections: HEALTH_CONNECTIONS,
+      url: server.grpcUrl,
+      path: PATHS.health,
+      message: toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, {})),
+      requests,
+      connections: HEALTH_CONNECTIONS,
     });
     await h2load(healthRun(HEALTH_CALLS / 10));
     const meter = cpuMeter({ serverPid: server.pid, postgresIsLocal: ctx.postgresIsLocal });
@@ -174,15 +195,21 @@ export async function runAppendBench(config: BenchConfig, ctx: Context): Promise
     const healthResult = await h2load(healthRun(HEALTH_CALLS));
     health = { clients: HEALTH_CONNECTIONS, streams: 0, result: healthResult, cpu: meter.stop() };
     if (healthResult.succeeded !== HEALTH_CALLS) throw new Error(`Health/Check: ${healthResult.succeeded} of ${HEALTH_CALLS} answered`);
-    log(`Health/Check (h2load, ${HEALTH_CONNECTIONS} connections): ${Math.round(healthResult.succeeded / healthResult.seconds)} calls/s, `
-      + `server ${Math.round((health.cpu!.server! * 1000) / HEALTH_CALLS)} µs/call`);
+    log(
+      `Health/Check (h2load, ${HEALTH_CONNECTIONS} connections): ${Math.round(healthResult.succeeded / healthResult.seconds)} calls/s, ` +
+        `server ${Math.round((health.cpu!.server! * 1000) / HEALTH_CALLS)} µs/call`,
+    );
 
     // Every append the clients saw succeed must be in its database, no more, no less.
     for (const name of ['auren', 'emmett', 'pg'] as const) {
       const count = await targets[name].countEvents();
       if (count !== stored[name]) throw new Error(`${name}: ${count} events stored, but ${stored[name]} appended`);
     }
-    log(`checked: every appended event is stored (${Object.entries(stored).map(([t, n]) => `${t} ${n}`).join(', ')})`);
+    log(
+      `checked: every appended event is stored (${Object.entries(stored)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')})`,
+    );
   } finally {
     await server.stop();
   }

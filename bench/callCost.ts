@@ -36,10 +36,25 @@ function grpcBody<D extends DescMessage>(schema: D, init: MessageInitShape<D>): 
 }
 
 function h2load(url: string, bodyFile: string, calls: number): string {
-  return execFileSync('h2load', [
-    '-n', String(calls), '-c', String(CONNECTIONS), '-m', String(STREAMS), '-d', bodyFile,
-    '-H', 'content-type: application/grpc', '-H', 'te: trailers', url,
-  ], { encoding: 'utf8' });
+  return execFileSync(
+    'h2load',
+    [
+      '-n',
+      String(calls),
+      '-c',
+      String(CONNECTIONS),
+      '-m',
+      String(STREAMS),
+      '-d',
+      bodyFile,
+      '-H',
+      'content-type: application/grpc',
+      '-H',
+      'te: trailers',
+      url,
+    ],
+    { encoding: 'utf8' },
+  );
 }
 
 async function main(): Promise<void> {
@@ -54,16 +69,23 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'auren-call-cost-'));
   const bodies = {
     'Health/Check': ['/grpc.health.v1.Health/Check', grpcBody(HealthCheckRequestSchema, {})],
-    'AppendToStream (1 event)': ['/auren.v1.EventStoreService/AppendToStream', grpcBody(AppendToStreamRequestSchema, {
-      streamId: 'bench-call-cost', events: [{ type: 'sleep_logged', data: { hours: 6.5, quality: 'poor', tags: ['night', 'wake'] } }],
-    })],
+    'AppendToStream (1 event)': [
+      '/auren.v1.EventStoreService/AppendToStream',
+      grpcBody(AppendToStreamRequestSchema, {
+        streamId: 'bench-call-cost',
+        events: [{ type: 'sleep_logged', data: { hours: 6.5, quality: 'poor', tags: ['night', 'wake'] } }],
+      }),
+    ],
   } as const;
   try {
     process.stdout.write(`${CALLS} calls, ${CONNECTIONS} connections, ${STREAMS} streams each; server CPU per call\n`);
     for (const [name, [route, body]] of Object.entries(bodies)) {
       const file = path.join(dir, name.replace(/\W+/g, '_'));
       writeFileSync(file, body);
-      for (const [listener, base] of [['PORT', server.baseUrl], ['GRPC_PORT', server.grpcUrl]] as const) {
+      for (const [listener, base] of [
+        ['PORT', server.baseUrl],
+        ['GRPC_PORT', server.grpcUrl],
+      ] as const) {
         h2load(base + route, file, Math.min(CALLS, 2_000)); // warm-up: JIT, connections, pool
         const before = cpuMs(server.pid);
         const started = process.hrtime.bigint();
@@ -71,8 +93,10 @@ async function main(): Promise<void> {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
         const perCall = ((cpuMs(server.pid) - before) * 1000) / CALLS;
         const succeeded = /(\d+) succeeded/.exec(output)?.[1];
-        process.stdout.write(`${name.padEnd(26)} ${listener.padEnd(9)} ${perCall.toFixed(0).padStart(5)} µs/call  `
-          + `${(CALLS / seconds).toFixed(0).padStart(6)} calls/s  (${succeeded} of ${CALLS} succeeded at HTTP level)\n`);
+        process.stdout.write(
+          `${name.padEnd(26)} ${listener.padEnd(9)} ${perCall.toFixed(0).padStart(5)} µs/call  ` +
+            `${(CALLS / seconds).toFixed(0).padStart(6)} calls/s  (${succeeded} of ${CALLS} succeeded at HTTP level)\n`,
+        );
       }
     }
   } finally {

@@ -106,7 +106,11 @@ export function summarizeProfile(file: string, top = 25, from = 0, to = Number.P
     }
     add(ours, owner, count);
   }
-  const rank = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, n]) => ({ name, share: n / total }));
+  const rank = (m: Map<string, number>) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, n]) => ({ name, share: n / total }));
   return {
     samples: total,
     seconds: Math.min(to, (profile.endTime - profile.startTime) / 1e6) - from,
@@ -123,10 +127,14 @@ export function formatProfile(s: ProfileSummary): string {
   const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
   return [
     `${s.samples} samples over ${s.seconds.toFixed(1)} s, ${pct(s.busy / s.samples).trim()} not idle; shares of all samples:`,
-    'self samples by function:', ...s.functions.map((x) => `  ${pct(x.share)}  ${x.name}`),
-    'self samples by file:', ...s.files.map((x) => `  ${pct(x.share)}  ${x.name}`),
-    'self samples by package or folder:', ...s.areas.map((x) => `  ${pct(x.share)}  ${x.name}`),
-    'samples by nearest frame in src/ or bench/:', ...s.ours.map((x) => `  ${pct(x.share)}  ${x.name}`),
+    'self samples by function:',
+    ...s.functions.map((x) => `  ${pct(x.share)}  ${x.name}`),
+    'self samples by file:',
+    ...s.files.map((x) => `  ${pct(x.share)}  ${x.name}`),
+    'self samples by package or folder:',
+    ...s.areas.map((x) => `  ${pct(x.share)}  ${x.name}`),
+    'samples by nearest frame in src/ or bench/:',
+    ...s.ours.map((x) => `  ${pct(x.share)}  ${x.name}`),
   ].join('\n');
 }
 
@@ -136,5 +144,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
     process.stderr.write('usage: tsx bench/cpuProfile.ts FILE.cpuprofile [N] [FROM_SECONDS] [TO_SECONDS]\n');
     process.exit(2);
   }
-  process.stdout.write(`${formatProfile(summarizeProfile(file, Number(top ?? 25), Number(from ?? 0), to === undefined ? Number.POSITIVE_INFINITY : Number(to)))}\n`);
+  process.stdout.write(
+    `${formatProfile(summarizeProfile(file, Number(top ?? 25), Number(from ?? 0), to === undefined ? Number.POSITIVE_INFINITY : Number(to)))}\n`,
+  );
 }

@@ -49,8 +49,12 @@ export async function machineFacts(adminUrl: string): Promise<MachineFacts> {
   await client.connect();
   try {
     const version = (await client.query<{ version: string }>('select version()')).rows[0]!.version;
-    const rows = (await client.query<{ name: string; setting: string; unit: string | null }>(
-      'select name, current_setting(name) as setting, unit from pg_settings where name = any($1)', [SETTINGS])).rows;
+    const rows = (
+      await client.query<{ name: string; setting: string; unit: string | null }>(
+        'select name, current_setting(name) as setting, unit from pg_settings where name = any($1)',
+        [SETTINGS],
+      )
+    ).rows;
     const settings = Object.fromEntries(SETTINGS.map((name) => [name, rows.find((r) => r.name === name)?.setting ?? '?']));
     const url = new URL(adminUrl);
     return {
@@ -111,10 +115,13 @@ export async function postgresPids(adminUrl: string, database: string): Promise<
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    const rows = (await client.query<{ pid: number }>(
-      `select pid from pg_stat_activity
+    const rows = (
+      await client.query<{ pid: number }>(
+        `select pid from pg_stat_activity
         where (datname = $1 and pid <> pg_backend_pid()) or (backend_type <> 'client backend' and backend_type not like 'autovacuum%')`,
-      [database])).rows;
+        [database],
+      )
+    ).rows;
     return new Set(rows.map((r) => r.pid));
   } finally {
     await client.end();

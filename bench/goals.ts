@@ -7,8 +7,8 @@ export const GOALS_TITLE = '## Goals (issue 9)';
 
 /** Every goal, in the order of the table. */
 export const GOALS = {
-  cpu8: 'server + PostgreSQL CPU per single-event append ≤ ½ of Emmett\'s process + PostgreSQL, 8 clients',
-  cpu32: 'server + PostgreSQL CPU per single-event append ≤ ½ of Emmett\'s process + PostgreSQL, 32 clients',
+  cpu8: "server + PostgreSQL CPU per single-event append ≤ ½ of Emmett's process + PostgreSQL, 8 clients",
+  cpu32: "server + PostgreSQL CPU per single-event append ≤ ½ of Emmett's process + PostgreSQL, 32 clients",
   rate8: 'single-event appends/s ≥ 2× Emmett, 8 clients',
   rate32: 'single-event appends/s ≥ 2× Emmett, 32 clients',
   ratePg32: 'single-event appends/s above plain single-row INSERTs, 32 clients',
@@ -36,7 +36,13 @@ export interface GoalRow {
 const HEAD = '| goal | this run | met | figures in | run |';
 const RULE = '| --- | --- | --- | --- | --- |';
 
-const cells = (line: string) => line.trim().replace(/^\|/, '').replace(/\|$/, '').split(' | ').map((c) => c.trim());
+const cells = (line: string) =>
+  line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/\|$/, '')
+    .split(' | ')
+    .map((c) => c.trim());
 
 /** Replaces these goals' rows in BENCHMARKS.md (the section is put first if it is not there). */
 export function writeGoals(path: string, rows: GoalRow[], when: Date, note = ''): void {
@@ -57,7 +63,8 @@ export function writeGoals(path: string, rows: GoalRow[], when: Date, note = '')
   const body = (Object.keys(GOALS) as GoalId[]).map((id) => {
     const goal = GOALS[id];
     const row = fresh.get(goal);
-    if (row) return `| ${goal} | ${row.measured} | ${row.met === null ? 'not measured' : row.met ? 'met' : '**not met**'} | ${row.section} | ${stamp} |`;
+    if (row)
+      return `| ${goal} | ${row.measured} | ${row.met === null ? 'not measured' : row.met ? 'met' : '**not met**'} | ${row.section} | ${stamp} |`;
     return old.get(goal) ?? `| ${goal} | – | not measured yet | – | – |`;
   });
   const section = [
@@ -74,7 +81,16 @@ export function writeGoals(path: string, rows: GoalRow[], when: Date, note = '')
   let out: string[];
   if (start === -1) {
     const h1 = lines.findIndex((l) => l.startsWith('# '));
-    out = [...lines.slice(0, h1 + 1), '', ...section, ...lines.slice(h1 + 1).join('\n').trimStart().split('\n')];
+    out = [
+      ...lines.slice(0, h1 + 1),
+      '',
+      ...section,
+      ...lines
+        .slice(h1 + 1)
+        .join('\n')
+        .trimStart()
+        .split('\n'),
+    ];
   } else {
     out = [...lines.slice(0, start), ...section, ...(end === -1 ? [] : lines.slice(end))];
   }

@@ -44,10 +44,21 @@ export async function h2load(run: H2loadRun): Promise<H2loadResult> {
     const log = path.join(dir, 'log');
     writeFileSync(body, grpcFrame(run.message));
     const args = [
-      '-n', String(run.requests), '-c', String(run.connections), '-m', '1',
-      '-d', body, '-H', 'content-type: application/grpc', '-H', 'te: trailers',
+      '-n',
+      String(run.requests),
+      '-c',
+      String(run.connections),
+      '-m',
+      '1',
+      '-d',
+      body,
+      '-H',
+      'content-type: application/grpc',
+      '-H',
+      'te: trailers',
       ...Object.entries(run.headers ?? {}).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
-      `--log-file=${log}`, `${run.url}${run.path}`,
+      `--log-file=${log}`,
+      `${run.url}${run.path}`,
     ];
     const output = await new Promise<string>((resolve, reject) => {
       const child = spawn(H2LOAD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -60,7 +71,9 @@ export async function h2load(run: H2loadRun): Promise<H2loadResult> {
     const finished = /finished in ([\d.]+)(ms|s),/.exec(output);
     const counts = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(output);
     if (!finished || !counts) throw new Error(`cannot read h2load's output:\n${output}`);
-    const latencies = readFileSync(log, 'utf8').split('\n').filter(Boolean)
+    const latencies = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
       .map((line) => line.split('\t'))
       .filter((cols) => cols[1] !== '-1')
       .map((cols) => Number(cols[2]) / 1000)

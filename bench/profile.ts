@@ -17,7 +17,10 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { DescMessage, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
 import * as grpcJs from '@grpc/grpc-js';
 import {
-  AppendToStreamRequestSchema, AppendToStreamResponseSchema, EventStoreService, ExpectedVersionKind,
+  AppendToStreamRequestSchema,
+  AppendToStreamResponseSchema,
+  EventStoreService,
+  ExpectedVersionKind,
 } from '../src/gen/auren/v1/events_pb.js';
 import { Health, HealthCheckRequestSchema, HealthCheckResponseSchema } from '../src/gen/health/v1/health_pb.js';
 import { runClosedLoop } from './append.js';
@@ -47,10 +50,17 @@ interface Layer {
 }
 
 // The JSON the event store hands to append_to_stream(), as checkProposedEvents() builds it.
-const asChecked = (events: Payload[]) => JSON.stringify(events.map((data) => ({
-  event_id: randomUUID(), type: EVENT_TYPE, data, metadata: {}, correlation_id: null, causation_id: null,
-})));
-
+const asChecked = (events: Payload[]) =>
+  JSON.stringify(
+    events.map((data) => ({
+      event_id: randomUUID(),
+      type: EVENT_TYPE,
+      data,
+      metadata: {},
+      correlation_id: null,
+      causation_id: null,
+    })),
+  );
 
 function poolWithoutReset(url: string, size: number): Promise<DatabasePool> {
   return createPool(url, {
@@ -76,7 +86,9 @@ async function main(): Promise<void> {
   const emmett = await emmettTarget(urls.emmett);
   const limits = loadConfig({}).events;
   const appendSql = (pool: DatabasePool, streamId: string, events: Payload[]) =>
-    pool.one(appendBatchQuery([{ stream_id: streamId, expected: 'no_stream', expected_version: '0', events: JSON.parse(asChecked(events)) }]));
+    pool.one(
+      appendBatchQuery([{ stream_id: streamId, expected: 'no_stream', expected_version: '0', events: JSON.parse(asChecked(events)) }]),
+    );
   const check = (version: bigint | string | number, events: Payload[], streamId: string) => {
     if (BigInt(version) !== BigInt(events.length)) throw new Error(`${streamId}: version ${version}, expected ${events.length}`);
   };
@@ -86,14 +98,17 @@ async function main(): Promise<void> {
     const stores = transports.map((t) => createClient(EventStoreService, t));
     const health = transports.map((t) => createClient(Health, t));
     return {
-      append: kind === 'health'
-        ? async (client: number) => void (await health[client % health.length]!.check({ service: '' }))
-        : async (client: number, streamId: string, events: Payload[]) => {
-            const r = await stores[client % stores.length]!.appendToStream({
-              streamId, expected: { kind: ExpectedVersionKind.NO_STREAM }, events: events.map((data) => ({ type: EVENT_TYPE, data })),
-            });
-            check(r.nextExpectedVersion, events, streamId);
-          },
+      append:
+        kind === 'health'
+          ? async (client: number) => void (await health[client % health.length]!.check({ service: '' }))
+          : async (client: number, streamId: string, events: Payload[]) => {
+              const r = await stores[client % stores.length]!.appendToStream({
+                streamId,
+                expected: { kind: ExpectedVersionKind.NO_STREAM },
+                events: events.map((data) => ({ type: EVENT_TYPE, data })),
+              });
+              check(r.nextExpectedVersion, events, streamId);
+            },
       close: async () => sessions.forEach((s) => s.abort()),
     };
   };
@@ -101,22 +116,47 @@ async function main(): Promise<void> {
   // The same calls through @grpc/grpc-js instead of the Connect client: separates client cost from server cost.
   const grpcJsClient = (kind: 'health' | 'append') => async () => {
     const address = new URL(server.baseUrl).host;
-    const channels = Array.from({ length: clients }, (_, i) =>
-      new grpcJs.Client(address, grpcJs.credentials.createInsecure(), { 'grpc.channel_id': i } as grpcJs.ChannelOptions));
-    const unary = <I extends DescMessage, O extends DescMessage>(client: grpcJs.Client, path: string, input: I, output: O, message: MessageInitShape<I>) =>
+    const channels = Array.from(
+      { length: clients },
+      (_, i) => new grpcJs.Client(address, grpcJs.credentials.createInsecure(), { 'grpc.channel_id': i } as grpcJs.ChannelOptions),
+    );
+    const unary = <I extends DescMessage, O extends DescMessage>(
+      client: grpcJs.Client,
+      path: string,
+      input: I,
+      output: O,
+      message: MessageInitShape<I>,
+    ) =>
       new Promise<MessageShape<O>>((resolve, reject) => {
-        client.makeUnaryRequest(path, (m: MessageShape<I>) => Buffer.from(toBinary(input, m)), (b: Buffer) => fromBinary(output, b),
-          create(input, message), (error, value) => (error ? reject(error) : resolve(value!)));
+        client.makeUnaryRequest(
+          path,
+          (m: MessageShape<I>) => Buffer.from(toBinary(input, m)),
+          (b: Buffer) => fromBinary(output, b),
+          create(input, message),
+          (error, value) => (error ? reject(error) : resolve(value!)),
+        );
       });
     return {
-      append: kind === 'health'
-        ? async (client: number) => void (await unary(channels[client]!, '/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, { service: '' }))
-        : async (client: number, streamId: string, events: Payload[]) => {
-            const r = await unary(channels[client]!, '/auren.v1.EventStoreService/AppendToStream', AppendToStreamRequestSchema, AppendToStreamResponseSchema, {
-              streamId, expected: { kind: ExpectedVersionKind.NO_STREAM }, events: events.map((data) => ({ type: EVENT_TYPE, data })),
-            });
-            check(r.nextExpectedVersion, events, streamId);
-          },
+      append:
+        kind === 'health'
+          ? async (client: number) =>
+              void (await unary(channels[client]!, '/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, {
+                service: '',
+              }))
+          : async (client: number, streamId: string, events: Payload[]) => {
+              const r = await unary(
+                channels[client]!,
+                '/auren.v1.EventStoreService/AppendToStream',
+                AppendToStreamRequestSchema,
+                AppendToStreamResponseSchema,
+                {
+                  streamId,
+                  expected: { kind: ExpectedVersionKind.NO_STREAM },
+                  events: events.map((data) => ({ type: EVENT_TYPE, data })),
+                },
+              );
+              check(r.nextExpectedVersion, events, streamId);
+            },
       close: async () => channels.forEach((c) => c.close()),
     };
   };
@@ -129,7 +169,12 @@ async function main(): Promise<void> {
         const pool = new pg.Pool({ connectionString: urls.auren, max: clients });
         return {
           async append(_c, streamId, events) {
-            const r = await pool.query('select * from append_to_stream($1, $2, $3, $4::jsonb)', [streamId, 'no_stream', 0, asChecked(events)]);
+            const r = await pool.query('select * from append_to_stream($1, $2, $3, $4::jsonb)', [
+              streamId,
+              'no_stream',
+              0,
+              asChecked(events),
+            ]);
             check(r.rows[0].stream_version, events, streamId);
           },
           close: () => pool.end(),
@@ -145,7 +190,12 @@ async function main(): Promise<void> {
           async append(_c, streamId, events) {
             const client = await pool.connect();
             try {
-              const r = await client.query('select * from append_to_stream($1, $2, $3, $4::jsonb)', [streamId, 'no_stream', 0, asChecked(events)]);
+              const r = await client.query('select * from append_to_stream($1, $2, $3, $4::jsonb)', [
+                streamId,
+                'no_stream',
+                0,
+                asChecked(events),
+              ]);
               check(r.rows[0].stream_version, events, streamId);
               await client.query('discard all');
             } finally {
@@ -162,7 +212,9 @@ async function main(): Promise<void> {
       async open() {
         const pool = await poolWithoutReset(urls.auren, clients);
         return {
-          async append(_c, streamId, events) { check((await appendSql(pool, streamId, events)).stream_version, events, streamId); },
+          async append(_c, streamId, events) {
+            check((await appendSql(pool, streamId, events)).stream_version, events, streamId);
+          },
           close: () => pool.end(),
         };
       },
@@ -173,7 +225,9 @@ async function main(): Promise<void> {
       async open() {
         const pool = await openPool({ url: urls.auren, maximumPoolSize: clients });
         return {
-          async append(_c, streamId, events) { check((await appendSql(pool, streamId, events)).stream_version, events, streamId); },
+          async append(_c, streamId, events) {
+            check((await appendSql(pool, streamId, events)).stream_version, events, streamId);
+          },
           close: () => pool.end(),
         };
       },
@@ -186,7 +240,11 @@ async function main(): Promise<void> {
         const store = createEventStore({ pool, limits, log: createLogger('silent') });
         return {
           async append(_c, streamId, events) {
-            const r = await store.appendToStream(streamId, { kind: 'no_stream' }, events.map((data) => ({ type: EVENT_TYPE, data, metadata: {} })));
+            const r = await store.appendToStream(
+              streamId,
+              { kind: 'no_stream' },
+              events.map((data) => ({ type: EVENT_TYPE, data, metadata: {} })),
+            );
             check(r.nextExpectedVersion, events, streamId);
           },
           close: () => pool.end(),
@@ -201,7 +259,11 @@ async function main(): Promise<void> {
         const store = createEventStore({ pool, limits, log: createLogger('silent') });
         return {
           async append(_c, streamId, events) {
-            const r = await store.appendToStream(streamId, { kind: 'no_stream' }, events.map((data) => ({ type: EVENT_TYPE, data, metadata: {} })));
+            const r = await store.appendToStream(
+              streamId,
+              { kind: 'no_stream' },
+              events.map((data) => ({ type: EVENT_TYPE, data, metadata: {} })),
+            );
             check(r.nextExpectedVersion, events, streamId);
           },
           close: () => pool.end(),
@@ -223,14 +285,19 @@ async function main(): Promise<void> {
     },
   ];
   // The loop numbers the appends; a layer gets its events made here.
-  const withEvents = (append: LayerAppend, n: number): AppendFn => (c, streamId, seq) => append(c, streamId, payloads(c, seq, n));
+  const withEvents =
+    (append: LayerAppend, n: number): AppendFn =>
+    (c, streamId, seq) =>
+      append(c, streamId, payloads(c, seq, n));
 
   const only = process.env.PROFILE_LAYERS?.split(',').map((s) => s.trim());
   const results: Array<[Layer, RunResult]> = [];
   try {
     // PROFILE_LAYERS=3,1,3 runs those layers in that order (Emmett is "emmett").
     const chosen = only
-      ? only.map((o) => layers.find((l) => l.name.startsWith(`${o} `) || l.name.toLowerCase().startsWith(o.toLowerCase()))).filter((l) => l !== undefined)
+      ? only
+          .map((o) => layers.find((l) => l.name.startsWith(`${o} `) || l.name.toLowerCase().startsWith(o.toLowerCase())))
+          .filter((l) => l !== undefined)
       : layers;
     // Untimed: some thousands of rows in both databases first, as in the throughput bench.
     // (through the gRPC server, which also warms its JIT up, and through Emmett)
@@ -238,8 +305,13 @@ async function main(): Promise<void> {
       const open = await layer.open();
       try {
         await runClosedLoop({
-          label: `prime${i}`, clients: 8, eventsPerAppend: 100, warmupMs: 0, measureMs: 120_000,
-          maxAppends: Math.ceil(bench.primeEvents / 100), append: withEvents(open.append, 100),
+          label: `prime${i}`,
+          clients: 8,
+          eventsPerAppend: 100,
+          warmupMs: 0,
+          measureMs: 120_000,
+          maxAppends: Math.ceil(bench.primeEvents / 100),
+          append: withEvents(open.append, 100),
         });
       } finally {
         await open.close();
@@ -252,12 +324,19 @@ async function main(): Promise<void> {
       try {
         const meter = cpuMeter({ serverPid: layer.serverPid, postgresIsLocal });
         const r = await runClosedLoop({
-          label: `p${results.length}`, clients, eventsPerAppend, warmupMs: bench.warmupSeconds * 1000, measureMs: seconds * 1000,
-          append: withEvents(open.append, eventsPerAppend), window: meter,
+          label: `p${results.length}`,
+          clients,
+          eventsPerAppend,
+          warmupMs: bench.warmupSeconds * 1000,
+          measureMs: seconds * 1000,
+          append: withEvents(open.append, eventsPerAppend),
+          window: meter,
         });
         if (r.cpu && postgresIsLocal) r.cpu = meter.restrict(r.cpu, await postgresPids(bench.adminUrl, DATABASES[layer.db]));
         results.push([layer, r]);
-        process.stdout.write(`${layer.name.padEnd(42)} ${Math.round(r.appendsPerSecond).toString().padStart(6)} calls/s  p50 ${r.p50.toFixed(2)} ms\n`);
+        process.stdout.write(
+          `${layer.name.padEnd(42)} ${Math.round(r.appendsPerSecond).toString().padStart(6)} calls/s  p50 ${r.p50.toFixed(2)} ms\n`,
+        );
       } finally {
         await open.close();
       }
@@ -266,18 +345,38 @@ async function main(): Promise<void> {
     await server.stop();
   }
 
-  const per = (r: RunResult, v: number | null | undefined) => (r.cpu && v != null ? Math.round((v * 1000) / r.appends).toLocaleString('en-US') : 'n/a');
-  const head = ['layer', 'calls/s', 'p50 ms', 'p99 ms', 'bench µs/call', 'server µs/call', 'PG µs/call', 'total µs/call', 'cores busy', 'other load', 'steal'];
+  const per = (r: RunResult, v: number | null | undefined) =>
+    r.cpu && v != null ? Math.round((v * 1000) / r.appends).toLocaleString('en-US') : 'n/a';
+  const head = [
+    'layer',
+    'calls/s',
+    'p50 ms',
+    'p99 ms',
+    'bench µs/call',
+    'server µs/call',
+    'PG µs/call',
+    'total µs/call',
+    'cores busy',
+    'other load',
+    'steal',
+  ];
   const body = results.map(([layer, r]) => [
-    layer.name, Math.round(r.appendsPerSecond).toLocaleString('en-US'), r.p50.toFixed(2), r.p99.toFixed(2),
-    per(r, r.cpu?.bench), layer.serverPid ? per(r, r.cpu?.server) : '–', per(r, r.cpu?.postgres),
+    layer.name,
+    Math.round(r.appendsPerSecond).toLocaleString('en-US'),
+    r.p50.toFixed(2),
+    r.p99.toFixed(2),
+    per(r, r.cpu?.bench),
+    layer.serverPid ? per(r, r.cpu?.server) : '–',
+    per(r, r.cpu?.postgres),
     per(r, r.cpu ? r.cpu.bench + (r.cpu.server ?? 0) + (r.cpu.postgres ?? 0) : null),
     ...loadCells(r.cpu, seconds),
   ]);
   process.stdout.write(`\n${textTable(head, body)}\n`);
   if (bench.write) {
     const md = markdownTable(head, body);
-    writeSection(REPORT, `${SECTION}
+    writeSection(
+      REPORT,
+      `${SECTION}
 
 Where one AUREN append spends its time, at ${eventsPerAppend} event(s) per append and ${clients} closed-loop clients,
 ${seconds} s per layer after ${bench.warmupSeconds} s warm-up, run ${new Date().toISOString()} on ${facts.cores} cores, Node ${facts.node},
@@ -287,7 +386,9 @@ instead of the Connect client, to tell client cost from server cost). Both datab
 (${bench.primeEvents.toLocaleString('en-US')} events each, untimed, in appends of 100) and each layer's database is analyzed before its turn. CPU is per call, from /proc, over the measured window.
 
 ${md}
-`, SECTION);
+`,
+      SECTION,
+    );
     process.stdout.write(`\nwrote ${REPORT}\n`);
   }
 }

@@ -27,7 +27,7 @@ const LOADS = {
 type Load = keyof typeof LOADS;
 
 const REPORT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
-const SECTION = '## Where the server\'s CPU goes';
+const SECTION = "## Where the server's CPU goes";
 const CATCHUP_EVENTS = 200_000;
 
 interface Profiled {
@@ -53,24 +53,33 @@ async function profile(load: Load, clients: number, seconds: number, adminUrl: s
   let elapsed = 0;
   try {
     if (load === 'catchup') await loadEvents(urls.auren, CATCHUP_EVENTS);
-    const connections = await Promise.all(Array.from({ length: load === 'catchup' ? 1 : clients }, () => connectWire(url.hostname, Number(url.port))));
+    const connections = await Promise.all(
+      Array.from({ length: load === 'catchup' ? 1 : clients }, () => connectWire(url.hostname, Number(url.port))),
+    );
     const started = performance.now();
     const until = started + seconds * 1000;
     if (load === 'catchup') {
-      await connections[0]!.stream(headerBlock(url.host, PATHS.subscribeToAll), PATHS.subscribeToAll, subscribeToAllRequest('start'), (m) => {
-        calls++;
-        return tailMessageKind(m) !== 'caughtUp' && performance.now() < until;
-      });
+      await connections[0]!.stream(
+        headerBlock(url.host, PATHS.subscribeToAll),
+        PATHS.subscribeToAll,
+        subscribeToAllRequest('start'),
+        (m) => {
+          calls++;
+          return tailMessageKind(m) !== 'caughtUp' && performance.now() < until;
+        },
+      );
     } else {
       const method = load === 'health' ? PATHS.health : PATHS.append;
       const headers = headerBlock(url.host, method);
       const request = appendRequests(payloads(0, 0, load === 'append100' ? 100 : 1) as never, 'no_stream');
-      await Promise.all(connections.map(async (connection, c) => {
-        for (let n = 0; performance.now() < until; n++) {
-          await connection.unary(headers, method, load === 'health' ? Buffer.alloc(0) : request(`profile-${c}-${n}`));
-          calls++;
-        }
-      }));
+      await Promise.all(
+        connections.map(async (connection, c) => {
+          for (let n = 0; performance.now() < until; n++) {
+            await connection.unary(headers, method, load === 'health' ? Buffer.alloc(0) : request(`profile-${c}-${n}`));
+            calls++;
+          }
+        }),
+      );
     }
     elapsed = (performance.now() - started) / 1000;
     window = { from: (started - spawned) / 1000, to: (performance.now() - spawned) / 1000 };
@@ -79,11 +88,21 @@ async function profile(load: Load, clients: number, seconds: number, adminUrl: s
     await server.stop();
   }
   // One profile per thread (tsx's loader runs in a worker): the main thread's is the largest.
-  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))
+  const file = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
     .sort((a, b) => statSync(path.join(dir, b)).size - statSync(path.join(dir, a)).size)[0];
   if (!file) throw new Error(`no profile in ${dir}`);
-  process.stdout.write(`${load}: ${calls} ${load === 'catchup' ? 'messages' : 'calls'} in ${elapsed.toFixed(1)} s on ${server.grpcListener}; profile ${path.join(dir, file)}\n`);
-  return { load, clients: load === 'catchup' ? 1 : clients, calls, seconds: elapsed, listener: server.grpcListener, summary: summarizeProfile(path.join(dir, file), 15, window.from, window.to) };
+  process.stdout.write(
+    `${load}: ${calls} ${load === 'catchup' ? 'messages' : 'calls'} in ${elapsed.toFixed(1)} s on ${server.grpcListener}; profile ${path.join(dir, file)}\n`,
+  );
+  return {
+    load,
+    clients: load === 'catchup' ? 1 : clients,
+    calls,
+    seconds: elapsed,
+    listener: server.grpcListener,
+    summary: summarizeProfile(path.join(dir, file), 15, window.from, window.to),
+  };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -95,9 +114,15 @@ function section(results: Profiled[], facts: Awaited<ReturnType<typeof machineFa
 
 ${r.calls.toLocaleString('en-US')} ${r.load === 'catchup' ? 'messages' : 'calls'} in ${r.seconds.toFixed(1)} s (${Math.round(r.calls / r.seconds).toLocaleString('en-US')}/s under the profiler), on ${r.listener}; ${s.samples.toLocaleString('en-US')} samples, ${pct(s.busy / s.samples)} not idle.
 
-${markdownTable(['package or folder', '% of samples'], s.areas.slice(0, 12).map((a) => [a.name, pct(a.share)]))}
+${markdownTable(
+  ['package or folder', '% of samples'],
+  s.areas.slice(0, 12).map((a) => [a.name, pct(a.share)]),
+)}
 
-${markdownTable(['function (file:function:line)', '% of samples'], s.functions.slice(0, 15).map((f) => [`\`${f.name}\``, pct(f.share)]))}`;
+${markdownTable(
+  ['function (file:function:line)', '% of samples'],
+  s.functions.slice(0, 15).map((f) => [`\`${f.name}\``, pct(f.share)]),
+)}`;
   });
   return `${SECTION}
 

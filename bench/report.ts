@@ -39,10 +39,44 @@ function cpuPerAppend(name: TargetName, r: RunResult) {
 const find = (results: ScenarioResult[], eventsPerAppend: number, clients: number) =>
   results.find((s) => s.scenario.eventsPerAppend === eventsPerAppend && s.scenario.clients === clients);
 
-const HEAD_1 = ['clients', 'target', 'appends/s', 'p50 ms', 'p99 ms', 'client µs', 'server / process µs', 'PG µs', 'server / process + PG µs',
-  'appends/s ÷ Emmett\'s', 'CPU ÷ Emmett\'s', 'before appends/s', 'before p50 ms', 'before p99 ms', 'cores busy', 'other load', 'steal'];
-const HEAD_100 = ['clients', 'target', 'events/s', 'appends/s', 'p50 ms', 'p99 ms', 'client µs', 'server / process µs', 'PG µs', 'server / process + PG µs',
-  'events/s ÷ Emmett\'s', 'before events/s', 'before p50 ms', 'before p99 ms', 'cores busy', 'other load', 'steal'];
+const HEAD_1 = [
+  'clients',
+  'target',
+  'appends/s',
+  'p50 ms',
+  'p99 ms',
+  'client µs',
+  'server / process µs',
+  'PG µs',
+  'server / process + PG µs',
+  "appends/s ÷ Emmett's",
+  "CPU ÷ Emmett's",
+  'before appends/s',
+  'before p50 ms',
+  'before p99 ms',
+  'cores busy',
+  'other load',
+  'steal',
+];
+const HEAD_100 = [
+  'clients',
+  'target',
+  'events/s',
+  'appends/s',
+  'p50 ms',
+  'p99 ms',
+  'client µs',
+  'server / process µs',
+  'PG µs',
+  'server / process + PG µs',
+  "events/s ÷ Emmett's",
+  'before events/s',
+  'before p50 ms',
+  'before p99 ms',
+  'cores busy',
+  'other load',
+  'steal',
+];
 
 function closedLoopRows(results: AppendResults, config: BenchConfig, eventsPerAppend: number): string[][] {
   const rows: string[][] = [];
@@ -57,29 +91,92 @@ function closedLoopRows(results: AppendResults, config: BenchConfig, eventsPerAp
       const vsRate = emmett && name !== 'emmett' ? x(r.appendsPerSecond / emmett.appendsPerSecond) : '–';
       const vsCpu = emmettCpu && name !== 'emmett' ? x(c.processAndPostgres / emmettCpu.processAndPostgres) : '–';
       const cpuCells = [name === 'auren' ? int(c.client) : '(in process)', int(c.process), int(c.postgres), int(c.processAndPostgres)];
-      rows.push(eventsPerAppend === 1
-        ? [String(s.scenario.clients), TITLES[name], int(r.appendsPerSecond), ms(r.p50), ms(r.p99), ...cpuCells, vsRate, vsCpu,
-            b ? int(b.appendsPerSecond) : '–', b ? ms(b.p50) : '–', b ? ms(b.p99) : '–', ...loadCells(r.cpu, config.seconds)]
-        : [String(s.scenario.clients), TITLES[name], int(r.eventsPerSecond), int(r.appendsPerSecond), ms(r.p50), ms(r.p99), ...cpuCells, vsRate,
-            b ? int(b.eventsPerSecond) : '–', b ? ms(b.p50) : '–', b ? ms(b.p99) : '–', ...loadCells(r.cpu, config.seconds)]);
+      rows.push(
+        eventsPerAppend === 1
+          ? [
+              String(s.scenario.clients),
+              TITLES[name],
+              int(r.appendsPerSecond),
+              ms(r.p50),
+              ms(r.p99),
+              ...cpuCells,
+              vsRate,
+              vsCpu,
+              b ? int(b.appendsPerSecond) : '–',
+              b ? ms(b.p50) : '–',
+              b ? ms(b.p99) : '–',
+              ...loadCells(r.cpu, config.seconds),
+            ]
+          : [
+              String(s.scenario.clients),
+              TITLES[name],
+              int(r.eventsPerSecond),
+              int(r.appendsPerSecond),
+              ms(r.p50),
+              ms(r.p99),
+              ...cpuCells,
+              vsRate,
+              b ? int(b.eventsPerSecond) : '–',
+              b ? ms(b.p50) : '–',
+              b ? ms(b.p99) : '–',
+              ...loadCells(r.cpu, config.seconds),
+            ],
+      );
     }
   }
   return rows;
 }
 
-const GRPCJS_HEAD = ['clients', 'appends/s', 'p50 ms', 'p99 ms', 'client µs', 'server µs', 'PG µs', 'server + PG µs', 'cores busy', 'other load', 'steal'];
+const GRPCJS_HEAD = [
+  'clients',
+  'appends/s',
+  'p50 ms',
+  'p99 ms',
+  'client µs',
+  'server µs',
+  'PG µs',
+  'server + PG µs',
+  'cores busy',
+  'other load',
+  'steal',
+];
 
 function grpcJsRows(results: AppendResults, config: BenchConfig): string[][] {
   return results.scenarios.flatMap((s) => {
     const r = s.results.aurenGrpcJs;
     if (!r) return [];
     const c = cpuPerAppend('aurenGrpcJs', r);
-    return [[String(s.scenario.clients), int(r.appendsPerSecond), ms(r.p50), ms(r.p99), int(c.client), int(c.process), int(c.postgres),
-      int(c.processAndPostgres), ...loadCells(r.cpu, config.seconds)]];
+    return [
+      [
+        String(s.scenario.clients),
+        int(r.appendsPerSecond),
+        ms(r.p50),
+        ms(r.p99),
+        int(c.client),
+        int(c.process),
+        int(c.postgres),
+        int(c.processAndPostgres),
+        ...loadCells(r.cpu, config.seconds),
+      ],
+    ];
   });
 }
 
-const HOT_HEAD = ['clients', 'streams', 'calls', 'appends/s', 'p50 ms', 'p99 ms', 'h2load µs', 'server µs', 'PG µs', 'server + PG µs', 'cores busy', 'other load', 'steal'];
+const HOT_HEAD = [
+  'clients',
+  'streams',
+  'calls',
+  'appends/s',
+  'p50 ms',
+  'p99 ms',
+  'h2load µs',
+  'server µs',
+  'PG µs',
+  'server + PG µs',
+  'cores busy',
+  'other load',
+  'steal',
+];
 
 function h2loadCpu(m: H2loadMeasure) {
   const n = m.result.succeeded;
@@ -89,19 +186,54 @@ function h2loadCpu(m: H2loadMeasure) {
 function hotRows(results: AppendResults): string[][] {
   return results.hot.map((m) => {
     const c = h2loadCpu(m);
-    return [String(m.clients), String(m.streams), int(m.result.succeeded), int(m.result.succeeded / m.result.seconds),
-      ms(p(m.result, 0.5)), ms(p(m.result, 0.99)), int(c.h2load), int(c.server), int(c.postgres), int(c.server + c.postgres),
-      ...loadCells(m.cpu, m.result.seconds)];
+    return [
+      String(m.clients),
+      String(m.streams),
+      int(m.result.succeeded),
+      int(m.result.succeeded / m.result.seconds),
+      ms(p(m.result, 0.5)),
+      ms(p(m.result, 0.99)),
+      int(c.h2load),
+      int(c.server),
+      int(c.postgres),
+      int(c.server + c.postgres),
+      ...loadCells(m.cpu, m.result.seconds),
+    ];
   });
 }
 
-const HEALTH_HEAD = ['call', 'listener', 'calls', 'connections', 'calls/s', 'p50 ms', 'p99 ms', 'server µs', 'h2load µs', 'cores busy', 'other load', 'steal'];
+const HEALTH_HEAD = [
+  'call',
+  'listener',
+  'calls',
+  'connections',
+  'calls/s',
+  'p50 ms',
+  'p99 ms',
+  'server µs',
+  'h2load µs',
+  'cores busy',
+  'other load',
+  'steal',
+];
 
 function healthRows(results: AppendResults): string[][] {
   const m = results.health;
   const c = h2loadCpu(m);
-  return [['grpc.health.v1.Health/Check', results.listener, int(m.result.succeeded), String(m.clients), int(m.result.succeeded / m.result.seconds),
-    ms(p(m.result, 0.5)), ms(p(m.result, 0.99)), int(c.server), int(c.h2load), ...loadCells(m.cpu, m.result.seconds)]];
+  return [
+    [
+      'grpc.health.v1.Health/Check',
+      results.listener,
+      int(m.result.succeeded),
+      String(m.clients),
+      int(m.result.succeeded / m.result.seconds),
+      ms(p(m.result, 0.5)),
+      ms(p(m.result, 0.99)),
+      int(c.server),
+      int(c.h2load),
+      ...loadCells(m.cpu, m.result.seconds),
+    ],
+  ];
 }
 
 /** The goals this part measures. */
@@ -153,8 +285,10 @@ export function appendGoals(results: AppendResults): GoalRow[] {
     const best = batches.reduce((a, b) => (b.results.auren!.eventsPerSecond > a.results.auren!.eventsPerSecond ? b : a));
     rows.push({
       id: 'batch100',
-      measured: `${int(best.results.auren!.eventsPerSecond)} events/s at best (${best.scenario.clients} clients); `
-        + batches.map((s) => `${s.scenario.clients}: ${int(s.results.auren!.eventsPerSecond)}`).join(', ') + where,
+      measured:
+        `${int(best.results.auren!.eventsPerSecond)} events/s at best (${best.scenario.clients} clients); ` +
+        batches.map((s) => `${s.scenario.clients}: ${int(s.results.auren!.eventsPerSecond)}`).join(', ') +
+        where,
       met: best.results.auren!.eventsPerSecond >= APPEND_GOALS.batchEventsPerSecond,
       section,
     });
@@ -163,7 +297,13 @@ export function appendGoals(results: AppendResults): GoalRow[] {
   if (ones.length > 0) {
     rows.push({
       id: 'latency1',
-      measured: ones.map((o) => `${o.n} event${o.n > 1 ? 's' : ''}: p50 ${ms(o.r!.p50)} (before ${ms(o.b!.p50)}), p99 ${ms(o.r!.p99)} (before ${ms(o.b!.p99)}) ms`).join('; ') + where,
+      measured:
+        ones
+          .map(
+            (o) =>
+              `${o.n} event${o.n > 1 ? 's' : ''}: p50 ${ms(o.r!.p50)} (before ${ms(o.b!.p50)}), p99 ${ms(o.r!.p99)} (before ${ms(o.b!.p99)}) ms`,
+          )
+          .join('; ') + where,
       met: ones.every((o) => o.r!.p50 <= o.b!.p50 && o.r!.p99 <= o.b!.p99),
       section,
     });
@@ -175,7 +315,8 @@ export function printResults(results: AppendResults, config: BenchConfig): void 
   const out = (s: string) => process.stdout.write(`${s}\n`);
   out(`\nSingle-event appends\n${textTable(HEAD_1, closedLoopRows(results, config, 1))}`);
   out(`\n100-event appends\n${textTable(HEAD_100, closedLoopRows(results, config, 100))}`);
-  if (results.scenarios.some((s) => s.results.aurenGrpcJs)) out(`\n${TITLES.aurenGrpcJs}, single-event appends\n${textTable(GRPCJS_HEAD, grpcJsRows(results, config))}`);
+  if (results.scenarios.some((s) => s.results.aurenGrpcJs))
+    out(`\n${TITLES.aurenGrpcJs}, single-event appends\n${textTable(GRPCJS_HEAD, grpcJsRows(results, config))}`);
   out(`\nHot streams (h2load, expected ANY)\n${textTable(HOT_HEAD, hotRows(results))}`);
   out(`\nTrivial call\n${textTable(HEALTH_HEAD, healthRows(results))}`);
   out('\nGoals');
@@ -183,7 +324,13 @@ export function printResults(results: AppendResults, config: BenchConfig): void 
 }
 
 /** The report section, in Markdown. */
-export function markdownSection(results: AppendResults, facts: MachineFacts, config: BenchConfig, payloadBytes: number, when: Date): string {
+export function markdownSection(
+  results: AppendResults,
+  facts: MachineFacts,
+  config: BenchConfig,
+  payloadBytes: number,
+  when: Date,
+): string {
   const s = facts.settings;
   const envs = [
     config.seconds !== 5 ? `BENCH_SECONDS=${config.seconds}` : '',
@@ -193,7 +340,9 @@ export function markdownSection(results: AppendResults, facts: MachineFacts, con
     config.grpcConnections !== 'per-client' ? `BENCH_GRPC_CONNECTIONS=${config.grpcConnections}` : '',
     process.env.BENCH_SERVER_POOL_SIZE ? `BENCH_SERVER_POOL_SIZE=${config.serverPoolSize}` : '',
     process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL=…' : '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
   const grpcJs = results.scenarios.some((x) => x.results.aurenGrpcJs);
   return `${SECTION_TITLE}
 
@@ -225,13 +374,17 @@ ${markdownTable(HEAD_1, closedLoopRows(results, config, 1))}
 CPU per append of 100 events, µs.
 
 ${markdownTable(HEAD_100, closedLoopRows(results, config, 100))}
-${grpcJs ? `
+${
+  grpcJs
+    ? `
 ### AUREN with ${SLOW_CLIENT === 'connect' ? 'connect-node' : '@grpc/grpc-js'} clients, single-event appends
 
 The same appends from @grpc/grpc-js clients (events.proto loaded at run time by @grpc/proto-loader, as an agent calls; one connection each) in the bench process: what a real client costs on these two cores, and what that does to the server's share of them.
 
 ${markdownTable(GRPCJS_HEAD, grpcJsRows(results, config))}
-` : ''}
+`
+    : ''
+}
 ### Hot streams (h2load)
 
 ${markdownTable(HOT_HEAD, hotRows(results))}

@@ -23,7 +23,8 @@ const PARTS = ['append', 'tails', 'memory'] as const;
 
 async function main(): Promise<void> {
   const only = process.env.BENCH_ONLY || undefined;
-  if (only !== undefined && !(PARTS as readonly string[]).includes(only)) throw new Error(`BENCH_ONLY=${only}: expects ${PARTS.join(' or ')}`);
+  if (only !== undefined && !(PARTS as readonly string[]).includes(only))
+    throw new Error(`BENCH_ONLY=${only}: expects ${PARTS.join(' or ')}`);
   const started = Date.now();
   const config = loadBenchConfig();
   const tailsConfig = loadTailsConfig(); // checked before anything runs
@@ -31,8 +32,10 @@ async function main(): Promise<void> {
   const facts = await machineFacts(config.adminUrl);
   const postgresIsLocal = isLocalHost(new URL(config.adminUrl).hostname);
   const log = (line: string) => process.stdout.write(`${line}\n`);
-  log(`${facts.cores} cores, Node ${facts.node}, ${facts.postgres.split(' on ')[0]} at ${facts.postgresHost}, `
-    + `fsync=${facts.settings.fsync}, synchronous_commit=${facts.settings.synchronous_commit}`);
+  log(
+    `${facts.cores} cores, Node ${facts.node}, ${facts.postgres.split(' on ')[0]} at ${facts.postgresHost}, ` +
+      `fsync=${facts.settings.fsync}, synchronous_commit=${facts.settings.synchronous_commit}`,
+  );
   if (only === undefined || only === 'append') {
     log(`\nAppends: ${config.scenarios.length} scenarios, ${config.warmupSeconds} s warm-up + ${config.seconds} s each per target`);
     const results = await runAppendBench(config, { postgresIsLocal, log });
@@ -47,7 +50,12 @@ async function main(): Promise<void> {
   if (only === undefined || only === 'tails') {
     log('\nLive tails');
     const t0 = Date.now();
-    const results = await runTailsBench(tailsConfig, { adminUrl: config.adminUrl, serverPoolSize: config.serverPoolSize, postgresIsLocal, log });
+    const results = await runTailsBench(tailsConfig, {
+      adminUrl: config.adminUrl,
+      serverPoolSize: config.serverPoolSize,
+      postgresIsLocal,
+      log,
+    });
     log(`live tails took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
     printTailResults(results);
     if (config.write) {
@@ -59,7 +67,13 @@ async function main(): Promise<void> {
   }
   if (only === undefined || only === 'memory') {
     log('\nMemoryService');
-    await memoryBenchPart(memoryConfig, { adminUrl: config.adminUrl, postgresIsLocal, log, facts, reportPath: config.write ? REPORT : null });
+    await memoryBenchPart(memoryConfig, {
+      adminUrl: config.adminUrl,
+      postgresIsLocal,
+      log,
+      facts,
+      reportPath: config.write ? REPORT : null,
+    });
   }
   log(`\nnpm run bench${only ? ` (BENCH_ONLY=${only})` : ''} took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

@@ -86,9 +86,10 @@ export async function startServer(databaseUrl: string, poolSize: number, env: Re
     grpcUrl: grpcJs ? `http://127.0.0.1:${grpcPort}` : baseUrl,
     grpcListener: grpcJs ? 'GRPC_PORT (@grpc/grpc-js)' : 'PORT (connect-node)',
     pid: child.pid!,
-    stop: () => stopChild(child, exited).then(() => {
-      if (output.trim()) process.stderr.write(`server output (LOG_LEVEL=warn):\n${output}\n`);
-    }),
+    stop: () =>
+      stopChild(child, exited).then(() => {
+        if (output.trim()) process.stderr.write(`server output (LOG_LEVEL=warn):\n${output}\n`);
+      }),
   };
 }
 

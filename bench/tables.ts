@@ -6,7 +6,20 @@ import type { CpuSnapshot } from './cpu.js';
 const CORES = os.availableParallelism();
 
 // Columns of words, aligned left; the rest are numbers, aligned right.
-const TEXT = ['ev/append', 'clients', 'target', 'layer', 'setup', 'client', 'measure', 'value', 'call', 'listener', 'package or folder', 'function (file:function:line)'];
+const TEXT = [
+  'ev/append',
+  'clients',
+  'target',
+  'layer',
+  'setup',
+  'client',
+  'measure',
+  'value',
+  'call',
+  'listener',
+  'package or folder',
+  'function (file:function:line)',
+];
 
 export const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 export const ms = (n: number) => (Number.isFinite(n) ? n.toFixed(n < 10 ? 2 : 1) : 'n/a');
@@ -25,7 +38,8 @@ export function loadCells(cpu: CpuSnapshot | null, seconds: number): string[] {
 /** A plain-text table for the terminal. */
 export function textTable(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (TEXT.includes(head[i]!) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (TEXT.includes(head[i]!) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 

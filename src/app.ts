@@ -75,18 +75,23 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const started: Array<() => unknown> = [];
   const abandon = async (error: unknown): Promise<never> => {
     for (const stop of started.reverse()) {
-      await Promise.resolve().then(stop).catch((failure: unknown) => log.debug({ err: failure }, 'stopping after a failed start'));
+      await Promise.resolve()
+        .then(stop)
+        .catch((failure: unknown) => log.debug({ err: failure }, 'stopping after a failed start'));
     }
     throw error;
   };
 
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    embeddedPort: config.embeddedPostgresPort,
-    poolSize: config.poolSize,
-    startupTimeoutMs: config.startupTimeoutMs,
-  }, log);
+  const database = await openDatabase(
+    {
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      embeddedPort: config.embeddedPostgresPort,
+      poolSize: config.poolSize,
+      startupTimeoutMs: config.startupTimeoutMs,
+    },
+    log,
+  );
   started.push(() => database.close());
   const { pool, url: databaseUrl } = database;
 
@@ -120,7 +125,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits }),
   };
   const expirySweeper = startExpirySweeper({
-    pool, writer: memoryStreams, log, intervalMs: config.memoryExpirySweepMs, batchSize: EXPIRY_BATCH_SIZE,
+    pool,
+    writer: memoryStreams,
+    log,
+    intervalMs: config.memoryExpirySweepMs,
+    batchSize: EXPIRY_BATCH_SIZE,
   });
   started.push(() => expirySweeper.stop());
 
@@ -176,7 +185,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     expirySweeper,
     startConsumer(definition) {
       const consumer = createConsumer({
-        checkpointInterval: config.tails.checkpointInterval, ...definition, pool, databaseUrl, subscriptions, log,
+        checkpointInterval: config.tails.checkpointInterval,
+        ...definition,
+        pool,
+        databaseUrl,
+        subscriptions,
+        log,
       });
       consumers.add(consumer);
       consumer.start();

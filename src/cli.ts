@@ -83,13 +83,16 @@ async function serve(config: Config, log: Logger): Promise<number> {
 }
 
 async function migrateOnly(config: Config, log: Logger): Promise<number> {
-  const database = await openDatabase({
-    databaseUrl: config.databaseUrl,
-    dataDir: config.dataDir,
-    embeddedPort: config.embeddedPostgresPort,
-    poolSize: 1,
-    startupTimeoutMs: config.startupTimeoutMs,
-  }, log);
+  const database = await openDatabase(
+    {
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      embeddedPort: config.embeddedPostgresPort,
+      poolSize: 1,
+      startupTimeoutMs: config.startupTimeoutMs,
+    },
+    log,
+  );
   log.info({ applied: database.applied }, database.applied.length ? 'schema migrated' : 'schema already up to date');
   await database.close();
   return 0;

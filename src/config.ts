@@ -7,12 +7,17 @@ const integer = (min: number, max: number) =>
     .string()
     .regex(/^\d+$/, `expects a whole number from ${min} to ${max}`)
     .transform(Number)
-    .pipe(z.number().int().min(min, `expects a whole number from ${min} to ${max}`).max(max, `expects a whole number from ${min} to ${max}`));
+    .pipe(
+      z.number().int().min(min, `expects a whole number from ${min} to ${max}`).max(max, `expects a whole number from ${min} to ${max}`),
+    );
 
 const postgresUrl = z
   .string()
   .url('expects a URL such as postgres://user@host:5432/database')
-  .refine((value) => !URL.canParse(value) || /^postgres(ql)?:$/.test(new URL(value).protocol), 'expects a postgres:// or postgresql:// URL');
+  .refine(
+    (value) => !URL.canParse(value) || /^postgres(ql)?:$/.test(new URL(value).protocol),
+    'expects a postgres:// or postgresql:// URL',
+  );
 
 const schema = z.object({
   HOST: z.string().min(1, 'expects a host name or address to listen on').default('127.0.0.1'),
@@ -40,7 +45,10 @@ const schema = z.object({
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default('10000'),
   CORS_ORIGINS: z
     .string()
-    .regex(/^(\*|https?:\/\/[^\s,]+(,\s*https?:\/\/[^\s,]+)*)?$/, 'expects * or a comma-separated list of origins such as https://dashboard.example')
+    .regex(
+      /^(\*|https?:\/\/[^\s,]+(,\s*https?:\/\/[^\s,]+)*)?$/,
+      'expects * or a comma-separated list of origins such as https://dashboard.example',
+    )
     .default(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -142,7 +150,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     memoryExpirySweepMs: e.MEMORY_EXPIRY_SWEEP_MS,
     longTransactionWarnMs: e.LONG_TRANSACTION_WARN_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    corsOrigins: e.CORS_ORIGINS.split(',').map((origin) => origin.trim()).filter(Boolean),
+    corsOrigins: e.CORS_ORIGINS.split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
     logLevel: e.LOG_LEVEL,
   };
 }

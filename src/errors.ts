@@ -3,8 +3,14 @@
  * one; `rpc/errors.ts` turns it into the transport's code through a table.
  */
 export type ErrorCode =
-  | 'invalid_argument' | 'not_found' | 'already_exists' | 'aborted' | 'failed_precondition' | 'unavailable'
-  | 'cancelled' | 'deadline_exceeded';
+  | 'invalid_argument'
+  | 'not_found'
+  | 'already_exists'
+  | 'aborted'
+  | 'failed_precondition'
+  | 'unavailable'
+  | 'cancelled'
+  | 'deadline_exceeded';
 
 /**
  * An error that is the caller's answer, not a fault of the service: it names its status code,

@@ -10,7 +10,8 @@ export interface PageBounds {
 
 /** Checks a requested page size: 0 means the default; a fraction, a negative or above the maximum is refused. */
 export function checkPageSize(field: string, requested: number, bounds: PageBounds): number {
-  if (!Number.isInteger(requested) || requested < 0) throw new InvalidArgument(field, `expects a whole number from 0 to ${bounds.max}, got ${requested}`);
+  if (!Number.isInteger(requested) || requested < 0)
+    throw new InvalidArgument(field, `expects a whole number from 0 to ${bounds.max}, got ${requested}`);
   if (requested > bounds.max) throw new InvalidArgument(field, `expects at most ${bounds.max}, got ${requested}`);
   return requested === 0 ? bounds.default : requested;
 }
@@ -18,14 +19,16 @@ export function checkPageSize(field: string, requested: number, bounds: PageBoun
 // Far above any token made here; refused before decoding anything.
 const MAX_TOKEN_LENGTH = 512;
 
-const tokenShape = z.object({
-  // Where the next page starts, as strings.
-  p: z.record(z.string()),
-  // Digest of the scope the token was made for (a query's filters, a person).
-  q: z.string(),
-  // Digest of both: a token edited by hand is refused rather than obeyed.
-  s: z.string(),
-}).strict();
+const tokenShape = z
+  .object({
+    // Where the next page starts, as strings.
+    p: z.record(z.string()),
+    // Digest of the scope the token was made for (a query's filters, a person).
+    q: z.string(),
+    // Digest of both: a token edited by hand is refused rather than obeyed.
+    s: z.string(),
+  })
+  .strict();
 
 /**
  * Makes the opaque token of a page that starts at `position`, good only for `scope` (base64url
@@ -42,8 +45,17 @@ export function encodePageToken(scope: string, position: Record<string, string>)
  * `shape`. Anything else is InvalidArgument on `field`: `otherScope` says what to do when
  * the token is sound but was made for another scope.
  */
-export function decodePageToken<T>(field: string, token: string, scope: string, shape: z.ZodType<T, z.ZodTypeDef, unknown>, otherScope: string): T {
-  const invalid = new InvalidArgument(field, 'is not a page token of this service; pass next_page_token unchanged, or start again without one');
+export function decodePageToken<T>(
+  field: string,
+  token: string,
+  scope: string,
+  shape: z.ZodType<T, z.ZodTypeDef, unknown>,
+  otherScope: string,
+): T {
+  const invalid = new InvalidArgument(
+    field,
+    'is not a page token of this service; pass next_page_token unchanged, or start again without one',
+  );
   if (token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) throw invalid;
   let parsed: z.infer<typeof tokenShape>;
   try {
@@ -66,4 +78,8 @@ function digest(...parts: string[]): string {
 }
 
 /** A uint64 that fits PostgreSQL's bigint, as a decimal string in a token. */
-export const tokenInt64 = z.string().regex(/^\d{1,19}$/).transform(BigInt).refine((n) => n <= 2n ** 63n - 1n);
+export const tokenInt64 = z
+  .string()
+  .regex(/^\d{1,19}$/)
+  .transform(BigInt)
+  .refine((n) => n <= 2n ** 63n - 1n);

@@ -1,11 +1,5 @@
 /** Which step of the start failed. */
-export type StartupFailure =
-  | 'bad_configuration'
-  | 'data_folder'
-  | 'embedded_postgres'
-  | 'database_unreachable'
-  | 'schema'
-  | 'listen';
+export type StartupFailure = 'bad_configuration' | 'data_folder' | 'embedded_postgres' | 'database_unreachable' | 'schema' | 'listen';
 
 /** What a start-up failure says: what failed, why, and what the operator can do about it. */
 export interface StartupProblem {

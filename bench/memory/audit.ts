@@ -30,15 +30,26 @@ export interface AuditResult {
 }
 
 /** Sequential, one connection per variant, random ids from `ids`. */
-export async function measureAuditCost(url: string, ids: string[], caller: string, warmupMs: number, measureMs: number,
-  variants: AuditVariant[] = ['select', 'transaction', 'audited', 'audited-async']): Promise<AuditResult[]> {
+export async function measureAuditCost(
+  url: string,
+  ids: string[],
+  caller: string,
+  warmupMs: number,
+  measureMs: number,
+  variants: AuditVariant[] = ['select', 'transaction', 'audited', 'audited-async'],
+): Promise<AuditResult[]> {
   const results: AuditResult[] = [];
   for (const variant of variants) {
-    const client = new pg.Client({ connectionString: url, ...(variant === 'audited-async' ? { options: '-c synchronous_commit=off' } : {}) });
+    const client = new pg.Client({
+      connectionString: url,
+      ...(variant === 'audited-async' ? { options: '-c synchronous_commit=off' } : {}),
+    });
     await client.connect();
     try {
       const result = await closedLoop({
-        clients: 1, warmupMs, measureMs,
+        clients: 1,
+        warmupMs,
+        measureMs,
         op: async () => {
           const id = ids[Math.floor(Math.random() * ids.length)]!;
           if (variant === 'select') {

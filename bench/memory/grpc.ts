@@ -45,7 +45,8 @@ export interface MemoryClient {
   close(): void;
 }
 
-type Stub = grpc.Client & Record<string, (request: object, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null, response: any) => void) => void>;
+type Stub = grpc.Client &
+  Record<string, (request: object, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null, response: any) => void) => void>;
 let Service: (new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => Stub) | undefined;
 
 function service() {
@@ -81,22 +82,29 @@ export function memoryClient(baseUrl: string): MemoryClient {
       stub[method]!(request, metadata, (error, response) => (error ? reject(error) : resolve(response as T)));
     });
   return {
-    store: async (caller, r) => (await call<{ memory: WireMemory }>('storeMemory', caller, {
-      agentId: r.agentId,
-      userId: r.userId,
-      type: `MEMORY_TYPE_${r.type.toUpperCase()}`,
-      content: struct({ text: r.text, channel: r.channel }),
-      metadata: struct({ source: 'bench-store' }),
-      confidence: r.confidence,
-    })).memory,
+    store: async (caller, r) =>
+      (
+        await call<{ memory: WireMemory }>('storeMemory', caller, {
+          agentId: r.agentId,
+          userId: r.userId,
+          type: `MEMORY_TYPE_${r.type.toUpperCase()}`,
+          content: struct({ text: r.text, channel: r.channel }),
+          metadata: struct({ source: 'bench-store' }),
+          confidence: r.confidence,
+        })
+      ).memory,
     get: async (caller, id) => (await call<{ memory: WireMemory }>('getMemory', caller, { id })).memory,
     list: async (caller, r) => {
       const response = await call<{ memories?: WireMemory[]; nextPageToken?: string }>('listMemories', caller, r);
       return { memories: response.memories ?? [], nextPageToken: response.nextPageToken ?? '' };
     },
-    search: async (caller, r) => (await call<{ results?: { memory: WireMemory; score: number }[] }>('searchMemories', caller, {
-      ...r, mode: 'SEARCH_MODE_FULL_TEXT',
-    })).results ?? [],
+    search: async (caller, r) =>
+      (
+        await call<{ results?: { memory: WireMemory; score: number }[] }>('searchMemories', caller, {
+          ...r,
+          mode: 'SEARCH_MODE_FULL_TEXT',
+        })
+      ).results ?? [],
     close: () => stub.close(),
   };
 }

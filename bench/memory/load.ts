@@ -14,7 +14,6 @@ const LOAD_CONNECTIONS = 2;
 /** Memory for the index builds of the load session (the server's settings are not changed). */
 const BUILD_MEMORY = '512MB';
 
-
 /** One timed step of the load. */
 export interface LoadStep {
   name: string;
@@ -135,22 +134,26 @@ interface IndexDef {
 
 async function dropIndexes(pool: pg.Pool, indexes: IndexDef[]): Promise<void> {
   for (const index of indexes) {
-    await pool.query(index.constraint
-      ? `alter table ${index.table} drop constraint ${index.constraint}`
-      : `drop index ${index.name}`);
+    await pool.query(index.constraint ? `alter table ${index.table} drop constraint ${index.constraint}` : `drop index ${index.name}`);
   }
 }
 
 // One queue over the connections, GIN first (the longest build); CREATE INDEX takes a lock that
 // lets other builds on the same table run. Constraints are attached to their index at the end.
 async function buildIndexes(pool: pg.Pool, indexes: IndexDef[]): Promise<void> {
-  const queue = [...indexes].sort((a, b) => Number(b.method === 'gin') - Number(a.method === 'gin') || Number(b.table === 'memories') - Number(a.table === 'memories'));
-  await Promise.all(Array.from({ length: LOAD_CONNECTIONS }, async () => {
-    for (let index = queue.shift(); index; index = queue.shift()) await pool.query(index.definition);
-  }));
+  const queue = [...indexes].sort(
+    (a, b) => Number(b.method === 'gin') - Number(a.method === 'gin') || Number(b.table === 'memories') - Number(a.table === 'memories'),
+  );
+  await Promise.all(
+    Array.from({ length: LOAD_CONNECTIONS }, async () => {
+      for (let index = queue.shift(); index; index = queue.shift()) await pool.query(index.definition);
+    }),
+  );
   for (const index of indexes) {
     if (!index.constraint) continue;
-    await pool.query(`alter table ${index.table} add constraint ${index.constraint} ${index.kind === 'p' ? 'primary key' : 'unique'} using index ${index.name}`);
+    await pool.query(
+      `alter table ${index.table} add constraint ${index.constraint} ${index.kind === 'p' ? 'primary key' : 'unique'} using index ${index.name}`,
+    );
   }
 }
 
@@ -187,15 +190,23 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
 
     const n = config.memories;
     const half = Math.ceil(n / LOAD_CONNECTIONS);
-    await step('insert memories', () => Promise.all(Array.from({ length: LOAD_CONNECTIONS }, (_, i) =>
-      pool.query(INSERT_MEMORIES, [i * half + 1, Math.min(n, (i + 1) * half), config.users, config.agents, WORDS]))));
+    await step('insert memories', () =>
+      Promise.all(
+        Array.from({ length: LOAD_CONNECTIONS }, (_, i) =>
+          pool.query(INSERT_MEMORIES, [i * half + 1, Math.min(n, (i + 1) * half), config.users, config.agents, WORDS]),
+        ),
+      ),
+    );
 
     // Events in creation order (positions follow created_at within each half), streams beside them.
     // As text: a JavaScript Date would round the microseconds away.
-    const { median, first, last, before } = (await pool.query<{ median: string; first: string; last: string; before: string }>(
-      `select m.median::text, m.first::text, m.last::text, (select count(*) from memories where created_at < m.median)::text as before
+    const { median, first, last, before } = (
+      await pool.query<{ median: string; first: string; last: string; before: string }>(
+        `select m.median::text, m.first::text, m.last::text, (select count(*) from memories where created_at < m.median)::text as before
          from (select percentile_disc(0.5) within group (order by created_at) as median, min(created_at) as first,
-                      max(created_at) + interval '1 microsecond' as last from memories) m`)).rows[0]!;
+                      max(created_at) + interval '1 microsecond' as last from memories) m`,
+      )
+    ).rows[0]!;
     await step('insert events and streams', async () => {
       const base = BigInt((await pool.query<{ base: string }>(RESERVE_POSITIONS, [n])).rows[0]!.base);
       await Promise.all([
@@ -211,11 +222,23 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
     });
 
     await step('vacuum analyze', async () => {
-      await Promise.all([pool.query('vacuum analyze memories'), pool.query('vacuum analyze events').then(() => pool.query('vacuum analyze streams'))]);
+      await Promise.all([
+        pool.query('vacuum analyze memories'),
+        pool.query('vacuum analyze events').then(() => pool.query('vacuum analyze streams')),
+      ]);
     });
 
     // Each row as apply_memory_event() would have written it from its event.
-    const check = (await pool.query<{ memories: string; events: string; streams: string; joined: string; expiring: string; head: string; positions: string }>(`
+    const check = (
+      await pool.query<{
+        memories: string;
+        events: string;
+        streams: string;
+        joined: string;
+        expiring: string;
+        head: string;
+        positions: string;
+      }>(`
       select (select count(*) from memories) as memories,
              (select count(*) from events) as events,
              (select count(*) from streams) as streams,
@@ -230,14 +253,18 @@ export async function loadMemories(url: string, config: MemoryConfig, log: (line
                  and e.created_at = m.created_at and m.updated_at = m.created_at and m.version = 1) as joined,
              (select count(*) from memories where expires_at is not null) as expiring,
              (select last from log_head) as head,
-             (select count(distinct position) filter (where position between 1 and ${n}) from events) as positions`)).rows[0]!;
+             (select count(distinct position) filter (where position between 1 and ${n}) from events) as positions`)
+    ).rows[0]!;
     if (![check.memories, check.events, check.streams, check.joined, check.head, check.positions].every((c) => Number(c) === n)) {
       throw new Error(`bulk load inconsistent: ${JSON.stringify(check)}, expected ${n} of each`);
     }
     const seconds = (performance.now() - started) / 1000;
-    const bytes = (await pool.query<{ memories: string; events: string; streams: string }>(
-      `select pg_total_relation_size('memories') as memories, pg_total_relation_size('events') as events,
-              pg_total_relation_size('streams') as streams`)).rows[0]!;
+    const bytes = (
+      await pool.query<{ memories: string; events: string; streams: string }>(
+        `select pg_total_relation_size('memories') as memories, pg_total_relation_size('events') as events,
+              pg_total_relation_size('streams') as streams`,
+      )
+    ).rows[0]!;
     return {
       memories: n,
       expiring: Number(check.expiring),

@@ -77,7 +77,14 @@ export async function closedLoop({ clients, warmupMs, measureMs, op, window }: L
     throw failure;
   }
   while (window && cpu === null) await new Promise((resolve) => setTimeout(resolve, 1));
-  return { count: latencies.length, perSecond: latencies.length / (measureMs / 1000), latency: percentiles(latencies), cpu, total, slowest };
+  return {
+    count: latencies.length,
+    perSecond: latencies.length / (measureMs / 1000),
+    latency: percentiles(latencies),
+    cpu,
+    total,
+    slowest,
+  };
 }
 
 export function percentiles(values: number[]): Latency {

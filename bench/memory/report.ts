@@ -3,7 +3,15 @@ import type { GoalRow } from '../goals.js';
 import { serverArgs } from '../server.js';
 import { AUDIT_VARIANTS } from './audit.js';
 import type { AuditVariant } from './audit.js';
-import { AGENTS_PER_USER, EXPIRING_SHARE, HISTORY_DAYS, MEMORY_CLIENTS, MEMORY_DATABASE, MEMORY_GOALS, MEMORY_SERVER_POOL } from './config.js';
+import {
+  AGENTS_PER_USER,
+  EXPIRING_SHARE,
+  HISTORY_DAYS,
+  MEMORY_CLIENTS,
+  MEMORY_DATABASE,
+  MEMORY_GOALS,
+  MEMORY_SERVER_POOL,
+} from './config.js';
 import type { LoopResult } from './loop.js';
 import type { MemoryResults, MemoryRun, RunName } from './results.js';
 import { WORDS } from './words.js';
@@ -15,7 +23,11 @@ const TEXT = new Set(['call', 'filter', 'client', 'clients', 'goal', 'step', 'me
 
 function textTable(head: string[], body: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => (TEXT.has(head[i]!) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (TEXT.has(head[i]!) ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
 }
 
@@ -31,15 +43,40 @@ const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
 type Goal = { at: 'p95' | 'p99'; ms: number } | { perSecond: number };
 
 const CALLS: Record<RunName, { call: string; filter: string; client: 'wire' | 'grpc-js'; goal?: Goal }> = {
-  store: { call: 'StoreMemory', filter: 'one memory + its event per call', client: 'wire', goal: { perSecond: MEMORY_GOALS.storePerSecond } },
+  store: {
+    call: 'StoreMemory',
+    filter: 'one memory + its event per call',
+    client: 'wire',
+    goal: { perSecond: MEMORY_GOALS.storePerSecond },
+  },
   get1: { call: 'GetMemory', filter: 'random existing id', client: 'wire', goal: { at: 'p99', ms: MEMORY_GOALS.getP99 } },
   get8: { call: 'GetMemory', filter: 'random existing id', client: 'wire', goal: { at: 'p99', ms: MEMORY_GOALS.getP99 } },
   get8GrpcJs: { call: 'GetMemory', filter: 'random existing id', client: 'grpc-js', goal: { at: 'p99', ms: MEMORY_GOALS.getP99 } },
-  listAgentUser: { call: 'ListMemories', filter: 'agent_id + user_id, 50/page', client: 'grpc-js', goal: { at: 'p99', ms: MEMORY_GOALS.listP99 } },
+  listAgentUser: {
+    call: 'ListMemories',
+    filter: 'agent_id + user_id, 50/page',
+    client: 'grpc-js',
+    goal: { at: 'p99', ms: MEMORY_GOALS.listP99 },
+  },
   listUser: { call: 'ListMemories', filter: 'user_id, 50/page', client: 'grpc-js', goal: { at: 'p99', ms: MEMORY_GOALS.listP99 } },
-  listPage2: { call: 'ListMemories page 2', filter: 'user_id, page_token of page 1', client: 'grpc-js', goal: { at: 'p99', ms: MEMORY_GOALS.listP99 } },
-  searchUser: { call: 'SearchMemories full text', filter: 'user_id, 1–3 words', client: 'grpc-js', goal: { at: 'p95', ms: MEMORY_GOALS.searchP95 } },
-  searchAll: { call: 'SearchMemories full text', filter: 'none, 1–3 words', client: 'grpc-js', goal: { at: 'p95', ms: MEMORY_GOALS.searchP95 } },
+  listPage2: {
+    call: 'ListMemories page 2',
+    filter: 'user_id, page_token of page 1',
+    client: 'grpc-js',
+    goal: { at: 'p99', ms: MEMORY_GOALS.listP99 },
+  },
+  searchUser: {
+    call: 'SearchMemories full text',
+    filter: 'user_id, 1–3 words',
+    client: 'grpc-js',
+    goal: { at: 'p95', ms: MEMORY_GOALS.searchP95 },
+  },
+  searchAll: {
+    call: 'SearchMemories full text',
+    filter: 'none, 1–3 words',
+    client: 'grpc-js',
+    goal: { at: 'p95', ms: MEMORY_GOALS.searchP95 },
+  },
 };
 
 function goalMet(run: MemoryRun): boolean | null {
@@ -61,24 +98,59 @@ export function memoryGoals(results: MemoryResults): GoalRow[] {
   const at = (name: RunName) => results.runs.find((r) => r.name === name);
   const memories = `over ${int(results.config.memories)} memories`;
   const store = at('store');
-  if (store) rows.push({ id: 'store', measured: `${int(store.result.perSecond)}/s, p99 ${ms(store.result.latency.p99)} ms (${memories})`, met: goalMet(store), section: 'MemoryService' });
+  if (store)
+    rows.push({
+      id: 'store',
+      measured: `${int(store.result.perSecond)}/s, p99 ${ms(store.result.latency.p99)} ms (${memories})`,
+      met: goalMet(store),
+      section: 'MemoryService',
+    });
   const get = at('get8');
   if (get) {
     const g = get.result.latency;
-    rows.push({ id: 'get', measured: `p99 ${ms(g.p99)} ms, p50 ${ms(g.p50)} ms, ${int(get.result.perSecond)}/s (${memories})`, met: goalMet(get), section: 'MemoryService' });
+    rows.push({
+      id: 'get',
+      measured: `p99 ${ms(g.p99)} ms, p50 ${ms(g.p50)} ms, ${int(get.result.perSecond)}/s (${memories})`,
+      met: goalMet(get),
+      section: 'MemoryService',
+    });
   }
   return rows;
 }
 
 const CALL_HEAD = ['call', 'filter', 'client', 'clients', 'calls', 'calls/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'goal'];
-const LOAD_HEAD = ['call', 'clients', 'server cores', 'PG cores', 'bench cores', 'other cores', 'server µs/call', 'PG µs/call', 'bench µs/call', 'sum µs/call', 'mean latency µs'];
+const LOAD_HEAD = [
+  'call',
+  'clients',
+  'server cores',
+  'PG cores',
+  'bench cores',
+  'other cores',
+  'server µs/call',
+  'PG µs/call',
+  'bench µs/call',
+  'sum µs/call',
+  'mean latency µs',
+];
 const AUDIT_HEAD = ['measure', 'calls', 'p50 ms', 'p99 ms', 'mean ms'];
 
 function callRows(results: MemoryResults): string[][] {
   return results.runs.map((run) => {
     const r = run.result;
     const l = r.latency;
-    return [CALLS[run.name].call, CALLS[run.name].filter, CALLS[run.name].client, String(run.clients), int(r.count), int(r.perSecond), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max), goalCell(run)];
+    return [
+      CALLS[run.name].call,
+      CALLS[run.name].filter,
+      CALLS[run.name].client,
+      String(run.clients),
+      int(r.count),
+      int(r.perSecond),
+      ms(l.p50),
+      ms(l.p95),
+      ms(l.p99),
+      ms(l.max),
+      goalCell(run),
+    ];
   });
 }
 
@@ -92,18 +164,37 @@ function loadRows(results: MemoryResults): string[][] {
     const per = (v: number | null | undefined) => (v == null || calls === 0 ? 'n/a' : int((v * 1000) / calls));
     const sum = c ? c.bench + (c.server ?? 0) + (c.postgres ?? 0) : null;
     return [
-      `${CALLS[run.name].call} (${CALLS[run.name].filter}, ${CALLS[run.name].client})`, String(run.clients),
-      cores(c?.server), cores(c?.postgres), cores(c?.bench), cores(c?.other),
-      per(c?.server), per(c?.postgres), per(c?.bench), per(sum), int(run.result.latency.mean * 1000),
+      `${CALLS[run.name].call} (${CALLS[run.name].filter}, ${CALLS[run.name].client})`,
+      String(run.clients),
+      cores(c?.server),
+      cores(c?.postgres),
+      cores(c?.bench),
+      cores(c?.other),
+      per(c?.server),
+      per(c?.postgres),
+      per(c?.bench),
+      per(sum),
+      int(run.result.latency.mean * 1000),
     ];
   });
 }
 
 function auditRows(results: MemoryResults): string[][] {
   const by = (v: AuditVariant) => results.audit.find((a) => a.variant === v)?.result;
-  const row = (label: string, r: LoopResult | undefined) => [label, r ? int(r.count) : 'n/a', ms3(r?.latency.p50), ms3(r?.latency.p99), ms3(r?.latency.mean)];
-  const diff = (label: string, a: LoopResult | undefined, b: LoopResult | undefined) =>
-    [label, '–', ms3(a && b ? a.latency.p50 - b.latency.p50 : undefined), ms3(a && b ? a.latency.p99 - b.latency.p99 : undefined), ms3(a && b ? a.latency.mean - b.latency.mean : undefined)];
+  const row = (label: string, r: LoopResult | undefined) => [
+    label,
+    r ? int(r.count) : 'n/a',
+    ms3(r?.latency.p50),
+    ms3(r?.latency.p99),
+    ms3(r?.latency.mean),
+  ];
+  const diff = (label: string, a: LoopResult | undefined, b: LoopResult | undefined) => [
+    label,
+    '–',
+    ms3(a && b ? a.latency.p50 - b.latency.p50 : undefined),
+    ms3(a && b ? a.latency.p99 - b.latency.p99 : undefined),
+    ms3(a && b ? a.latency.mean - b.latency.mean : undefined),
+  ];
   const grpc = results.runs.find((r) => r.name === 'get1')?.result;
   return [
     ...results.audit.map((a) => row(`pg: ${AUDIT_VARIANTS[a.variant]}`, a.result)),
@@ -128,8 +219,10 @@ function loadSummary(results: MemoryResults): { head: string[]; body: string[][]
 export function printMemoryResults(results: MemoryResults): void {
   const out = (s: string) => process.stdout.write(`${s}\n`);
   const l = results.load;
-  out(`\nMemoryService: ${int(l.memories)} memories loaded in ${l.seconds.toFixed(1)} s (${int(l.memories / l.seconds)} memories/s with their events); `
-    + `memories ${mib(l.bytes.memories)}, events ${mib(l.bytes.events)}, streams ${mib(l.bytes.streams)} with indexes`);
+  out(
+    `\nMemoryService: ${int(l.memories)} memories loaded in ${l.seconds.toFixed(1)} s (${int(l.memories / l.seconds)} memories/s with their events); ` +
+      `memories ${mib(l.bytes.memories)}, events ${mib(l.bytes.events)}, streams ${mib(l.bytes.streams)} with indexes`,
+  );
   const s = loadSummary(results);
   out(textTable(s.head, s.body));
   out(`\nCalls through gRPC (${results.config.seconds} s measured after ${results.config.warmupSeconds} s warm-up each)`);
@@ -150,13 +243,19 @@ export function memoryMarkdownSection(results: MemoryResults, facts: MachineFact
     config.warmupSeconds !== 1 ? `BENCH_MEMORY_WARMUP_SECONDS=${config.warmupSeconds}` : '',
     process.env.BENCH_SERVER_ENTRY ? `BENCH_SERVER_ENTRY=${process.env.BENCH_SERVER_ENTRY}` : '',
     process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL=…' : '',
-  ].filter(Boolean).join(' ');
+  ]
+    .filter(Boolean)
+    .join(' ');
   const sl = loadSummary(results);
-  const plans = results.plans.map((p) => `**${CALLS[p.run].call} (${CALLS[p.run].filter})** — ${p.reason}; slowest call ${p.call}:
+  const plans = results.plans
+    .map(
+      (p) => `**${CALLS[p.run].call} (${CALLS[p.run].filter})** — ${p.reason}; slowest call ${p.call}:
 
 \`\`\`
 ${p.plan}
-\`\`\``).join('\n\n');
+\`\`\``,
+    )
+    .join('\n\n');
   return `${MEMORY_SECTION_TITLE}
 
 **Goals:** StoreMemory ≥ ${int(MEMORY_GOALS.storePerSecond)}/s at ${MEMORY_CLIENTS} clients, GetMemory p99 < ${MEMORY_GOALS.getP99} ms (at 1 and ${MEMORY_CLIENTS} clients), ListMemories p99 < ${MEMORY_GOALS.listP99} ms, full-text SearchMemories p95 < ${MEMORY_GOALS.searchP95} ms, on ${int(config.memories)} stored memories.

@@ -42,14 +42,17 @@ export interface MemoryContext {
 const agentName = (n: number) => `agent-${String(n).padStart(3, '0')}`;
 const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() * list.length)]!;
 /** Text as the loader writes it: 6–20 words, the first words of the list more often. */
-const memoryText = () => Array.from({ length: 6 + Math.floor(Math.random() * 15) }, () => WORDS[Math.floor(Math.random() ** 1.5 * WORDS.length)]).join(' ');
+const memoryText = () =>
+  Array.from({ length: 6 + Math.floor(Math.random() * 15) }, () => WORDS[Math.floor(Math.random() ** 1.5 * WORDS.length)]).join(' ');
 
 export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): Promise<MemoryResults> {
   const { log } = ctx;
   const started = performance.now();
   const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
 
-  log(`loading ${config.memories.toLocaleString('en-US')} memories (${config.agents} agents, ${config.users.toLocaleString('en-US')} people) into a fresh database`);
+  log(
+    `loading ${config.memories.toLocaleString('en-US')} memories (${config.agents} agents, ${config.users.toLocaleString('en-US')} people) into a fresh database`,
+  );
   const url = await createMemoryDatabase(ctx.adminUrl);
   const load = await loadMemories(url, config, log);
   log(`loaded in ${load.seconds.toFixed(1)} s (${elapsed()} so far)`);
@@ -63,14 +66,20 @@ export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): 
   const wire: WireMemoryClient[] = [];
   try {
     const percent = Math.min(100, ((SAMPLE * 1.5) / config.memories) * 100);
-    const sample = (await db.query<{ id: string; agent_id: string; user_id: string }>(
-      `select id::text, agent_id, user_id from memories tablesample bernoulli (${percent}) limit ${SAMPLE}`)).rows;
+    const sample = (
+      await db.query<{ id: string; agent_id: string; user_id: string }>(
+        `select id::text, agent_id, user_id from memories tablesample bernoulli (${percent}) limit ${SAMPLE}`,
+      )
+    ).rows;
     const ids = sample.map((r) => r.id);
     const pairs = sample.map((r) => ({ agentId: r.agent_id, userId: r.user_id }));
     const users = [...new Set(sample.map((r) => r.user_id))];
     // People with a second page (of their live memories).
-    const paged = (await db.query<{ user_id: string }>(
-      `select user_id from memories where deleted_at is null group by user_id having count(*) > ${PAGE_SIZE + 5} order by random() limit 2000`)).rows.map((r) => r.user_id);
+    const paged = (
+      await db.query<{ user_id: string }>(
+        `select user_id from memories where deleted_at is null group by user_id having count(*) > ${PAGE_SIZE + 5} order by random() limit 2000`,
+      )
+    ).rows.map((r) => r.user_id);
     const eventsBefore = Number((await db.query<{ n: string }>('select count(*) as n from events')).rows[0]!.n);
 
     server = await startServer(url, MEMORY_SERVER_POOL);
@@ -95,8 +104,10 @@ export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): 
       });
       runs.push({ name, clients: clientCount, result });
       const l = result.latency;
-      log(`${name.padEnd(14)} ${String(clientCount).padStart(2)} clients ${Math.round(result.perSecond).toString().padStart(6)} calls/s  `
-        + `p50 ${l.p50.toFixed(2)}  p95 ${l.p95.toFixed(2)}  p99 ${l.p99.toFixed(2)}  max ${l.max.toFixed(1)} ms (${elapsed()})`);
+      log(
+        `${name.padEnd(14)} ${String(clientCount).padStart(2)} clients ${Math.round(result.perSecond).toString().padStart(6)} calls/s  ` +
+          `p50 ${l.p50.toFixed(2)}  p95 ${l.p95.toFixed(2)}  p99 ${l.p99.toFixed(2)}  max ${l.max.toFixed(1)} ms (${elapsed()})`,
+      );
       return result;
     };
 
@@ -135,17 +146,21 @@ export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): 
       return { what: { userId } };
     });
     // Page 2 of a person's memories, with the token of page 1 (untimed).
-    const listPage2 = paged.length === 0 ? undefined : await time('listPage2', 1, async (client) => {
-      const userId = pick(paged);
-      const first = await clients[client]!.list('bench-reader', { userId, pageSize: PAGE_SIZE });
-      if (!first.nextPageToken) throw new Error(`ListMemories ${userId}: no page 2`);
-      const t0 = performance.now();
-      const second = await clients[client]!.list('bench-reader', { userId, pageSize: PAGE_SIZE, pageToken: first.nextPageToken });
-      const ms = performance.now() - t0;
-      const seen = new Set(first.memories.map((m) => m.id));
-      if (second.memories.length === 0 || second.memories.some((m) => seen.has(m.id))) throw new Error(`page 2 of ${userId} repeats page 1`);
-      return { ms, what: { userId, after: first.memories.at(-1)!.id } };
-    });
+    const listPage2 =
+      paged.length === 0
+        ? undefined
+        : await time('listPage2', 1, async (client) => {
+            const userId = pick(paged);
+            const first = await clients[client]!.list('bench-reader', { userId, pageSize: PAGE_SIZE });
+            if (!first.nextPageToken) throw new Error(`ListMemories ${userId}: no page 2`);
+            const t0 = performance.now();
+            const second = await clients[client]!.list('bench-reader', { userId, pageSize: PAGE_SIZE, pageToken: first.nextPageToken });
+            const ms = performance.now() - t0;
+            const seen = new Set(first.memories.map((m) => m.id));
+            if (second.memories.length === 0 || second.memories.some((m) => seen.has(m.id)))
+              throw new Error(`page 2 of ${userId} repeats page 1`);
+            return { ms, what: { userId, after: first.memories.at(-1)!.id } };
+          });
 
     const searchUser = await time('searchUser', 1, async (client) => {
       const request = { query: randomQuery(), userId: pick(users) };
@@ -159,8 +174,11 @@ export async function runMemoryBench(config: MemoryConfig, ctx: MemoryContext): 
     });
 
     // Every call that returned is in the database: each stored memory with its event, each read with one.
-    const after = (await db.query<{ memories: string; events: string }>(
-      'select (select count(*) from memories) as memories, (select count(*) from events) as events')).rows[0]!;
+    const after = (
+      await db.query<{ memories: string; events: string }>(
+        'select (select count(*) from memories) as memories, (select count(*) from events) as events',
+      )
+    ).rows[0]!;
     const page2Calls = 2 * (listPage2?.total ?? 0);
     const reads = [get1, get8, get8GrpcJs, listAgentUser, listUser, searchUser, searchAll].reduce((n, r) => n + r.total, 0) + page2Calls;
     const counts = { stored: store.total, events: Number(after.events) - eventsBefore, memories: Number(after.memories) - config.memories };
@@ -222,7 +240,10 @@ function searchSql(query: string, userId?: string): { text: string; values: stri
  * EXPLAIN (ANALYZE, BUFFERS) of the slowest timed call of each read whose goal was missed, and of
  * the slowest unfiltered search in any case, run again straight on PostgreSQL (warm by now).
  */
-async function explainSlowest(db: pg.Client, r: Record<Exclude<RunName, 'store' | 'listPage2'>, LoopResult> & { listPage2: LoopResult | undefined }): Promise<Plan[]> {
+async function explainSlowest(
+  db: pg.Client,
+  r: Record<Exclude<RunName, 'store' | 'listPage2'>, LoopResult> & { listPage2: LoopResult | undefined },
+): Promise<Plan[]> {
   const wanted: { run: Exclude<RunName, 'store'>; reason: string }[] = [];
   const missed = (run: Exclude<RunName, 'store'>, value: number, goal: number, what: string) => {
     if (!(value < goal)) wanted.push({ run, reason: `${what} ${value.toFixed(1)} ms, goal < ${goal} ms` });
@@ -245,10 +266,17 @@ async function explainSlowest(db: pg.Client, r: Record<Exclude<RunName, 'store' 
     const what = slowest.what as any;
     let sql: { text: string; values: string[] };
     if (run === 'get1' || run === 'get8' || run === 'get8GrpcJs') {
-      sql = { text: `select ${COLUMNS}, not ${LIVE} as expired_now from memories where id = $1::uuid and deleted_at is null`, values: [what] };
+      sql = {
+        text: `select ${COLUMNS}, not ${LIVE} as expired_now from memories where id = $1::uuid and deleted_at is null`,
+        values: [what],
+      };
     } else if (run === 'listPage2') {
-      const { us } = (await db.query<{ us: string }>(
-        'select (extract(epoch from created_at) * 1000000)::bigint::text as us from memories where id = $1::uuid', [what.after])).rows[0]!;
+      const { us } = (
+        await db.query<{ us: string }>(
+          'select (extract(epoch from created_at) * 1000000)::bigint::text as us from memories where id = $1::uuid',
+          [what.after],
+        )
+      ).rows[0]!;
       sql = listSql({ userId: what.userId }, { us, id: what.after });
     } else if (run === 'listAgentUser' || run === 'listUser') {
       sql = listSql(what);

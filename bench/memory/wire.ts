@@ -3,7 +3,10 @@
 // needs. Requests are encoded before the timed runs; a call only picks one and sends it.
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import {
-  GetMemoryResponseSchema, MemoryType, StoreMemoryRequestSchema, StoreMemoryResponseSchema,
+  GetMemoryResponseSchema,
+  MemoryType,
+  StoreMemoryRequestSchema,
+  StoreMemoryResponseSchema,
 } from '../../src/gen/auren/v1/memory_pb.js';
 import { connectWire, headerBlock } from '../wire/h2c.js';
 import type { WireConnection } from '../wire/h2c.js';
@@ -12,8 +15,13 @@ import type { StoreRequest } from './grpc.js';
 
 const CALLER_HEADER = 'x-auren-agent';
 const TYPES: Record<string, MemoryType> = {
-  fact: MemoryType.FACT, analysis: MemoryType.ANALYSIS, recommendation: MemoryType.RECOMMENDATION, hypothesis: MemoryType.HYPOTHESIS,
-  insight: MemoryType.INSIGHT, conversation: MemoryType.CONVERSATION, decision: MemoryType.DECISION,
+  fact: MemoryType.FACT,
+  analysis: MemoryType.ANALYSIS,
+  recommendation: MemoryType.RECOMMENDATION,
+  hypothesis: MemoryType.HYPOTHESIS,
+  insight: MemoryType.INSIGHT,
+  conversation: MemoryType.CONVERSATION,
+  decision: MemoryType.DECISION,
 };
 
 /** One client on its own HTTP/2 connection. */
@@ -38,14 +46,21 @@ export function encodeStores(requests: StoreRequest[], authority: string): Store
     if (!h) byAgent.set(r.agentId, (h = headerBlock(authority, PATHS.storeMemory, { [CALLER_HEADER]: r.agentId })));
     return h;
   });
-  const bodies = requests.map((r) => Buffer.from(toBinary(StoreMemoryRequestSchema, create(StoreMemoryRequestSchema, {
-    agentId: r.agentId,
-    userId: r.userId,
-    type: TYPES[r.type]!,
-    content: { text: r.text, channel: r.channel },
-    metadata: { source: 'bench-store' },
-    confidence: r.confidence,
-  }))));
+  const bodies = requests.map((r) =>
+    Buffer.from(
+      toBinary(
+        StoreMemoryRequestSchema,
+        create(StoreMemoryRequestSchema, {
+          agentId: r.agentId,
+          userId: r.userId,
+          type: TYPES[r.type]!,
+          content: { text: r.text, channel: r.channel },
+          metadata: { source: 'bench-store' },
+          confidence: r.confidence,
+        }),
+      ),
+    ),
+  );
   return { headers, bodies };
 }
 
@@ -57,11 +72,17 @@ export async function wireMemoryClient(grpcUrl: string, stores: StoreCalls, call
   return {
     async store(i) {
       const k = i % stores.bodies.length;
-      const response = fromBinary(StoreMemoryResponseSchema, await connection.unary(stores.headers[k]!, PATHS.storeMemory, stores.bodies[k]!));
+      const response = fromBinary(
+        StoreMemoryResponseSchema,
+        await connection.unary(stores.headers[k]!, PATHS.storeMemory, stores.bodies[k]!),
+      );
       return response.memory?.id ?? '';
     },
     async get(id) {
-      const response = fromBinary(GetMemoryResponseSchema, await connection.unary(getHeaders, PATHS.getMemory, withStringField(1, id, empty)));
+      const response = fromBinary(
+        GetMemoryResponseSchema,
+        await connection.unary(getHeaders, PATHS.getMemory, withStringField(1, id, empty)),
+      );
       return response.memory?.id ?? '';
     },
     close: () => connection.close(),

@@ -35,10 +35,17 @@ export async function loadEvents(databaseUrl: string, count: number, streamPrefi
       for (let b = next++; b < batches; b = next++) {
         const size = Math.min(LOAD_BATCH, count - b * LOAD_BATCH);
         const events = payloads(w, b, size).map((data) => ({
-          event_id: randomUUID(), type: EVENT_TYPE, data, metadata: {}, correlation_id: null, causation_id: null,
+          event_id: randomUUID(),
+          type: EVENT_TYPE,
+          data,
+          metadata: {},
+          correlation_id: null,
+          causation_id: null,
         }));
-        const result = await pool.query<{ outcome: string }>(
-          "select outcome from append_to_stream($1, 'no_stream', 0, $2::jsonb)", [`${streamPrefix}-${b}`, JSON.stringify(events)]);
+        const result = await pool.query<{ outcome: string }>("select outcome from append_to_stream($1, 'no_stream', 0, $2::jsonb)", [
+          `${streamPrefix}-${b}`,
+          JSON.stringify(events),
+        ]);
         if (result.rows[0]?.outcome !== 'appended') throw new Error(`loading batch ${b}: ${result.rows[0]?.outcome}`);
       }
     };
@@ -89,13 +96,18 @@ export async function catchUpWire(options: CatchUpOptions): Promise<CatchUpResul
       let late = false;
       let unknown: number | undefined;
       void deadline.then(() => (late = true));
-      const read = connection.stream(headerBlock(url.host, PATHS.subscribeToAll), PATHS.subscribeToAll, subscribeToAllRequest('start'), (m) => {
-        const kind = tailMessageKind(m);
-        if (kind === 'event') onEvent();
-        else if (kind === 'caughtUp') caughtUp = true;
-        else if (kind === 'unknown') unknown = m[0];
-        return !caughtUp && !late && unknown === undefined;
-      });
+      const read = connection.stream(
+        headerBlock(url.host, PATHS.subscribeToAll),
+        PATHS.subscribeToAll,
+        subscribeToAllRequest('start'),
+        (m) => {
+          const kind = tailMessageKind(m);
+          if (kind === 'event') onEvent();
+          else if (kind === 'caughtUp') caughtUp = true;
+          else if (kind === 'unknown') unknown = m[0];
+          return !caughtUp && !late && unknown === undefined;
+        },
+      );
       read.catch(() => undefined); // a read still open at the deadline fails when the connection closes
       // The deadline also ends a read that gets no message at all.
       await Promise.race([read, deadline]);
@@ -130,7 +142,10 @@ export async function catchUpGrpcJs(options: CatchUpOptions): Promise<CatchUpRes
 /** SubscribeToAll from the start until caught_up, with connect-node's client (gRPC protocol, HTTP/2). */
 export async function catchUpConnect(options: CatchUpOptions): Promise<CatchUpResult> {
   const sessionManager = new Http2SessionManager(options.baseUrl);
-  const client = createClient(EventStoreService, createGrpcTransport({ baseUrl: options.baseUrl, sessionManager, readMaxBytes: 64 * 1024 * 1024 }));
+  const client = createClient(
+    EventStoreService,
+    createGrpcTransport({ baseUrl: options.baseUrl, sessionManager, readMaxBytes: 64 * 1024 * 1024 }),
+  );
   const abort = new AbortController();
   try {
     return await measure('connect', options, async (onEvent, deadline) => {
@@ -179,6 +194,7 @@ async function measure(
   const seconds = (performance.now() - started) / 1000;
   let cpu: CpuSnapshot | null = meter.stop();
   if (options.postgresIsLocal) cpu = meter.restrict(cpu, await postgresPids(options.adminUrl, options.database));
-  if (caughtUp && events !== options.expected) throw new Error(`catch-up with ${client}: ${events} events before caught_up, expected ${options.expected}`);
+  if (caughtUp && events !== options.expected)
+    throw new Error(`catch-up with ${client}: ${events} events before caught_up, expected ${options.expected}`);
   return { client, events, caughtUp, seconds, eventsPerSecond: events / seconds, firstEventSeconds: (first - started) / 1000, cpu };
 }

@@ -2,8 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  DefaultPostgreSQLEventStoreProcessorBatchSize, DefaultPostgreSQLEventStoreProcessorPullingFrequencyInMs,
-  getPostgreSQLEventStore, messagesTable, postgreSQLEventStoreConsumer,
+  DefaultPostgreSQLEventStoreProcessorBatchSize,
+  DefaultPostgreSQLEventStoreProcessorPullingFrequencyInMs,
+  getPostgreSQLEventStore,
+  messagesTable,
+  postgreSQLEventStoreConsumer,
 } from '@event-driven-io/emmett-postgresql';
 import pg from 'pg';
 import { EVENT_TYPE, payloads } from '../payload.js';
@@ -42,7 +45,8 @@ export async function emmettTails(databaseUrl: string, lanes: number, primeEvent
   await pool.query('analyze');
   // After the primed events: the consumer's 'END' reads from the first stored event in 0.42
   // (readLastMessageGlobalPosition orders ascending), so start from an explicit checkpoint.
-  const last = (await pool.query<{ last: string | null }>(`select max(global_position)::text as last from ${messagesTable.name}`)).rows[0]!.last;
+  const last = (await pool.query<{ last: string | null }>(`select max(global_position)::text as last from ${messagesTable.name}`)).rows[0]!
+    .last;
 
   const consumer = postgreSQLEventStoreConsumer({ connectionString: databaseUrl, pulling: EMMETT_CONSUMER });
   consumer.reactor({
@@ -77,9 +81,14 @@ export async function emmettTails(databaseUrl: string, lanes: number, primeEvent
       });
       // Wait until every measured event was handled, or until the consumer has handled an event
       // stored after all of them: whatever is still missing then was skipped, not late.
-      const last = BigInt((await pool.query<{ last: string }>(
-        `select max(global_position)::text as last from ${messagesTable.name} where message_data->>'bench_id' = any($1)`,
-        [t.missing()])).rows[0]!.last ?? '-1');
+      const last = BigInt(
+        (
+          await pool.query<{ last: string }>(
+            `select max(global_position)::text as last from ${messagesTable.name} where message_data->>'bench_id' = any($1)`,
+            [t.missing()],
+          )
+        ).rows[0]!.last ?? '-1',
+      );
       const deadline = performance.now() + run.graceMs;
       while (!t.complete() && lastHandled < last && performance.now() < deadline && failure === undefined) await sleep(50);
       // Past them all: give it two more polls (it waits at most 1 s between reads) before calling them skipped.
@@ -88,9 +97,14 @@ export async function emmettTails(databaseUrl: string, lanes: number, primeEvent
       const missing = t.missing();
       let skipped = 0;
       if (missing.length > 0) {
-        skipped = Number((await pool.query<{ n: string }>(
-          `select count(*) as n from ${messagesTable.name} where message_data->>'bench_id' = any($1) and global_position < $2`,
-          [missing, lastHandled.toString()])).rows[0]!.n);
+        skipped = Number(
+          (
+            await pool.query<{ n: string }>(
+              `select count(*) as n from ${messagesTable.name} where message_data->>'bench_id' = any($1) and global_position < $2`,
+              [missing, lastHandled.toString()],
+            )
+          ).rows[0]!.n,
+        );
       }
       return { ...t.result(), ...load, skipped };
     },

@@ -9,7 +9,9 @@ const PROTO_ROOT = fileURLToPath(new URL('../../proto', import.meta.url));
 /** A grpc-js client of auren.v1.EventStoreService, as loaded from the .proto file. */
 export type EventStoreClient = grpc.Client & Record<string, (...args: any[]) => any>;
 
-let constructor: (new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => EventStoreClient) | undefined;
+let constructor:
+  | (new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ChannelOptions) => EventStoreClient)
+  | undefined;
 
 function eventStoreConstructor() {
   if (!constructor) {
@@ -57,11 +59,14 @@ export function toStruct(object: { [key: string]: Json }): object {
 }
 
 /** Appends events (each `{ eventId, type, data }`, data already a Struct) to a stream, expecting ANY version. */
-export function appendAny(client: EventStoreClient, streamId: string, events: { eventId: string; type: string; data: object }[]): Promise<void> {
+export function appendAny(
+  client: EventStoreClient,
+  streamId: string,
+  events: { eventId: string; type: string; data: object }[],
+): Promise<void> {
   return new Promise((resolve, reject) => {
-    client.appendToStream!(
-      { streamId, expected: { kind: 'EXPECTED_VERSION_KIND_ANY' }, events },
-      (error: grpc.ServiceError | null) => (error ? reject(error) : resolve()),
+    client.appendToStream!({ streamId, expected: { kind: 'EXPECTED_VERSION_KIND_ANY' }, events }, (error: grpc.ServiceError | null) =>
+      error ? reject(error) : resolve(),
     );
   });
 }

@@ -73,9 +73,12 @@ async function serverSessions(databaseUrl: string): Promise<{ total: number; lis
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
-    const row = (await client.query<{ total: number; listen: number }>(
-      `select count(*)::int as total, (count(*) filter (where application_name = 'auren-listener' or query ~* '^\\s*listen\\s'))::int as listen
-         from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`)).rows[0]!;
+    const row = (
+      await client.query<{ total: number; listen: number }>(
+        `select count(*)::int as total, (count(*) filter (where application_name = 'auren-listener' or query ~* '^\\s*listen\\s'))::int as listen
+         from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'`,
+      )
+    ).rows[0]!;
     return row;
   } finally {
     await client.end();
@@ -99,15 +102,17 @@ export async function idleSubscribers(options: IdleOptions): Promise<IdleResult>
     const subscribeStart = performance.now();
     for (let s = 0; s < subscribers; s++) {
       const mine = got[s]!;
-      tails.push(subscribeToAll(clients[s % connections]!, 'end', (message) => {
-        if (message.message !== 'event') return;
-        if (!expected.has(message.event!.eventId)) {
-          mine.other++;
-          return;
-        }
-        mine.last = performance.now();
-        if (++mine.burst === burstEvents && ++complete === subscribers) allDelivered?.();
-      }));
+      tails.push(
+        subscribeToAll(clients[s % connections]!, 'end', (message) => {
+          if (message.message !== 'event') return;
+          if (!expected.has(message.event!.eventId)) {
+            mine.other++;
+            return;
+          }
+          mine.last = performance.now();
+          if (++mine.burst === burstEvents && ++complete === subscribers) allDelivered?.();
+        }),
+      );
     }
     const failed = Promise.race(tails.map((t) => t.failed));
     failed.catch(() => undefined); // raced below; a failure after the end is not unhandled
@@ -126,13 +131,15 @@ export async function idleSubscribers(options: IdleOptions): Promise<IdleResult>
     const firstSend = performance.now();
     let lastAck = 0;
     let next = 0;
-    await Promise.all(Array.from({ length: BURST_LANES }, async (_, lane) => {
-      for (let i = next++; i < burstEvents; i = next++) {
-        const data = toStruct(payloads(lane, i, 1)[0]!);
-        await appendAny(appender, `idle-burst-${lane}`, [{ eventId: ids[i]!, type: EVENT_TYPE, data }]);
-        lastAck = performance.now();
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: BURST_LANES }, async (_, lane) => {
+        for (let i = next++; i < burstEvents; i = next++) {
+          const data = toStruct(payloads(lane, i, 1)[0]!);
+          await appendAny(appender, `idle-burst-${lane}`, [{ eventId: ids[i]!, type: EVENT_TYPE, data }]);
+          lastAck = performance.now();
+        }
+      }),
+    );
     let timer: NodeJS.Timeout | undefined;
     const left = options.deadlineSeconds * 1000 - (performance.now() - firstSend);
     await Promise.race([delivered, failed, new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, left))))]);

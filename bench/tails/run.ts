@@ -75,13 +75,20 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
   const latency: LatencyRow[] = [];
   let listener: ServerProcess['grpcListener'] = 'PORT (connect-node)';
   const run = (label: string, rate: number, graceMs = GRACE_MS + 2 * pollMs): LatencyRun => ({
-    label, rate, warmupMs: WARMUP_SECONDS * 1000, measureMs: config.seconds * 1000, lanes: LANES, graceMs,
+    label,
+    rate,
+    warmupMs: WARMUP_SECONDS * 1000,
+    measureMs: config.seconds * 1000,
+    lanes: LANES,
+    graceMs,
   });
   const printRow = (row: LatencyRow) => {
     const r = row.result;
-    log(`tail latency ${row.setup.padEnd(6)} ${String(row.rate).padStart(5)} ev/s offered, ${Math.round(r.achievedRate)} achieved: `
-      + `ack→receipt p50 ${r.ackToReceipt.p50.toFixed(1)} p99 ${r.ackToReceipt.p99.toFixed(1)} max ${r.ackToReceipt.max.toFixed(1)} ms, `
-      + `received ${r.received}/${r.events}${r.skipped ? ` (${r.skipped} skipped)` : ''}  [${elapsed()}]`);
+    log(
+      `tail latency ${row.setup.padEnd(6)} ${String(row.rate).padStart(5)} ev/s offered, ${Math.round(r.achievedRate)} achieved: ` +
+        `ack→receipt p50 ${r.ackToReceipt.p50.toFixed(1)} p99 ${r.ackToReceipt.p99.toFixed(1)} max ${r.ackToReceipt.max.toFixed(1)} ms, ` +
+        `received ${r.received}/${r.events}${r.skipped ? ` (${r.skipped} skipped)` : ''}  [${elapsed()}]`,
+    );
   };
 
   // 1. Latency, AUREN: appender on server A; subscriber on A (a) or on B (b, c).
@@ -92,7 +99,12 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
     listener = a.grpcListener;
     try {
       if (notify) await loadEvents(urls.latency, TAILS_PRIME_EVENTS, 'prime');
-      const setups: [SetupName, ServerProcess][] = notify ? [['local', a], ['notify', b]] : [['poll', b]];
+      const setups: [SetupName, ServerProcess][] = notify
+        ? [
+            ['local', a],
+            ['notify', b],
+          ]
+        : [['poll', b]];
       for (const [setup, subscribeTo] of setups) {
         for (const rate of config.rates) {
           const meterA = cpuMeter({ serverPid: a.pid, postgresIsLocal: ctx.postgresIsLocal });
@@ -147,19 +159,28 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
     const server = await startServer(urls.catchup, ctx.serverPoolSize); // applies the schema
     try {
       load = await loadEvents(urls.catchup, config.catchupEvents);
-      log(`catch-up: stored ${load.events.toLocaleString('en-US')} events in ${load.seconds.toFixed(1)} s `
-        + `(${Math.round(load.events / load.seconds).toLocaleString('en-US')} ev/s, direct SQL) and analyzed  [${elapsed()}]`);
+      log(
+        `catch-up: stored ${load.events.toLocaleString('en-US')} events in ${load.seconds.toFixed(1)} s ` +
+          `(${Math.round(load.events / load.seconds).toLocaleString('en-US')} ev/s, direct SQL) and analyzed  [${elapsed()}]`,
+      );
       await checkpoint(ctx.adminUrl);
       const options = {
-        baseUrl: server.grpcUrl, serverPid: server.pid, adminUrl: ctx.adminUrl, database: TAIL_DATABASES.catchup,
-        postgresIsLocal: ctx.postgresIsLocal, expected: config.catchupEvents, maxSeconds: config.catchupMaxSeconds,
+        baseUrl: server.grpcUrl,
+        serverPid: server.pid,
+        adminUrl: ctx.adminUrl,
+        database: TAIL_DATABASES.catchup,
+        postgresIsLocal: ctx.postgresIsLocal,
+        expected: config.catchupEvents,
+        maxSeconds: config.catchupMaxSeconds,
       };
       // connect-node's client only on request (BENCH_CATCHUP_CONNECT=1): it adds a slow reader's run.
       for (const read of [catchUpWire, catchUpGrpcJs, ...(process.env.BENCH_CATCHUP_CONNECT === '1' ? [catchUpConnect] : [])]) {
         const r = await read(options);
         catchUp.push(r);
-        log(`catch-up with ${r.client.padEnd(7)}: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, `
-          + `${Math.round(r.eventsPerSecond).toLocaleString('en-US')} ev/s${r.caughtUp ? '' : ` (stopped at ${config.catchupMaxSeconds} s, not caught up)`}  [${elapsed()}]`);
+        log(
+          `catch-up with ${r.client.padEnd(7)}: ${r.events.toLocaleString('en-US')} events in ${r.seconds.toFixed(1)} s, ` +
+            `${Math.round(r.eventsPerSecond).toLocaleString('en-US')} ev/s${r.caughtUp ? '' : ` (stopped at ${config.catchupMaxSeconds} s, not caught up)`}  [${elapsed()}]`,
+        );
       }
     } finally {
       await server.stop();
@@ -172,12 +193,19 @@ export async function runTailsBench(config: TailsConfig, ctx: TailsContext): Pro
     const server = await startServer(urls.idle, ctx.serverPoolSize);
     try {
       idle = await idleSubscribers({
-        baseUrl: server.grpcUrl, serverPid: server.pid, databaseUrl: urls.idle,
-        subscribers: config.idleSubscribers, connections: IDLE_CONNECTIONS, burstEvents: config.idleEvents,
-        deadlineSeconds: config.idleDeadlineSeconds, postgresIsLocal: ctx.postgresIsLocal,
+        baseUrl: server.grpcUrl,
+        serverPid: server.pid,
+        databaseUrl: urls.idle,
+        subscribers: config.idleSubscribers,
+        connections: IDLE_CONNECTIONS,
+        burstEvents: config.idleEvents,
+        deadlineSeconds: config.idleDeadlineSeconds,
+        postgresIsLocal: ctx.postgresIsLocal,
       });
-      log(`idle: ${idle.subscribers} subscribers, RSS ${idle.rssBeforeMiB.toFixed(0)} → ${idle.rssAfterMiB.toFixed(0)} MiB, `
-        + `${idle.listenConnections} LISTEN connection(s); burst of ${idle.burst.events}: ${idle.burst.complete}/${idle.subscribers} subscribers complete  [${elapsed()}]`);
+      log(
+        `idle: ${idle.subscribers} subscribers, RSS ${idle.rssBeforeMiB.toFixed(0)} → ${idle.rssAfterMiB.toFixed(0)} MiB, ` +
+          `${idle.listenConnections} LISTEN connection(s); burst of ${idle.burst.events}: ${idle.burst.complete}/${idle.subscribers} subscribers complete  [${elapsed()}]`,
+      );
     } finally {
       await server.stop();
     }

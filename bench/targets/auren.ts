@@ -35,13 +35,17 @@ export function aurenTarget(server: ServerProcess, databaseUrl: string, client: 
     serverPid: server.pid,
     async open({ clients, eventsPerAppend }) {
       const count = connections === 'shared' ? 1 : clients;
-      const { appends, close } = client === 'wire'
-        ? await wireClients(server.grpcUrl, count, eventsPerAppend)
-        : client === 'connect' ? connectClients(server.grpcUrl, count) : grpcJsClients(server.grpcUrl, count);
+      const { appends, close } =
+        client === 'wire'
+          ? await wireClients(server.grpcUrl, count, eventsPerAppend)
+          : client === 'connect'
+            ? connectClients(server.grpcUrl, count)
+            : grpcJsClients(server.grpcUrl, count);
       return {
         async append(c, streamId, seq) {
           const version = await appends[c % appends.length]!(streamId, client === 'wire' ? [] : payloads(c, seq, eventsPerAppend));
-          if (version !== BigInt(eventsPerAppend)) throw new Error(`auren: ${streamId} is at version ${version}, expected ${eventsPerAppend}`);
+          if (version !== BigInt(eventsPerAppend))
+            throw new Error(`auren: ${streamId} is at version ${version}, expected ${eventsPerAppend}`);
         },
         close: async () => close(),
       };
@@ -59,8 +63,9 @@ async function wireClients(baseUrl: string, count: number, eventsPerAppend: numb
   const request = appendRequests(payloads(0, 0, eventsPerAppend) as never, 'no_stream');
   const connections = await Promise.all(Array.from({ length: count }, () => connectWire(url.hostname, Number(url.port))));
   return {
-    appends: connections.map((connection) => async (streamId) =>
-      appendedVersion(await connection.unary(headers, PATHS.append, request(streamId)))),
+    appends: connections.map(
+      (connection) => async (streamId) => appendedVersion(await connection.unary(headers, PATHS.append, request(streamId))),
+    ),
     close: () => connections.forEach((connection) => connection.close()),
   };
 }
@@ -68,7 +73,8 @@ async function wireClients(baseUrl: string, count: number, eventsPerAppend: numb
 function connectClients(baseUrl: string, count: number): { appends: Append[]; close(): void } {
   const sessions = Array.from({ length: count }, () => new Http2SessionManager(baseUrl));
   const stubs: Client<typeof EventStoreService>[] = sessions.map((sessionManager) =>
-    createClient(EventStoreService, createGrpcTransport({ baseUrl, sessionManager })));
+    createClient(EventStoreService, createGrpcTransport({ baseUrl, sessionManager })),
+  );
   return {
     appends: stubs.map((stub) => async (streamId, events) => {
       const response = await stub.appendToStream({
@@ -93,12 +99,19 @@ function grpcJsClients(baseUrl: string, count: number): { appends: Append[]; clo
   // Distinct channel options give each client its own connection, as with one process per agent.
   const stubs = Array.from({ length: count }, (_, i) => new Service(address, grpc.credentials.createInsecure(), { 'bench.client': i }));
   return {
-    appends: stubs.map((stub) => (streamId, events) =>
-      new Promise<bigint>((resolve, reject) => {
-        const request = { streamId, expected: { kind: 'EXPECTED_VERSION_KIND_NO_STREAM' }, events: events.map((data) => ({ type: EVENT_TYPE, data: toStruct(data) })) };
-        stub.appendToStream(request, (error: Error | null, response: { nextExpectedVersion: string }) =>
-          error ? reject(error) : resolve(BigInt(response.nextExpectedVersion)));
-      })),
+    appends: stubs.map(
+      (stub) => (streamId, events) =>
+        new Promise<bigint>((resolve, reject) => {
+          const request = {
+            streamId,
+            expected: { kind: 'EXPECTED_VERSION_KIND_NO_STREAM' },
+            events: events.map((data) => ({ type: EVENT_TYPE, data: toStruct(data) })),
+          };
+          stub.appendToStream(request, (error: Error | null, response: { nextExpectedVersion: string }) =>
+            error ? reject(error) : resolve(BigInt(response.nextExpectedVersion)),
+          );
+        }),
+    ),
     close: () => stubs.forEach((stub) => stub.close()),
   };
 }

@@ -22,7 +22,11 @@ export async function emmettTarget(databaseUrl: string): Promise<BenchTarget> {
           const events = payloads(client, seq, eventsPerAppend);
           // 0n: the stream must not exist yet, as NO_STREAM. (Emmett 0.42 maps its
           // STREAM_DOES_NOT_EXIST constant to "no check", so the explicit version is the true equivalent.)
-          const result = await store.appendToStream(streamId, events.map((data) => ({ type: EVENT_TYPE, data })), { expectedStreamVersion: 0n });
+          const result = await store.appendToStream(
+            streamId,
+            events.map((data) => ({ type: EVENT_TYPE, data })),
+            { expectedStreamVersion: 0n },
+          );
           if (result.nextExpectedStreamVersion !== BigInt(events.length)) {
             throw new Error(`emmett: ${streamId} is at version ${result.nextExpectedStreamVersion}, expected ${events.length}`);
           }

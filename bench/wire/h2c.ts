@@ -35,7 +35,10 @@ const CANCEL = 0x8;
 
 /** A call that ended without its response message: the server answered with an error status. */
 export class WireCallError extends Error {
-  constructor(readonly path: string, readonly why: string) {
+  constructor(
+    readonly path: string,
+    readonly why: string,
+  ) {
     super(`${path}: ${why}`);
   }
 }
@@ -181,8 +184,17 @@ export function connectWire(host: string, port: number): Promise<WireConnection>
       const id = nextId;
       nextId += 2;
       const call: Call = {
-        id, path, body: grpcFrame(message), offset: 0, sendWindow: peerInitialWindow, partial: null,
-        received: 0, messages: 0, endAfterHeaders: false, onMessage, done,
+        id,
+        path,
+        body: grpcFrame(message),
+        offset: 0,
+        sendWindow: peerInitialWindow,
+        partial: null,
+        received: 0,
+        messages: 0,
+        endAfterHeaders: false,
+        onMessage,
+        done,
       };
       calls.set(id, call);
       write(frameHeader(headers.length, HEADERS, END_HEADERS, id));
@@ -295,7 +307,7 @@ export function connectWire(host: string, port: number): Promise<WireConnection>
           return;
         }
         default:
-          // PRIORITY, PUSH_PROMISE (disabled), unknown types: ignored.
+        // PRIORITY, PUSH_PROMISE (disabled), unknown types: ignored.
       }
     };
 
@@ -323,24 +335,37 @@ export function connectWire(host: string, port: number): Promise<WireConnection>
       settings.writeUInt32BE(0, 2);
       settings.writeUInt16BE(SETTINGS_INITIAL_WINDOW_SIZE, 6);
       settings.writeUInt32BE(RECEIVE_WINDOW, 8);
-      write(Buffer.concat([
-        PREFACE, frameHeader(settings.length, SETTINGS, 0, 0), settings,
-        frameHeader(4, WINDOW_UPDATE, 0, 0), u32(RECEIVE_WINDOW - DEFAULT_WINDOW),
-      ]));
+      write(
+        Buffer.concat([
+          PREFACE,
+          frameHeader(settings.length, SETTINGS, 0, 0),
+          settings,
+          frameHeader(4, WINDOW_UPDATE, 0, 0),
+          u32(RECEIVE_WINDOW - DEFAULT_WINDOW),
+        ]),
+      );
       resolve({
-        unary: (headers, path, message) => new Promise<Buffer>((ok, no) => {
-          let response: Buffer | null = null;
-          start(headers, path, message, (m) => {
-            response = Buffer.from(m);
-          }, (error) => {
-            if (error) no(error);
-            else if (response) ok(response);
-            else no(new WireCallError(path, 'the server answered without a message (an error status)'));
-          });
-        }),
-        stream: (headers, path, message, onMessage) => new Promise<void>((ok, no) => {
-          start(headers, path, message, onMessage, (error) => (error ? no(error) : ok()));
-        }),
+        unary: (headers, path, message) =>
+          new Promise<Buffer>((ok, no) => {
+            let response: Buffer | null = null;
+            start(
+              headers,
+              path,
+              message,
+              (m) => {
+                response = Buffer.from(m);
+              },
+              (error) => {
+                if (error) no(error);
+                else if (response) ok(response);
+                else no(new WireCallError(path, 'the server answered without a message (an error status)'));
+              },
+            );
+          }),
+        stream: (headers, path, message, onMessage) =>
+          new Promise<void>((ok, no) => {
+            start(headers, path, message, onMessage, (error) => (error ? no(error) : ok()));
+          }),
         close: () => {
           if (!failed) {
             failed = new Error('closed');

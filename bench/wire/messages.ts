@@ -5,8 +5,12 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import type { JsonObject } from '@bufbuild/protobuf';
 import {
-  AppendToStreamRequestSchema, AppendToStreamResponseSchema, ExpectedVersionKind, ProposedEventSchema,
-  SubscribeToAllRequestSchema, SubscribeToAllResponseSchema,
+  AppendToStreamRequestSchema,
+  AppendToStreamResponseSchema,
+  ExpectedVersionKind,
+  ProposedEventSchema,
+  SubscribeToAllRequestSchema,
+  SubscribeToAllResponseSchema,
 } from '../../src/gen/auren/v1/events_pb.js';
 import type { SubscribeToAllResponse } from '../../src/gen/auren/v1/events_pb.js';
 import { EVENT_TYPE } from '../payload.js';
@@ -22,7 +26,7 @@ export const PATHS = {
 
 function varint(value: number): number[] {
   const out: number[] = [];
-  for (; value >= 128; value = Math.floor(value / 128)) out.push((value % 128) | 0x80);
+  for (; value >= 128; value = Math.floor(value / 128)) out.push(value % 128 | 0x80);
   out.push(value);
   return out;
 }
@@ -48,10 +52,13 @@ export function withStringField(field: number, value: string, rest: Uint8Array):
  * with an expected version, to a stream named per call.
  */
 export function appendRequests(events: JsonObject[], expected: 'no_stream' | 'any'): (streamId: string) => Buffer {
-  const rest = toBinary(AppendToStreamRequestSchema, create(AppendToStreamRequestSchema, {
-    expected: { kind: expected === 'no_stream' ? ExpectedVersionKind.NO_STREAM : ExpectedVersionKind.ANY },
-    events: events.map((data) => ({ type: EVENT_TYPE, data })),
-  }));
+  const rest = toBinary(
+    AppendToStreamRequestSchema,
+    create(AppendToStreamRequestSchema, {
+      expected: { kind: expected === 'no_stream' ? ExpectedVersionKind.NO_STREAM : ExpectedVersionKind.ANY },
+      events: events.map((data) => ({ type: EVENT_TYPE, data })),
+    }),
+  );
   return (streamId) => withStringField(1, streamId, rest);
 }
 
@@ -61,8 +68,12 @@ export function appendRequests(events: JsonObject[], expected: 'no_stream' | 'an
  */
 export function appendWithEventId(data: JsonObject): (streamId: string, eventId: string) => Buffer {
   const eventRest = toBinary(ProposedEventSchema, create(ProposedEventSchema, { type: EVENT_TYPE, data }));
-  const expected = toBinary(AppendToStreamRequestSchema, create(AppendToStreamRequestSchema, { expected: { kind: ExpectedVersionKind.ANY } }));
-  return (streamId, eventId) => withStringField(1, streamId, Buffer.concat([expected, lengthDelimited(3, withStringField(1, eventId, eventRest))]));
+  const expected = toBinary(
+    AppendToStreamRequestSchema,
+    create(AppendToStreamRequestSchema, { expected: { kind: ExpectedVersionKind.ANY } }),
+  );
+  return (streamId, eventId) =>
+    withStringField(1, streamId, Buffer.concat([expected, lengthDelimited(3, withStringField(1, eventId, eventRest))]));
 }
 
 /** SubscribeToAll from the start or from the end of the log, no filter. */
@@ -81,10 +92,14 @@ export function tailMessage(message: Uint8Array): SubscribeToAllResponse {
  */
 export function tailMessageKind(message: Uint8Array): 'event' | 'caughtUp' | 'checkpoint' | 'unknown' {
   switch (message[0]) {
-    case 0x0a: return 'event';
-    case 0x12: return 'caughtUp';
-    case 0x1a: return 'checkpoint';
-    default: return 'unknown';
+    case 0x0a:
+      return 'event';
+    case 0x12:
+      return 'caughtUp';
+    case 0x1a:
+      return 'checkpoint';
+    default:
+      return 'unknown';
   }
 }
 

@@ -95,14 +95,23 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   async function run(): Promise<void> {
     while (!stopping.signal.aborted) {
-      const lock = await acquireConsumerLock({ name, databaseUrl: options.databaseUrl, log, retryMs: lockRetryMs, stopping: stopping.signal });
+      const lock = await acquireConsumerLock({
+        name,
+        databaseUrl: options.databaseUrl,
+        log,
+        retryMs: lockRetryMs,
+        stopping: stopping.signal,
+      });
       if (!lock) return;
       state.active = true;
       log.info('took the consumer lock: processing');
       try {
         await follow(lock);
       } catch (error) {
-        log.warn({ err: error, retryInMs: lockRetryMs }, 'consumer stopped on an error; it takes the lock again and resumes from its checkpoint');
+        log.warn(
+          { err: error, retryInMs: lockRetryMs },
+          'consumer stopped on an error; it takes the lock again and resumes from its checkpoint',
+        );
       } finally {
         state.active = false;
         await lock.release();
@@ -114,7 +123,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   // Processes from the stored checkpoint until the lock's signal aborts (stop, lost connection) or something fails.
   async function follow(lock: ConsumerLock): Promise<void> {
     const stored = await checkpoints.load(name);
-    Object.assign(state, { checkpoint: stored.position, handledEvents: stored.handledEvents, lastError: stored.lastError, failedAttempts: stored.failedAttempts });
+    Object.assign(state, {
+      checkpoint: stored.position,
+      handledEvents: stored.handledEvents,
+      lastError: stored.lastError,
+      failedAttempts: stored.failedAttempts,
+    });
     let saved = stored.position;
     // Handled, or scanned past by a filtered tail: what the next save stores.
     let reached = stored.position;
@@ -180,7 +194,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           'consumer handler failed; retrying the same event',
         );
         // The status is for operators; failing to write it must not stop the retries.
-        await checkpoints.recordFailure(name, state.lastError, attempt)
+        await checkpoints
+          .recordFailure(name, state.lastError, attempt)
           .catch((e: unknown) => log.warn({ err: e }, 'could not record the handler failure'));
         await sleep(delay, undefined, { signal }).catch(() => undefined);
         if (signal.aborted) return false;

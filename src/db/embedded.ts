@@ -67,12 +67,15 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions, log: Logge
     await ensureDatabase(`postgres://postgres:${password}@127.0.0.1:${port}/postgres`, options.database);
   } catch (error) {
     await server.stop();
-    throw new StartupError({
-      code: 'embedded_postgres',
-      failed: `the embedded PostgreSQL started but creating the database ${options.database} failed`,
-      reason: error instanceof Error ? error.message : String(error),
-      remedy: `see the log above; moving ${dataDir} away starts with a new, empty database`,
-    }, { cause: error });
+    throw new StartupError(
+      {
+        code: 'embedded_postgres',
+        failed: `the embedded PostgreSQL started but creating the database ${options.database} failed`,
+        reason: error instanceof Error ? error.message : String(error),
+        remedy: `see the log above; moving ${dataDir} away starts with a new, empty database`,
+      },
+      { cause: error },
+    );
   }
   log.info(
     { dataDir, cluster: cluster.pgdata, port, database: options.database, runAs: account ? 'postgres' : 'this user' },
@@ -97,17 +100,25 @@ async function runnableInPlace(packaged: PostgresBinaries): Promise<PostgresBina
   try {
     return await makeRunnable(packaged);
   } catch (error) {
-    throw new StartupError({
-      code: 'embedded_postgres',
-      failed: `cannot make the PostgreSQL binaries in ${packaged.root} runnable`,
-      reason: error instanceof Error ? error.message : String(error),
-      remedy: 'run npm ci as the user that starts auren, or set DATABASE_URL',
-    }, { cause: error });
+    throw new StartupError(
+      {
+        code: 'embedded_postgres',
+        failed: `cannot make the PostgreSQL binaries in ${packaged.root} runnable`,
+        reason: error instanceof Error ? error.message : String(error),
+        remedy: 'run npm ci as the user that starts auren, or set DATABASE_URL',
+      },
+      { cause: error },
+    );
   }
 }
 
 async function startOnSomePort(
-  configured: number, cluster: Cluster, binaries: PostgresBinaries, runAs: RunAs, dataDir: string, log: Logger,
+  configured: number,
+  cluster: Cluster,
+  binaries: PostgresBinaries,
+  runAs: RunAs,
+  dataDir: string,
+  log: Logger,
 ): Promise<{ server: RunningServer; port: number }> {
   for (let attempt = 1; ; attempt++) {
     const port = configured || (await freePort());
@@ -121,7 +132,12 @@ async function startOnSomePort(
         log.debug({ port, attempt }, 'the port picked for the embedded PostgreSQL was taken meanwhile: trying another');
         continue;
       }
-      throw serverFailure(`the embedded PostgreSQL did not start on port ${port}`, error, dataDir, portTaken && configured ? configured : undefined);
+      throw serverFailure(
+        `the embedded PostgreSQL did not start on port ${port}`,
+        error,
+        dataDir,
+        portTaken && configured ? configured : undefined,
+      );
     }
   }
 }

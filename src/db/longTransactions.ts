@@ -46,7 +46,10 @@ export function watchLongTransactions(pool: DatabasePool, thresholdMs: number, l
     try {
       last = await oldestTransaction(pool);
       if (last.ageMs > thresholdMs) {
-        log.warn({ ageMs: Math.round(last.ageMs), pid: last.pid, state: last.state, query: last.query }, 'a long-running transaction is open: VACUUM cannot clean up behind it, and if it appends, other appends wait');
+        log.warn(
+          { ageMs: Math.round(last.ageMs), pid: last.pid, state: last.state, query: last.query },
+          'a long-running transaction is open: VACUUM cannot clean up behind it, and if it appends, other appends wait',
+        );
       }
     } catch (error) {
       log.debug({ err: error }, 'could not read the oldest transaction');

@@ -59,21 +59,29 @@ export async function migrate(databaseUrl: string, log: Logger, dir = SQL_DIR): 
         checksum   text not null,
         applied_at timestamptz not null default now()
       )`);
-    const rows = (await client.query<{ version: number; name: string; checksum: string }>('select version, name, checksum from schema_migrations')).rows;
+    const rows = (
+      await client.query<{ version: number; name: string; checksum: string }>('select version, name, checksum from schema_migrations')
+    ).rows;
     const applied = new Map(rows.map((row) => [row.version, row]));
     const done: string[] = [];
     for (const migration of migrations) {
       const previous = applied.get(migration.version);
       if (previous) {
         if (previous.checksum !== migration.checksum) {
-          throw new Error(`schema file ${migration.name} changed after it was applied (as ${previous.name}); add a new numbered file instead`);
+          throw new Error(
+            `schema file ${migration.name} changed after it was applied (as ${previous.name}); add a new numbered file instead`,
+          );
         }
         continue;
       }
       try {
         await client.query('begin');
         await client.query(migration.text);
-        await client.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [migration.version, migration.name, migration.checksum]);
+        await client.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [
+          migration.version,
+          migration.name,
+          migration.checksum,
+        ]);
         await client.query('commit');
       } catch (error) {
         await client.query('rollback');
@@ -130,11 +138,14 @@ export async function migrateAtStart(databaseUrl: string, log: Logger): Promise<
   try {
     return await migrate(databaseUrl, log);
   } catch (error) {
-    throw new StartupError({
-      code: 'schema',
-      failed: `applying the schema files in sql/ to ${describeUrl(databaseUrl)} failed`,
-      reason: error instanceof Error ? error.message : String(error),
-      remedy: 'check that the DATABASE_URL user may create tables and functions in that database',
-    }, { cause: error });
+    throw new StartupError(
+      {
+        code: 'schema',
+        failed: `applying the schema files in sql/ to ${describeUrl(databaseUrl)} failed`,
+        reason: error instanceof Error ? error.message : String(error),
+        remedy: 'check that the DATABASE_URL user may create tables and functions in that database',
+      },
+      { cause: error },
+    );
   }
 }

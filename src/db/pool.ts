@@ -91,12 +91,16 @@ export async function connectDatabase(options: PoolOptions, timeoutMs: number, l
       await pool?.end().catch(() => undefined);
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        throw new StartupError({
-          code: 'database_unreachable',
-          failed: `PostgreSQL at ${where} did not answer within ${timeoutMs} ms`,
-          reason: describe(error),
-          remedy: 'check that it runs and that DATABASE_URL is right (DB_STARTUP_TIMEOUT_MS sets how long to wait), or unset DATABASE_URL to run the embedded PostgreSQL',
-        }, { cause: error });
+        throw new StartupError(
+          {
+            code: 'database_unreachable',
+            failed: `PostgreSQL at ${where} did not answer within ${timeoutMs} ms`,
+            reason: describe(error),
+            remedy:
+              'check that it runs and that DATABASE_URL is right (DB_STARTUP_TIMEOUT_MS sets how long to wait), or unset DATABASE_URL to run the embedded PostgreSQL',
+          },
+          { cause: error },
+        );
       }
       const wait = Math.min(delay, remaining);
       log.warn({ where, attempt, retryInMs: wait, error: describe(error) }, 'waiting for PostgreSQL');
@@ -121,12 +125,27 @@ function describe(error: unknown): string {
 }
 
 // Connection-level failures: refused, reset, timed out, the server shutting down or starting.
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
 
 /** Whether an error means PostgreSQL cannot be reached right now (worth a retry), not that a query was wrong. */
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (error instanceof ConnectionError) return true;
-  const code = (error as { code?: unknown } | null)?.code ?? (error instanceof SlonikError ? (error.cause as { code?: unknown } | undefined)?.code : undefined);
+  const code =
+    (error as { code?: unknown } | null)?.code ??
+    (error instanceof SlonikError ? (error.cause as { code?: unknown } | undefined)?.code : undefined);
   return typeof code === 'string' && UNAVAILABLE_CODES.has(code);
 }
 

@@ -2,7 +2,11 @@ import { DomainError } from '../errors.js';
 
 /** An append whose expected version does not match the stream's actual version. */
 export class WrongExpectedVersion extends DomainError {
-  constructor(readonly streamId: string, readonly expected: string, readonly actualVersion: bigint) {
+  constructor(
+    readonly streamId: string,
+    readonly expected: string,
+    readonly actualVersion: bigint,
+  ) {
     const facts = { stream_id: streamId, expected, actual_version: actualVersion.toString() };
     super('aborted', 'WRONG_EXPECTED_VERSION', `stream '${streamId}' is at version ${actualVersion}, expected ${expected}`, facts);
   }

@@ -6,12 +6,27 @@ import { createGroupCommit } from './groupCommit.js';
 import type { AppendOutcome, GroupCommitStats } from './groupCommit.js';
 import type { BatchAppend } from './queries.js';
 import {
-  aboutPersonQuery, eventQuery, logEndQuery, logPageQuery, scanEndQuery, streamEventsQuery, streamInfoQuery, streamPageQuery,
+  aboutPersonQuery,
+  eventQuery,
+  logEndQuery,
+  logPageQuery,
+  scanEndQuery,
+  streamEventsQuery,
+  streamInfoQuery,
+  streamPageQuery,
   toRecordedEvent,
 } from './queries.js';
 import { logPosition, positionAfter, positionAt } from './types.js';
 import type {
-  AppendResult, EventFilter, ExpectedVersion, LogSlice, Position, ProposedEvent, RecordedEvent, StreamInfo, StreamSlice,
+  AppendResult,
+  EventFilter,
+  ExpectedVersion,
+  LogSlice,
+  Position,
+  ProposedEvent,
+  RecordedEvent,
+  StreamInfo,
+  StreamSlice,
 } from './types.js';
 import { checkEventId, checkFilter, checkLimit, checkProposedEvents, checkStreamId } from './validation.js';
 
@@ -146,7 +161,8 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {} }: 
     claimStreams(prefixes) {
       claimed.push(...prefixes);
       const own = (streamId: string) => {
-        if (!prefixes.some((p) => streamId.startsWith(p))) throw new Error(`stream '${streamId}' is not one of the claimed ${prefixes.join(', ')}`);
+        if (!prefixes.some((p) => streamId.startsWith(p)))
+          throw new Error(`stream '${streamId}' is not one of the claimed ${prefixes.join(', ')}`);
       };
       return {
         append(streamId, expected, events, signal) {
@@ -156,7 +172,11 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {} }: 
         async appendEach(appends, signal) {
           const batched = appends.map(({ streamId, events }) => {
             own(streamId);
-            return batchAppend(streamId, { kind: 'any' }, events.map((event) => ({ ...event, eventId: undefined })));
+            return batchAppend(
+              streamId,
+              { kind: 'any' },
+              events.map((event) => ({ ...event, eventId: undefined })),
+            );
           });
           const outcomes = await commits.submit({ appends: batched, signal });
           return batched.map((b, i) => resultOf(b, { kind: 'any' }, outcomes[i]!));
@@ -172,8 +192,7 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {} }: 
       if (streamVersion === 0n) throw new StreamNotFound(streamId);
       const events = rows.map(toRecordedEvent);
       const last = events.at(-1);
-      const endOfStream = events.length < count || !last
-        || (direction === 'forwards' ? last.version >= streamVersion : last.version <= 1n);
+      const endOfStream = events.length < count || !last || (direction === 'forwards' ? last.version >= streamVersion : last.version <= 1n);
       return { events, streamVersion, endOfStream };
     },
 
@@ -234,9 +253,13 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {} }: 
 
 function describeExpected(expected: ExpectedVersion): string {
   switch (expected.kind) {
-    case 'any': return 'any version';
-    case 'no_stream': return 'no stream (version 0)';
-    case 'stream_exists': return 'an existing stream';
-    case 'exact': return `version ${expected.version}`;
+    case 'any':
+      return 'any version';
+    case 'no_stream':
+      return 'no stream (version 0)';
+    case 'stream_exists':
+      return 'an existing stream';
+    case 'exact':
+      return `version ${expected.version}`;
   }
 }

@@ -56,7 +56,6 @@ interface Member extends QueuedAppend {
   removeAbortListener(): void;
 }
 
-
 /**
  * Starts the group commit: each batch is one append_batch() statement, which commits on its own. Appends that arrive while a batch commits wait for the
  * next one, so a lone append goes at once and concurrent ones share a commit; the log's counter
@@ -99,9 +98,12 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
     }
     if (inFlight.includes(member) && !cancelling) {
       // The running statement is found by its tag: whichever connection the pool gave it.
-      cancelling = pool.query(sql.type(noRows)`
+      cancelling = pool
+        .query(
+          sql.type(noRows)`
         select pg_cancel_backend(pid) from pg_stat_activity
-         where datname = current_database() and state = 'active' and query like ${batchTagPattern(inFlightTag)}`)
+         where datname = current_database() and state = 'active' and query like ${batchTagPattern(inFlightTag)}`,
+        )
         .catch((error: unknown) => log.warn({ err: error }, 'cancelling an append batch failed'));
     }
   }
@@ -111,7 +113,12 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
     inFlightTag = randomUUID();
     let rows: readonly AppendOutcome[];
     try {
-      rows = await pool.any(appendBatchQuery(batch.flatMap((m) => m.appends), inFlightTag));
+      rows = await pool.any(
+        appendBatchQuery(
+          batch.flatMap((m) => m.appends),
+          inFlightTag,
+        ),
+      );
     } catch (error) {
       inFlight = [];
       await settleCancel();

@@ -68,7 +68,9 @@ export interface BatchAppend {
  * runs (see batchTagPattern).
  */
 export function appendBatchQuery(appends: BatchAppend[], batchId = '0'): QuerySqlToken<typeof appendOutcomeRow> {
-  return sql.type(appendOutcomeRow)`/* auren append batch ${sql.identifier([batchId])} */ select * from append_batch(${JSON.stringify(appends)}::jsonb)`;
+  return sql.type(
+    appendOutcomeRow,
+  )`/* auren append batch ${sql.identifier([batchId])} */ select * from append_batch(${JSON.stringify(appends)}::jsonb)`;
 }
 
 /** A LIKE pattern matching the text of the batch statement `batchId` in pg_stat_activity. */
@@ -94,7 +96,11 @@ export function matches(filter: EventFilter): FragmentSqlToken {
  * events_user_order serves both the match and the order.
  */
 export function aboutPersonQuery(
-  userId: string, from: number | null, to: number | null, after: Position, limit: number,
+  userId: string,
+  from: number | null,
+  to: number | null,
+  after: Position,
+  limit: number,
 ): QuerySqlToken<typeof eventRow> {
   const since = from === null ? sql.fragment`` : sql.fragment`and created_at >= ${new Date(from).toISOString()}::timestamptz`;
   const until = to === null ? sql.fragment`` : sql.fragment`and created_at < ${new Date(to).toISOString()}::timestamptz`;

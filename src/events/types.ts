@@ -16,11 +16,7 @@ export interface Position {
 export const START: Position = { commit: 0n, prepare: 0n };
 
 /** The concurrency check an append makes before it writes. */
-export type ExpectedVersion =
-  | { kind: 'any' }
-  | { kind: 'no_stream' }
-  | { kind: 'stream_exists' }
-  | { kind: 'exact'; version: bigint };
+export type ExpectedVersion = { kind: 'any' } | { kind: 'no_stream' } | { kind: 'stream_exists' } | { kind: 'exact'; version: bigint };
 
 /** An event offered for appending. */
 export interface ProposedEvent {

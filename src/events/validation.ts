@@ -23,7 +23,8 @@ export function isUuid(value: string): boolean {
 
 /** Checks an event id: a UUID, returned in lower case. */
 export function checkEventId(field: string, value: string): string {
-  if (!UUID.test(value)) throw new InvalidArgument(field, `expects a UUID such as 3f2b8c1e-5d6a-4f7b-9c0d-1e2f3a4b5c6d, got '${truncate(value)}'`);
+  if (!UUID.test(value))
+    throw new InvalidArgument(field, `expects a UUID such as 3f2b8c1e-5d6a-4f7b-9c0d-1e2f3a4b5c6d, got '${truncate(value)}'`);
   return value.toLowerCase();
 }
 

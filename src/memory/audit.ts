@@ -34,11 +34,13 @@ export async function recordRetrieval(
   await writer.appendEach(
     [...byPerson].map(([userId, memoryIds]) => ({
       streamId: accessStream(userId),
-      events: [{
-        type: MEMORY_EVENTS.retrieved,
-        data: { caller: caller.agentId, user_id: userId, operation: retrieval.operation, memory_ids: memoryIds, query: retrieval.query },
-        metadata: { user_id: userId, caller: caller.agentId },
-      }],
+      events: [
+        {
+          type: MEMORY_EVENTS.retrieved,
+          data: { caller: caller.agentId, user_id: userId, operation: retrieval.operation, memory_ids: memoryIds, query: retrieval.query },
+          metadata: { user_id: userId, caller: caller.agentId },
+        },
+      ],
     })),
     signal,
   );

@@ -27,12 +27,14 @@ export function appendChange(writer: StreamWriter, change: MemoryChange, signal?
   return writer.append(
     memoryStream(memory.id),
     { kind: 'exact', version: change.versionBefore },
-    [{
-      eventId: change.eventId,
-      type: change.type,
-      data: { memory_id: memory.id, agent_id: memory.agentId, user_id: memory.userId, type: memory.type, ...change.data },
-      metadata: memory.userId === null ? { caller: change.caller.agentId } : { user_id: memory.userId, caller: change.caller.agentId },
-    }],
+    [
+      {
+        eventId: change.eventId,
+        type: change.type,
+        data: { memory_id: memory.id, agent_id: memory.agentId, user_id: memory.userId, type: memory.type, ...change.data },
+        metadata: memory.userId === null ? { caller: change.caller.agentId } : { user_id: memory.userId, caller: change.caller.agentId },
+      },
+    ],
     signal,
   );
 }

@@ -16,7 +16,11 @@ export class MemoryDeleted extends DomainError {
 
 /** An update whose expected version is not the memory's version. */
 export class WrongMemoryVersion extends DomainError {
-  constructor(readonly id: string, readonly expected: bigint, readonly actual: bigint) {
+  constructor(
+    readonly id: string,
+    readonly expected: bigint,
+    readonly actual: bigint,
+  ) {
     const facts = { memory_id: id, expected_version: expected.toString(), actual_version: actual.toString() };
     super('aborted', 'WRONG_MEMORY_VERSION', `memory '${id}' is at version ${actual}, expected version ${expected}`, facts);
   }

@@ -45,10 +45,18 @@ export function startExpirySweeper({ pool, writer, log, intervalMs, batchSize }:
   // Records one round; returns how many were due and how many it recorded.
   async function sweepRound(): Promise<{ due: number; recorded: number }> {
     const due = (await pool.any(dueExpiriesQuery(batchSize))).map((row) => toMemory(row));
-    const outcomes = await Promise.allSettled(due.map((memory) => appendChange(writer, {
-      memory, versionBefore: memory.version, eventId: randomUUID(), type: MEMORY_EVENTS.expired, caller: EXPIRY_CALLER,
-      data: { expires_at: expiryData(memory.expiresAt) },
-    })));
+    const outcomes = await Promise.allSettled(
+      due.map((memory) =>
+        appendChange(writer, {
+          memory,
+          versionBefore: memory.version,
+          eventId: randomUUID(),
+          type: MEMORY_EVENTS.expired,
+          caller: EXPIRY_CALLER,
+          data: { expires_at: expiryData(memory.expiresAt) },
+        }),
+      ),
+    );
     let recorded = 0;
     for (const outcome of outcomes) {
       if (outcome.status === 'fulfilled') recorded++;

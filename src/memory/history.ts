@@ -69,7 +69,13 @@ export function createMemoryHistory({ pool, store, writer, limits }: MemoryHisto
       const events = await store.readAboutPerson(person, from, to, after, size + 1);
       const page = events.slice(0, size);
       const last = page.at(-1);
-      return { events: page, nextPageToken: events.length > size && last ? encodePageToken(person, { commit: last.position.commit.toString(), prepare: last.position.prepare.toString() }) : '' };
+      return {
+        events: page,
+        nextPageToken:
+          events.length > size && last
+            ? encodePageToken(person, { commit: last.position.commit.toString(), prepare: last.position.prepare.toString() })
+            : '',
+      };
     },
   };
 }
@@ -79,5 +85,11 @@ export function createMemoryHistory({ pool, store, writer, limits }: MemoryHisto
 const positionShape = z.object({ commit: tokenInt64, prepare: tokenInt64 }).strict();
 
 function decodePositionToken(userId: string, token: string): Position {
-  return decodePageToken('page_token', token, userId, positionShape, "was made for another person's audit trail; start again without a page token");
+  return decodePageToken(
+    'page_token',
+    token,
+    userId,
+    positionShape,
+    "was made for another person's audit trail; start again without a page token",
+  );
 }

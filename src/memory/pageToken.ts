@@ -16,10 +16,17 @@ export interface Keyset {
 const MIN_TIME_US = -62_135_596_800_000_000n;
 const MAX_TIME_US = 253_402_300_799_999_999n;
 
-const keysetShape = z.object({
-  c: z.string().regex(/^-?\d{1,19}$/).transform(BigInt).refine((us) => us >= MIN_TIME_US && us <= MAX_TIME_US),
-  i: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
-}).strict().transform(({ c, i }): Keyset => ({ createdAtUs: c, id: i }));
+const keysetShape = z
+  .object({
+    c: z
+      .string()
+      .regex(/^-?\d{1,19}$/)
+      .transform(BigInt)
+      .refine((us) => us >= MIN_TIME_US && us <= MAX_TIME_US),
+    i: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
+  })
+  .strict()
+  .transform(({ c, i }): Keyset => ({ createdAtUs: c, id: i }));
 
 /** The token of the page after `at`, for the query whose filters are `queryKey`. */
 export function encodeKeysetToken(at: Keyset, queryKey: string): string {
@@ -28,6 +35,11 @@ export function encodeKeysetToken(at: Keyset, queryKey: string): string {
 
 /** Reads a token made by encodeKeysetToken for the same filters. */
 export function decodeKeysetToken(field: string, token: string, queryKey: string): Keyset {
-  return decodePageToken(field, token, queryKey, keysetShape,
-    'was made for other filters; send the filters of the first page, or start again without a page token');
+  return decodePageToken(
+    field,
+    token,
+    queryKey,
+    keysetShape,
+    'was made for other filters; send the filters of the first page, or start again without a page token',
+  );
 }

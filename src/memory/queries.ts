@@ -110,9 +110,10 @@ export function getQuery(id: string): QuerySqlToken<typeof readRow> {
  * (extract returns an exact numeric since PostgreSQL 14).
  */
 export function listQuery(filter: MemoryFilter, after: Keyset | null, limit: number): QuerySqlToken<typeof listRow> {
-  const page = after === null
-    ? sql.fragment``
-    : sql.fragment`and (memories.created_at, memories.id)
+  const page =
+    after === null
+      ? sql.fragment``
+      : sql.fragment`and (memories.created_at, memories.id)
         < (to_timestamp(0) + ${after.createdAtUs.toString()}::bigint * interval '1 microsecond', ${after.id}::uuid)`;
   return sql.type(listRow)`
     select ${readColumns}, (extract(epoch from memories.created_at) * 1000000)::bigint as created_at_us

@@ -110,14 +110,19 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
     async getMemory(caller, id, includeExpired, signal) {
       checkCaller(caller);
       const memoryId = checkMemoryId('id', id);
-      return auditedRead(caller, async () => {
-        const row = await pool.maybeOne(getQuery(memoryId));
-        // An expired memory is hidden like a missing one unless asked for: clients that do not
-        // know about expiry never see it.
-        if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);
-        const memory = fromRow(row);
-        return { result: memory, memories: [memory] };
-      }, { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } }, signal);
+      return auditedRead(
+        caller,
+        async () => {
+          const row = await pool.maybeOne(getQuery(memoryId));
+          // An expired memory is hidden like a missing one unless asked for: clients that do not
+          // know about expiry never see it.
+          if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);
+          const memory = fromRow(row);
+          return { result: memory, memories: [memory] };
+        },
+        { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } },
+        signal,
+      );
     },
 
     async listMemories(caller, request, signal) {
@@ -126,17 +131,21 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
       const pageSize = checkPageSize('page_size', request.pageSize, LIST_PAGE);
       const key = queryKey(filter);
       const after = request.pageToken ? decodeKeysetToken('page_token', request.pageToken, key) : null;
-      return auditedRead(caller, async () => {
-        // One row more than the page says whether another page follows.
-        const rows = await pool.any(listQuery(filter, after, pageSize + 1));
-        const page = rows.slice(0, pageSize);
-        const last = page.at(-1);
-        const nextPageToken = rows.length > pageSize && last
-          ? encodeKeysetToken({ createdAtUs: last.created_at_us, id: last.id }, key)
-          : '';
-        const memories = page.map(fromRow);
-        return { result: { memories, nextPageToken }, memories };
-      }, { operation: 'list_memories', query: { ...describeFilter(filter), page_size: pageSize, page_token: request.pageToken || null } }, signal);
+      return auditedRead(
+        caller,
+        async () => {
+          // One row more than the page says whether another page follows.
+          const rows = await pool.any(listQuery(filter, after, pageSize + 1));
+          const page = rows.slice(0, pageSize);
+          const last = page.at(-1);
+          const nextPageToken =
+            rows.length > pageSize && last ? encodeKeysetToken({ createdAtUs: last.created_at_us, id: last.id }, key) : '';
+          const memories = page.map(fromRow);
+          return { result: { memories, nextPageToken }, memories };
+        },
+        { operation: 'list_memories', query: { ...describeFilter(filter), page_size: pageSize, page_token: request.pageToken || null } },
+        signal,
+      );
     },
 
     async searchMemories(caller, request, signal) {
@@ -146,11 +155,16 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
       const limit = checkPageSize('limit', request.limit, SEARCH_LIMIT);
       if (request.mode === 'semantic' || request.mode === 'hybrid') throw new SearchModeUnavailable(request.mode);
       if (request.mode !== 'full_text') throw new InvalidArgument('mode', `unknown search mode '${String(request.mode)}'`);
-      return auditedRead(caller, async () => {
-        const rows = await pool.any(searchQuery(filter, text, limit));
-        const results = rows.map((row) => ({ memory: fromRow(row), score: row.score }));
-        return { result: results, memories: results.map((r) => r.memory) };
-      }, { operation: 'search_memories', query: { text, mode: request.mode, ...describeFilter(filter), limit } }, signal);
+      return auditedRead(
+        caller,
+        async () => {
+          const rows = await pool.any(searchQuery(filter, text, limit));
+          const results = rows.map((row) => ({ memory: fromRow(row), score: row.score }));
+          return { result: results, memories: results.map((r) => r.memory) };
+        },
+        { operation: 'search_memories', query: { text, mode: request.mode, ...describeFilter(filter), limit } },
+        signal,
+      );
     },
 
     // Not recorded in any access log: the answer is counts and an average over every person the

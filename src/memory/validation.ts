@@ -7,7 +7,6 @@ import type { MemoryType } from './model.js';
 /** Longest agent or user id accepted: a person's reads are logged on stream `access-<user id>`, which must fit the event store's 200. */
 export const MAX_ID_LENGTH = 190;
 
-
 /** Checks a memory id: a UUID, returned in lower case. */
 export function checkMemoryId(field: string, value: string): string {
   if (!isUuid(value)) throw new InvalidArgument(field, `expects a memory id (a UUID), got '${value.slice(0, 60)}'`);

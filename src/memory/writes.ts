@@ -85,10 +85,15 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
       if (!row) throw new MemoryNotFound(id);
       const before = toMemory(row);
       if (before.deleted) throw new MemoryDeleted(id);
-      if (expectedVersion !== undefined && before.version !== expectedVersion) throw new WrongMemoryVersion(id, expectedVersion, before.version);
+      if (expectedVersion !== undefined && before.version !== expectedVersion)
+        throw new WrongMemoryVersion(id, expectedVersion, before.version);
       const eventId = newId();
       try {
-        const result = await appendChange(writer, { memory: before, versionBefore: before.version, eventId, caller, ...plan(before) }, signal);
+        const result = await appendChange(
+          writer,
+          { memory: before, versionBefore: before.version, eventId, caller, ...plan(before) },
+          signal,
+        );
         return { ...before, ...apply(before), updatedAt: result.createdAt, version: result.nextExpectedVersion, lastEventId: eventId };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersion)) throw error;
@@ -110,13 +115,30 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
       const id = newId();
       const eventId = newId();
       const identity = { id, agentId, userId, type };
-      const result = await appendChange(writer, {
-        memory: identity, versionBefore: 0n, eventId, type: MEMORY_EVENTS.created, caller,
-        data: { content, metadata, confidence, expires_at: expiryData(expiresAt) },
-      }, signal);
+      const result = await appendChange(
+        writer,
+        {
+          memory: identity,
+          versionBefore: 0n,
+          eventId,
+          type: MEMORY_EVENTS.created,
+          caller,
+          data: { content, metadata, confidence, expires_at: expiryData(expiresAt) },
+        },
+        signal,
+      );
       return {
-        ...identity, content, metadata, confidence, expiresAt, createdAt: result.createdAt, updatedAt: result.createdAt,
-        version: result.nextExpectedVersion, deleted: false, expired: false, lastEventId: eventId,
+        ...identity,
+        content,
+        metadata,
+        confidence,
+        expiresAt,
+        createdAt: result.createdAt,
+        updatedAt: result.createdAt,
+        version: result.nextExpectedVersion,
+        deleted: false,
+        expired: false,
+        lastEventId: eventId,
       };
     },
 
@@ -126,17 +148,31 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
       if (input.content !== undefined) changes.content = checkDocument('content', input.content, maxBytes);
       if (input.metadata !== undefined) changes.metadata = checkDocument('metadata', input.metadata, maxBytes);
       if (input.confidence !== undefined) changes.confidence = checkConfidence('confidence', input.confidence);
-      if (Object.keys(changes).length === 0) throw new InvalidArgument('content, metadata, confidence', 'nothing to change: set at least one of them');
-      return change(id, input.expectedVersion, () => ({ type: MEMORY_EVENTS.updated, data: changes }), () => changes as Partial<Memory>, caller, signal);
+      if (Object.keys(changes).length === 0)
+        throw new InvalidArgument('content, metadata, confidence', 'nothing to change: set at least one of them');
+      return change(
+        id,
+        input.expectedVersion,
+        () => ({ type: MEMORY_EVENTS.updated, data: changes }),
+        () => changes as Partial<Memory>,
+        caller,
+        signal,
+      );
     },
 
     async deleteMemory(caller, id, reason, signal) {
       const memoryId = checkMemoryId('id', id);
       checkText('reason', reason);
       const characters = codePoints(reason);
-      if (characters > MAX_REASON_LENGTH) throw new InvalidArgument('reason', `expects at most ${MAX_REASON_LENGTH} characters, got ${characters}`);
+      if (characters > MAX_REASON_LENGTH)
+        throw new InvalidArgument('reason', `expects at most ${MAX_REASON_LENGTH} characters, got ${characters}`);
       return change(
-        memoryId, undefined, () => ({ type: MEMORY_EVENTS.deleted, data: { reason: reason === '' ? null : reason } }), () => ({ deleted: true }), caller, signal,
+        memoryId,
+        undefined,
+        () => ({ type: MEMORY_EVENTS.deleted, data: { reason: reason === '' ? null : reason } }),
+        () => ({ deleted: true }),
+        caller,
+        signal,
       );
     },
   };

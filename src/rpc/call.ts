@@ -1,4 +1,11 @@
-import type { DescMethod, DescMethodServerStreaming, DescMethodUnary, DescService, MessageInitShape, MessageShape } from '@bufbuild/protobuf';
+import type {
+  DescMethod,
+  DescMethodServerStreaming,
+  DescMethodUnary,
+  DescService,
+  MessageInitShape,
+  MessageShape,
+} from '@bufbuild/protobuf';
 
 /** How a client's messages are encoded: protobuf binary, or JSON. */
 export type Wire = 'binary' | 'json';
@@ -22,11 +29,12 @@ export interface Call {
 }
 
 /** One RPC, transport-neutral: a unary method answers once, a server-streaming one yields messages. */
-export type Handler<M extends DescMethod> = M extends DescMethodUnary<infer I, infer O>
-  ? (request: MessageShape<I>, call: Call) => Promise<MessageInitShape<O>>
-  : M extends DescMethodServerStreaming<infer I, infer O>
-    ? (request: MessageShape<I>, call: Call) => AsyncIterable<MessageInitShape<O>>
-    : never;
+export type Handler<M extends DescMethod> =
+  M extends DescMethodUnary<infer I, infer O>
+    ? (request: MessageShape<I>, call: Call) => Promise<MessageInitShape<O>>
+    : M extends DescMethodServerStreaming<infer I, infer O>
+      ? (request: MessageShape<I>, call: Call) => AsyncIterable<MessageInitShape<O>>
+      : never;
 
 /** Every RPC of a service, each written once; the transports' adapters serve them. */
 export type Handlers<S extends DescService> = { [K in keyof S['method']]: Handler<S['method'][K]> };

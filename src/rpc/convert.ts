@@ -4,7 +4,12 @@ import type { Wire } from './call.js';
 import { encodeStruct, lengthDelimited } from './structWire.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventSchema, ExpectedVersionKind, ReadDirection } from '../gen/auren/v1/events_pb.js';
-import type { Event, EventFilter as ProtoEventFilter, ExpectedVersion as ProtoExpectedVersion, Position as ProtoPosition } from '../gen/auren/v1/events_pb.js';
+import type {
+  Event,
+  EventFilter as ProtoEventFilter,
+  ExpectedVersion as ProtoExpectedVersion,
+  Position as ProtoPosition,
+} from '../gen/auren/v1/events_pb.js';
 import { InvalidArgument } from '../errors.js';
 import type { Direction } from '../events/eventStore.js';
 import { START } from '../events/types.js';
@@ -15,9 +20,17 @@ export function positionToProto(p: Position): ProtoPosition {
   return { $typeName: 'auren.v1.Position', commit: p.commit, prepare: p.prepare };
 }
 
-/** Protobuf position to domain; absent means the start of the log. */
-export function positionFromProto(p: ProtoPosition | undefined): Position {
-  return p ? { commit: p.commit, prepare: p.prepare } : START;
+/** Protobuf position to domain; absent means the start of the log, a pair this store never gives out is refused. */
+export function positionFromProto(field: string, p: ProtoPosition | undefined): Position {
+  if (!p) return START;
+  // Positions of this store have commit = prepare (commit order); any other pair was never given out.
+  if (p.commit !== p.prepare) {
+    throw new InvalidArgument(
+      field,
+      `has commit ${p.commit} and prepare ${p.prepare}; positions of this store have both equal: send back a position it returned`,
+    );
+  }
+  return { commit: p.commit, prepare: p.prepare };
 }
 
 // Binary messages of recently sent events: one event read by many live tails is encoded once.
@@ -72,7 +85,10 @@ export function expectedFromProto(expected: ProtoExpectedVersion | undefined): E
     case ExpectedVersionKind.EXACT:
       return { kind: 'exact', version: expected!.version };
     default:
-      throw new InvalidArgument('expected.kind', `unknown expected-version mode ${expected!.kind}; expects ANY, NO_STREAM, STREAM_EXISTS or EXACT`);
+      throw new InvalidArgument(
+        'expected.kind',
+        `unknown expected-version mode ${expected!.kind}; expects ANY, NO_STREAM, STREAM_EXISTS or EXACT`,
+      );
   }
 }
 

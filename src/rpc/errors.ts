@@ -14,15 +14,28 @@ export const ERROR_DOMAIN = 'auren.v1';
  * grpc-js's `status` use the same numbers, so both transports send these as they are.
  */
 export const StatusCode = {
-  CANCELLED: 1, INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, ALREADY_EXISTS: 6, RESOURCE_EXHAUSTED: 8,
-  FAILED_PRECONDITION: 9, ABORTED: 10, INTERNAL: 13, UNAVAILABLE: 14,
+  CANCELLED: 1,
+  INVALID_ARGUMENT: 3,
+  DEADLINE_EXCEEDED: 4,
+  NOT_FOUND: 5,
+  ALREADY_EXISTS: 6,
+  RESOURCE_EXHAUSTED: 8,
+  FAILED_PRECONDITION: 9,
+  ABORTED: 10,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
 } as const;
 
 // A domain error's code to the status code: the one table of them.
 const CODES: Record<ErrorCode, number> = {
-  invalid_argument: StatusCode.INVALID_ARGUMENT, not_found: StatusCode.NOT_FOUND, already_exists: StatusCode.ALREADY_EXISTS,
-  aborted: StatusCode.ABORTED, failed_precondition: StatusCode.FAILED_PRECONDITION, unavailable: StatusCode.UNAVAILABLE,
-  cancelled: StatusCode.CANCELLED, deadline_exceeded: StatusCode.DEADLINE_EXCEEDED,
+  invalid_argument: StatusCode.INVALID_ARGUMENT,
+  not_found: StatusCode.NOT_FOUND,
+  already_exists: StatusCode.ALREADY_EXISTS,
+  aborted: StatusCode.ABORTED,
+  failed_precondition: StatusCode.FAILED_PRECONDITION,
+  unavailable: StatusCode.UNAVAILABLE,
+  cancelled: StatusCode.CANCELLED,
+  deadline_exceeded: StatusCode.DEADLINE_EXCEEDED,
 };
 
 /** One detail of a status (google.rpc.ErrorInfo, google.rpc.BadRequest) with its schema, as both transports pack it. */

@@ -7,12 +7,14 @@ import type { EventStore } from '../events/eventStore.js';
 import { START } from '../events/types.js';
 import type { Subscriptions, TailStart } from '../tails/subscriptions.js';
 import type { Handlers } from './call.js';
-import {
-  directionFromProto, eventToProto, expectedFromProto, filterFromProto, positionFromProto, positionToProto,
-} from './convert.js';
+import { directionFromProto, eventToProto, expectedFromProto, filterFromProto, positionFromProto, positionToProto } from './convert.js';
 
 /** EventStoreService, once for every transport: translates protobuf to the event store's and the tails' calls and back. */
-export function eventStoreHandlers(store: EventStore, tails: Subscriptions, defaultCheckpointInterval: number): Handlers<typeof EventStoreService> {
+export function eventStoreHandlers(
+  store: EventStore,
+  tails: Subscriptions,
+  defaultCheckpointInterval: number,
+): Handlers<typeof EventStoreService> {
   return {
     async appendToStream(request, call) {
       const result = await store.appendToStream(
@@ -41,8 +43,16 @@ export function eventStoreHandlers(store: EventStore, tails: Subscriptions, defa
     },
 
     async readAll(request, { wire }) {
-      const slice = await store.readAll(positionFromProto(request.fromPosition), request.limit, filterFromProto(request.filter));
-      return { events: slice.events.map((e) => eventToProto(e, wire)), nextPosition: positionToProto(slice.nextPosition), endOfLog: slice.endOfLog };
+      const slice = await store.readAll(
+        positionFromProto('from_position', request.fromPosition),
+        request.limit,
+        filterFromProto(request.filter),
+      );
+      return {
+        events: slice.events.map((e) => eventToProto(e, wire)),
+        nextPosition: positionToProto(slice.nextPosition),
+        endOfLog: slice.endOfLog,
+      };
     },
 
     async getStreamInfo(request) {
@@ -60,9 +70,10 @@ export function eventStoreHandlers(store: EventStore, tails: Subscriptions, defa
     },
 
     async *subscribeToAll(request, { wire, signal }) {
-      const from: TailStart = request.from.case === 'end'
-        ? 'end'
-        : { after: request.from.case === 'position' ? positionFromProto(request.from.value) : START };
+      const from: TailStart =
+        request.from.case === 'end'
+          ? 'end'
+          : { after: request.from.case === 'position' ? positionFromProto('position', request.from.value) : START };
       const tail = tails.subscribeToAll(
         { from, filter: filterFromProto(request.filter), checkpointInterval: request.checkpointInterval || defaultCheckpointInterval },
         signal,

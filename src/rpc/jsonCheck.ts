@@ -35,7 +35,10 @@ export function checkJsonBody(input: DescMessage, bytes: Uint8Array | undefined)
 // Types of values are left to protobuf-es, whose messages name the field.
 function checkJsonMessage(desc: DescMessage, json: unknown, path: string): void {
   if (desc.typeName === 'google.protobuf.Timestamp' && typeof json === 'string' && !RFC3339.test(json)) {
-    throw new InvalidArgument(path, `expects an RFC 3339 time such as 2026-12-01T09:30:00Z (years 0001 to 9999), got ${JSON.stringify(json.slice(0, 40))}`);
+    throw new InvalidArgument(
+      path,
+      `expects an RFC 3339 time such as 2026-12-01T09:30:00Z (years 0001 to 9999), got ${JSON.stringify(json.slice(0, 40))}`,
+    );
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) return;
   if (WELL_KNOWN_JSON.has(desc.typeName)) return checkJsonDocument(json, path || 'request');
@@ -83,7 +86,15 @@ function checkJsonMessage(desc: DescMessage, json: unknown, path: string): void 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
 
 // Messages whose JSON form is not an object of their fields.
-const WELL_KNOWN_JSON = new Set(['google.protobuf.Struct', 'google.protobuf.Value', 'google.protobuf.ListValue', 'google.protobuf.Timestamp', 'google.protobuf.Duration', 'google.protobuf.Any', 'google.protobuf.FieldMask']);
+const WELL_KNOWN_JSON = new Set([
+  'google.protobuf.Struct',
+  'google.protobuf.Value',
+  'google.protobuf.ListValue',
+  'google.protobuf.Timestamp',
+  'google.protobuf.Duration',
+  'google.protobuf.Any',
+  'google.protobuf.FieldMask',
+]);
 
 function checkJsonEnum(desc: DescEnum, value: unknown, path: string): void {
   if (typeof value !== 'string' || desc.values.some((v) => v.name === value)) return;

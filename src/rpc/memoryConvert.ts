@@ -59,18 +59,17 @@ export function memoryTypesFromProto(field: string, values: ProtoMemoryType[]): 
 
 /** Protobuf search mode to domain; unset means full text. */
 export function searchModeFromProto(mode: ProtoSearchMode): SearchMode {
-  switch (mode) {
-    case ProtoSearchMode.UNSPECIFIED:
-    case ProtoSearchMode.FULL_TEXT:
-      return 'full_text';
-    case ProtoSearchMode.SEMANTIC:
-      return 'semantic';
-    case ProtoSearchMode.HYBRID:
-      return 'hybrid';
-    default:
-      throw new InvalidArgument('mode', `unknown search mode ${mode}; expects FULL_TEXT, SEMANTIC or HYBRID`);
-  }
+  const found = SEARCH_MODES.get(mode);
+  if (!found) throw new InvalidArgument('mode', `unknown search mode ${mode}; expects FULL_TEXT, SEMANTIC or HYBRID`);
+  return found;
 }
+
+const SEARCH_MODES = new Map<ProtoSearchMode, SearchMode>([
+  [ProtoSearchMode.UNSPECIFIED, 'full_text'],
+  [ProtoSearchMode.FULL_TEXT, 'full_text'],
+  [ProtoSearchMode.SEMANTIC, 'semantic'],
+  [ProtoSearchMode.HYBRID, 'hybrid'],
+]);
 
 /** A protobuf time to epoch milliseconds; absent is null. */
 export function timeFromProto(field: string, time: Timestamp | undefined): number | null {

@@ -1,14 +1,19 @@
 import { create } from '@bufbuild/protobuf';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { GetMemoryStatsResponseSchema, ListAuditTrailResponseSchema } from '../gen/auren/v1/memory_pb.js';
-import type { MemoryService } from '../gen/auren/v1/memory_pb.js';
+import type { MemoryService, MemoryType as ProtoMemoryType } from '../gen/auren/v1/memory_pb.js';
 import type { MemoryHistory } from '../memory/history.js';
-import type { MemoryReads } from '../memory/reads.js';
+import type { ListFilter, MemoryReads } from '../memory/reads.js';
 import type { MemoryWrites } from '../memory/writes.js';
 import type { Handlers } from './call.js';
 import { eventToProto } from './convert.js';
 import {
-  callerFrom, memoryToProto, memoryTypeFromProto, memoryTypesFromProto, searchModeFromProto, timeFromProto,
+  callerFrom,
+  memoryToProto,
+  memoryTypeFromProto,
+  memoryTypesFromProto,
+  searchModeFromProto,
+  timeFromProto,
 } from './memoryConvert.js';
 
 /** The memory module's parts that MemoryService serves. */
@@ -26,15 +31,19 @@ export interface MemoryParts {
 export function memoryHandlers({ writes, reads, history }: MemoryParts): Handlers<typeof MemoryService> {
   return {
     async storeMemory(request, call) {
-      const memory = await writes.storeMemory(callerFrom(call, request.agentId), {
-        agentId: request.agentId,
-        userId: request.userId === '' ? null : request.userId,
-        type: memoryTypeFromProto('type', request.type),
-        content: request.content,
-        metadata: request.metadata,
-        confidence: request.confidence,
-        expiresAt: timeFromProto('expires_at', request.expiresAt),
-      }, call.signal);
+      const memory = await writes.storeMemory(
+        callerFrom(call, request.agentId),
+        {
+          agentId: request.agentId,
+          userId: request.userId === '' ? null : request.userId,
+          type: memoryTypeFromProto('type', request.type),
+          content: request.content,
+          metadata: request.metadata,
+          confidence: request.confidence,
+          expiresAt: timeFromProto('expires_at', request.expiresAt),
+        },
+        call.signal,
+      );
       return { memory: memoryToProto(memory) };
     },
 
@@ -43,26 +52,14 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async listMemories(request, call) {
-      const page = await reads.listMemories(callerFrom(call), {
-        agentId: request.agentId || undefined,
-        userId: request.userId || undefined,
-        types: memoryTypesFromProto('types', request.types),
-        minConfidence: request.minConfidence === 0 ? undefined : request.minConfidence,
-        includeExpired: request.includeExpired,
-        pageSize: request.pageSize,
-        pageToken: request.pageToken || undefined,
-      }, call.signal);
+      const filter = { ...filterFromProto(request), pageSize: request.pageSize, pageToken: request.pageToken || undefined };
+      const page = await reads.listMemories(callerFrom(call), filter, call.signal);
       return { memories: page.memories.map(memoryToProto), nextPageToken: page.nextPageToken };
     },
 
     async updateMemory(request, call) {
-      const memory = await writes.updateMemory(callerFrom(call), {
-        id: request.id,
-        content: request.content,
-        metadata: request.metadata,
-        confidence: request.confidence,
-        expectedVersion: request.expectedVersion,
-      }, call.signal);
+      const { id, content, metadata, confidence, expectedVersion } = request;
+      const memory = await writes.updateMemory(callerFrom(call), { id, content, metadata, confidence, expectedVersion }, call.signal);
       return { memory: memoryToProto(memory) };
     },
 
@@ -71,16 +68,8 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async searchMemories(request, call) {
-      const results = await reads.searchMemories(callerFrom(call), {
-        text: request.query,
-        agentId: request.agentId || undefined,
-        userId: request.userId || undefined,
-        types: memoryTypesFromProto('types', request.types),
-        mode: searchModeFromProto(request.mode),
-        limit: request.limit,
-        minConfidence: request.minConfidence === 0 ? undefined : request.minConfidence,
-        includeExpired: request.includeExpired,
-      }, call.signal);
+      const query = { ...filterFromProto(request), text: request.query, mode: searchModeFromProto(request.mode), limit: request.limit };
+      const results = await reads.searchMemories(callerFrom(call), query, call.signal);
       return { results: results.map(({ memory, score }) => ({ memory: memoryToProto(memory), score })) };
     },
 
@@ -109,5 +98,22 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
       );
       return create(ListAuditTrailResponseSchema, { events: page.events.map((e) => eventToProto(e)), nextPageToken: page.nextPageToken });
     },
+  };
+}
+
+// The filters ListMemories and SearchMemories share. Unset strings and zeros mean "no filter".
+function filterFromProto(request: {
+  agentId: string;
+  userId: string;
+  types: ProtoMemoryType[];
+  minConfidence: number;
+  includeExpired: boolean;
+}): Omit<ListFilter, 'pageSize' | 'pageToken'> {
+  return {
+    agentId: request.agentId || undefined,
+    userId: request.userId || undefined,
+    types: memoryTypesFromProto('types', request.types),
+    minConfidence: request.minConfidence === 0 ? undefined : request.minConfidence,
+    includeExpired: request.includeExpired,
   };
 }

@@ -159,5 +159,8 @@ export function join(path: string, name: string): string {
 
 /** The refusal of a `__proto__` key in a document or map. */
 export function protoKeyRefused(field: string): InvalidArgument {
-  return new InvalidArgument(field, "has the key '__proto__', which is not accepted (it cannot be stored and read back faithfully); rename it");
+  return new InvalidArgument(
+    field,
+    "has the key '__proto__', which is not accepted (it cannot be stored and read back faithfully); rename it",
+  );
 }

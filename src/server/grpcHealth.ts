@@ -39,7 +39,11 @@ export function addGrpcHealth(server: Pick<Server, 'addService'>, health: Health
 }
 
 // grpc-health-check's Watch, tracked so that shutdown can end it.
-function endingWatch(methods: UntypedServiceImplementation, watches: Set<ServerWritableStream<unknown, unknown>>, health: HealthStatus): UntypedHandleCall {
+function endingWatch(
+  methods: UntypedServiceImplementation,
+  watches: Set<ServerWritableStream<unknown, unknown>>,
+  health: HealthStatus,
+): UntypedHandleCall {
   const watch = methods.watch as (call: ServerWritableStream<unknown, unknown>) => void;
   return (call: ServerWritableStream<unknown, unknown>) => {
     watch(call);

@@ -3,7 +3,7 @@ import type { DescFile } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import type { Server } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
-import { reflectionRoots } from './reflection.js';
+import { reflectionRoots, withDependencies } from './reflection.js';
 
 /**
  * Serves grpc.reflection v1 and v1alpha on a grpc-js server with `@grpc/reflection`, describing
@@ -12,16 +12,12 @@ import { reflectionRoots } from './reflection.js';
  */
 export function addGrpcReflection(server: Pick<Server, 'addService'>, files: DescFile[]): void {
   const roots = reflectionRoots(files);
-  const all = new Map<string, DescFile>();
-  const visit = (file: DescFile): void => {
-    if (all.has(file.proto.name)) return;
-    all.set(file.proto.name, file);
-    file.dependencies.forEach(visit);
-  };
-  roots.forEach(visit);
+  const all = withDependencies(roots);
   const fileDescriptorProtos = [...all.values()].map((file) => Buffer.from(toBinary(FileDescriptorProtoSchema, file.proto)));
   // @grpc/reflection reads only the fileDescriptorProtos of a proto-loader package definition
   // (it decodes and indexes them itself): one entry carrying every file stands for the package.
   const definition = { 'auren.v1': { format: 'Protocol Buffer 3 FileDescriptorProto', type: {}, fileDescriptorProtos } };
-  new ReflectionService(definition as unknown as ConstructorParameters<typeof ReflectionService>[0], { services: roots.flatMap((file) => file.services.map((service) => service.typeName)) }).addToServer(server);
+  new ReflectionService(definition as unknown as ConstructorParameters<typeof ReflectionService>[0], {
+    services: roots.flatMap((file) => file.services.map((service) => service.typeName)),
+  }).addToServer(server);
 }

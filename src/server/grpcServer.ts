@@ -74,7 +74,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
 function connectionsOf(server: Server): Http2Session[] {
   const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
   if (!(servers instanceof Map)) return [];
-  return [...servers.values()].flatMap((entry: { sessions?: unknown }) => (entry?.sessions instanceof Set ? [...entry.sessions] : []))
+  return [...servers.values()]
+    .flatMap((entry: { sessions?: unknown }) => (entry?.sessions instanceof Set ? [...entry.sessions] : []))
     .filter((session): session is Http2Session => session instanceof EventEmitter && 'ping' in session);
 }
 

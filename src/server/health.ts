@@ -1,12 +1,8 @@
-import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
-import type { ConnectRouter, HandlerContext } from "@connectrpc/connect";
-import {
-  Health,
-  HealthCheckResponseSchema,
-  HealthCheckResponse_ServingStatus,
-} from "../gen/health/v1/health_pb.js";
-import type { HealthCheckRequest, HealthCheckResponse } from "../gen/health/v1/health_pb.js";
+import { create } from '@bufbuild/protobuf';
+import { Code, ConnectError } from '@connectrpc/connect';
+import type { ConnectRouter, HandlerContext } from '@connectrpc/connect';
+import { Health, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from '../gen/health/v1/health_pb.js';
+import type { HealthCheckRequest, HealthCheckResponse } from '../gen/health/v1/health_pb.js';
 
 /** Serving status of a service, as in grpc.health.v1 (SERVICE_UNKNOWN is only ever sent by Watch). */
 export { HealthCheckResponse_ServingStatus as ServingStatus };
@@ -44,7 +40,7 @@ export interface HealthStatus {
 
 /** Creates a health status registry in which the whole server ("") starts as SERVING. */
 export function createHealthStatus(): HealthStatus {
-  const statuses = new Map<string, ServingStatus>([["", HealthCheckResponse_ServingStatus.SERVING]]);
+  const statuses = new Map<string, ServingStatus>([['', HealthCheckResponse_ServingStatus.SERVING]]);
   const listeners = new Map<string, Set<HealthListener>>();
   const watchers = new Set<HealthWatcher>();
   let isShutdown = false;
@@ -99,8 +95,7 @@ function response(status: ServingStatus): HealthCheckResponse {
 
 async function* watch(health: HealthStatus, req: HealthCheckRequest, ctx: HandlerContext) {
   // Only the latest status is kept, so a slow client gets the newest state rather than a backlog.
-  let pending: ServingStatus | undefined =
-    health.get(req.service) ?? HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN;
+  let pending: ServingStatus | undefined = health.get(req.service) ?? HealthCheckResponse_ServingStatus.SERVICE_UNKNOWN;
   let ended = health.isShutdown;
   let wake: (() => void) | undefined;
   const notify = () => {
@@ -122,7 +117,7 @@ async function* watch(health: HealthStatus, req: HealthCheckRequest, ctx: Handle
     ended = true;
     notify();
   };
-  ctx.signal.addEventListener("abort", onAbort, { once: true });
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
   if (ctx.signal.aborted) onAbort();
   try {
     for (;;) {
@@ -136,7 +131,7 @@ async function* watch(health: HealthStatus, req: HealthCheckRequest, ctx: Handle
       await new Promise<void>((resolve) => (wake = resolve));
     }
   } finally {
-    ctx.signal.removeEventListener("abort", onAbort);
+    ctx.signal.removeEventListener('abort', onAbort);
     unsubscribe();
   }
 }

@@ -74,7 +74,10 @@ function listenError(host: string, port: number, error: Error): StartupError {
   const problems: Record<string, [reason: string, remedy: string]> = {
     EADDRINUSE: ['the port is in use (EADDRINUSE)', 'stop what uses it, or set PORT to another port (0 picks a free one)'],
     EACCES: ['permission denied (EACCES)', 'ports below 1024 need privileges: set PORT to 1024 or above'],
-    EADDRNOTAVAIL: [`${host} is not an address of this machine (EADDRNOTAVAIL)`, 'set HOST to one of its addresses, such as 127.0.0.1 or 0.0.0.0'],
+    EADDRNOTAVAIL: [
+      `${host} is not an address of this machine (EADDRNOTAVAIL)`,
+      'set HOST to one of its addresses, such as 127.0.0.1 or 0.0.0.0',
+    ],
     ENOTFOUND: [`the host name ${host} is unknown (ENOTFOUND)`, 'set HOST to an address of this machine, such as 127.0.0.1 or 0.0.0.0'],
   };
   const [reason, remedy] = problems[(error as NodeJS.ErrnoException).code ?? ''] ?? [error.message, 'check HOST and PORT'];

@@ -1,20 +1,20 @@
-import { create, toBinary } from "@bufbuild/protobuf";
-import type { DescFile } from "@bufbuild/protobuf";
-import { nestedTypes } from "@bufbuild/protobuf/reflect";
-import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
-import type { ConnectRouter } from "@connectrpc/connect";
-import { file_health_v1_health } from "../gen/health/v1/health_pb.js";
-import * as v1 from "../gen/grpc/reflection/v1/reflection_pb.js";
-import * as v1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { create, toBinary } from '@bufbuild/protobuf';
+import type { DescFile } from '@bufbuild/protobuf';
+import { nestedTypes } from '@bufbuild/protobuf/reflect';
+import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import type { ConnectRouter } from '@connectrpc/connect';
+import { file_health_v1_health } from '../gen/health/v1/health_pb.js';
+import * as v1 from '../gen/grpc/reflection/v1/reflection_pb.js';
+import * as v1alpha from '../gen/grpc/reflection/v1alpha/reflection_pb.js';
 
 type Request = v1.ServerReflectionRequest | v1alpha.ServerReflectionRequest;
 
 /** Plain response body, valid for both reflection versions (they differ only in package name). */
 type Answer =
-  | { case: "fileDescriptorResponse"; value: { fileDescriptorProto: Uint8Array[] } }
-  | { case: "allExtensionNumbersResponse"; value: { baseTypeName: string; extensionNumber: number[] } }
-  | { case: "listServicesResponse"; value: { service: { name: string }[] } }
-  | { case: "errorResponse"; value: { errorCode: number; errorMessage: string } };
+  | { case: 'fileDescriptorResponse'; value: { fileDescriptorProto: Uint8Array[] } }
+  | { case: 'allExtensionNumbersResponse'; value: { baseTypeName: string; extensionNumber: number[] } }
+  | { case: 'listServicesResponse'; value: { service: { name: string }[] } }
+  | { case: 'errorResponse'; value: { errorCode: number; errorMessage: string } };
 
 const NOT_FOUND = 5;
 const INVALID_ARGUMENT = 3;
@@ -29,7 +29,8 @@ interface Index {
   messages: Set<string>;
 }
 
-function buildIndex(roots: DescFile[]): Index {
+/** The files and every file they import, each once, by name. */
+export function withDependencies(roots: DescFile[]): Map<string, DescFile> {
   const files = new Map<string, DescFile>();
   const visit = (f: DescFile): void => {
     if (files.has(f.proto.name)) return;
@@ -37,6 +38,11 @@ function buildIndex(roots: DescFile[]): Index {
     f.dependencies.forEach(visit);
   };
   roots.forEach(visit);
+  return files;
+}
+
+function buildIndex(roots: DescFile[]): Index {
+  const files = withDependencies(roots);
 
   const bytes = new Map<string, Uint8Array>();
   for (const [name, f] of files) bytes.set(name, toBinary(FileDescriptorProtoSchema, f.proto));
@@ -48,10 +54,13 @@ function buildIndex(roots: DescFile[]): Index {
     for (let i = 0; i < order.length; i++) {
       for (const dep of files.get(order[i]!)!.dependencies) {
         const depName = dep.proto.name;
-        if (!seen.has(depName)) seen.add(depName), order.push(depName);
+        if (!seen.has(depName)) (seen.add(depName), order.push(depName));
       }
     }
-    closures.set(name, order.map((n) => bytes.get(n)!));
+    closures.set(
+      name,
+      order.map((n) => bytes.get(n)!),
+    );
   }
 
   const symbols = new Map<string, string>();
@@ -62,18 +71,18 @@ function buildIndex(roots: DescFile[]): Index {
     for (const t of nestedTypes(f)) {
       add(t.typeName);
       switch (t.kind) {
-        case "service":
+        case 'service':
           if (roots.includes(f)) services.push(t.typeName);
           t.methods.forEach((m) => add(`${t.typeName}.${m.name}`));
           break;
-        case "message":
+        case 'message':
           messages.add(t.typeName);
           t.fields.forEach((field) => add(`${t.typeName}.${field.name}`));
           t.oneofs.forEach((o) => add(`${t.typeName}.${o.name}`));
           break;
-        case "enum": {
+        case 'enum': {
           // Enum values live in the enum's parent scope (C++ scoping rules).
-          const scope = t.typeName.slice(0, t.typeName.lastIndexOf(".") + 1);
+          const scope = t.typeName.slice(0, t.typeName.lastIndexOf('.') + 1);
           t.values.forEach((v) => add(scope + v.name));
           break;
         }
@@ -84,36 +93,34 @@ function buildIndex(roots: DescFile[]): Index {
 }
 
 function notFound(what: string): Answer {
-  return { case: "errorResponse", value: { errorCode: NOT_FOUND, errorMessage: `${what} not found` } };
+  return { case: 'errorResponse', value: { errorCode: NOT_FOUND, errorMessage: `${what} not found` } };
 }
 
 function answer(index: Index, req: Request): Answer {
   const m = req.messageRequest;
   const fileResponse = (fileName: string | undefined, what: string): Answer => {
     const closure = fileName === undefined ? undefined : index.closures.get(fileName);
-    return closure
-      ? { case: "fileDescriptorResponse", value: { fileDescriptorProto: closure } }
-      : notFound(what);
+    return closure ? { case: 'fileDescriptorResponse', value: { fileDescriptorProto: closure } } : notFound(what);
   };
   switch (m.case) {
-    case "listServices":
-      return { case: "listServicesResponse", value: { service: index.services.map((name) => ({ name })) } };
-    case "fileByFilename":
+    case 'listServices':
+      return { case: 'listServicesResponse', value: { service: index.services.map((name) => ({ name })) } };
+    case 'fileByFilename':
       return fileResponse(m.value, `file ${JSON.stringify(m.value)}`);
-    case "fileContainingSymbol": {
-      const symbol = m.value.replace(/^\./, "");
+    case 'fileContainingSymbol': {
+      const symbol = m.value.replace(/^\./, '');
       return fileResponse(index.symbols.get(symbol), `symbol ${JSON.stringify(symbol)}`);
     }
-    case "fileContainingExtension":
+    case 'fileContainingExtension':
       return notFound(`extension ${m.value.extensionNumber} of ${JSON.stringify(m.value.containingType)}`);
-    case "allExtensionNumbersOfType": {
-      const type = m.value.replace(/^\./, "");
+    case 'allExtensionNumbersOfType': {
+      const type = m.value.replace(/^\./, '');
       return index.messages.has(type)
-        ? { case: "allExtensionNumbersResponse", value: { baseTypeName: type, extensionNumber: [] } }
+        ? { case: 'allExtensionNumbersResponse', value: { baseTypeName: type, extensionNumber: [] } }
         : notFound(`type ${JSON.stringify(type)}`);
     }
     default:
-      return { case: "errorResponse", value: { errorCode: INVALID_ARGUMENT, errorMessage: "empty message_request" } };
+      return { case: 'errorResponse', value: { errorCode: INVALID_ARGUMENT, errorMessage: 'empty message_request' } };
   }
 }
 

@@ -25,21 +25,30 @@ describe('Configuration', () => {
     ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud"/],
   ] as const) {
     it(`stops on ${name}=${value}, naming the variable and what it expects`, () => {
-      assert.throws(() => loadConfig({ [name]: value }), (error: unknown) => {
-        assert.ok(error instanceof ConfigError);
-        assert.match(error.message, expectation);
-        return true;
-      });
+      assert.throws(
+        () => loadConfig({ [name]: value }),
+        (error: unknown) => {
+          assert.ok(error instanceof ConfigError);
+          assert.match(error.message, expectation);
+          return true;
+        },
+      );
     });
   }
 
   it('reports every bad variable at once, on one line, and says where the variables are described', () => {
-    assert.throws(() => loadConfig({ PORT: 'x', READ_MAX_COUNT: '-1' }), (error: unknown) => {
-      assert.ok(error instanceof ConfigError);
-      assert.equal(error.exitCode, 2);
-      assert.doesNotMatch(error.message, /\n/);
-      assert.match(error.message, /^invalid configuration: PORT="x": .*; READ_MAX_COUNT="-1": .*; fix the variables named \(see Configuration in README\.md\)$/);
-      return true;
-    });
+    assert.throws(
+      () => loadConfig({ PORT: 'x', READ_MAX_COUNT: '-1' }),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.equal(error.exitCode, 2);
+        assert.doesNotMatch(error.message, /\n/);
+        assert.match(
+          error.message,
+          /^invalid configuration: PORT="x": .*; READ_MAX_COUNT="-1": .*; fix the variables named \(see Configuration in README\.md\)$/,
+        );
+        return true;
+      },
+    );
   });
 });

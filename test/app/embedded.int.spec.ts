@@ -27,7 +27,11 @@ describe('Embedded PostgreSQL (no DATABASE_URL)', function () {
     await leftovers.removeSystemFolder();
   });
 
-  const start = () => startApp(loadConfig({ PORT: '0', GRPC_PORT: '0', AUREN_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }), createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'));
+  const start = () =>
+    startApp(
+      loadConfig({ PORT: '0', GRPC_PORT: '0', AUREN_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }),
+      createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    );
 
   it('starts a real PostgreSQL, reaches SERVING, and keeps the data across restarts', async () => {
     const streamId = freshStream('embedded');
@@ -51,7 +55,10 @@ describe('Embedded PostgreSQL (no DATABASE_URL)', function () {
     const second = await start();
     try {
       const read = await createClient(EventStoreService, createGrpcTransport({ baseUrl: second.url })).readStream({ streamId });
-      assert.deepEqual(read.events.map((e) => e.data), [{ kept: true }]);
+      assert.deepEqual(
+        read.events.map((e) => e.data),
+        [{ kept: true }],
+      );
     } finally {
       await second.stop();
     }

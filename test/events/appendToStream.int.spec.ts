@@ -41,7 +41,11 @@ describeOnEachListener('AppendToStream', (listener) => {
 
     it('STREAM_EXISTS rejects a new stream and appends to an existing one', async () => {
       const streamId = freshStream();
-      await rejectsWith(t.events.appendToStream({ streamId, expected: streamExists, events: [proposed()] }), Code.Aborted, /is at version 0/);
+      await rejectsWith(
+        t.events.appendToStream({ streamId, expected: streamExists, events: [proposed()] }),
+        Code.Aborted,
+        /is at version 0/,
+      );
       assert.equal((await t.events.getStreamInfo({ streamId })).exists, false, 'a rejected append leaves no stream behind');
       await t.events.appendToStream({ streamId, events: [proposed()] });
       const result = await t.events.appendToStream({ streamId, expected: streamExists, events: [proposed()] });
@@ -52,14 +56,22 @@ describeOnEachListener('AppendToStream', (listener) => {
       const streamId = freshStream();
       await t.events.appendToStream({ streamId, expected: exact(0), events: [proposed()] });
       await t.events.appendToStream({ streamId, expected: exact(1), events: [proposed(), proposed(), proposed()] });
-      await rejectsWith(t.events.appendToStream({ streamId, expected: exact(1), events: [proposed()] }), Code.Aborted, /is at version 4, expected version 1/);
+      await rejectsWith(
+        t.events.appendToStream({ streamId, expected: exact(1), events: [proposed()] }),
+        Code.Aborted,
+        /is at version 4, expected version 1/,
+      );
       await rejectsWith(t.events.appendToStream({ streamId, expected: exact(7), events: [proposed()] }), Code.Aborted, /is at version 4/);
       const next = await t.events.appendToStream({ streamId, expected: exact(4), events: [proposed()] });
       assert.equal(next.nextExpectedVersion, 5n);
     });
 
     it('EXACT 0 on a missing stream creates it; EXACT 3 on a missing stream is a conflict', async () => {
-      await rejectsWith(t.events.appendToStream({ streamId: freshStream(), expected: exact(3), events: [proposed()] }), Code.Aborted, /is at version 0/);
+      await rejectsWith(
+        t.events.appendToStream({ streamId: freshStream(), expected: exact(3), events: [proposed()] }),
+        Code.Aborted,
+        /is at version 0/,
+      );
     });
   });
 
@@ -105,8 +117,15 @@ describeOnEachListener('AppendToStream', (listener) => {
       const streamId = freshStream();
       const eventId = randomUUID();
       await t.events.appendToStream({ streamId, events: [proposed({ eventId, data: { a: 1 } })] });
-      await rejectsWith(t.events.appendToStream({ streamId, events: [proposed({ eventId, data: { a: 2 } })] }), Code.AlreadyExists, new RegExp(eventId));
-      await rejectsWith(t.events.appendToStream({ streamId: freshStream(), events: [proposed({ eventId, data: { a: 1 } })] }), Code.AlreadyExists);
+      await rejectsWith(
+        t.events.appendToStream({ streamId, events: [proposed({ eventId, data: { a: 2 } })] }),
+        Code.AlreadyExists,
+        new RegExp(eventId),
+      );
+      await rejectsWith(
+        t.events.appendToStream({ streamId: freshStream(), events: [proposed({ eventId, data: { a: 1 } })] }),
+        Code.AlreadyExists,
+      );
       assert.equal(await versionOf(streamId), 1n);
     });
 
@@ -115,7 +134,10 @@ describeOnEachListener('AppendToStream', (listener) => {
       const used = randomUUID();
       await t.events.appendToStream({ streamId, events: [proposed({ eventId: used })] });
       const fresh = randomUUID();
-      await rejectsWith(t.events.appendToStream({ streamId, events: [proposed({ eventId: fresh }), proposed({ eventId: used })] }), Code.AlreadyExists);
+      await rejectsWith(
+        t.events.appendToStream({ streamId, events: [proposed({ eventId: fresh }), proposed({ eventId: used })] }),
+        Code.AlreadyExists,
+      );
       await rejectsWith(t.events.getEvent({ eventId: fresh }), Code.NotFound);
     });
 
@@ -134,7 +156,10 @@ describeOnEachListener('AppendToStream', (listener) => {
       const eventId = randomUUID();
       const held = await holdAppends(t.databaseUrl);
       try {
-        await rejectsWith(t.events.appendToStream({ streamId, events: [proposed({ eventId })] }, { timeoutMs: 200 }), Code.DeadlineExceeded);
+        await rejectsWith(
+          t.events.appendToStream({ streamId, events: [proposed({ eventId })] }, { timeoutMs: 200 }),
+          Code.DeadlineExceeded,
+        );
         // The server cancels the statement that waited for the lock rather than let it commit later.
         await eventually(async () => (await held.waiters()) === 0, 'the waiting append cancelled');
       } finally {
@@ -172,37 +197,67 @@ describeOnEachListener('AppendToStream', (listener) => {
 
     it('rejects an empty stream id', () => rejected({ streamId: '', events: [proposed()] }, /^stream_id: must not be empty/));
     it('rejects an over-long stream id', () =>
-      rejectsWith(t.events.appendToStream({ streamId: 'x'.repeat(201), events: [proposed()] }), Code.InvalidArgument, /^stream_id: expects at most 200/));
-    it('rejects an empty event type', () => rejected({ streamId: freshStream(), events: [proposed(), proposed({ type: '' })] }, /^events\[1\]\.type: must not be empty/));
-    it('rejects an over-long event type', () => rejected({ streamId: freshStream(), events: [proposed({ type: 't'.repeat(201) })] }, /^events\[0\]\.type: expects at most 200/));
+      rejectsWith(
+        t.events.appendToStream({ streamId: 'x'.repeat(201), events: [proposed()] }),
+        Code.InvalidArgument,
+        /^stream_id: expects at most 200/,
+      ));
+    it('rejects an empty event type', () =>
+      rejected({ streamId: freshStream(), events: [proposed(), proposed({ type: '' })] }, /^events\[1\]\.type: must not be empty/));
+    it('rejects an over-long event type', () =>
+      rejected({ streamId: freshStream(), events: [proposed({ type: 't'.repeat(201) })] }, /^events\[0\]\.type: expects at most 200/));
     it('rejects zero events', () => rejected({ streamId: freshStream(), events: [] }, /^events: expects at least one event/));
     it('rejects more events than the configured limit', () =>
       rejected({ streamId: freshStream(), events: Array.from({ length: 6 }, () => proposed()) }, /^events: expects at most 5 events/));
-    it('rejects a malformed event id', () => rejected({ streamId: freshStream(), events: [proposed({ eventId: 'not-a-uuid' })] }, /^events\[0\]\.event_id: expects a UUID/));
+    it('rejects a malformed event id', () =>
+      rejected({ streamId: freshStream(), events: [proposed({ eventId: 'not-a-uuid' })] }, /^events\[0\]\.event_id: expects a UUID/));
     it('rejects an event id repeated within one batch', () => {
       const eventId = randomUUID();
-      return rejected({ streamId: freshStream(), events: [proposed({ eventId }), proposed({ eventId })] }, /^events\[1\]\.event_id: repeats events\[0\]/);
+      return rejected(
+        { streamId: freshStream(), events: [proposed({ eventId }), proposed({ eventId })] },
+        /^events\[1\]\.event_id: repeats events\[0\]/,
+      );
     });
     it('rejects an event over the size limit', () =>
-      rejected({ streamId: freshStream(), events: [proposed({ data: { text: 'x'.repeat(3000) } })] }, /^events\[0\]\.data: .* over the limit of 2048/));
+      rejected(
+        { streamId: freshStream(), events: [proposed({ data: { text: 'x'.repeat(3000) } })] },
+        /^events\[0\]\.data: .* over the limit of 2048/,
+      ));
     it('rejects data holding a number JSON cannot represent', () =>
-      rejected({ streamId: freshStream(), events: [proposed({ data: { score: Number.NaN } })] }, /^events\[0\]\.data\.score: contains NaN/));
+      rejected(
+        { streamId: freshStream(), events: [proposed({ data: { score: Number.NaN } })] },
+        /^events\[0\]\.data\.score: contains NaN/,
+      ));
     it('rejects an unknown expected-version mode', () =>
-      rejected({ streamId: freshStream(), expected: { kind: 9 as ExpectedVersionKind }, events: [proposed()] }, /^expected\.kind: unknown expected-version mode 9/));
+      rejected(
+        { streamId: freshStream(), expected: { kind: 9 as ExpectedVersionKind }, events: [proposed()] },
+        /^expected\.kind: unknown expected-version mode 9/,
+      ));
     it('rejects a message over the transport size limit with RESOURCE_EXHAUSTED', async () => {
       const big = await startTestApp({ MESSAGE_MAX_BYTES: '4096' }, listener);
       try {
-        await rejectsWith(big.events.appendToStream({ streamId: freshStream(), events: [proposed({ data: { text: 'x'.repeat(8000) } })] }), Code.ResourceExhausted);
+        await rejectsWith(
+          big.events.appendToStream({ streamId: freshStream(), events: [proposed({ data: { text: 'x'.repeat(8000) } })] }),
+          Code.ResourceExhausted,
+        );
       } finally {
         await big.stop();
       }
     });
     it('refuses streams reserved for MemoryService', () =>
-      rejectsWith(t.events.appendToStream({ streamId: `memory-${randomUUID()}`, events: [proposed()] }), Code.InvalidArgument, /^stream_id: streams starting with 'memory-'/));
+      rejectsWith(
+        t.events.appendToStream({ streamId: `memory-${randomUUID()}`, events: [proposed()] }),
+        Code.InvalidArgument,
+        /^stream_id: streams starting with 'memory-'/,
+      ));
     it('a batch with one bad event writes none of the batch', async () => {
       const streamId = freshStream();
       await t.events.appendToStream({ streamId, events: [proposed()] });
-      await rejectsWith(t.events.appendToStream({ streamId, events: [proposed(), proposed(), proposed({ type: '' })] }), Code.InvalidArgument, /events\[2\]\.type/);
+      await rejectsWith(
+        t.events.appendToStream({ streamId, events: [proposed(), proposed(), proposed({ type: '' })] }),
+        Code.InvalidArgument,
+        /events\[2\]\.type/,
+      );
       assert.equal(await versionOf(streamId), 1n);
     });
   });

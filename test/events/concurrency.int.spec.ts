@@ -30,15 +30,24 @@ describeOnEachListener('AppendToStream under concurrency', (listener) => {
       }
     }
     const read = await t.events.readStream({ streamId, limit: 1000 });
-    assert.deepEqual(read.events.map((e) => e.version), Array.from({ length: rounds }, (_, i) => BigInt(i + 1)));
-    assert.deepEqual(read.events.map((e) => e.data?.round), Array.from({ length: rounds }, (_, i) => i));
+    assert.deepEqual(
+      read.events.map((e) => e.version),
+      Array.from({ length: rounds }, (_, i) => BigInt(i + 1)),
+    );
+    assert.deepEqual(
+      read.events.map((e) => e.data?.round),
+      Array.from({ length: rounds }, (_, i) => i),
+    );
   });
 
   it('concurrent ANY appends to one stream all succeed with gap-free versions', async () => {
     const streamId = freshStream('any');
     await Promise.all(Array.from({ length: 40 }, () => t.events.appendToStream({ streamId, events: [proposed(), proposed()] })));
     const read = await t.events.readStream({ streamId, limit: 1000 });
-    assert.deepEqual(read.events.map((e) => e.version), Array.from({ length: 80 }, (_, i) => BigInt(i + 1)));
+    assert.deepEqual(
+      read.events.map((e) => e.version),
+      Array.from({ length: 80 }, (_, i) => BigInt(i + 1)),
+    );
   });
 
   it('concurrent creators of one new stream: one NO_STREAM append wins', async () => {

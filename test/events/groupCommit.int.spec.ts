@@ -31,20 +31,38 @@ function random(seed: number): () => number {
 }
 
 /** What each call would answer, applied one at a time in `calls` order to an empty set of streams. */
-function expectedAnswers(calls: Call[]): ({ kind: 'appended'; version: bigint; events: number } | { kind: 'duplicate'; of: number } | { kind: 'wrong'; actual: bigint } | { kind: 'conflict' } | { kind: 'invalid' })[] {
+function expectedAnswers(
+  calls: Call[],
+): (
+  | { kind: 'appended'; version: bigint; events: number }
+  | { kind: 'duplicate'; of: number }
+  | { kind: 'wrong'; actual: bigint }
+  | { kind: 'conflict' }
+  | { kind: 'invalid' }
+)[] {
   const versions = new Map<string, bigint>();
   const byId = new Map<string, { call: number; streamId: string; event: ProposedEvent }>();
   return calls.map((call, i) => {
     if (call.events.some((e) => e.type === '')) return { kind: 'invalid' as const };
     const found = call.events.map((e) => (e.eventId ? byId.get(e.eventId) : undefined));
     if (found.some(Boolean)) {
-      const same = found.every((f, k) => f && f.streamId === call.streamId && JSON.stringify(f.event.data) === JSON.stringify(call.events[k]!.data)
-        && f.event.type === call.events[k]!.type && f.call === found[0]!.call);
+      const same = found.every(
+        (f, k) =>
+          f &&
+          f.streamId === call.streamId &&
+          JSON.stringify(f.event.data) === JSON.stringify(call.events[k]!.data) &&
+          f.event.type === call.events[k]!.type &&
+          f.call === found[0]!.call,
+      );
       return same ? { kind: 'duplicate' as const, of: found[0]!.call } : { kind: 'conflict' as const };
     }
     const current = versions.get(call.streamId) ?? 0n;
     const e = call.expected;
-    if ((e.kind === 'no_stream' && current !== 0n) || (e.kind === 'stream_exists' && current === 0n) || (e.kind === 'exact' && current !== e.version)) {
+    if (
+      (e.kind === 'no_stream' && current !== 0n) ||
+      (e.kind === 'stream_exists' && current === 0n) ||
+      (e.kind === 'exact' && current !== e.version)
+    ) {
       return { kind: 'wrong' as const, actual: current };
     }
     versions.set(call.streamId, current + BigInt(call.events.length));
@@ -92,8 +110,11 @@ describe('Group commit', () => {
         }
         const known = versions.get(streamId) ?? 0;
         const expected: ExpectedVersion = pick<ExpectedVersion>([
-          { kind: 'any' }, { kind: 'no_stream' }, { kind: 'stream_exists' },
-          { kind: 'exact', version: BigInt(known) }, { kind: 'exact', version: BigInt(known + 1) },
+          { kind: 'any' },
+          { kind: 'no_stream' },
+          { kind: 'stream_exists' },
+          { kind: 'exact', version: BigInt(known) },
+          { kind: 'exact', version: BigInt(known + 1) },
         ]);
         const count = 1 + Math.floor(next() * 3);
         const events = Array.from({ length: count }, (_, k) => ({
@@ -108,13 +129,18 @@ describe('Group commit', () => {
 
       const batchesBefore = t.app.eventStore.stats().batches;
       // All at once: the store takes them in call order, a batch at a time.
-      const answers: Answer[] = await Promise.all(calls.map((call) => {
-        try {
-          return t.app.eventStore.appendToStream(call.streamId, call.expected, call.events).then((ok) => ({ ok }), (error: unknown) => ({ error }));
-        } catch (error) {
-          return Promise.resolve({ error });
-        }
-      }));
+      const answers: Answer[] = await Promise.all(
+        calls.map((call) => {
+          try {
+            return t.app.eventStore.appendToStream(call.streamId, call.expected, call.events).then(
+              (ok) => ({ ok }),
+              (error: unknown) => ({ error }),
+            );
+          } catch (error) {
+            return Promise.resolve({ error });
+          }
+        }),
+      );
       const batches = t.app.eventStore.stats().batches - batchesBefore;
       assert.ok(batches < calls.length / 4, `${calls.length} appends took ${batches} commits: they were batched`);
 
@@ -128,10 +154,16 @@ describe('Group commit', () => {
             assert.ok('error' in answer && answer.error instanceof InvalidArgument, `${at}: invalid`);
             break;
           case 'conflict':
-            assert.ok('error' in answer && answer.error instanceof DuplicateEventId, `${at}: conflict, got ${JSON.stringify('error' in answer ? String(answer.error) : 'ok')}`);
+            assert.ok(
+              'error' in answer && answer.error instanceof DuplicateEventId,
+              `${at}: conflict, got ${JSON.stringify('error' in answer ? String(answer.error) : 'ok')}`,
+            );
             break;
           case 'wrong':
-            assert.ok('error' in answer && answer.error instanceof WrongExpectedVersion, `${at}: wrong version, got ${'error' in answer ? String(answer.error) : 'ok'}`);
+            assert.ok(
+              'error' in answer && answer.error instanceof WrongExpectedVersion,
+              `${at}: wrong version, got ${'error' in answer ? String(answer.error) : 'ok'}`,
+            );
             assert.equal((answer as { error: WrongExpectedVersion }).error.actualVersion, want.actual, at);
             break;
           case 'duplicate':
@@ -152,11 +184,20 @@ describe('Group commit', () => {
 
       // The log is what the answers say: exactly the appended calls' events, in their order.
       const log = (await wholeLog()).filter((e) => e.streamId.startsWith(`${tag}-`));
-      const appended = calls.filter((_, i) => expected[i]!.kind === 'appended').flatMap((call) => call.events.map((e) => ({ id: e.eventId, stream: call.streamId })));
-      assert.deepEqual(log.map((e) => ({ id: e.eventId, stream: e.streamId })), appended);
+      const appended = calls
+        .filter((_, i) => expected[i]!.kind === 'appended')
+        .flatMap((call) => call.events.map((e) => ({ id: e.eventId, stream: call.streamId })));
+      assert.deepEqual(
+        log.map((e) => ({ id: e.eventId, stream: e.streamId })),
+        appended,
+      );
       for (const streamId of streams) {
         const own = log.filter((e) => e.streamId === streamId).map((e) => e.version);
-        assert.deepEqual(own, own.map((_, k) => BigInt(k + 1)), `${streamId}: versions 1..n without gaps`);
+        assert.deepEqual(
+          own,
+          own.map((_, k) => BigInt(k + 1)),
+          `${streamId}: versions 1..n without gaps`,
+        );
       }
     });
   }
@@ -166,7 +207,10 @@ describe('Group commit', () => {
     await blocker.connect();
     try {
       await blocker.query('begin');
-      await blocker.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [`blocker-${randomUUID()}`, JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }])]);
+      await blocker.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [
+        `blocker-${randomUUID()}`,
+        JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }]),
+      ]);
       const late = { eventId: randomUUID(), type: 'late', data: {}, metadata: {} };
       const patient = { eventId: randomUUID(), type: 'patient', data: {}, metadata: {} };
       const started = Date.now();
@@ -190,7 +234,10 @@ describe('Group commit', () => {
     await blocker.connect();
     try {
       await blocker.query('begin');
-      await blocker.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [`blocker-${randomUUID()}`, JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }])]);
+      await blocker.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [
+        `blocker-${randomUUID()}`,
+        JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }]),
+      ]);
       // The first append's batch waits on the lock; the second waits in the queue behind it.
       const first = t.app.eventStore.appendToStream(`first-${randomUUID()}`, { kind: 'any' }, [{ type: 'first', data: {}, metadata: {} }]);
       const controller = new AbortController();
@@ -210,7 +257,11 @@ describe('Group commit', () => {
   it('holds no connection between batches: a pool of one connection appends and reads', async () => {
     const one = await startTestApp({ DB_POOL_SIZE: '1' });
     try {
-      const appended = await Promise.all(Array.from({ length: 20 }, (_, i) => one.app.eventStore.appendToStream(`one-${i}`, { kind: 'no_stream' }, [{ type: 't', data: { i }, metadata: {} }])));
+      const appended = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          one.app.eventStore.appendToStream(`one-${i}`, { kind: 'no_stream' }, [{ type: 't', data: { i }, metadata: {} }]),
+        ),
+      );
       const read = await one.app.eventStore.readAll(appended[0]!.firstPosition, 100, { eventTypes: [], streamIdPrefixes: [] });
       assert.equal(read.events.length, 20);
     } finally {

@@ -23,7 +23,10 @@ describe('Memory writes are atomic', () => {
     db = new pg.Client({ connectionString: t.databaseUrl });
     await db.connect();
     writes = createMemoryWrites({
-      pool: t.app.pool, writer: t.app.memoryStreams, limits: memoryLimits(loadConfig({})), newId: () => nextIds.shift() ?? randomUUID(),
+      pool: t.app.pool,
+      writer: t.app.memoryStreams,
+      limits: memoryLimits(loadConfig({})),
+      newId: () => nextIds.shift() ?? randomUUID(),
     });
   });
   after(async () => {
@@ -39,7 +42,10 @@ describe('Memory writes are atomic', () => {
   describe('when the event append is refused', () => {
     // An event already holding the id the write will use makes the append refuse it.
     const occupy = (eventId: string) =>
-      db.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [`other-${eventId}`, JSON.stringify([{ event_id: eventId, type: 'other', data: {}, metadata: {} }])]);
+      db.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [
+        `other-${eventId}`,
+        JSON.stringify([{ event_id: eventId, type: 'other', data: {}, metadata: {} }]),
+      ]);
 
     it('StoreMemory leaves no memory row', async () => {
       const id = randomUUID();
@@ -62,7 +68,8 @@ describe('Memory writes are atomic', () => {
         nextIds.push(eventId);
         await assert.rejects(write(), DuplicateEventId);
       }
-      const row = (await db.query('select version, content, deleted_at, last_event_id::text from memories where id = $1', [memory.id])).rows[0];
+      const row = (await db.query('select version, content, deleted_at, last_event_id::text from memories where id = $1', [memory.id]))
+        .rows[0];
       assert.deepEqual(row, { version: '1', content: input.content, deleted_at: null, last_event_id: memory.lastEventId });
       assert.deepEqual(await streamEvents(memory.id), ['memory_created']);
     });
@@ -83,13 +90,13 @@ describe('Memory writes are atomic', () => {
     });
 
     it('StoreMemory leaves no event', async () => {
-      const events = Number((await db.query('select count(*) from events').then((r) => r.rows[0].count)));
+      const events = Number(await db.query('select count(*) from events').then((r) => r.rows[0].count));
       const id = randomUUID();
       nextIds.push(id);
       await assert.rejects(writes.storeMemory(caller, input), /memory write refused at commit/);
       assert.equal(await memoryCount(id), 0);
       assert.deepEqual(await streamEvents(id), []);
-      assert.equal(Number((await db.query('select count(*) from events').then((r) => r.rows[0].count))), events);
+      assert.equal(Number(await db.query('select count(*) from events').then((r) => r.rows[0].count)), events);
       const stream = await db.query('select 1 from streams where stream_id = $1', [`memory-${id}`]);
       assert.equal(stream.rowCount, 0, 'no stream row either');
     });

@@ -23,10 +23,15 @@ describe('Memory expiry', () => {
   });
 
   const store = async (userId: string, expiresInMs: number) =>
-    (await t.memory.storeMemory({
-      agentId: 'recovery', userId, type: MemoryType.HYPOTHESIS, content: { text: 'sore after squats' },
-      expiresAt: timestampFromMs(Date.now() + expiresInMs),
-    })).memory!;
+    (
+      await t.memory.storeMemory({
+        agentId: 'recovery',
+        userId,
+        type: MemoryType.HYPOTHESIS,
+        content: { text: 'sore after squats' },
+        expiresAt: timestampFromMs(Date.now() + expiresInMs),
+      })
+    ).memory!;
   const streamTypes = async (id: string) =>
     (await db.query('select type from events where stream_id = $1 order by version', [`memory-${id}`])).rows.map((r) => r.type as string);
   const untilExpired = async (ids: string[]) => {
@@ -42,8 +47,12 @@ describe('Memory expiry', () => {
     assert.deepEqual(await streamTypes(memory.id), ['memory_created']);
     await untilExpired([memory.id]);
     assert.deepEqual(await streamTypes(memory.id), ['memory_created', 'memory_expired']);
-    const { rows: [row] } = await db.query('select version, last_event_id::text, expired_at from memories where id = $1', [memory.id]);
-    const { rows: [event] } = await db.query(`select event_id::text, data, metadata from events where stream_id = $1 and version = 2`, [`memory-${memory.id}`]);
+    const {
+      rows: [row],
+    } = await db.query('select version, last_event_id::text, expired_at from memories where id = $1', [memory.id]);
+    const {
+      rows: [event],
+    } = await db.query(`select event_id::text, data, metadata from events where stream_id = $1 and version = 2`, [`memory-${memory.id}`]);
     assert.equal(row.version, '2');
     assert.equal(row.last_event_id, event.event_id);
     assert.equal(event.data.memory_id, memory.id);
@@ -53,7 +62,8 @@ describe('Memory expiry', () => {
   it('leaves deleted memories and memories without an expiry alone', async () => {
     const deleted = await store('user_e', 200);
     await t.memory.deleteMemory({ id: deleted.id });
-    const forever = (await t.memory.storeMemory({ agentId: 'recovery', userId: 'user_e', type: MemoryType.FACT, content: { a: 1 } })).memory!;
+    const forever = (await t.memory.storeMemory({ agentId: 'recovery', userId: 'user_e', type: MemoryType.FACT, content: { a: 1 } }))
+      .memory!;
     const marker = await store('user_e', 250);
     await untilExpired([marker.id]);
     await sleep(100);
@@ -66,7 +76,8 @@ describe('Memory expiry', () => {
     const errors: unknown[] = [];
     const watched: typeof log = Object.assign(Object.create(log) as typeof log, { error: (...args: unknown[]) => errors.push(args) });
     const sweepers: ExpirySweeper[] = [1, 2, 3].map(() =>
-      startExpirySweeper({ pool: t.app.pool, writer: t.app.memoryStreams, log: watched, intervalMs: 10, batchSize: 3 }));
+      startExpirySweeper({ pool: t.app.pool, writer: t.app.memoryStreams, log: watched, intervalMs: 10, batchSize: 3 }),
+    );
     try {
       const memories = await Promise.all(Array.from({ length: 30 }, (_, i) => store(`user_r${i % 4}`, 300)));
       const ids = memories.map((m) => m.id);
@@ -79,7 +90,10 @@ describe('Memory expiry', () => {
         [ids.map((id) => `memory-${id}`)],
       );
       assert.equal(rows.length, 30);
-      assert.ok(rows.every((r) => r.expired === 1 && r.version === 2), JSON.stringify(rows.filter((r) => r.expired !== 1)));
+      assert.ok(
+        rows.every((r) => r.expired === 1 && r.version === 2),
+        JSON.stringify(rows.filter((r) => r.expired !== 1)),
+      );
       const versions = await db.query('select count(*)::int as n from memories where id = any($1) and version = 2', [ids]);
       assert.equal(versions.rows[0].n, 30);
       assert.deepEqual(errors, []);

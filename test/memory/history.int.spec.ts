@@ -27,13 +27,16 @@ describeOnEachListener('MemoryService history', (listener) => {
 
   const as = (agent: string) => ({ headers: { 'x-auren-agent': agent } });
   const store = async (userId: string, agent = 'coach') =>
-    (await t.memory.storeMemory({ agentId: agent, userId, type: MemoryType.INSIGHT, content: { text: 'runs at dawn' } }, as(agent))).memory!;
+    (await t.memory.storeMemory({ agentId: agent, userId, type: MemoryType.INSIGHT, content: { text: 'runs at dawn' } }, as(agent)))
+      .memory!;
   const trail = async (userId: string, pageSize = 0, extra: { from?: number; to?: number } = {}): Promise<Event[]> => {
     const events: Event[] = [];
     let pageToken = '';
     for (let pages = 0; pages < 100; pages++) {
       const page = await t.memory.listAuditTrail({
-        userId, pageSize, pageToken,
+        userId,
+        pageSize,
+        pageToken,
         from: extra.from === undefined ? undefined : timestampFromMs(extra.from),
         to: extra.to === undefined ? undefined : timestampFromMs(extra.to),
       });
@@ -49,7 +52,7 @@ describeOnEachListener('MemoryService history', (listener) => {
   // The trail shows settled events only: a transaction still open anywhere on the server (other
   // test runs share it) holds back the newest for a moment.
   const settledTrail = async (userId: string, count: number): Promise<Event[]> => {
-    for (const deadline = Date.now() + 10_000; ;) {
+    for (const deadline = Date.now() + 10_000; ; ) {
       const events = await trail(userId);
       if (events.length >= count || Date.now() > deadline) return events;
       await sleep(20);
@@ -63,11 +66,20 @@ describeOnEachListener('MemoryService history', (listener) => {
       await t.memory.updateMemory({ id, content: { text: 'runs at dusk' } }, as('sleep'));
       await t.memory.deleteMemory({ id, reason: 'wrong' }, as('coach'));
       const { events } = await t.memory.getMemoryHistory({ id }, as('auditor'));
-      assert.deepEqual(events.map((e) => [e.type, e.version]), [
-        ['memory_created', 1n], ['memory_updated', 2n], ['memory_updated', 3n], ['memory_deleted', 4n],
-      ]);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.version]),
+        [
+          ['memory_created', 1n],
+          ['memory_updated', 2n],
+          ['memory_updated', 3n],
+          ['memory_deleted', 4n],
+        ],
+      );
       assert.ok(events.every((e) => e.streamId === `memory-${id}` && e.data?.memory_id === id));
-      assert.deepEqual(events.map((e) => e.metadata?.caller), ['coach', 'coach', 'sleep', 'coach']);
+      assert.deepEqual(
+        events.map((e) => e.metadata?.caller),
+        ['coach', 'coach', 'sleep', 'coach'],
+      );
       const lastEventId = (await db.query('select last_event_id::text from memories where id = $1', [id])).rows[0].last_event_id;
       assert.equal(events[3]!.eventId, lastEventId);
 
@@ -106,11 +118,15 @@ describeOnEachListener('MemoryService history', (listener) => {
     });
 
     it("lists one person's writes and reads in log order, nothing of anyone else", () => {
-      assert.deepEqual(all.map((e) => e.type), [
-        'memory_created', 'memory_updated', 'memory_created', 'memory_retrieved', 'memory_deleted', 'memory_retrieved',
-      ]);
+      assert.deepEqual(
+        all.map((e) => e.type),
+        ['memory_created', 'memory_updated', 'memory_created', 'memory_retrieved', 'memory_deleted', 'memory_retrieved'],
+      );
       assert.ok(all.every((e) => e.metadata?.user_id === person));
-      assert.deepEqual(all.map((e) => e.metadata?.caller), ['coach', 'sleep', 'nutritionist', 'auditor', 'nutritionist', 'auditor']);
+      assert.deepEqual(
+        all.map((e) => e.metadata?.caller),
+        ['coach', 'sleep', 'nutritionist', 'auditor', 'nutritionist', 'auditor'],
+      );
       for (let i = 1; i < all.length; i++) {
         const [p, q] = [all[i - 1]!.position!, all[i]!.position!];
         assert.ok(p.commit < q.commit || (p.commit === q.commit && p.prepare < q.prepare), 'in log order');
@@ -118,15 +134,29 @@ describeOnEachListener('MemoryService history', (listener) => {
     });
 
     it('pages through the same trail with any page size', async () => {
-      for (const size of [1, 2, 5, 6, 7]) assert.deepEqual((await trail(person, size)).map((e) => e.eventId), all.map((e) => e.eventId));
+      for (const size of [1, 2, 5, 6, 7])
+        assert.deepEqual(
+          (await trail(person, size)).map((e) => e.eventId),
+          all.map((e) => e.eventId),
+        );
     });
 
     it('selects a time range: from inclusive, to exclusive', async () => {
       assert.ok(timestampMs(all[1]!.createdAt!) < secondPhase, 'the phases are apart in time');
-      assert.deepEqual((await trail(person, 2, { from: secondPhase })).map((e) => e.eventId), all.slice(2).map((e) => e.eventId));
-      assert.deepEqual((await trail(person, 1, { to: secondPhase })).map((e) => e.eventId), all.slice(0, 2).map((e) => e.eventId));
+      assert.deepEqual(
+        (await trail(person, 2, { from: secondPhase })).map((e) => e.eventId),
+        all.slice(2).map((e) => e.eventId),
+      );
+      assert.deepEqual(
+        (await trail(person, 1, { to: secondPhase })).map((e) => e.eventId),
+        all.slice(0, 2).map((e) => e.eventId),
+      );
       assert.deepEqual(await trail(person, 0, { from: Date.now() + 60_000 }), []);
-      await rejectsWith(t.memory.listAuditTrail({ userId: person, from: timestampFromMs(secondPhase), to: timestampFromMs(secondPhase) }), Code.InvalidArgument, /^to:/);
+      await rejectsWith(
+        t.memory.listAuditTrail({ userId: person, from: timestampFromMs(secondPhase), to: timestampFromMs(secondPhase) }),
+        Code.InvalidArgument,
+        /^to:/,
+      );
     });
 
     it('shows an event as soon as it is committed, even while an older transaction runs', async () => {
@@ -135,7 +165,10 @@ describeOnEachListener('MemoryService history', (listener) => {
       try {
         await blocker.query('begin; select pg_current_xact_id();');
         const late = await store(person);
-        assert.ok((await trail(person)).some((e) => e.data?.memory_id === late.id), 'not held back by an unrelated transaction');
+        assert.ok(
+          (await trail(person)).some((e) => e.data?.memory_id === late.id),
+          'not held back by an unrelated transaction',
+        );
         await blocker.query('commit');
       } finally {
         await blocker.end();
@@ -145,7 +178,9 @@ describeOnEachListener('MemoryService history', (listener) => {
     it('refuses a tampered page token, a token of another trail, an empty user id and an oversized page', async () => {
       const { nextPageToken } = await t.memory.listAuditTrail({ userId: person, pageSize: 1 });
       const decoded = JSON.parse(Buffer.from(nextPageToken, 'base64url').toString()) as { p: { prepare: string } };
-      const edited = Buffer.from(JSON.stringify({ ...decoded, p: { ...decoded.p, prepare: String(BigInt(decoded.p.prepare) + 1n) } })).toString('base64url');
+      const edited = Buffer.from(
+        JSON.stringify({ ...decoded, p: { ...decoded.p, prepare: String(BigInt(decoded.p.prepare) + 1n) } }),
+      ).toString('base64url');
       for (const pageToken of [`${nextPageToken}x`, 'garbage', edited]) {
         await rejectsWith(t.memory.listAuditTrail({ userId: person, pageToken }), Code.InvalidArgument, /^page_token:/);
       }

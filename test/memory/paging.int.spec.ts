@@ -32,7 +32,10 @@ describe('Paging through memories while others are inserted', () => {
   });
   after(() => t.stop());
 
-  for (const [name, agentId] of [['by agent', 'agent-page-0'], ['unfiltered', undefined]] as const) {
+  for (const [name, agentId] of [
+    ['by agent', 'agent-page-0'],
+    ['unfiltered', undefined],
+  ] as const) {
     it(`returns every memory that existed at the start exactly once (${name})`, async function () {
       this.timeout(120_000);
       const atStart = await allIds(agentId, 500, async () => {});

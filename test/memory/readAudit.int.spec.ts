@@ -54,25 +54,50 @@ describe('Access log of memory reads', () => {
     assert.equal(more.length, 0);
     assert.equal(event!.type, 'memory_retrieved');
     assert.deepEqual(event!.data, {
-      caller: caller.agentId, user_id: f.alice, operation: 'get_memory', memory_ids: [f.a1], query: { id: f.a1, include_expired: false },
+      caller: caller.agentId,
+      user_id: f.alice,
+      operation: 'get_memory',
+      memory_ids: [f.a1],
+      query: { id: f.a1, include_expired: false },
     });
     assert.deepEqual(event!.metadata, { user_id: f.alice, caller: caller.agentId });
   });
 
-  it('records a list once per person returned, naming only that person\'s memories, the filters and the page token', async () => {
+  it("records a list once per person returned, naming only that person's memories, the filters and the page token", async () => {
     const f = await fixtures();
     await reads.listMemories(caller, { agentId: f.agent, types: [], includeExpired: false, pageSize: 10 });
     const [forAlice, ...moreAlice] = await accessLog(f.alice);
     const [forBob, ...moreBob] = await accessLog(f.bob);
     assert.equal(moreAlice.length + moreBob.length, 0);
-    const query = { agent_id: f.agent, user_id: null, types: [], min_confidence: null, include_expired: false, page_size: 10, page_token: null };
-    assert.deepEqual(forAlice!.data, { caller: caller.agentId, user_id: f.alice, operation: 'list_memories', memory_ids: [f.a2, f.a1], query });
+    const query = {
+      agent_id: f.agent,
+      user_id: null,
+      types: [],
+      min_confidence: null,
+      include_expired: false,
+      page_size: 10,
+      page_token: null,
+    };
+    assert.deepEqual(forAlice!.data, {
+      caller: caller.agentId,
+      user_id: f.alice,
+      operation: 'list_memories',
+      memory_ids: [f.a2, f.a1],
+      query,
+    });
     assert.deepEqual(forBob!.data, { caller: caller.agentId, user_id: f.bob, operation: 'list_memories', memory_ids: [f.b1], query });
   });
 
   it('records a search once per person returned, with the search text', async () => {
     const f = await fixtures();
-    const results = await reads.searchMemories(caller, { text: 'iron', agentId: f.agent, types: [], mode: 'full_text', limit: 0, includeExpired: false });
+    const results = await reads.searchMemories(caller, {
+      text: 'iron',
+      agentId: f.agent,
+      types: [],
+      mode: 'full_text',
+      limit: 0,
+      includeExpired: false,
+    });
     assert.equal(results.length, 4);
     const [forAlice] = await accessLog(f.alice);
     const [forBob] = await accessLog(f.bob);
@@ -103,8 +128,11 @@ describe('Access log of memory reads', () => {
     };
     try {
       await refuse(f.bob);
-      await assert.rejects(reads.listMemories(caller, { agentId: f.agent, types: [], includeExpired: false, pageSize: 10 }), /access log unavailable/);
-      assert.deepEqual(await accessLog(f.alice), [], 'alice was read too: her record is not kept without bob\'s');
+      await assert.rejects(
+        reads.listMemories(caller, { agentId: f.agent, types: [], includeExpired: false, pageSize: 10 }),
+        /access log unavailable/,
+      );
+      assert.deepEqual(await accessLog(f.alice), [], "alice was read too: her record is not kept without bob's");
       assert.deepEqual(await accessLog(f.bob), []);
       await refuse(f.alice);
       await assert.rejects(reads.getMemory(caller, f.a1, false), /access log unavailable/);
@@ -121,7 +149,7 @@ describe('Access log of memory reads', () => {
     assert.deepEqual(await accessLog(f.alice), []);
   });
 
-  it('does not record stats: they hold no person\'s data', async () => {
+  it("does not record stats: they hold no person's data", async () => {
     const f = await fixtures();
     const before = await t.app.eventStore.logEnd();
     assert.equal((await reads.getMemoryStats(f.agent)).total, 4);

@@ -44,7 +44,12 @@ describe('Indexes of the memory reads', () => {
     ['everything, a later page', listQuery(anyone, later, 501), 'memories_newest', true],
     ['one agent', listQuery(agent, null, 51), 'memories_agent_newest', true],
     ['one agent, a later page', listQuery(agent, later, 51), 'memories_agent_newest', true],
-    ['one agent, some types, a minimum confidence', listQuery({ ...agent, types: ['fact', 'insight'], minConfidence: 0.5 }, null, 51), 'memories_agent_newest', true],
+    [
+      'one agent, some types, a minimum confidence',
+      listQuery({ ...agent, types: ['fact', 'insight'], minConfidence: 0.5 }, null, 51),
+      'memories_agent_newest',
+      true,
+    ],
     ['one agent and person', listQuery(pair, null, 51), 'memories_agent_user_newest', false],
     ['one agent and person, a later page', listQuery(pair, later, 51), 'memories_agent_user_newest', false],
     ['one agent and a heavy person', listQuery(heavyPair, null, 51), 'memories_agent_user_newest', true],
@@ -64,7 +69,11 @@ describe('Indexes of the memory reads', () => {
     });
   }
 
-  const searches: [string, string][] = [['a rare word', 'ashwagandha'], ['a common word', 'magnesium'], ['a phrase', '"sleep and magnesium"']];
+  const searches: [string, string][] = [
+    ['a rare word', 'ashwagandha'],
+    ['a common word', 'magnesium'],
+    ['a phrase', '"sleep and magnesium"'],
+  ];
   for (const [name, text] of searches) {
     it(`searches ${name} through the GIN index memories_search, with and without filters`, async () => {
       for (const filter of [anyone, agent, { ...agent, types: ['fact' as const] }]) {
@@ -74,7 +83,7 @@ describe('Indexes of the memory reads', () => {
     });
   }
 
-  it('counts an agent\'s memories through an index of its agent', async () => {
+  it("counts an agent's memories through an index of its agent", async () => {
     const p = await plan(statsQuery('agent-ix-3'));
     assert.match(p, /Index.* on memories_agent_/, p);
     assert.doesNotMatch(p, /Seq Scan/, p);

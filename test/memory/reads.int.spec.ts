@@ -84,7 +84,10 @@ describe('Memory reads', () => {
       assert.equal(live.nextPageToken, '');
       const all = await list({ agentId: agent, includeExpired: true });
       assert.deepEqual(ids(all.memories), [m[5], m[4], ...tied(), m[1], m[0]]);
-      assert.deepEqual(all.memories.map((x) => x.expired), [true, true, false, false, false, false]);
+      assert.deepEqual(
+        all.memories.map((x) => x.expired),
+        [true, true, false, false, false, false],
+      );
     });
 
     it('filters by agent and person, by person alone, by types and by minimum confidence', async () => {
@@ -110,7 +113,10 @@ describe('Memory reads', () => {
 
     it('pages 50 by default and refuses a page size over 500', async () => {
       const many = `agent-${randomUUID()}`;
-      await insertMemories(t.app.pool, Array.from({ length: 60 }, () => ({ agentId: many })));
+      await insertMemories(
+        t.app.pool,
+        Array.from({ length: 60 }, () => ({ agentId: many })),
+      );
       const page = await list({ agentId: many });
       assert.equal(page.memories.length, 50);
       assert.notEqual(page.nextPageToken, '');
@@ -122,7 +128,9 @@ describe('Memory reads', () => {
       const { nextPageToken } = await list({ agentId: agent, pageSize: 1 });
       await rejectsInvalid(list({ agentId: agent, userId: u1, pageSize: 1, pageToken: nextPageToken }), 'page_token', /other filters/);
       const fields = JSON.parse(Buffer.from(nextPageToken, 'base64url').toString()) as { p: { c: string } };
-      const moved = Buffer.from(JSON.stringify({ ...fields, p: { ...fields.p, c: String(BigInt(fields.p.c) - 1n) } })).toString('base64url');
+      const moved = Buffer.from(JSON.stringify({ ...fields, p: { ...fields.p, c: String(BigInt(fields.p.c) - 1n) } })).toString(
+        'base64url',
+      );
       await rejectsInvalid(list({ agentId: agent, pageSize: 1, pageToken: moved }), 'page_token');
       for (const garbage of ['garbage', 'not base64!', Buffer.from('{"c":1}').toString('base64url'), 'x'.repeat(5000)]) {
         await rejectsInvalid(list({ agentId: agent, pageSize: 1, pageToken: garbage }), 'page_token');
@@ -148,19 +156,43 @@ describe('Memory reads', () => {
       s = await insertMemories(t.app.pool, [
         { agentId: agent, userId: v1, type: 'fact', confidence: 0.9, content: { note: 'Poor sleep after late caffeine' } },
         { agentId: agent, userId: v1, type: 'fact', confidence: 0.9, content: { sleep: 'eight hours', mood: 'good' } },
-        { agentId: agent, userId: v2, type: 'insight', confidence: 0.4, content: { summary: 'Sleep, sleep and more sleep: deep sleep improved' } },
-        { agentId: agent, userId: v1, type: 'recommendation', confidence: 0.7, content: { note: 'magnesium before sleep' }, deletedAt: PAST },
+        {
+          agentId: agent,
+          userId: v2,
+          type: 'insight',
+          confidence: 0.4,
+          content: { summary: 'Sleep, sleep and more sleep: deep sleep improved' },
+        },
+        {
+          agentId: agent,
+          userId: v1,
+          type: 'recommendation',
+          confidence: 0.7,
+          content: { note: 'magnesium before sleep' },
+          deletedAt: PAST,
+        },
         { agentId: agent, userId: v2, type: 'fact', confidence: 0.8, content: { note: 'sleep tracking' }, expiresAt: PAST },
         { agentId: 'agent-other', userId: v1, type: 'fact', confidence: 0.9, content: { note: 'sleep' } },
       ]);
     });
     const search = (query: Partial<Parameters<MemoryReads['searchMemories']>[1]>) =>
-      reads.searchMemories(caller, { text: 'sleep', agentId: agent, types: [], mode: 'full_text', limit: 0, includeExpired: false, ...query });
+      reads.searchMemories(caller, {
+        text: 'sleep',
+        agentId: agent,
+        types: [],
+        mode: 'full_text',
+        limit: 0,
+        includeExpired: false,
+        ...query,
+      });
     const found = async (query: Partial<Parameters<MemoryReads['searchMemories']>[1]>) => (await search(query)).map((r) => r.memory.id);
 
     it('matches words of text values, best match first, with a score', async () => {
       const results = await search({});
-      assert.deepEqual(results.map((r) => r.memory.id), [s[2], s[0]]);
+      assert.deepEqual(
+        results.map((r) => r.memory.id),
+        [s[2], s[0]],
+      );
       assert.ok(results[0]!.score > results[1]!.score && results[1]!.score > 0, `scores ${results.map((r) => r.score)}`);
     });
 
@@ -187,7 +219,10 @@ describe('Memory reads', () => {
 
     it('returns 10 results by default and refuses more than 100', async () => {
       const many = `agent-${randomUUID()}`;
-      await insertMemories(t.app.pool, Array.from({ length: 12 }, (_, i) => ({ agentId: many, content: { note: `ashwagandha ${i}` } })));
+      await insertMemories(
+        t.app.pool,
+        Array.from({ length: 12 }, (_, i) => ({ agentId: many, content: { note: `ashwagandha ${i}` } })),
+      );
       assert.equal((await search({ agentId: many, text: 'ashwagandha' })).length, 10);
       assert.equal((await search({ agentId: many, text: 'ashwagandha', limit: 100 })).length, 12);
       await rejectsInvalid(search({ agentId: many, text: 'ashwagandha', limit: 101 }), 'limit');
@@ -198,7 +233,10 @@ describe('Memory reads', () => {
       await rejectsInvalid(search({ text: '   ' }), 'query');
       await rejectsInvalid(search({ text: 'x'.repeat(5000) }), 'query');
       for (const mode of ['semantic', 'hybrid'] as const) {
-        await assert.rejects(search({ mode }), (error: unknown) => error instanceof SearchModeUnavailable && /ChromaDB/.test(error.message));
+        await assert.rejects(
+          search({ mode }),
+          (error: unknown) => error instanceof SearchModeUnavailable && /ChromaDB/.test(error.message),
+        );
       }
     });
   });
@@ -216,7 +254,15 @@ describe('Memory reads', () => {
         { agentId: `${agent}-other`, type: 'fact', confidence: 1, createdAt: at(23) },
       ]);
       const stats = await reads.getMemoryStats(agent);
-      assert.deepEqual(stats.countByType, { fact: 2, analysis: 0, recommendation: 0, hypothesis: 0, insight: 1, conversation: 0, decision: 0 });
+      assert.deepEqual(stats.countByType, {
+        fact: 2,
+        analysis: 0,
+        recommendation: 0,
+        hypothesis: 0,
+        insight: 1,
+        conversation: 0,
+        decision: 0,
+      });
       assert.equal(stats.total, 3);
       assert.ok(Math.abs(stats.averageConfidence - 0.5) < 1e-12);
       assert.equal(stats.lastCreatedAt, Date.parse('2024-01-01T00:00:12.345Z'));

@@ -27,11 +27,19 @@ describeOnEachListener('MemoryService writes', (listener) => {
 
   const as = (agent: string) => ({ headers: { 'x-auren-agent': agent } });
   const store = (init: Partial<MessageInitShape<typeof StoreMemoryRequestSchema>> = {}, options = as('nutritionist')) =>
-    t.memory.storeMemory({ agentId: 'nutritionist', userId: 'user_1', type: MemoryType.FACT, content: { text: 'eats oats' }, ...init }, options);
+    t.memory.storeMemory(
+      { agentId: 'nutritionist', userId: 'user_1', type: MemoryType.FACT, content: { text: 'eats oats' }, ...init },
+      options,
+    );
   const stored = async (init: Partial<MessageInitShape<typeof StoreMemoryRequestSchema>> = {}) => (await store(init)).memory!;
   const streamEvents = async (id: string) =>
-    (await db.query(`select event_id::text, type, version, data, metadata from events where stream_id = $1 order by version`, [`memory-${id}`])).rows;
-  const row = async (id: string) => (await db.query(`select version, last_event_id::text, deleted_at from memories where id = $1`, [id])).rows[0];
+    (
+      await db.query(`select event_id::text, type, version, data, metadata from events where stream_id = $1 order by version`, [
+        `memory-${id}`,
+      ])
+    ).rows;
+  const row = async (id: string) =>
+    (await db.query(`select version, last_event_id::text, deleted_at from memories where id = $1`, [id])).rows[0];
   const counts = async () =>
     (await db.query(`select (select count(*) from memories)::int as memories, (select count(*) from events)::int as events`)).rows[0];
 
@@ -53,8 +61,14 @@ describeOnEachListener('MemoryService writes', (listener) => {
       assert.equal(event.type, 'memory_created');
       assert.equal(event.version, '1');
       assert.deepEqual(event.data, {
-        memory_id: memory.id, agent_id: 'nutritionist', user_id: 'user_1', type: 'fact', content: { text: 'eats oats' },
-        metadata: { source: 'chat' }, confidence: 0.8, expires_at: new Date(expiresAt).toISOString(),
+        memory_id: memory.id,
+        agent_id: 'nutritionist',
+        user_id: 'user_1',
+        type: 'fact',
+        content: { text: 'eats oats' },
+        metadata: { source: 'chat' },
+        confidence: 0.8,
+        expires_at: new Date(expiresAt).toISOString(),
       });
       assert.deepEqual(event.metadata, { user_id: 'user_1', caller: 'nutritionist' });
       assert.deepEqual(await row(memory.id), { version: '1', last_event_id: event.event_id, deleted_at: null });
@@ -74,11 +88,21 @@ describeOnEachListener('MemoryService writes', (listener) => {
   describe('deadlines', () => {
     it('a store still waiting when its 200 ms deadline passes is DEADLINE_EXCEEDED and writes neither the memory nor its event', async () => {
       const memoryWrites = async () =>
-        (await db.query(`select (select count(*) from memories)::int as memories, (select count(*) from events where stream_id like 'memory-%')::int as events`)).rows[0];
+        (
+          await db.query(
+            `select (select count(*) from memories)::int as memories, (select count(*) from events where stream_id like 'memory-%')::int as events`,
+          )
+        ).rows[0];
       const before = await memoryWrites();
       const held = await holdAppends(t.databaseUrl);
       try {
-        await rejectsWith(t.memory.storeMemory({ agentId: 'nutritionist', userId: 'user_late', type: MemoryType.FACT, content: { text: 'late' } }, { timeoutMs: 200 }), Code.DeadlineExceeded);
+        await rejectsWith(
+          t.memory.storeMemory(
+            { agentId: 'nutritionist', userId: 'user_late', type: MemoryType.FACT, content: { text: 'late' } },
+            { timeoutMs: 200 },
+          ),
+          Code.DeadlineExceeded,
+        );
         await eventually(async () => (await held.waiters()) === 0, 'the waiting write cancelled');
       } finally {
         await held.release();
@@ -102,10 +126,24 @@ describeOnEachListener('MemoryService writes', (listener) => {
       assert.deepEqual(again.metadata, {});
 
       const events = await streamEvents(id);
-      assert.deepEqual(events.map((e) => [e.type, e.version]), [['memory_created', '1'], ['memory_updated', '2'], ['memory_updated', '3']]);
+      assert.deepEqual(
+        events.map((e) => [e.type, e.version]),
+        [
+          ['memory_created', '1'],
+          ['memory_updated', '2'],
+          ['memory_updated', '3'],
+        ],
+      );
       assert.deepEqual(events[1].data, { memory_id: id, agent_id: 'nutritionist', user_id: 'user_1', type: 'fact', confidence: 0.4 });
       assert.deepEqual(events[1].metadata, { user_id: 'user_1', caller: 'coach' });
-      assert.deepEqual(events[2].data, { memory_id: id, agent_id: 'nutritionist', user_id: 'user_1', type: 'fact', content: { text: 'eats rice' }, metadata: {} });
+      assert.deepEqual(events[2].data, {
+        memory_id: id,
+        agent_id: 'nutritionist',
+        user_id: 'user_1',
+        type: 'fact',
+        content: { text: 'eats rice' },
+        metadata: {},
+      });
       assert.equal(events[2].metadata.caller, 'unknown', 'without the header, an update is by an unknown caller');
       assert.deepEqual(await row(id), { version: '3', last_event_id: events[2].event_id, deleted_at: null });
     });
@@ -113,7 +151,11 @@ describeOnEachListener('MemoryService writes', (listener) => {
     it('applies at the expected version and rejects a stale one with ABORTED, naming the actual version', async () => {
       const { id } = await stored();
       await t.memory.updateMemory({ id, confidence: 0.5, expectedVersion: 1n });
-      await rejectsWith(t.memory.updateMemory({ id, confidence: 0.6, expectedVersion: 1n }), Code.Aborted, /is at version 2, expected version 1/);
+      await rejectsWith(
+        t.memory.updateMemory({ id, confidence: 0.6, expectedVersion: 1n }),
+        Code.Aborted,
+        /is at version 2, expected version 1/,
+      );
       assert.equal((await streamEvents(id)).length, 2);
     });
 
@@ -132,10 +174,15 @@ describeOnEachListener('MemoryService writes', (listener) => {
 
     it('serializes concurrent updates without an expected version: gap-free versions, row and stream agree', async () => {
       const { id } = await stored();
-      const versions = await Promise.all([1, 2, 3, 4, 5].map(async (n) => (await t.memory.updateMemory({ id, content: { n } })).memory!.version));
+      const versions = await Promise.all(
+        [1, 2, 3, 4, 5].map(async (n) => (await t.memory.updateMemory({ id, content: { n } })).memory!.version),
+      );
       assert.deepEqual([...versions].sort(), [2n, 3n, 4n, 5n, 6n]);
       const events = await streamEvents(id);
-      assert.deepEqual(events.map((e) => e.version), ['1', '2', '3', '4', '5', '6']);
+      assert.deepEqual(
+        events.map((e) => e.version),
+        ['1', '2', '3', '4', '5', '6'],
+      );
       assert.deepEqual(await row(id), { version: '6', last_event_id: events[5].event_id, deleted_at: null });
     });
 
@@ -189,7 +236,11 @@ describeOnEachListener('MemoryService writes', (listener) => {
       ['an expiry in the past', () => store({ expiresAt: timestampFromMs(Date.now() - 1000) }), /^expires_at: is in the past/],
       ['a caller header too long', () => store({}, as('a'.repeat(201))), /^x-auren-agent:/],
       ['a malformed id on update', () => t.memory.updateMemory({ id: 'not-a-uuid', confidence: 0.5 }), /^id: expects a memory id/],
-      ['an update with nothing to change', () => t.memory.updateMemory({ id: existing }), /^content, metadata, confidence: nothing to change/],
+      [
+        'an update with nothing to change',
+        () => t.memory.updateMemory({ id: existing }),
+        /^content, metadata, confidence: nothing to change/,
+      ],
       ['an update with a NaN confidence', () => t.memory.updateMemory({ id: existing, confidence: Number.NaN }), /^confidence:/],
       ['an update with content over the limit', () => t.memory.updateMemory({ id: existing, content: big }), /^content: takes/],
       ['a malformed id on delete', () => t.memory.deleteMemory({ id: '42' }), /^id: expects a memory id/],

@@ -6,10 +6,17 @@ import { anyUnpack } from '@bufbuild/protobuf/wkt';
 import * as grpc from '@grpc/grpc-js';
 import pg from 'pg';
 import {
-  AppendToStreamRequestSchema, ExpectedVersionKind, ReadAllRequestSchema, ReadStreamRequestSchema,
+  AppendToStreamRequestSchema,
+  ExpectedVersionKind,
+  ReadAllRequestSchema,
+  ReadStreamRequestSchema,
 } from '../../src/gen/auren/v1/events_pb.js';
 import {
-  ListAuditTrailRequestSchema, ListMemoriesRequestSchema, MemoryType, StoreMemoryRequestSchema, UpdateMemoryRequestSchema,
+  ListAuditTrailRequestSchema,
+  ListMemoriesRequestSchema,
+  MemoryType,
+  StoreMemoryRequestSchema,
+  UpdateMemoryRequestSchema,
 } from '../../src/gen/auren/v1/memory_pb.js';
 import { BadRequestSchema, ErrorInfoSchema } from '../../src/gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../../src/gen/google/rpc/status_pb.js';
@@ -46,29 +53,42 @@ async function connectJson(t: TestApp, path: string, body: string | Buffer): Pro
   const detail = (type: string) => json.details?.find((d) => d.type === type)?.value ?? '';
   const info = fromBinary(ErrorInfoSchema, Buffer.from(detail('google.rpc.ErrorInfo'), 'base64url'));
   const bad = fromBinary(BadRequestSchema, Buffer.from(detail('google.rpc.BadRequest'), 'base64url'));
-  return { code: json.code, message: json.message, reason: info.reason, field: info.metadata.field ?? '', violation: bad.fieldViolations[0]?.field ?? '' };
+  return {
+    code: json.code,
+    message: json.message,
+    reason: info.reason,
+    field: info.metadata.field ?? '',
+    violation: bad.fieldViolations[0]?.field ?? '',
+  };
 }
 
 function grpcBinary(client: grpc.Client, path: string, body: Uint8Array): Promise<Refusal> {
   const metadata = new grpc.Metadata();
   metadata.set('x-auren-agent', 'checker');
   return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(`/${path}`, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(body), metadata, (error) => {
-      if (!error) return reject(new Error(`${path} succeeded`));
-      const raw = error.metadata?.get('grpc-status-details-bin')[0];
-      const status = raw ? fromBinary(StatusSchema, raw as Buffer) : create(StatusSchema);
-      const unpack = <D extends DescMessage>(schema: D) => status.details.map((d) => anyUnpack(d, schema)).find(Boolean);
-      const info = unpack(ErrorInfoSchema);
-      const bad = unpack(BadRequestSchema);
-      resolve({
-        code: grpc.status[error.code!] ?? String(error.code),
-        // grpc-js decodes grpc-message with decodeURI, which leaves %3A and the like; the spec says percent-decode.
-        message: decodeURIComponent(error.details ?? ''),
-        reason: info?.reason ?? '',
-        field: info?.metadata.field ?? '',
-        violation: bad?.fieldViolations[0]?.field ?? '',
-      });
-    });
+    client.makeUnaryRequest(
+      `/${path}`,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      Buffer.from(body),
+      metadata,
+      (error) => {
+        if (!error) return reject(new Error(`${path} succeeded`));
+        const raw = error.metadata?.get('grpc-status-details-bin')[0];
+        const status = raw ? fromBinary(StatusSchema, raw as Buffer) : create(StatusSchema);
+        const unpack = <D extends DescMessage>(schema: D) => status.details.map((d) => anyUnpack(d, schema)).find(Boolean);
+        const info = unpack(ErrorInfoSchema);
+        const bad = unpack(BadRequestSchema);
+        resolve({
+          code: grpc.status[error.code!] ?? String(error.code),
+          // grpc-js decodes grpc-message with decodeURI, which leaves %3A and the like; the spec says percent-decode.
+          message: decodeURIComponent(error.details ?? ''),
+          reason: info?.reason ?? '',
+          field: info?.metadata.field ?? '',
+          violation: bad?.fieldViolations[0]?.field ?? '',
+        });
+      },
+    );
   });
 }
 
@@ -107,7 +127,8 @@ describe('Strict input: one answer on every protocol and listener', () => {
   // Raw gRPC clients of PORT (connect-node) and GRPC_PORT (grpc-js).
   let grpcClients: { listener: ListenerName; client: grpc.Client }[];
   let db: pg.Client;
-  const counts = async () => (await db.query('select (select count(*) from events) + (select count(*) from memories) as n')).rows[0].n as string;
+  const counts = async () =>
+    (await db.query('select (select count(*) from events) + (select count(*) from memories) as n')).rows[0].n as string;
 
   before(async () => {
     t = await startTestApp();
@@ -130,7 +151,13 @@ describe('Strict input: one answer on every protocol and listener', () => {
     assertRefused(await connectJson(t, path, body), field, problem);
     assert.equal(await counts(), before, 'nothing written');
   }
-  async function refusedBinary(path: string, body: Uint8Array, field: string, problem?: RegExp, listeners: readonly ListenerName[] = LISTENERS): Promise<void> {
+  async function refusedBinary(
+    path: string,
+    body: Uint8Array,
+    field: string,
+    problem?: RegExp,
+    listeners: readonly ListenerName[] = LISTENERS,
+  ): Promise<void> {
     for (const { listener, client } of grpcClients.filter((c) => listeners.includes(c.listener))) {
       const before = await counts();
       assertRefused(await grpcBinary(client, path, body), field, problem, `gRPC on ${listener}`);
@@ -140,7 +167,12 @@ describe('Strict input: one answer on every protocol and listener', () => {
 
   describe('fields and enum values the contract does not have', () => {
     it('refuses an unknown JSON field instead of ignoring it', () =>
-      refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify({ ...append({}), expectedVersion: { kind: 'EXPECTED_VERSION_KIND_NO_STREAM' } }), 'expectedVersion', /not a field of AppendToStreamRequest; expects one of streamId, expected, events/));
+      refusedJson(
+        `${EVENTS}/AppendToStream`,
+        JSON.stringify({ ...append({}), expectedVersion: { kind: 'EXPECTED_VERSION_KIND_NO_STREAM' } }),
+        'expectedVersion',
+        /not a field of AppendToStreamRequest; expects one of streamId, expected, events/,
+      ));
 
     it('refuses an unknown binary field number instead of ignoring it', () => {
       const body = Buffer.concat([bytesOf(AppendToStreamRequestSchema, append({})), Buffer.from([0x98, 0x06, 0x01])]); // field 99, varint 1
@@ -149,73 +181,219 @@ describe('Strict input: one answer on every protocol and listener', () => {
 
     for (const name of ['EXACT', 'EXPECTED_VERSION_KIND_NO_STREEM']) {
       it(`refuses the unknown enum name ${name} instead of reading it as ANY`, () =>
-        refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify({ ...append({}), expected: { kind: name } }), 'expected.kind', /expects one of .*EXPECTED_VERSION_KIND_NO_STREAM/));
+        refusedJson(
+          `${EVENTS}/AppendToStream`,
+          JSON.stringify({ ...append({}), expected: { kind: name } }),
+          'expected.kind',
+          /expects one of .*EXPECTED_VERSION_KIND_NO_STREAM/,
+        ));
     }
 
     it('refuses an unknown enum number over gRPC', () =>
-      refusedBinary(`${EVENTS}/AppendToStream`, bytesOf(AppendToStreamRequestSchema, { ...append({}), expected: { kind: 42 as ExpectedVersionKind } }), 'expected.kind', /unknown/));
+      refusedBinary(
+        `${EVENTS}/AppendToStream`,
+        bytesOf(AppendToStreamRequestSchema, { ...append({}), expected: { kind: 42 as ExpectedVersionKind } }),
+        'expected.kind',
+        /unknown/,
+      ));
   });
 
   describe('__proto__ keys are refused, never dropped', () => {
     it('in event data, as JSON', () =>
-      refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify(append({})).replace('"data":{}', '"data":{"__proto__":{"a":1}}'), 'events[0].data', /__proto__/));
+      refusedJson(
+        `${EVENTS}/AppendToStream`,
+        JSON.stringify(append({})).replace('"data":{}', '"data":{"__proto__":{"a":1}}'),
+        'events[0].data',
+        /__proto__/,
+      ));
     it('in event data, spelt with JSON escapes', () =>
-      refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify(append({})).replace('"data":{}', '"data":{"n":{"\\u005f_proto__":1}}'), 'events[0].data.n', /__proto__/));
+      refusedJson(
+        `${EVENTS}/AppendToStream`,
+        JSON.stringify(append({})).replace('"data":{}', '"data":{"n":{"\\u005f_proto__":1}}'),
+        'events[0].data.n',
+        /__proto__/,
+      ));
     it('in event data, as protobuf', () =>
-      refusedBinary(`${EVENTS}/AppendToStream`, bytesOf(AppendToStreamRequestSchema, append({ __proto_X: { a: 1 } }), '__proto_X', [...Buffer.from('__proto__')]), 'events[0].data', /__proto__/));
+      refusedBinary(
+        `${EVENTS}/AppendToStream`,
+        bytesOf(AppendToStreamRequestSchema, append({ __proto_X: { a: 1 } }), '__proto_X', [...Buffer.from('__proto__')]),
+        'events[0].data',
+        /__proto__/,
+      ));
     it('in memory content, as JSON', () =>
-      refusedJson(`${MEMORY}/StoreMemory`, JSON.stringify({ agentId: 'checker', userId: 'u1', type: 'MEMORY_TYPE_FACT', content: { note: 1 } }).replace('{"note":1}', '{"__proto__":{"a":1}}'), 'content', /__proto__/));
+      refusedJson(
+        `${MEMORY}/StoreMemory`,
+        JSON.stringify({ agentId: 'checker', userId: 'u1', type: 'MEMORY_TYPE_FACT', content: { note: 1 } }).replace(
+          '{"note":1}',
+          '{"__proto__":{"a":1}}',
+        ),
+        'content',
+        /__proto__/,
+      ));
     it('in memory content, as protobuf', () =>
-      refusedBinary(`${MEMORY}/StoreMemory`, bytesOf(StoreMemoryRequestSchema, { agentId: 'checker', userId: 'u1', type: MemoryType.FACT, content: { __proto_X: 1 } }, '__proto_X', [...Buffer.from('__proto__')]), 'content', /__proto__/));
+      refusedBinary(
+        `${MEMORY}/StoreMemory`,
+        bytesOf(
+          StoreMemoryRequestSchema,
+          { agentId: 'checker', userId: 'u1', type: MemoryType.FACT, content: { __proto_X: 1 } },
+          '__proto_X',
+          [...Buffer.from('__proto__')],
+        ),
+        'content',
+        /__proto__/,
+      ));
     it('but stores the string "__proto__" as a value, on both protocols', async () => {
       const streamId = `strict-${randomUUID()}`;
-      const json = await fetch(`${t.app.url}/${EVENTS}/AppendToStream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(append({ k: '__proto__' }, streamId)) });
+      const json = await fetch(`${t.app.url}/${EVENTS}/AppendToStream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(append({ k: '__proto__' }, streamId)),
+      });
       assert.equal(json.status, 200);
       await t.events.appendToStream(append({ k: '__proto__' }, streamId));
       // Read back as JSON: this process's own binary decoding marks "__proto__" (see requestCheck.ts).
-      const read = await fetch(`${t.app.url}/${EVENTS}/ReadStream`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ streamId }) });
+      const read = await fetch(`${t.app.url}/${EVENTS}/ReadStream`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ streamId }),
+      });
       const { events } = (await read.json()) as { events: { data: unknown }[] };
-      assert.deepEqual(events.map((e) => e.data), [{ k: '__proto__' }, { k: '__proto__' }]);
+      assert.deepEqual(
+        events.map((e) => e.data),
+        [{ k: '__proto__' }, { k: '__proto__' }],
+      );
     });
   });
 
   describe('text PostgreSQL cannot store or clients cannot decode', () => {
-    it('NUL in a data value (JSON)', () => refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify(append({ a: 'x\u0000y' })), 'events[0].data.a', /NUL/));
-    it('NUL in a data value (protobuf)', () => refusedBinary(`${EVENTS}/AppendToStream`, bytesOf(AppendToStreamRequestSchema, append({ a: 'x\u0000y' })), 'events[0].data.a', /NUL/));
-    it('NUL in a data key (JSON)', () => refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify(append({ 'k\u0000': 1 })), "events[0].data key 'k\u0000'", /NUL/));
-    it('NUL in a stream id (protobuf)', () => refusedBinary(`${EVENTS}/AppendToStream`, bytesOf(AppendToStreamRequestSchema, append({}, 'a\u0000b')), 'stream_id', /NUL/));
-    it('NUL in a search query (JSON)', () => refusedJson(`${MEMORY}/SearchMemories`, JSON.stringify({ query: 'sleep\u0000' }), 'query', /NUL/));
-    it('a lone surrogate in a data value (JSON)', () => refusedJson(`${EVENTS}/AppendToStream`, '{"streamId":"s-lone","events":[{"type":"t","data":{"a":"\\ud800"}}]}', 'events[0].data.a', /valid Unicode/));
-    it('a lone surrogate in a stream id (JSON)', () => refusedJson(`${EVENTS}/AppendToStream`, '{"streamId":"s-\\ud800","events":[{"type":"t","data":{}}]}', 'stream_id', /valid Unicode/));
+    it('NUL in a data value (JSON)', () =>
+      refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify(append({ a: 'x\u0000y' })), 'events[0].data.a', /NUL/));
+    it('NUL in a data value (protobuf)', () =>
+      refusedBinary(
+        `${EVENTS}/AppendToStream`,
+        bytesOf(AppendToStreamRequestSchema, append({ a: 'x\u0000y' })),
+        'events[0].data.a',
+        /NUL/,
+      ));
+    it('NUL in a data key (JSON)', () =>
+      refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify(append({ 'k\u0000': 1 })), "events[0].data key 'k\u0000'", /NUL/));
+    it('NUL in a stream id (protobuf)', () =>
+      refusedBinary(`${EVENTS}/AppendToStream`, bytesOf(AppendToStreamRequestSchema, append({}, 'a\u0000b')), 'stream_id', /NUL/));
+    it('NUL in a search query (JSON)', () =>
+      refusedJson(`${MEMORY}/SearchMemories`, JSON.stringify({ query: 'sleep\u0000' }), 'query', /NUL/));
+    it('a lone surrogate in a data value (JSON)', () =>
+      refusedJson(
+        `${EVENTS}/AppendToStream`,
+        '{"streamId":"s-lone","events":[{"type":"t","data":{"a":"\\ud800"}}]}',
+        'events[0].data.a',
+        /valid Unicode/,
+      ));
+    it('a lone surrogate in a stream id (JSON)', () =>
+      refusedJson(`${EVENTS}/AppendToStream`, '{"streamId":"s-\\ud800","events":[{"type":"t","data":{}}]}', 'stream_id', /valid Unicode/));
     it('invalid UTF-8 in a data value (protobuf)', () =>
-      refusedBinary(`${EVENTS}/AppendToStream`, bytesOf(AppendToStreamRequestSchema, append({ a: 'XXXX' }), 'XXXX', [0x41, 0xff, 0xfe, 0x41]), 'events[0].data.a', /valid Unicode/));
+      refusedBinary(
+        `${EVENTS}/AppendToStream`,
+        bytesOf(AppendToStreamRequestSchema, append({ a: 'XXXX' }), 'XXXX', [0x41, 0xff, 0xfe, 0x41]),
+        'events[0].data.a',
+        /valid Unicode/,
+      ));
     it('invalid UTF-8 in a stream id (protobuf)', () =>
-      refusedBinary(`${EVENTS}/AppendToStream`, bytesOf(AppendToStreamRequestSchema, append({}, 'strict-XXXX'), 'XXXX', [0xc3, 0x28, 0x41, 0x41]), 'stream_id', /valid Unicode/));
-    it('an invalid UTF-8 body (JSON)', () => refusedJson(`${EVENTS}/AppendToStream`, Buffer.from('{"streamId":"s\xff"}', 'latin1'), 'request', /UTF-8/));
+      refusedBinary(
+        `${EVENTS}/AppendToStream`,
+        bytesOf(AppendToStreamRequestSchema, append({}, 'strict-XXXX'), 'XXXX', [0xc3, 0x28, 0x41, 0x41]),
+        'stream_id',
+        /valid Unicode/,
+      ));
+    it('an invalid UTF-8 body (JSON)', () =>
+      refusedJson(`${EVENTS}/AppendToStream`, Buffer.from('{"streamId":"s\xff"}', 'latin1'), 'request', /UTF-8/));
   });
 
   describe('numbers and times out of range', () => {
     const beyond = 2n ** 63n;
-    it('from_version ≥ 2^63 (JSON)', () => refusedJson(`${EVENTS}/ReadStream`, JSON.stringify({ streamId: 's', fromVersion: '18446744073709551615' }), 'from_version', /at most 9223372036854775807/));
-    it('from_version ≥ 2^63 (protobuf)', () => refusedBinary(`${EVENTS}/ReadStream`, bytesOf(ReadStreamRequestSchema, { streamId: 's', fromVersion: beyond }), 'from_version', /at most/));
-    it('a position ≥ 2^63 (protobuf)', () => refusedBinary(`${EVENTS}/ReadAll`, bytesOf(ReadAllRequestSchema, { fromPosition: { commit: 1n, prepare: beyond } }), 'from_position.prepare', /at most/));
+    it('from_version ≥ 2^63 (JSON)', () =>
+      refusedJson(
+        `${EVENTS}/ReadStream`,
+        JSON.stringify({ streamId: 's', fromVersion: '18446744073709551615' }),
+        'from_version',
+        /at most 9223372036854775807/,
+      ));
+    it('from_version ≥ 2^63 (protobuf)', () =>
+      refusedBinary(
+        `${EVENTS}/ReadStream`,
+        bytesOf(ReadStreamRequestSchema, { streamId: 's', fromVersion: beyond }),
+        'from_version',
+        /at most/,
+      ));
+    it('a position ≥ 2^63 (protobuf)', () =>
+      refusedBinary(
+        `${EVENTS}/ReadAll`,
+        bytesOf(ReadAllRequestSchema, { fromPosition: { commit: 1n, prepare: beyond } }),
+        'from_position.prepare',
+        /at most/,
+      ));
     it('an expected version ≥ 2^63 (JSON)', () =>
-      refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify({ ...append({}), expected: { kind: 'EXPECTED_VERSION_KIND_EXACT', version: beyond.toString() } }), 'expected.version', /at most/));
+      refusedJson(
+        `${EVENTS}/AppendToStream`,
+        JSON.stringify({ ...append({}), expected: { kind: 'EXPECTED_VERSION_KIND_EXACT', version: beyond.toString() } }),
+        'expected.version',
+        /at most/,
+      ));
     it("a memory's expected version ≥ 2^63 (protobuf)", () =>
-      refusedBinary(`${MEMORY}/UpdateMemory`, bytesOf(UpdateMemoryRequestSchema, { id: randomUUID(), confidence: 0.5, expectedVersion: beyond }), 'expected_version', /at most/));
+      refusedBinary(
+        `${MEMORY}/UpdateMemory`,
+        bytesOf(UpdateMemoryRequestSchema, { id: randomUUID(), confidence: 0.5, expectedVersion: beyond }),
+        'expected_version',
+        /at most/,
+      ));
     it('a time after year 9999 (protobuf)', () =>
-      refusedBinary(`${MEMORY}/StoreMemory`, bytesOf(StoreMemoryRequestSchema, { agentId: 'checker', userId: 'u1', type: MemoryType.FACT, content: { a: 1 }, expiresAt: { seconds: 253_402_300_800n, nanos: 0 } }), 'expires_at', /0001-01-01.*9999-12-31/));
+      refusedBinary(
+        `${MEMORY}/StoreMemory`,
+        bytesOf(StoreMemoryRequestSchema, {
+          agentId: 'checker',
+          userId: 'u1',
+          type: MemoryType.FACT,
+          content: { a: 1 },
+          expiresAt: { seconds: 253_402_300_800n, nanos: 0 },
+        }),
+        'expires_at',
+        /0001-01-01.*9999-12-31/,
+      ));
     it('a time with negative nanos (protobuf)', () =>
-      refusedBinary(`${MEMORY}/ListAuditTrail`, bytesOf(ListAuditTrailRequestSchema, { userId: 'u1', from: { seconds: 1n, nanos: -1 } }), 'from', /0001-01-01/));
+      refusedBinary(
+        `${MEMORY}/ListAuditTrail`,
+        bytesOf(ListAuditTrailRequestSchema, { userId: 'u1', from: { seconds: 1n, nanos: -1 } }),
+        'from',
+        /0001-01-01/,
+      ));
     it('a time after year 9999 (JSON)', () =>
-      refusedJson(`${MEMORY}/StoreMemory`, JSON.stringify({ agentId: 'checker', userId: 'u1', type: 'MEMORY_TYPE_FACT', content: { a: 1 }, expiresAt: '10000-01-01T00:00:00Z' }), 'expires_at', /RFC 3339/));
-    it('min_confidence NaN (JSON), no longer read as "no filter"', () => refusedJson(`${MEMORY}/ListMemories`, JSON.stringify({ minConfidence: 'NaN' }), 'min_confidence', /0 to 1, got NaN/));
-    it('min_confidence NaN (protobuf)', () => refusedBinary(`${MEMORY}/ListMemories`, bytesOf(ListMemoriesRequestSchema, { minConfidence: Number.NaN }), 'min_confidence', /NaN/));
+      refusedJson(
+        `${MEMORY}/StoreMemory`,
+        JSON.stringify({
+          agentId: 'checker',
+          userId: 'u1',
+          type: 'MEMORY_TYPE_FACT',
+          content: { a: 1 },
+          expiresAt: '10000-01-01T00:00:00Z',
+        }),
+        'expires_at',
+        /RFC 3339/,
+      ));
+    it('min_confidence NaN (JSON), no longer read as "no filter"', () =>
+      refusedJson(`${MEMORY}/ListMemories`, JSON.stringify({ minConfidence: 'NaN' }), 'min_confidence', /0 to 1, got NaN/));
+    it('min_confidence NaN (protobuf)', () =>
+      refusedBinary(`${MEMORY}/ListMemories`, bytesOf(ListMemoriesRequestSchema, { minConfidence: Number.NaN }), 'min_confidence', /NaN/));
   });
 
   describe('documents nested deeper than 32 levels', () => {
-    it('in event data (JSON)', () => refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify(append(deep(40))), `events[0].data${'.x'.repeat(32)}`, /deeper than 32/));
-    it('in event data (protobuf)', () => refusedBinary(`${EVENTS}/AppendToStream`, bytesOf(AppendToStreamRequestSchema, append(deep(40))), `events[0].data${'.x'.repeat(32)}`, /deeper than 32/));
+    it('in event data (JSON)', () =>
+      refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify(append(deep(40))), `events[0].data${'.x'.repeat(32)}`, /deeper than 32/));
+    it('in event data (protobuf)', () =>
+      refusedBinary(
+        `${EVENTS}/AppendToStream`,
+        bytesOf(AppendToStreamRequestSchema, append(deep(40))),
+        `events[0].data${'.x'.repeat(32)}`,
+        /deeper than 32/,
+      ));
     it('but 32 levels are stored and read back by binary clients', async () => {
       const streamId = `strict-${randomUUID()}`;
       await t.events.appendToStream(append(deep(32), streamId));
@@ -230,9 +408,11 @@ describe('Strict input: one answer on every protocol and listener', () => {
     const valid = () => Buffer.from(bytesOf(AppendToStreamRequestSchema, append({ a: 'some text' })));
     const undecodable = (body: Uint8Array, problem: RegExp) =>
       refusedBinary(`${EVENTS}/AppendToStream`, body, 'request', problem, ['GRPC_PORT']);
-    it('a truncated message', () => undecodable(valid().subarray(0, valid().length - 3), /not a valid auren\.v1\.AppendToStreamRequest message \(premature EOF\)/));
+    it('a truncated message', () =>
+      undecodable(valid().subarray(0, valid().length - 3), /not a valid auren\.v1\.AppendToStreamRequest message \(premature EOF\)/));
     it('garbage', () => undecodable(Buffer.from([0xff, 0xff, 0xff, 0xff]), /not a valid auren\.v1\.AppendToStreamRequest message/));
-    it('a field with the wrong wire type', () => undecodable(Buffer.from([0x0d, 0, 0, 0, 0]), /not a valid auren\.v1\.AppendToStreamRequest message/)); // stream_id as fixed32
+    it('a field with the wrong wire type', () =>
+      undecodable(Buffer.from([0x0d, 0, 0, 0, 0]), /not a valid auren\.v1\.AppendToStreamRequest message/)); // stream_id as fixed32
     it('a document nested deeper than the decoder goes (512 levels)', () =>
       undecodable(bytesOf(AppendToStreamRequestSchema, append(deep(600))), /maximum recursion depth of 512/));
   });
@@ -244,8 +424,16 @@ describe('Strict input: one answer on every protocol and listener', () => {
       return refusedJson(`${MEMORY}/ListAuditTrail`, JSON.stringify({ userId: 'u1', pageToken: token }), 'page_token', /not a page token/);
     });
     it('a memory page at a time no memory can have', () => {
-      const token = encodeKeysetToken({ createdAtUs: 2n ** 63n - 1n, id: randomUUID() }, JSON.stringify({ agent_id: null, user_id: null, types: [], min_confidence: null, include_expired: false }));
-      return refusedBinary(`${MEMORY}/ListMemories`, bytesOf(ListMemoriesRequestSchema, { pageToken: token }), 'page_token', /not a page token/);
+      const token = encodeKeysetToken(
+        { createdAtUs: 2n ** 63n - 1n, id: randomUUID() },
+        JSON.stringify({ agent_id: null, user_id: null, types: [], min_confidence: null, include_expired: false }),
+      );
+      return refusedBinary(
+        `${MEMORY}/ListMemories`,
+        bytesOf(ListMemoriesRequestSchema, { pageToken: token }),
+        'page_token',
+        /not a page token/,
+      );
     });
   });
 
@@ -256,13 +444,26 @@ describe('Strict input: one answer on every protocol and listener', () => {
       assert.equal((await t.events.getStreamInfo({ streamId })).version, 1n);
     });
     it('refuses 201 emoji, counting 201 characters', () =>
-      refusedJson(`${EVENTS}/AppendToStream`, JSON.stringify(append({}, '🧠'.repeat(201))), 'stream_id', /at most 200 characters, got 201/));
+      refusedJson(
+        `${EVENTS}/AppendToStream`,
+        JSON.stringify(append({}, '🧠'.repeat(201))),
+        'stream_id',
+        /at most 200 characters, got 201/,
+      ));
   });
 
   it('the same refusal reads back from a typed Connect client', async () => {
     const { ConnectError, Code } = await import('@connectrpc/connect');
-    const error = await t.events.appendToStream({ streamId: `strict-${randomUUID()}`, expected: { kind: ExpectedVersionKind.EXACT, version: 3n }, events: [{ type: 't' }] })
-      .then(() => assert.fail('succeeded'), (e: unknown) => ConnectError.from(e));
+    const error = await t.events
+      .appendToStream({
+        streamId: `strict-${randomUUID()}`,
+        expected: { kind: ExpectedVersionKind.EXACT, version: 3n },
+        events: [{ type: 't' }],
+      })
+      .then(
+        () => assert.fail('succeeded'),
+        (e: unknown) => ConnectError.from(e),
+      );
     assert.equal(error.code, Code.Aborted);
     const [info] = error.findDetails(ErrorInfoSchema);
     assert.equal(info?.reason, 'WRONG_EXPECTED_VERSION');

@@ -34,7 +34,8 @@ describe('Health and reflection on GRPC_PORT', () => {
   });
 
   it('Check answers SERVING for the server and both services, NOT_FOUND for an unknown one', async () => {
-    for (const service of ['', 'auren.v1.EventStoreService', 'auren.v1.MemoryService']) assert.equal((await check(service)).status, 'SERVING', service);
+    for (const service of ['', 'auren.v1.EventStoreService', 'auren.v1.MemoryService'])
+      assert.equal((await check(service)).status, 'SERVING', service);
     await assert.rejects(check('no.such.Service'), (e: grpc.ServiceError) => e.code === grpc.status.NOT_FOUND);
   });
 
@@ -53,23 +54,32 @@ describe('Health and reflection on GRPC_PORT', () => {
     call.cancel();
   });
 
-  for (const [version, ctor] of [['v1', ReflectionV1], ['v1alpha', ReflectionV1alpha]] as const) {
+  for (const [version, ctor] of [
+    ['v1', ReflectionV1],
+    ['v1alpha', ReflectionV1alpha],
+  ] as const) {
     it(`reflection ${version} lists every service and gives each file with its imports`, async () => {
-      const [list, events, memory, byFile, unknown] = await reflect(client(ctor), [
+      const [list, events, memory, byFile, unknown] = (await reflect(client(ctor), [
         { list_services: '' },
         { file_containing_symbol: 'auren.v1.EventStoreService.AppendToStream' },
         { file_containing_symbol: 'auren.v1.MemoryService' },
         { file_by_filename: 'google/protobuf/struct.proto' },
         { file_containing_symbol: 'auren.v1.NoSuchThing' },
-      ]) as Json[];
+      ])) as Json[];
       const services = (list!.list_services_response.service as Json[]).map((s) => s.name).sort();
       assert.deepEqual(services, [
-        'auren.v1.EventStoreService', 'auren.v1.MemoryService', 'grpc.health.v1.Health',
-        'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection',
+        'auren.v1.EventStoreService',
+        'auren.v1.MemoryService',
+        'grpc.health.v1.Health',
+        'grpc.reflection.v1.ServerReflection',
+        'grpc.reflection.v1alpha.ServerReflection',
       ]);
       const eventFiles = fileNames(events!);
       assert.equal(eventFiles[0], 'auren/v1/events.proto');
-      assert.ok(eventFiles.includes('google/protobuf/struct.proto') && eventFiles.includes('google/protobuf/timestamp.proto'), eventFiles.join(', '));
+      assert.ok(
+        eventFiles.includes('google/protobuf/struct.proto') && eventFiles.includes('google/protobuf/timestamp.proto'),
+        eventFiles.join(', '),
+      );
       assert.equal(fileNames(memory!)[0], 'auren/v1/memory.proto');
       assert.deepEqual(fileNames(byFile!), ['google/protobuf/struct.proto']);
       assert.equal(unknown!.error_response.error_code, grpc.status.NOT_FOUND);
@@ -78,11 +88,20 @@ describe('Health and reflection on GRPC_PORT', () => {
 
   it('buf curl --reflect lists the methods and calls one, with no .proto files', async () => {
     const methods = (await bufCurl(['--list-methods', `http://${address}`])).split('\n');
-    for (const method of ['auren.v1.EventStoreService/AppendToStream', 'auren.v1.MemoryService/StoreMemory', 'grpc.health.v1.Health/Watch']) {
+    for (const method of [
+      'auren.v1.EventStoreService/AppendToStream',
+      'auren.v1.MemoryService/StoreMemory',
+      'grpc.health.v1.Health/Watch',
+    ]) {
       assert.ok(methods.includes(method), `${method} in ${methods.join(', ')}`);
     }
-    const appended = JSON.parse(await bufCurl(['-d', '{"streamId":"curled","events":[{"type":"noted","data":{"via":"buf curl"}}]}',
-      `http://${address}/auren.v1.EventStoreService/AppendToStream`]));
+    const appended = JSON.parse(
+      await bufCurl([
+        '-d',
+        '{"streamId":"curled","events":[{"type":"noted","data":{"via":"buf curl"}}]}',
+        `http://${address}/auren.v1.EventStoreService/AppendToStream`,
+      ]),
+    );
     assert.equal(appended.nextExpectedVersion, '1');
     const read = JSON.parse(await bufCurl(['-d', '{"streamId":"curled"}', `http://${address}/auren.v1.EventStoreService/ReadStream`]));
     assert.deepEqual(read.events[0].data, { via: 'buf curl' });

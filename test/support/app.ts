@@ -34,7 +34,14 @@ export interface TestApp {
  */
 export async function startTestApp(env: Record<string, string> = {}, listener: ListenerName = 'PORT'): Promise<TestApp> {
   const databaseUrl = env.DATABASE_URL ?? (await createTestDatabase());
-  const config = loadConfig({ PORT: '0', GRPC_PORT: '0', LOG_LEVEL: 'silent', SHUTDOWN_TIMEOUT_MS: '2000', ...env, DATABASE_URL: databaseUrl });
+  const config = loadConfig({
+    PORT: '0',
+    GRPC_PORT: '0',
+    LOG_LEVEL: 'silent',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    ...env,
+    DATABASE_URL: databaseUrl,
+  });
   const app = await startApp(config, createLogger(process.env.TEST_LOG_LEVEL ?? config.logLevel));
   // connect-node's gRPC client speaks to both: it is a plain gRPC client over HTTP/2.
   const transport = createGrpcTransport({ baseUrl: listenerUrl(app, listener) });

@@ -73,12 +73,12 @@ export function logLines(stdout: string): Record<string, unknown>[] {
 
 /** Starts `auren serve` and resolves once it serves (PORT=0 unless set: the port is read from its log). */
 export async function startAuren(options: AurenOptions = {}, timeoutMs = 120_000): Promise<RunningAuren> {
-  const { child, exited, stdout } = launch(['serve'], { ...options, env: { PORT: '0', ...options.env } });
+  const { child, exited, stdout } = launch(['serve'], { ...options, env: { PORT: '0', GRPC_PORT: '0', ...options.env } });
   const deadline = Date.now() + timeoutMs;
   let done: AurenExit | undefined;
   void exited.then((exit) => (done = exit));
   for (;;) {
-    const serving = logLines(stdout()).find((line) => String(line.msg).startsWith('serving'));
+    const serving = logLines(stdout()).find((line) => String(line.msg).startsWith('PORT: serving'));
     if (serving) {
       return {
         url: `http://127.0.0.1:${String(serving.port)}`,

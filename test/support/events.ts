@@ -58,7 +58,8 @@ export async function holdAppends(databaseUrl: string): Promise<HeldAppends> {
   await client.connect();
   await client.query('begin');
   await client.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [
-    freshStream('held'), JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }]),
+    freshStream('held'),
+    JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }]),
   ]);
   return {
     async waiters() {

@@ -23,12 +23,24 @@ function load(file: string, includeDir: string, service: string): Ctor {
 }
 
 /** grpc.health.v1.Health. */
-export const HealthClient = load('node_modules/grpc-health-check/proto/health/v1/health.proto', 'node_modules/grpc-health-check/proto', 'grpc.health.v1.Health');
+export const HealthClient = load(
+  'node_modules/grpc-health-check/proto/health/v1/health.proto',
+  'node_modules/grpc-health-check/proto',
+  'grpc.health.v1.Health',
+);
 const reflectionDir = 'node_modules/@grpc/reflection/build/proto';
 /** grpc.reflection.v1.ServerReflection. */
-export const ReflectionV1 = load(`${reflectionDir}/grpc/reflection/v1/reflection.proto`, reflectionDir, 'grpc.reflection.v1.ServerReflection');
+export const ReflectionV1 = load(
+  `${reflectionDir}/grpc/reflection/v1/reflection.proto`,
+  reflectionDir,
+  'grpc.reflection.v1.ServerReflection',
+);
 /** grpc.reflection.v1alpha.ServerReflection. */
-export const ReflectionV1alpha = load(`${reflectionDir}/grpc/reflection/v1alpha/reflection.proto`, reflectionDir, 'grpc.reflection.v1alpha.ServerReflection');
+export const ReflectionV1alpha = load(
+  `${reflectionDir}/grpc/reflection/v1alpha/reflection.proto`,
+  reflectionDir,
+  'grpc.reflection.v1alpha.ServerReflection',
+);
 
 /** Sends all requests on one bidi stream and collects one response per request. */
 export function reflect(client: Json, requests: Json[]): Promise<Json[]> {

@@ -60,9 +60,31 @@ export interface GeneratedMemories {
 
 // Words of the generated content: health terms, each in about 1 row in 25.
 const WORDS = [
-  'sleep', 'magnesium', 'protein', 'cortisol', 'recovery', 'hydration', 'glucose', 'fasting', 'zinc', 'iron',
-  'vitamin', 'omega', 'creatine', 'caffeine', 'melatonin', 'stress', 'anxiety', 'mood', 'focus', 'heart',
-  'running', 'squat', 'mobility', 'posture', 'breathing',
+  'sleep',
+  'magnesium',
+  'protein',
+  'cortisol',
+  'recovery',
+  'hydration',
+  'glucose',
+  'fasting',
+  'zinc',
+  'iron',
+  'vitamin',
+  'omega',
+  'creatine',
+  'caffeine',
+  'melatonin',
+  'stress',
+  'anxiety',
+  'mood',
+  'focus',
+  'heart',
+  'running',
+  'squat',
+  'mobility',
+  'posture',
+  'breathing',
 ];
 
 /**

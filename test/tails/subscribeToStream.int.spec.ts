@@ -15,7 +15,12 @@ describeOnEachListener('SubscribeToStream', (listener) => {
 
   function follow(streamId: string, fromVersion = 0n) {
     const controller = new AbortController();
-    const state = { events: [] as Event[], caughtUpAt: undefined as bigint | undefined, cancel: () => controller.abort(), done: Promise.resolve() };
+    const state = {
+      events: [] as Event[],
+      caughtUpAt: undefined as bigint | undefined,
+      cancel: () => controller.abort(),
+      done: Promise.resolve(),
+    };
     state.done = (async () => {
       try {
         for await (const response of t.events.subscribeToStream({ streamId, fromVersion }, { signal: controller.signal })) {
@@ -44,10 +49,16 @@ describeOnEachListener('SubscribeToStream', (listener) => {
     const tail = follow(streamId, 5n);
     await eventually(() => tail.caughtUpAt !== undefined, 'caught up');
     assert.equal(tail.caughtUpAt, 20n);
-    assert.deepEqual(tail.events.map((e) => e.version), Array.from({ length: 15 }, (_, i) => BigInt(i + 6)));
+    assert.deepEqual(
+      tail.events.map((e) => e.version),
+      Array.from({ length: 15 }, (_, i) => BigInt(i + 6)),
+    );
     await Promise.all(Array.from({ length: 10 }, () => t.events.appendToStream({ streamId, events: [proposed(), proposed()] })));
     await eventually(() => tail.events.length === 35, 'live events');
-    assert.deepEqual(tail.events.map((e) => e.version), Array.from({ length: 35 }, (_, i) => BigInt(i + 6)));
+    assert.deepEqual(
+      tail.events.map((e) => e.version),
+      Array.from({ length: 35 }, (_, i) => BigInt(i + 6)),
+    );
     assert.ok(tail.events.every((e) => e.streamId === streamId));
     tail.cancel();
     await tail.done;

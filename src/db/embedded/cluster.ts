@@ -1,5 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { access, chmod, chown, constants, lstat, mkdir, readdir, readFile, readlink, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
+import {
+  access,
+  chmod,
+  chown,
+  constants,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  rmdir,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import type { PostgresBinaries } from './binaries.js';
 import { runProgram } from './programs.js';
@@ -61,7 +76,9 @@ export async function openCluster(options: ClusterOptions): Promise<Cluster> {
     await chmod(secretFile, 0o600);
   });
   options.log.info({ dataDir }, 'creating the embedded PostgreSQL cluster');
-  const pgdata = options.runAs.account ? await createSystemCluster(handle, password, options) : await createLocalCluster(handle, password, options);
+  const pgdata = options.runAs.account
+    ? await createSystemCluster(handle, password, options)
+    : await createLocalCluster(handle, password, options);
   return { pgdata, password, created: true };
 }
 
@@ -98,7 +115,10 @@ async function findCluster(handle: string, dataDir: string): Promise<string | un
 }
 
 async function isCluster(folder: string): Promise<boolean> {
-  return lstat(path.join(folder, 'PG_VERSION')).then((info) => info.isFile(), () => false);
+  return lstat(path.join(folder, 'PG_VERSION')).then(
+    (info) => info.isFile(),
+    () => false,
+  );
 }
 
 async function readSecret(secretFile: string, dataDir: string): Promise<string> {
@@ -106,12 +126,15 @@ async function readSecret(secretFile: string, dataDir: string): Promise<string> 
     return (await readFile(secretFile, 'utf8')).trim();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw dataFolderError(dataDir, error);
-    throw new StartupError({
-      code: 'embedded_postgres',
-      failed: 'the password of the embedded PostgreSQL is missing',
-      reason: `the cluster exists but ${secretFile} does not`,
-      remedy: `restore that file, or move ${dataDir} away to start with a new, empty database`,
-    }, { cause: error });
+    throw new StartupError(
+      {
+        code: 'embedded_postgres',
+        failed: 'the password of the embedded PostgreSQL is missing',
+        reason: `the cluster exists but ${secretFile} does not`,
+        remedy: `restore that file, or move ${dataDir} away to start with a new, empty database`,
+      },
+      { cause: error },
+    );
   }
 }
 
@@ -150,13 +173,25 @@ async function initdb(pgdata: string, password: string, options: ClusterOptions)
   const passwordFile = `${pgdata}.pwfile`;
   try {
     await writePasswordFile(passwordFile, password, options);
-    await runProgram(options.binaries.initdb, [
-      '-D', pgdata,
-      '--username=postgres', `--pwfile=${passwordFile}`, '--auth=scram-sha-256',
-      // UTF-8 whatever the environment's locale: the builtin provider needs no OS locale.
-      '--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8', '--lc-messages=C',
-      '--no-instructions',
-    ], options.runAs, options.log);
+    await runProgram(
+      options.binaries.initdb,
+      [
+        '-D',
+        pgdata,
+        '--username=postgres',
+        `--pwfile=${passwordFile}`,
+        '--auth=scram-sha-256',
+        // UTF-8 whatever the environment's locale: the builtin provider needs no OS locale.
+        '--encoding=UTF8',
+        '--locale=C',
+        '--locale-provider=builtin',
+        '--builtin-locale=C.UTF-8',
+        '--lc-messages=C',
+        '--no-instructions',
+      ],
+      options.runAs,
+      options.log,
+    );
   } catch (error) {
     await rm(pgdata, { recursive: true, force: true });
     throw error;

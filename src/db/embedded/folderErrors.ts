@@ -18,20 +18,26 @@ export function explainFileError(error: unknown): string {
 
 /** The data folder (AUREN_DATA_DIR) cannot be created or written. */
 export function dataFolderError(dataDir: string, error: unknown): StartupError {
-  return new StartupError({
-    code: 'data_folder',
-    failed: `cannot write the data folder ${dataDir}`,
-    reason: explainFileError(error),
-    remedy: 'set AUREN_DATA_DIR to a folder this user can write, or set DATABASE_URL to use another PostgreSQL',
-  }, { cause: error });
+  return new StartupError(
+    {
+      code: 'data_folder',
+      failed: `cannot write the data folder ${dataDir}`,
+      reason: explainFileError(error),
+      remedy: 'set AUREN_DATA_DIR to a folder this user can write, or set DATABASE_URL to use another PostgreSQL',
+    },
+    { cause: error },
+  );
 }
 
 /** As root: the system folder that holds the binaries and clusters cannot be written. */
 export function systemFolderError(systemDir: string, error: unknown): StartupError {
-  return new StartupError({
-    code: 'embedded_postgres',
-    failed: `cannot prepare ${systemDir}, where the embedded PostgreSQL keeps its files when auren runs as root`,
-    reason: explainFileError(error),
-    remedy: `make ${systemDir} writable by root, run auren as an ordinary user, or set DATABASE_URL`,
-  }, { cause: error });
+  return new StartupError(
+    {
+      code: 'embedded_postgres',
+      failed: `cannot prepare ${systemDir}, where the embedded PostgreSQL keeps its files when auren runs as root`,
+      reason: explainFileError(error),
+      remedy: `make ${systemDir} writable by root, run auren as an ordinary user, or set DATABASE_URL`,
+    },
+    { cause: error },
+  );
 }

@@ -20,19 +20,32 @@ export async function postgresAccount(log: Logger): Promise<Account> {
   if (found) return found;
   log.info('creating the postgres system user for the embedded PostgreSQL');
   try {
-    const groupExists = await run('getent', ['group', 'postgres']).then(() => true, () => false);
+    const groupExists = await run('getent', ['group', 'postgres']).then(
+      () => true,
+      () => false,
+    );
     await run('useradd', [
-      '--system', ...(groupExists ? ['--gid', 'postgres'] : ['--user-group']),
-      '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin',
-      '--comment', 'PostgreSQL (embedded in auren)', 'postgres',
+      '--system',
+      ...(groupExists ? ['--gid', 'postgres'] : ['--user-group']),
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      '--comment',
+      'PostgreSQL (embedded in auren)',
+      'postgres',
     ]);
   } catch (error) {
-    throw new StartupError({
-      code: 'embedded_postgres',
-      failed: 'cannot create the postgres system user the embedded PostgreSQL runs as when started by root',
-      reason: commandFailure(error),
-      remedy: 'create it (useradd --system --user-group postgres), run auren as an ordinary user, or set DATABASE_URL',
-    }, { cause: error });
+    throw new StartupError(
+      {
+        code: 'embedded_postgres',
+        failed: 'cannot create the postgres system user the embedded PostgreSQL runs as when started by root',
+        reason: commandFailure(error),
+        remedy: 'create it (useradd --system --user-group postgres), run auren as an ordinary user, or set DATABASE_URL',
+      },
+      { cause: error },
+    );
   }
   const created = await lookUp('postgres');
   if (!created) throw new Error('useradd succeeded but the postgres user is not found');

@@ -14,7 +14,10 @@ export interface RunAs {
 
 /** A PostgreSQL program that could not be run or did not succeed; `reason` is one line from its output. */
 export class ProgramFailed extends Error {
-  constructor(readonly program: string, readonly reason: string) {
+  constructor(
+    readonly program: string,
+    readonly reason: string,
+  ) {
     super(`${program} failed: ${reason}`);
     this.name = 'ProgramFailed';
   }
@@ -34,7 +37,13 @@ export interface Program {
  * Every 'error' event is handled: a program that cannot be started is a failure with a
  * reason, never an unhandled event.
  */
-export function startProgram(file: string, args: string[], runAs: RunAs, log: Logger, options: { detached?: boolean; onLine?: (line: string) => void } = {}): Program {
+export function startProgram(
+  file: string,
+  args: string[],
+  runAs: RunAs,
+  log: Logger,
+  options: { detached?: boolean; onLine?: (line: string) => void } = {},
+): Program {
   const name = file.split('/').at(-1)!;
   const output = createProgramOutput((line) => {
     log.debug({ [name]: line }, 'embedded postgres');

@@ -43,14 +43,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const program = startProgram(
     options.binaries.postgres,
     [
-      '-D', options.pgdata,
-      '-p', String(options.port),
+      '-D',
+      options.pgdata,
+      '-p',
+      String(options.port),
       // Only this machine may connect, over TCP; no socket file to place anywhere.
-      '-c', 'listen_addresses=127.0.0.1',
-      '-c', 'unix_socket_directories=',
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
       // Bare English messages: the readiness line and failures are read from them.
-      '-c', 'lc_messages=C',
-      '-c', 'log_line_prefix=',
+      '-c',
+      'lc_messages=C',
+      '-c',
+      'log_line_prefix=',
     ],
     options.runAs,
     log,

@@ -59,5 +59,8 @@ async function openToAll(dir: string): Promise<void> {
 }
 
 async function isFolder(at: string): Promise<boolean> {
-  return lstat(at).then((info) => info.isDirectory(), () => false);
+  return lstat(at).then(
+    (info) => info.isDirectory(),
+    () => false,
+  );
 }

@@ -3,7 +3,12 @@ import type { DescMessage, DescMethod, DescService } from '@bufbuild/protobuf';
 import { anyPack } from '@bufbuild/protobuf/wkt';
 import { Metadata } from '@grpc/grpc-js';
 import type {
-  sendUnaryData, ServerUnaryCall, ServerWritableStream, ServiceDefinition, StatusObject, UntypedHandleCall,
+  sendUnaryData,
+  ServerUnaryCall,
+  ServerWritableStream,
+  ServiceDefinition,
+  StatusObject,
+  UntypedHandleCall,
   UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { Cancelled, DeadlineExceeded, InvalidArgument } from '../../errors.js';
@@ -187,7 +192,10 @@ export function grpcError(status: RpcStatus): StatusObject {
   const metadata = new Metadata();
   if (status.details.length > 0) {
     const details = status.details.map(({ desc, value }) => anyPack(desc, value));
-    metadata.set('grpc-status-details-bin', Buffer.from(toBinary(StatusSchema, create(StatusSchema, { code: status.code, message: status.message, details }))));
+    metadata.set(
+      'grpc-status-details-bin',
+      Buffer.from(toBinary(StatusSchema, create(StatusSchema, { code: status.code, message: status.message, details }))),
+    );
   }
   return { code: status.code, details: status.message, metadata };
 }

@@ -765,9 +765,9 @@ export const SearchModeSchema: GenEnum<SearchMode> = /*@__PURE__*/
 
 /**
  * MemoryService stores what agents learn about a person and reads it back. Every write is an
- * event in the same transaction as the row it changes; every read of a person's data appends
- * a memory_retrieved event naming the caller (request header `x-auren-agent`), the person,
- * the ids returned and the query.
+ * event, and the memory's row changes in the statement that appends it; every read of a
+ * person's data appends a memory_retrieved event naming the caller (request header
+ * `x-auren-agent`), the person, the ids returned and the query, before it answers.
  *
  * @generated from service auren.v1.MemoryService
  */
