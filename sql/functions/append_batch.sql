@@ -28,6 +28,7 @@ returns table (
 declare
   v_last     bigint;
   v_ids_all  uuid[];
+  v_streams  text[];
   v_append   jsonb;
   v_ord      int;
   v_stream   text;
@@ -49,7 +50,8 @@ begin
   -- what taking them one by one would. Anything else takes the loop below.
   select array_agg((ev->>'event_id')::uuid) into v_ids_all
     from jsonb_array_elements(p_appends) as a(e), jsonb_array_elements(a.e->'events') as x(ev);
-  if (select count(distinct a.e->>'stream_id') = count(*) from jsonb_array_elements(p_appends) as a(e))
+  select array_agg(a.e->>'stream_id') into v_streams from jsonb_array_elements(p_appends) as a(e);
+  if cardinality(v_streams) = (select count(distinct st) from unnest(v_streams) as u(st))
      and cardinality(v_ids_all) = (select count(distinct i) from unnest(v_ids_all) as u(i))
      and not exists (select 1 from events ev where ev.event_id = any(v_ids_all)) then
     return query
@@ -59,7 +61,10 @@ begin
                jsonb_array_length(e->'events') as n
           from jsonb_array_elements(p_appends) with ordinality as t(e, o)
       ), current_versions as (
-        select s.stream_id, s.version from streams s where s.stream_id in (select a.stream_id from a) for update
+        -- By the array, not by a join to `a`: the planner takes a jsonb set for 100 rows and
+        -- hash-joined a scan of all of streams (measured: 12.1 ms of a 12.5 ms statement at
+        -- 26,000 streams); = any() probes the primary key.
+        select s.stream_id, s.version from streams s where s.stream_id = any(v_streams) for update
       ), checked as (
         select a.*, coalesce(c.version, 0) as cur_version,
                not ((a.expected = 'no_stream' and coalesce(c.version, 0) <> 0)
