@@ -12,7 +12,7 @@ import { Health, HealthCheckResponse_ServingStatus as Status } from '../../src/g
 import { createLogger } from '../../src/log.js';
 import { LISTENERS, listenerUrl, startTestApp } from '../support/app.js';
 import { createTestDatabase } from '../support/database.js';
-import { freshStream, proposed } from '../support/events.js';
+import { freshStream, holdLogCounter, proposed } from '../support/events.js';
 import { startProxy, throughProxy } from '../support/proxy.js';
 
 const silent = createLogger('silent');
@@ -141,19 +141,14 @@ describe('Service lifecycle', () => {
     it(`lets calls in flight on ${listener} finish when it stops`, async () => {
       const t = await startTestApp({}, listener);
       // An appending transaction held open keeps the calls in the server, waiting, when it stops.
-      const blocker = new pg.Client({ connectionString: t.databaseUrl });
-      await blocker.connect();
+      const blocker = await holdLogCounter(t.databaseUrl);
       try {
-        await blocker.query('begin');
-        await blocker.query(
-          `select * from append_to_stream('blocker', 'any', 0, '[{"event_id": "${randomUUID()}", "type": "held", "data": {}, "metadata": {}}]'::jsonb)`,
-        );
         const streamId = freshStream();
         const calls = Array.from({ length: 20 }, () => t.events.appendToStream({ streamId, events: [proposed()] }));
         await eventually(async () => t.app.eventStore.stats().queued === 20, 10_000);
         const stopping = t.stop();
         await sleep(200);
-        await blocker.query('commit');
+        await blocker.commit();
         await stopping;
         const outcomes = await Promise.allSettled(calls);
         const failed = outcomes.filter((o) => o.status === 'rejected');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { DeadlineExceeded, InvalidArgument } from '../../src/errors.js';
 import { DuplicateEventId, WrongExpectedVersion } from '../../src/events/errors.js';
 import type { AppendResult, ExpectedVersion, ProposedEvent, RecordedEvent } from '../../src/events/types.js';
 import { START } from '../../src/events/types.js';
 import { startTestApp } from '../support/app.js';
+import { holdLogCounter } from '../support/events.js';
 import type { TestApp } from '../support/app.js';
 
 // Concurrent appends share batches (one statement, one commit); each must still get exactly
@@ -203,14 +203,8 @@ describe('Group commit', () => {
   }
 
   it('a deadline that passes while an append waits behind a lock: DeadlineExceeded, and the event is never written', async () => {
-    const blocker = new pg.Client({ connectionString: t.databaseUrl });
-    await blocker.connect();
+    const blocker = await holdLogCounter(t.databaseUrl);
     try {
-      await blocker.query('begin');
-      await blocker.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [
-        `blocker-${randomUUID()}`,
-        JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }]),
-      ]);
       const late = { eventId: randomUUID(), type: 'late', data: {}, metadata: {} };
       const patient = { eventId: randomUUID(), type: 'patient', data: {}, metadata: {} };
       const started = Date.now();
@@ -219,7 +213,7 @@ describe('Group commit', () => {
       await assert.rejects(withDeadline, DeadlineExceeded);
       assert.ok(Date.now() - started < 2_000, 'answered at its deadline, not when the lock went');
       await sleep(100);
-      await blocker.query('commit');
+      await blocker.commit();
       await without; // it waited behind the cancelled batch (or was cancelled with it and sent again)
       const ids = (await wholeLog()).map((e) => e.eventId);
       assert.ok(!ids.includes(late.eventId), 'the late event is not in the log');
@@ -230,14 +224,8 @@ describe('Group commit', () => {
   });
 
   it('an append whose caller left before its batch went is never written', async () => {
-    const blocker = new pg.Client({ connectionString: t.databaseUrl });
-    await blocker.connect();
+    const blocker = await holdLogCounter(t.databaseUrl);
     try {
-      await blocker.query('begin');
-      await blocker.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [
-        `blocker-${randomUUID()}`,
-        JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }]),
-      ]);
       // The first append's batch waits on the lock; the second waits in the queue behind it.
       const first = t.app.eventStore.appendToStream(`first-${randomUUID()}`, { kind: 'any' }, [{ type: 'first', data: {}, metadata: {} }]);
       const controller = new AbortController();
@@ -246,7 +234,7 @@ describe('Group commit', () => {
       await sleep(100);
       controller.abort();
       await assert.rejects(second, /cancelled/);
-      await blocker.query('commit');
+      await blocker.commit();
       await first;
       assert.ok(!(await wholeLog()).some((e) => e.eventId === queued.eventId));
     } finally {

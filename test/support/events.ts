@@ -82,3 +82,26 @@ export async function eventually(check: () => boolean | Promise<boolean>, what: 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** A transaction that appended and stays open: it holds the log's counter, so every other append waits. */
+export interface HeldAppend {
+  /** Commits it: the waiting appends go on. */
+  commit(): Promise<void>;
+  /** Closes its connection (rolling back if not committed). */
+  end(): Promise<void>;
+}
+
+/** Opens a transaction on `databaseUrl` that appends one event and stays open. */
+export async function holdLogCounter(databaseUrl: string): Promise<HeldAppend> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  await client.query('begin');
+  await client.query(`select * from append_to_stream($1, 'any', 0, $2::jsonb)`, [
+    `blocker-${randomUUID()}`,
+    JSON.stringify([{ event_id: randomUUID(), type: 'held', data: {}, metadata: {} }]),
+  ]);
+  return {
+    commit: async () => void (await client.query('commit')),
+    end: () => client.end(),
+  };
+}
