@@ -19,9 +19,12 @@ export interface AurenOptions {
   checkout?: string;
   /** Configuration variables; the test's own environment is not passed on. */
   env?: Record<string, string>;
-  /** Run as another user (the test runs as root). */
-  uid?: number;
-  gid?: number;
+  /**
+   * Run as root without the capabilities that let root bypass file permissions (util-linux's
+   * setpriv drops them from the bounding set): root is then refused like any user where the
+   * modes say no, yet still reads its own checkout, even in a 0700 folder.
+   */
+  withoutPermissionOverride?: boolean;
 }
 
 /** A running `auren serve`. */
@@ -37,11 +40,12 @@ export interface RunningAuren {
 function launch(args: string[], options: AurenOptions): { child: ChildProcess; exited: Promise<AurenExit>; stdout: () => string } {
   const checkout = options.checkout ?? REPOSITORY;
   // What `npm start` runs: tsx on the TypeScript sources, from the checkout.
-  const child = spawn(`${checkout}/node_modules/.bin/tsx`, ['src/cli.ts', ...args], {
+  const command = [`${checkout}/node_modules/.bin/tsx`, 'src/cli.ts', ...args];
+  if (options.withoutPermissionOverride) command.unshift('setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--');
+  const child = spawn(command[0]!, command.slice(1), {
     cwd: checkout,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...(options.uid === undefined ? {} : { uid: options.uid, gid: options.gid ?? options.uid }),
   });
   let stdout = '';
   let stderr = '';
