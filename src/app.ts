@@ -33,7 +33,7 @@ import type { Wakeups } from './tails/wakeups.js';
 import { eventStoreHandlers } from './rpc/eventStoreService.js';
 import { memoryHandlers } from './rpc/memoryService.js';
 import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
-import { errorMapping, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
+import { errorMapping, installUndecodableRequestStatus, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
 import { grpcService } from './rpc/transports/grpcjs.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -134,6 +134,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   started.push(() => expirySweeper.stop());
 
   installWireTextDecoding();
+  installUndecodableRequestStatus();
   // Each RPC is written once; each listener serves the same handlers through its adapter.
   const events = eventStoreHandlers(eventStore, subscriptions, config.tails.checkpointInterval);
   const memories = memoryHandlers(memory);

@@ -22,8 +22,14 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /** Creates the one-port listener. */
 export function createListener(handler: RequestHandler, log: Logger): Listener {
-  const h2 = http2.createServer({}, handler);
-  const h1 = http.createServer(handler);
+  const h2 = http2.createServer({}, (request, response) => {
+    stopUploadAfterEarlyAnswer(request);
+    void handler(request, response);
+  });
+  const h1 = http.createServer((request, response) => {
+    closeAfterEarlyAnswer(request, response);
+    void handler(request, response);
+  });
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on('session', (session) => {
@@ -67,6 +73,31 @@ export function createListener(handler: RequestHandler, log: Logger): Listener {
       clearTimeout(timer);
     },
   };
+}
+
+// An answer sent before the request's body was read to its end is an early refusal (a message
+// too large, a body that is not a message): the client would go on uploading what nobody reads.
+// Over HTTP/2 the stream is reset with NO_ERROR once the answer and its trailers are out, as the
+// gRPC protocol says a server does; the connection's other calls go on.
+function stopUploadAfterEarlyAnswer(request: http2.Http2ServerRequest): void {
+  const stream = request.stream;
+  // Registered after the compatibility layer's own listener: its trailers are sent by now.
+  stream.once('wantTrailers', () => {
+    if (request.complete) return;
+    setImmediate(() => {
+      if (!request.complete && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  });
+}
+
+// Over HTTP/1.1 the rest of the body would be read as the next request: the answer says
+// `connection: close` and the connection ends after it.
+function closeAfterEarlyAnswer(request: http.IncomingMessage, response: http.ServerResponse): void {
+  const writeHead = response.writeHead;
+  response.writeHead = function (this: http.ServerResponse, ...args: Parameters<typeof writeHead>) {
+    if (!request.complete) this.setHeader('connection', 'close');
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
 }
 
 // What the operator can do depends on why the port cannot be had.
