@@ -153,7 +153,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     readMaxBytes: config.messageMaxBytes,
     fallback: (request, response) => plainHttp(request, response, health),
   });
-  const listener = createListener(withCors(handler, config.corsOrigins), log);
+  const listener = createListener(withCors(handler, config.corsOrigins), config.connections, log);
   const port = await listener.listen(config.port, config.host).catch(abandon);
   started.push(() => listener.close(0));
   log.info({ host: config.host, port }, 'PORT: serving Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 and HTTP/1.1');
@@ -161,6 +161,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     host: config.host,
     port: config.grpcPort,
     messageMaxBytes: config.messageMaxBytes,
+    connections: config.connections,
+    log,
     services: [grpcService(EventStoreService, events, log), grpcService(MemoryService, memories, log)],
     health,
     reflect: described,

@@ -74,6 +74,150 @@ describe('Connections', function () {
   });
 });
 
+const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+// An empty SETTINGS frame: what a client sends after the preface.
+const SETTINGS = Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]);
+
+describe('Connection hygiene on both listeners', function () {
+  this.timeout(30_000);
+  let t: TestApp;
+  const ports = () =>
+    [
+      ['PORT', t.app.port],
+      ['GRPC_PORT', t.app.grpcPort],
+    ] as const;
+  before(
+    async () =>
+      (t = await startTestApp({
+        CONNECTION_IDLE_TIMEOUT_MS: '1000',
+        HEADERS_TIMEOUT_MS: '500',
+        KEEPALIVE_TIME_MS: '60000',
+        MAX_STREAMS_PER_CONNECTION: '7',
+      })),
+  );
+  after(() => t.stop());
+
+  it('closes a connection that sends nothing', async () => {
+    for (const [name, port] of ports()) {
+      const ms = await timeToClose(port);
+      assert.ok(ms < 3_000, `${name}: closed after ${ms} ms`);
+    }
+  });
+
+  it('closes a connection that sent 23 of the 24 bytes of the HTTP/2 preface', async () => {
+    for (const [name, port] of ports()) {
+      const ms = await timeToClose(port, H2_PREFACE.subarray(0, 23));
+      assert.ok(ms < 3_000, `${name}: closed after ${ms} ms`);
+    }
+  });
+
+  it('closes an HTTP/1.1 connection whose headers come a byte at a time', async () => {
+    const socket = net.connect(t.app.port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+    const started = Date.now();
+    const request = Buffer.from('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' + 'a'.repeat(100));
+    let stop = false;
+    void closed.then(() => (stop = true));
+    for (const byte of request) {
+      if (stop) break;
+      socket.write(Buffer.from([byte]));
+      await sleep(50);
+    }
+    const ms = (await closed) - started;
+    assert.ok(ms < 4_000, `closed after ${ms} ms`);
+  });
+
+  it('closes an HTTP/2 connection with no call open for the idle timeout, with GOAWAY', async () => {
+    for (const [name, port] of ports()) {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      session.on('error', () => undefined);
+      const started = Date.now();
+      const goaway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+      await new Promise<void>((resolve) => session.once('close', resolve));
+      await goaway;
+      const ms = Date.now() - started;
+      assert.ok(ms >= 900 && ms < 5_000, `${name}: closed after ${ms} ms`);
+    }
+  });
+
+  it('keeps an HTTP/2 connection that holds a quiet tail past the idle timeout', async () => {
+    for (const [name, port] of ports()) {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      session.on('error', () => undefined);
+      const tail = session.request({
+        ':method': 'POST',
+        ':path': '/auren.v1.EventStoreService/SubscribeToAll',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+      });
+      tail.on('data', () => undefined);
+      tail.on('error', () => undefined);
+      tail.end(envelope(Buffer.alloc(0)));
+      await sleep(2_500);
+      assert.ok(!session.closed && !session.destroyed, `${name}: the connection was closed under its tail`);
+      tail.close();
+      session.close();
+    }
+  });
+
+  it('tells HTTP/2 clients how many calls a connection may hold', async () => {
+    for (const [name, port] of ports()) {
+      const session = http2.connect(`http://127.0.0.1:${port}`);
+      session.on('error', () => undefined);
+      await new Promise((resolve) => session.once('remoteSettings', resolve));
+      assert.equal(session.remoteSettings.maxConcurrentStreams, 7, name);
+      session.close();
+    }
+  });
+});
+
+describe('HTTP/2 keepalive and the connection cap', function () {
+  this.timeout(30_000);
+
+  it('cuts a connection that does not answer pings', async () => {
+    const t = await startTestApp({ KEEPALIVE_TIME_MS: '1000', KEEPALIVE_TIMEOUT_MS: '500' });
+    try {
+      for (const port of [t.app.port, t.app.grpcPort]) {
+        // A peer that speaks HTTP/2's opening and then nothing: it never acknowledges a ping.
+        const ms = await timeToClose(port, Buffer.concat([H2_PREFACE, SETTINGS]));
+        assert.ok(ms < 6_000, `${port}: closed after ${ms} ms`);
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('closes connections beyond MAX_CONNECTIONS at once, and serves again when some close', async () => {
+    const t = await startTestApp({ MAX_CONNECTIONS: '4' });
+    try {
+      for (const port of [t.app.port, t.app.grpcPort]) {
+        const held = await Promise.all(
+          Array.from(
+            { length: 4 },
+            () =>
+              new Promise<http2.ClientHttp2Session>((resolve) => {
+                const session = http2.connect(`http://127.0.0.1:${port}`);
+                session.on('error', () => undefined);
+                session.once('remoteSettings', () => resolve(session));
+              }),
+          ),
+        );
+        const ms = await timeToClose(port);
+        assert.ok(ms < 500, `${port}: the fifth connection stayed ${ms} ms`);
+        for (const session of held) session.destroy();
+        await sleep(100);
+        const session = http2.connect(`http://127.0.0.1:${port}`);
+        session.on('error', () => undefined);
+        await new Promise((resolve) => session.once('remoteSettings', resolve));
+        session.close();
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 /** Opens a TCP connection to `port` and resolves when the server closes it, with the time it took. */
 export function timeToClose(port: number, send?: Buffer): Promise<number> {
   return new Promise((resolve, reject) => {
