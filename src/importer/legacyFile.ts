@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { JSONParser, Tokenizer, TokenParser, TokenType } from '@streamparser/json';
+import { Tokenizer, TokenParser, TokenType } from '@streamparser/json';
 import type { ParsedTokenInfo } from '@streamparser/json';
 import type { JsonValue } from '../events/types.js';
 import { isObject } from './legacyRules.js';
@@ -85,7 +85,10 @@ function itemsOf(value: JsonValue): JsonValue[] {
 // What the first pass learns of each object on the chain root → .data → .data …
 interface Level {
   kind: 'object' | 'array' | 'other';
-  memoriesArray: boolean;
+  /** The container's frame (last occurrence of a repeated key). */
+  ordinal: number;
+  /** The frame of its memories list, when it has one. */
+  listOrdinal: number | null;
   hasData: boolean;
   // Elements of this level's list (when an array) or of its memories list: objects and others.
   objects: number;
@@ -94,6 +97,8 @@ interface Level {
 
 interface Frame {
   kind: 'object' | 'array';
+  /** Containers are numbered as they open: the same numbers on every pass over the file. */
+  ordinal: number;
   key: string | null;
   expectKey: boolean;
   /** The level of the chain this container is, if it is on it. */
@@ -102,14 +107,16 @@ interface Frame {
   listOf: number | null;
 }
 
-async function scanLarge(file: string, size: number): Promise<LegacyFile> {
-  const hash = createHash('sha256');
+/** Follows a document's tokens: which containers are on the seed's chain, and the top-level ids. */
+function shapeWalker() {
   const levels: Level[] = [];
   const stack: Frame[] = [];
   const top: { agentId?: JsonValue; userId?: JsonValue } = {};
-  const newLevel = (kind: Level['kind']): Level => ({ kind, memoriesArray: false, hasData: false, objects: 0, others: 0 });
+  let opened = 0;
+  let lastClosed: Frame | undefined;
+  const newLevel = (kind: Level['kind']): Level => ({ kind, ordinal: opened, listOrdinal: null, hasData: false, objects: 0, others: 0 });
 
-  // The value starting with this token: its level on the chain, and whether it is an item.
+  // The value starting with this token: its level on the chain, if it is on it.
   function valueStarts(token: TokenType): number | null {
     const kind = token === TokenType.LEFT_BRACE ? 'object' : token === TokenType.LEFT_BRACKET ? 'array' : 'other';
     const parent = stack.at(-1);
@@ -117,7 +124,7 @@ async function scanLarge(file: string, size: number): Promise<LegacyFile> {
       levels[0] = newLevel(kind);
       return 0;
     }
-    if (parent.listOf !== null) {
+    if (parent.listOf !== null && levels[parent.listOf]?.[parent.level === null ? 'listOrdinal' : 'ordinal'] === parent.ordinal) {
       const level = levels[parent.listOf]!;
       if (kind === 'object') level.objects++;
       else level.others++;
@@ -126,7 +133,7 @@ async function scanLarge(file: string, size: number): Promise<LegacyFile> {
     const at = parent.level;
     // A repeated key counts as its last occurrence, as JSON.parse (and Python's json) take it.
     if (parent.key === 'memories') {
-      levels[at]!.memoriesArray = kind === 'array';
+      levels[at]!.listOrdinal = kind === 'array' ? opened : null;
       levels[at]!.objects = levels[at]!.others = 0;
     }
     if (parent.key === 'data') {
@@ -155,9 +162,11 @@ async function scanLarge(file: string, size: number): Promise<LegacyFile> {
         return;
       case TokenType.RIGHT_BRACE:
       case TokenType.RIGHT_BRACKET:
-        stack.pop();
+        lastClosed = stack.pop();
         return;
     }
+    const isContainer = token === TokenType.LEFT_BRACE || token === TokenType.LEFT_BRACKET;
+    if (isContainer) opened++;
     const level = valueStarts(token);
     const listOf =
       token !== TokenType.LEFT_BRACKET
@@ -167,72 +176,108 @@ async function scanLarge(file: string, size: number): Promise<LegacyFile> {
           : frame?.kind === 'object' && frame.level !== null && frame.key === 'memories'
             ? frame.level
             : null;
-    if (token === TokenType.LEFT_BRACE) stack.push({ kind: 'object', key: null, expectKey: true, level, listOf: null });
-    else if (token === TokenType.LEFT_BRACKET) stack.push({ kind: 'array', key: null, expectKey: false, level, listOf });
+    if (token === TokenType.LEFT_BRACE) stack.push({ kind: 'object', ordinal: opened, key: null, expectKey: true, level, listOf: null });
+    else if (token === TokenType.LEFT_BRACKET) stack.push({ kind: 'array', ordinal: opened, key: null, expectKey: false, level, listOf });
     else if (stack.length === 1 && frame?.kind === 'object') {
       if (frame.key === 'agent_id') top.agentId = value;
       if (frame.key === 'user_id') top.userId = value;
     }
   }
 
-  // The tokenizer feeds the walker above (the shape) and a token parser that keeps nothing
-  // (the grammar: the tokenizer alone would let `[1 2]` through).
+  return {
+    onToken,
+    levels,
+    top,
+    /** The innermost open container. */
+    current: () => stack.at(-1),
+    /** The container closed last. */
+    closed: () => lastClosed,
+  };
+}
+
+// Where the items are: the path the streaming parser emits, and the one container (its
+// ordinal) whose members (a list) or self (a single object) they are.
+interface Target {
+  path: string;
+  ordinal: number;
+  single: boolean;
+}
+
+async function scanLarge(file: string, size: number): Promise<LegacyFile> {
+  const hash = createHash('sha256');
+  const walker = shapeWalker();
+  // The tokenizer feeds the walker (the shape) and a token parser that keeps nothing (the
+  // grammar: the tokenizer alone would let `[1 2]` through).
   const tokenizer = new Tokenizer();
   const grammar = new TokenParser({ paths: [], keepStack: false });
   grammar.onValue = () => {};
   tokenizer.onToken = (token) => {
-    onToken(token);
+    walker.onToken(token);
     grammar.write(token);
   };
   await eachChunk(file, (text, bytes) => {
     hash.update(bytes);
     write(tokenizer, text);
   });
+  const { levels } = walker;
   if (levels.length === 0) throw new FileRefused('empty file: no memories');
   if (!grammar.isEnded) throw new FileRefused('invalid JSON: the file ends before the document does');
 
-  // Where the items are, as a path the streaming parser takes.
   let at = 0;
-  let path: string | null = '$';
+  let path = '$';
+  let target: Target | null = null;
   let counts = { objects: 0, others: 0 };
   for (;;) {
     const level = levels[at]!;
     if (level.kind === 'array') {
-      path += '.*';
+      target = { path: `${path}.*`, ordinal: level.ordinal, single: false };
       counts = level;
-    } else if (level.kind === 'object' && level.memoriesArray) {
-      path += '.memories.*';
+    } else if (level.kind === 'object' && level.listOrdinal !== null) {
+      target = { path: `${path}.memories.*`, ordinal: level.listOrdinal, single: false };
       counts = level;
     } else if (level.kind === 'object' && level.hasData && levels[at + 1]) {
       at++;
       path += '.data';
       continue;
-    } else if (level.kind === 'object') counts = { objects: 1, others: 0 };
-    else path = null;
+    } else if (level.kind === 'object') {
+      target = { path, ordinal: level.ordinal, single: true };
+      counts = { objects: 1, others: 0 };
+    }
     break;
   }
   return {
     sha256: hash.digest('hex'),
     size,
-    agentId: top.agentId,
-    userId: top.userId,
+    agentId: walker.top.agentId,
+    userId: walker.top.userId,
     objects: counts.objects,
     others: counts.others,
     streamed: true,
-    items: () => (path === null ? noItems() : streamItems(file, path)),
+    items: () => (target === null ? noItems() : streamItems(file, target)),
   };
 }
 
 async function* noItems(): AsyncIterable<LegacyItem> {}
 
-async function* streamItems(file: string, path: string): AsyncIterable<LegacyItem> {
-  const parser = new JSONParser({ paths: [path], keepStack: false });
+// Reads the file again, holding one item at a time; values the path matches in any other
+// container than the target (an earlier occurrence of a repeated key) are passed over.
+async function* streamItems(file: string, target: Target): AsyncIterable<LegacyItem> {
+  const walker = shapeWalker();
+  const tokenizer = new Tokenizer();
+  const parser = new TokenParser({ paths: [target.path], keepStack: false });
   let ready: LegacyItem[] = [];
   let index = 0;
-  parser.onValue = ({ value }) => ready.push({ index: index++, value: value as JsonValue });
+  parser.onValue = ({ value }) => {
+    const container = target.single ? walker.closed() : walker.current();
+    if (container?.ordinal === target.ordinal) ready.push({ index: index++, value: value as JsonValue });
+  };
+  tokenizer.onToken = (token) => {
+    walker.onToken(token);
+    parser.write(token);
+  };
   const decoder = new TextDecoder('utf-8', { fatal: true });
   for await (const chunk of createReadStream(file, { highWaterMark: CHUNK_BYTES })) {
-    parser.write(decoder.decode(chunk as Buffer, { stream: true }));
+    tokenizer.write(decoder.decode(chunk as Buffer, { stream: true }));
     const taken = ready;
     ready = [];
     yield* taken;
