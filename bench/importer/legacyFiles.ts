@@ -19,7 +19,7 @@ export interface LegacyFileSet {
 export async function writeLegacyFiles(dir: string, files: number, perFile: number, seed = 1): Promise<LegacyFileSet> {
   let random = seed;
   // A small deterministic generator: the same files on every run.
-  const next = () => ((random = (random * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const next = () => (random = (random * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
   const pick = <T>(list: readonly T[]) => list[Math.floor(next() * list.length)]!;
   const sentence = (words: number) => Array.from({ length: words }, () => pick(WORDS)).join(' ');
   let bytes = 0;
@@ -43,7 +43,13 @@ export async function writeLegacyFiles(dir: string, files: number, perFile: numb
     });
     const shape = f % 4;
     const document =
-      shape === 0 ? items : shape === 1 ? { memories: items } : shape === 2 ? { data: { memories: items } } : { user_id: user, memories: items };
+      shape === 0
+        ? items
+        : shape === 1
+          ? { memories: items }
+          : shape === 2
+            ? { data: { memories: items } }
+            : { user_id: user, memories: items };
     const text = JSON.stringify(document);
     bytes += Buffer.byteLength(text);
     await writeFile(path.join(dir, folder, `memories_${user}.json`), text);

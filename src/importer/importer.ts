@@ -136,7 +136,7 @@ export async function importLegacyFiles(
   }
 
   async function add(memory: ImportedMemory, file: FileResult): Promise<void> {
-    if (target.writer === null) return;
+    if (options.dryRun || target.writer === null) return;
     queued.push({ memory, file });
     if (queued.length >= options.batchSize) await flush();
   }

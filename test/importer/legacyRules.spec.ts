@@ -43,7 +43,10 @@ describe('Legacy memory rules (seed §3.7)', () => {
   it('keeps the item metadata, marks the import, and records a legacy type that was mapped', () => {
     const item = readLegacyItem({ type: 'pattern', content: 'x', metadata: { session: 's1' } });
     assert.deepEqual(item.metadata, { session: 's1', migrated_from: 'json_file', legacy_type: 'pattern' });
-    assert.deepEqual(readLegacyItem({ content: 'x', metadata: 'loose' }).metadata, { legacy_metadata: 'loose', migrated_from: 'json_file' });
+    assert.deepEqual(readLegacyItem({ content: 'x', metadata: 'loose' }).metadata, {
+      legacy_metadata: 'loose',
+      migrated_from: 'json_file',
+    });
   });
 
   it('parses string confidences and clamps every confidence to [0, 1]; 1 when absent or unreadable', () => {
