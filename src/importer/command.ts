@@ -100,10 +100,10 @@ export async function migrateCommand(args: string[], config: Config, log: Logger
   // The event store's one write path, as the service uses it: memories are written through the
   // memory module's claimed streams.
   const store = database && createEventStore({ pool: database.pool, limits: config.events, log });
-  const writer = store?.claimStreams(RESERVED_STREAM_PREFIXES) ?? null;
+  const memories = database && store ? { pool: database.pool, writer: store.claimStreams(RESERVED_STREAM_PREFIXES) } : null;
   const progress = startProgress();
   try {
-    const report = await importLegacyFiles(options, { writer, limits }, (p) => progress.update(p));
+    const report = await importLegacyFiles(options, { memories, limits }, (p) => progress.update(p));
     progress.stop();
     process.stdout.write(`${summaryTable(report)}\n`);
     if (reportFile !== null) await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);

@@ -1,10 +1,9 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { InvalidArgument } from '../errors.js';
-import type { StreamWriter } from '../events/eventStore.js';
 import type { JsonValue } from '../events/types.js';
 import { checkImportedMemory, importMemories } from '../memory/imports.js';
-import type { ImportedMemory } from '../memory/imports.js';
+import type { ImportedMemory, ImportTarget as MemoryImportTarget } from '../memory/imports.js';
 import type { Caller, MemoryLimits } from '../memory/model.js';
 import { FileRefused, readLegacyFile } from './legacyFile.js';
 import type { LegacyFile, LegacyItem } from './legacyFile.js';
@@ -33,9 +32,9 @@ export interface ImportOptions {
   streamAbove: number;
 }
 
-/** Where memories go: the memory module's stream writer (null on a dry run) and its limits. */
+/** Where memories go: the memory module's stream writer and the pool (null on a dry run), and its limits. */
 export interface ImportTarget {
-  writer: StreamWriter | null;
+  memories: MemoryImportTarget | null;
   limits: MemoryLimits;
 }
 
@@ -96,7 +95,7 @@ export async function importLegacyFiles(
 
   async function write(batch: Queued[]): Promise<void> {
     const outcomes = await importMemories(
-      target.writer!,
+      target.memories!,
       IMPORTER,
       batch.map((q) => q.memory),
     );
@@ -136,7 +135,7 @@ export async function importLegacyFiles(
   }
 
   async function add(memory: ImportedMemory, file: FileResult): Promise<void> {
-    if (options.dryRun || target.writer === null) return;
+    if (options.dryRun || target.memories === null) return;
     queued.push({ memory, file });
     if (queued.length >= options.batchSize) await flush();
   }
@@ -363,6 +362,8 @@ function summarize(options: ImportOptions, files: FileResult[], agents: AgentCou
     },
     memories: { found, imported, already_imported: already, skipped_items: skipped },
     memories_per_second: seconds > 0 ? Math.round(found / seconds) : found,
+    // maxRSS is in KiB.
+    peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
     agents,
     failed: files.filter((f) => f.status === 'failed').map((f) => ({ file: f.file, reason: f.reason ?? '' })),
     file_results: files,

@@ -43,6 +43,8 @@ export interface ImportReport {
   files: { found: number; imported: number; already_imported: number; checked: number; failed: number };
   memories: { found: number; imported: number; already_imported: number; skipped_items: number };
   memories_per_second: number;
+  /** The most memory this process held at once (resident set), in MiB. */
+  peak_rss_mib: number;
   agents: AgentCounts;
   failed: { file: string; reason: string }[];
   file_results: FileResult[];
@@ -65,7 +67,7 @@ export function summaryTable(report: ImportReport): string {
   rows.push(['failed', n(report.files.failed), '']);
   const lines = [
     `auren migrate${report.dry_run ? ' (dry run: nothing written)' : ''}: ${report.dir}, ` +
-      `${report.seconds.toFixed(1)} s, ${n(report.memories_per_second)} memories/s`,
+      `${report.seconds.toFixed(1)} s, ${n(report.memories_per_second)} memories/s, peak RSS ${report.peak_rss_mib} MiB`,
     '',
     ...table(rows),
   ];

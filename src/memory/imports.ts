@@ -1,8 +1,10 @@
+import type { DatabasePool } from 'slonik';
 import { DomainError } from '../errors.js';
 import type { SettledAppend, StreamWriter } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
 import { changeAppend, expiryData } from './changes.js';
 import { MEMORY_EVENTS } from './model.js';
+import { existingMemoriesQuery } from './queries.js';
 import type { Caller, MemoryLimits, MemoryType } from './model.js';
 import { checkConfidence, checkDocument, checkMemoryId, checkName, checkType } from './validation.js';
 
@@ -49,17 +51,37 @@ export function checkImportedMemory(input: ImportedMemoryInput, limits: MemoryLi
   };
 }
 
+/** Where imported memories go: the memory streams' writer, and the pool to find those already there. */
+export interface ImportTarget {
+  pool: DatabasePool;
+  writer: StreamWriter;
+}
+
 /**
  * Imports memories in one commit: each is one memory_created event on a new stream, its row
- * written by the trigger in the same statement, exactly as StoreMemory writes one. Its event id
- * is fixed by its source, so a memory imported before is found by that id and written no
- * second time (append_batch answers 'duplicate'), however often the import runs.
+ * written by the trigger in the same statement, exactly as StoreMemory writes one. A memory
+ * whose row exists is not sent again (a row never exists without its event); and since its
+ * event id is fixed by its source, one imported meanwhile by another run is found by that id
+ * and written no second time either (append_batch answers 'duplicate').
  */
 export async function importMemories(
-  writer: StreamWriter,
+  { pool, writer }: ImportTarget,
   caller: Caller,
   memories: readonly ImportedMemory[],
   signal?: AbortSignal,
+): Promise<ImportOutcome[]> {
+  const existing = new Set((await pool.any(existingMemoriesQuery(memories.map((m) => m.id)))).map((row) => row.id));
+  const fresh = memories.filter((m) => !existing.has(m.id));
+  const outcomes = fresh.length === 0 ? [] : await appendCreated(writer, caller, fresh, signal);
+  let next = 0;
+  return memories.map((m) => (existing.has(m.id) ? { status: 'already_imported' } : outcomes[next++]!));
+}
+
+async function appendCreated(
+  writer: StreamWriter,
+  caller: Caller,
+  memories: readonly ImportedMemory[],
+  signal: AbortSignal | undefined,
 ): Promise<ImportOutcome[]> {
   const appends = memories.map((memory) =>
     changeAppend({

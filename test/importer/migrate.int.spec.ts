@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { migrateAtStart } from '../../src/db/migrate.js';
 import { connectDatabase } from '../../src/db/pool.js';
 import { createEventStore } from '../../src/events/eventStore.js';
 import { parseMigrateArgs } from '../../src/importer/command.js';
@@ -227,6 +228,7 @@ describe('auren migrate', function () {
     let store: ReturnType<typeof createEventStore>;
     before(async () => {
       const log = createLogger('silent');
+      await migrateAtStart(databaseUrl, log);
       pool = await connectDatabase({ url: databaseUrl, maximumPoolSize: 2 }, 10_000, log);
       store = createEventStore({
         pool,
@@ -241,7 +243,7 @@ describe('auren migrate', function () {
     const run = (dir: string, options: Partial<ImportOptions> = {}) =>
       importLegacyFiles(
         { dir, recursive: true, dryRun: false, agentId: null, userId: null, batchSize: 7, streamAbove: 1 << 24, ...options },
-        { writer: store.claimStreams(RESERVED_STREAM_PREFIXES), limits: LIMITS },
+        { memories: { pool, writer: store.claimStreams(RESERVED_STREAM_PREFIXES) }, limits: LIMITS },
       );
 
     it('without --recursive reads only the folder itself', async () => {
@@ -277,6 +279,16 @@ describe('auren migrate', function () {
       const whole = await run(dir);
       assert.equal(whole.memories.imported, 0);
       assert.equal(whole.memories.already_imported, 120);
+    });
+
+    it('a copy of a file (the same bytes elsewhere) adds no memory: its items are the first one’s', async () => {
+      const dir = path.join(root, 'copies');
+      const bytes = JSON.stringify([{ content: 'copied once' }, { content: 'copied twice' }]);
+      await writeTree(dir, { 'a/recovery.json': bytes, 'b/recovery.json': bytes });
+      const report = await run(dir);
+      assert.equal(report.memories.imported, 2);
+      assert.equal(report.memories.already_imported, 2);
+      assert.equal(await count(`select count(*) as n from memories where content->>'text' like 'copied %'`), 2);
     });
 
     it('a file whose content changed is imported as new items; the old ones stay', async () => {
