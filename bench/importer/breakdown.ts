@@ -8,7 +8,7 @@ import { importLegacyFiles } from '../../src/importer/importer.js';
 import type { SettledAppend, StreamAppend, StreamWriter } from '../../src/events/eventStore.js';
 import type { BatchAppend } from '../../src/events/queries.js';
 
-const REPEAT = 5;
+const REPEAT = 7;
 
 /** What is taken away in each case, as statements run inside its transaction. */
 export const BREAKDOWN_CASES: [string, string[]][] = [

@@ -23,7 +23,7 @@ const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
 const REPORT = path.join(REPOSITORY, 'BENCHMARKS.md');
 const DATABASE = 'auren_import_bench';
 const GOAL_PER_SECOND = 20_000;
-const BREAKDOWN_SIZE = 1000;
+const BREAKDOWN_SIZE = 2000;
 export const IMPORT_SECTION_TITLE = '## JSON import (auren migrate)';
 
 interface Run {
@@ -172,7 +172,7 @@ ${markdownTable(head, body)}
 ### Where PostgreSQL's time goes
 
 One \`append_batch()\` of ${int(BREAKDOWN_SIZE)} new memories as the importer builds it (other files than above, into the same
-database), on one connection, each case in a transaction rolled back (the least of 5; the backend's CPU from /proc,
+database), on one connection, each case in a transaction rolled back (the least of 7; the backend's CPU from /proc,
 10 ms ticks). Every memory write of the service pays the same: the event store's part (positions, streams, events
 and their indexes), then the trigger's row in \`memories\` with its \`search\` tsvector, GIN and five B-tree indexes.
 append_batch() holds the log's counter for the whole statement, so this work is serialized on one core: its

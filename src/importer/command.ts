@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { memoryLimits } from '../app.js';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/openDatabase.js';
-import { InvalidArgument } from '../errors.js';
+import { DomainError, InvalidArgument } from '../errors.js';
 import { createEventStore } from '../events/eventStore.js';
 import type { Logger } from '../log.js';
 import { RESERVED_STREAM_PREFIXES } from '../memory/model.js';
@@ -103,7 +103,17 @@ export async function migrateCommand(args: string[], config: Config, log: Logger
   const memories = database && store ? { pool: database.pool, writer: store.claimStreams(RESERVED_STREAM_PREFIXES) } : null;
   const progress = startProgress();
   try {
-    const report = await importLegacyFiles(options, { memories, limits }, (p) => progress.update(p));
+    let report;
+    try {
+      report = await importLegacyFiles(options, { memories, limits }, (p) => progress.update(p));
+    } catch (error) {
+      // The database went away (or refused a batch): what was committed stays, and a run
+      // again imports the rest.
+      if (!(error instanceof DomainError)) throw error;
+      progress.stop();
+      process.stderr.write(`auren migrate: stopped: ${error.message}; run it again to import the rest\n`);
+      return 1;
+    }
     progress.stop();
     process.stdout.write(`${summaryTable(report)}\n`);
     if (reportFile !== null) await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);

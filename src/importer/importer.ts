@@ -1,15 +1,15 @@
-import { readdir, stat } from 'node:fs/promises';
-import path from 'node:path';
 import { InvalidArgument } from '../errors.js';
 import type { JsonValue } from '../events/types.js';
 import { checkImportedMemory, importMemories } from '../memory/imports.js';
 import type { ImportedMemory, ImportTarget as MemoryImportTarget } from '../memory/imports.js';
 import type { Caller, MemoryLimits } from '../memory/model.js';
 import { FileRefused, readLegacyFile } from './legacyFile.js';
+import { listLegacyFiles } from './legacyFolder.js';
 import type { LegacyFile, LegacyItem } from './legacyFile.js';
 import { agentFromPath, isObject, readLegacyItem, UNKNOWN_AGENT, userFromPath } from './legacyRules.js';
 import { importedEventId, importedMemoryId } from './memoryIds.js';
-import type { FileResult, ImportReport, ItemProblem } from './report.js';
+import { buildReport } from './report.js';
+import type { AgentCounts, FileResult, ImportReport, ItemProblem } from './report.js';
 
 /** The principal the importer's events name as their caller. */
 export const IMPORTER: Caller = { agentId: 'auren.importer' };
@@ -74,7 +74,7 @@ export async function importLegacyFiles(
   onProgress: (progress: ImportProgress) => void = () => {},
 ): Promise<ImportReport> {
   const startedAt = Date.now();
-  const files = await listFiles(options.dir, options.recursive);
+  const files = await listLegacyFiles(options.dir, options.recursive);
   const progress: ImportProgress = {
     filesDone: 0,
     filesTotal: files.length,
@@ -153,7 +153,7 @@ export async function importLegacyFiles(
   await Promise.all(inFlight);
   rethrow();
 
-  return summarize(options, results, agents, startedAt);
+  return buildReport({ dir: options.dir, dryRun: options.dryRun, files: results, agents, startedAt });
 }
 
 async function importFile(
@@ -227,9 +227,6 @@ interface FileContext {
   limits: MemoryLimits;
   agents: AgentCounts;
 }
-
-/** Memories per agent: found, and (unless a dry run) imported now or before. */
-export type AgentCounts = Record<string, { found: number; imported: number; already_imported: number }>;
 
 // One item as a checked memory; null when it is skipped (not an object) or refused (in
 // `problems`). The first pass over a file counts.
@@ -310,62 +307,5 @@ function newResult(file: string): FileResult {
     skipped: 0,
     refused: 0,
     notes: [],
-  };
-}
-
-/** The *.json files of a folder (and of its subfolders when recursive), in name order, with their sizes. */
-async function listFiles(dir: string, recursive: boolean): Promise<{ file: string; relative: string; size: number }[]> {
-  const found: { file: string; relative: string; size: number }[] = [];
-  async function walk(folder: string): Promise<void> {
-    const entries = (await readdir(folder, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const entry of entries) {
-      const file = path.join(folder, entry.name);
-      if (entry.isDirectory()) {
-        if (recursive) await walk(file);
-      } else if (entry.name.toLowerCase().endsWith('.json')) {
-        const info = await stat(file).catch(() => null);
-        if (info === null || info.isFile())
-          found.push({ file, relative: path.relative(dir, file).split(path.sep).join('/'), size: info?.size ?? 0 });
-      }
-    }
-  }
-  await walk(dir);
-  return found;
-}
-
-function summarize(options: ImportOptions, files: FileResult[], agents: AgentCounts, startedAt: number): ImportReport {
-  const finishedAt = Date.now();
-  const seconds = (finishedAt - startedAt) / 1000;
-  let found = 0;
-  let imported = 0;
-  let already = 0;
-  let skipped = 0;
-  for (const file of files) {
-    found += file.memories;
-    imported += file.imported;
-    already += file.already_imported;
-    skipped += file.skipped;
-    if (file.status === 'imported' && file.imported === 0) file.status = 'already_imported';
-  }
-  return {
-    dir: path.resolve(options.dir),
-    dry_run: options.dryRun,
-    started_at: new Date(startedAt).toISOString(),
-    finished_at: new Date(finishedAt).toISOString(),
-    seconds,
-    files: {
-      found: files.length,
-      imported: files.filter((f) => f.status === 'imported').length,
-      already_imported: files.filter((f) => f.status === 'already_imported').length,
-      checked: files.filter((f) => f.status === 'checked').length,
-      failed: files.filter((f) => f.status === 'failed').length,
-    },
-    memories: { found, imported, already_imported: already, skipped_items: skipped },
-    memories_per_second: seconds > 0 ? Math.round(found / seconds) : found,
-    // maxRSS is in KiB.
-    peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
-    agents,
-    failed: files.filter((f) => f.status === 'failed').map((f) => ({ file: f.file, reason: f.reason ?? '' })),
-    file_results: files,
   };
 }

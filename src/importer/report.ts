@@ -1,4 +1,7 @@
-import type { AgentCounts } from './importer.js';
+import path from 'node:path';
+
+/** Memories per agent: found, and (unless a dry run) imported now or before. */
+export type AgentCounts = Record<string, { found: number; imported: number; already_imported: number }>;
 
 /** Something about one item of a file: refused (with the field) or skipped. */
 export interface ItemProblem {
@@ -97,4 +100,54 @@ function table(rows: string[][]): string[] {
       .join('  ')
       .trimEnd(),
   );
+}
+
+/** The report of a run from its files' results. */
+export function buildReport({
+  dir,
+  dryRun,
+  files,
+  agents,
+  startedAt,
+}: {
+  dir: string;
+  dryRun: boolean;
+  files: FileResult[];
+  agents: AgentCounts;
+  startedAt: number;
+}): ImportReport {
+  const finishedAt = Date.now();
+  const seconds = (finishedAt - startedAt) / 1000;
+  let found = 0;
+  let imported = 0;
+  let already = 0;
+  let skipped = 0;
+  for (const file of files) {
+    found += file.memories;
+    imported += file.imported;
+    already += file.already_imported;
+    skipped += file.skipped;
+    if (file.status === 'imported' && file.imported === 0) file.status = 'already_imported';
+  }
+  return {
+    dir: path.resolve(dir),
+    dry_run: dryRun,
+    started_at: new Date(startedAt).toISOString(),
+    finished_at: new Date(finishedAt).toISOString(),
+    seconds,
+    files: {
+      found: files.length,
+      imported: files.filter((f) => f.status === 'imported').length,
+      already_imported: files.filter((f) => f.status === 'already_imported').length,
+      checked: files.filter((f) => f.status === 'checked').length,
+      failed: files.filter((f) => f.status === 'failed').length,
+    },
+    memories: { found, imported, already_imported: already, skipped_items: skipped },
+    memories_per_second: seconds > 0 ? Math.round(found / seconds) : found,
+    // maxRSS is in KiB.
+    peak_rss_mib: Math.round(process.resourceUsage().maxRSS / 1024),
+    agents,
+    failed: files.filter((f) => f.status === 'failed').map((f) => ({ file: f.file, reason: f.reason ?? '' })),
+    file_results: files,
+  };
 }
