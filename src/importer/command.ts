@@ -116,7 +116,14 @@ export async function migrateCommand(args: string[], config: Config, log: Logger
     }
     progress.stop();
     process.stdout.write(`${summaryTable(report)}\n`);
-    if (reportFile !== null) await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+    if (reportFile !== null) {
+      try {
+        await writeFile(reportFile, `${JSON.stringify(report, null, 2)}\n`);
+      } catch (error) {
+        process.stderr.write(`auren migrate: cannot write the report to '${reportFile}': ${(error as Error).message}\n`);
+        return 1;
+      }
+    }
     return report.files.failed > 0 ? 1 : 0;
   } finally {
     progress.stop();
