@@ -131,6 +131,9 @@ function table(runs: Run[]): { head: string[]; body: string[][] } {
   return { head, body };
 }
 
+const perMemory = (cpuMs: number | null, memories: number) =>
+  cpuMs === null || memories === 0 ? 'n/a' : ((cpuMs * 1000) / memories).toFixed(0);
+
 function breakdownTable(breakdown: { name: string; cpuMs: number }[]): { head: string[]; body: string[][] } {
   const all = breakdown[0]!.cpuMs;
   return {
@@ -166,6 +169,11 @@ PostgreSQL backends serving its database (sampled every 100 ms); "cores busy" is
 (other sessions' tests and benchmarks) over the same time: **read the rates with it**.
 
 Goal: ≥ ${int(GOAL_PER_SECOND)} memories/s on the first import — **${met ? 'met' : 'not met'}** (${int(first.report.memories_per_second)}/s).
+PostgreSQL spent ${perMemory(first.cpu.postgres, first.report.memories.found)} µs of CPU per memory in it and the importer
+${perMemory(first.cpu.children, first.report.memories.found)} µs (process start included); PostgreSQL's part runs on one core at a time (below), so
+on this machine, with nothing else running, the first import is bound near 1,000,000 ÷ ${perMemory(first.cpu.postgres, first.report.memories.found)} ≈
+${int(1e9 / (((first.cpu.postgres ?? Number.NaN) * 1000) / first.report.memories.found) / 1000)} memories/s. A second run looks each batch's ids up
+(one indexed read) and writes nothing; a dry run only reads, hashes and checks the files.
 
 ${markdownTable(head, body)}
 
@@ -176,7 +184,8 @@ database), on one connection, each case in a transaction rolled back (the least 
 10 ms ticks). Every memory write of the service pays the same: the event store's part (positions, streams, events
 and their indexes), then the trigger's row in \`memories\` with its \`search\` tsvector, GIN and five B-tree indexes.
 append_batch() holds the log's counter for the whole statement, so this work is serialized on one core: its
-µs per memory bound the import rate (1,000,000 ÷ µs per memory, memories/s), whatever the importer does.
+µs per memory bound the import rate (1,000,000 ÷ µs per memory, memories/s), whatever the importer does. With
+10 ms ticks on a shared machine, rows that differ by less than ~15% do not differ.
 
 ${markdownTable(parts.head, parts.body)}
 `;
