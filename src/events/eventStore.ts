@@ -72,7 +72,25 @@ export interface StreamWriter {
    * get new ids, so no append can be refused on its own: they commit together or not at all.
    */
   appendEach(appends: { streamId: string; events: ProposedEvent[] }[], signal?: AbortSignal): Promise<AppendResult[]>;
+  /**
+   * Appends to several claimed streams in one commit, each with its own expected version and
+   * event ids, each settled on its own: a refused append does not fail the others, and one
+   * whose event ids were already appended with the same content is a duplicate, written once.
+   */
+  appendSettled(appends: StreamAppend[], signal?: AbortSignal): Promise<SettledAppend[]>;
 }
+
+/** One append of appendSettled. */
+export interface StreamAppend {
+  streamId: string;
+  expected: ExpectedVersion;
+  events: ProposedEvent[];
+}
+
+/** How one append of appendSettled ended: written now, written before (same ids and content), or refused. */
+export type SettledAppend =
+  | { status: 'appended' | 'duplicate'; result: AppendResult }
+  | { status: 'refused'; error: WrongExpectedVersion | DuplicateEventId };
 
 /** The event store's operations. */
 export interface EventStore {
@@ -193,6 +211,23 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {} }: 
           });
           const outcomes = await commits.submit({ appends: batched, signal });
           return batched.map((b, i) => resultOf(b, { kind: 'any' }, outcomes[i]!));
+        },
+        async appendSettled(appends, signal) {
+          const batched = appends.map(({ streamId, expected, events }) => {
+            own(streamId);
+            return batchAppend(streamId, expected, events);
+          });
+          const outcomes = await commits.submit({ appends: batched, signal });
+          return batched.map((b, i): SettledAppend => {
+            const outcome = outcomes[i]!;
+            try {
+              const result = resultOf(b, appends[i]!.expected, outcome);
+              return { status: outcome.outcome === 'duplicate' ? 'duplicate' : 'appended', result };
+            } catch (error) {
+              if (error instanceof WrongExpectedVersion || error instanceof DuplicateEventId) return { status: 'refused', error };
+              throw error;
+            }
+          });
         },
       };
     },

@@ -158,6 +158,11 @@ export function memoryQuery(id: string): QuerySqlToken<typeof memoryRow> {
   return sql.type(memoryRow)`select ${memoryColumns} from memories where id = ${id}::uuid`;
 }
 
+/** Which of these memory ids have a row (deleted or not). */
+export function existingMemoriesQuery(ids: readonly string[]) {
+  return sql.type(z.object({ id: z.string() }))`select id::text from memories where id = any(${sql.array(ids, 'uuid')})`;
+}
+
 /**
  * Memories whose expiry has passed and is not recorded yet, oldest expiry first. Replicas may
  * read the same ones: the exact expected version of memory_expired lets one record each.
