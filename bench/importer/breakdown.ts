@@ -50,7 +50,10 @@ export async function importBatch(dir: string, size: number): Promise<string> {
   const pool = { any: () => Promise.resolve([]) } as never;
   await importLegacyFiles(
     { dir, recursive: true, dryRun: false, agentId: null, userId: null, batchSize: size, streamAbove: Number.MAX_SAFE_INTEGER },
-    { memories: { pool, writer }, limits: { contentMaxBytes: 65_536, queryMaxBytes: 4096, readPageSize: 100 } },
+    {
+      memories: { pool, writer },
+      limits: { contentMaxBytes: 65_536, queryMaxBytes: 4096, readPageSize: 100, responseMaxBytes: 3_145_728 },
+    },
   );
   const batch: BatchAppend[] = captured.map((a) => ({
     stream_id: a.streamId,

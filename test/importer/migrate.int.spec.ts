@@ -20,7 +20,7 @@ import { createTestDatabase } from '../support/database.js';
 import { eventually, holdAppends } from '../support/events.js';
 
 const USER = '3f2b8c1e-5d6a-4f7b-9c0d-1e2f3a4b5c6d';
-const LIMITS = { contentMaxBytes: 65_536, queryMaxBytes: 4096, readPageSize: 100 };
+const LIMITS = { contentMaxBytes: 65_536, queryMaxBytes: 4096, readPageSize: 100, responseMaxBytes: 3_145_728 };
 
 // The seed's own example (§3.8, TestMigration), as its test writes it.
 const SEED_EXAMPLE = {
@@ -233,7 +233,14 @@ describe('auren migrate', function () {
       store = createEventStore({
         pool,
         log,
-        limits: { appendMaxEvents: 1000, eventMaxBytes: 1 << 20, readMaxCount: 1000, filterScanWindow: 10_000, batchMaxEvents: 2000 },
+        limits: {
+          appendMaxEvents: 1000,
+          eventMaxBytes: 1 << 20,
+          readMaxCount: 1000,
+          filterScanWindow: 10_000,
+          batchMaxEvents: 2000,
+          responseMaxBytes: 3_145_728,
+        },
       });
     });
     after(async () => {
