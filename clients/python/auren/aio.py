@@ -34,6 +34,7 @@ class AsyncAurenClient(ServiceMethods):
         private_key: Optional[bytes] = None,
         certificate_chain: Optional[bytes] = None,
         timeout: Optional[float] = 30.0,
+        wait_for_ready: bool = True,
         options: Optional[Sequence[Tuple[str, Any]]] = None,
         channel: Optional[grpc.aio.Channel] = None,
     ) -> None:
@@ -43,16 +44,18 @@ class AsyncAurenClient(ServiceMethods):
         )
         self._caller = Caller(agent, api_key)
         self._timeout = timeout
+        self._wait_for_ready = wait_for_ready
         self._events = events_pb2_grpc.EventStoreServiceStub(self._channel)
         self._memory = memory_pb2_grpc.MemoryServiceStub(self._channel)
 
     def as_agent(self, agent: str) -> "AsyncAurenClient":
         """The same connection, calling as another agent."""
-        return AsyncAurenClient(channel=self._channel, agent=agent, api_key=self._caller.api_key, timeout=self._timeout)
+        return AsyncAurenClient(channel=self._channel, agent=agent, api_key=self._caller.api_key, timeout=self._timeout, wait_for_ready=self._wait_for_ready)
 
     async def _call(self, method: Any, request: Any, answer: Callable[[Any], T]) -> T:  # type: ignore[override]
         try:
-            response = await method(request, metadata=self._metadata(), timeout=self._timeout)
+            response = await method(request, metadata=self._metadata(), timeout=self._timeout, wait_for_ready=self._wait_for_ready
+            )
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         return answer(response)

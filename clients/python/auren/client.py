@@ -38,7 +38,9 @@ class AurenClient(ServiceMethods):
 
     agent names the caller (`x-auren-agent`); api_key is sent as `authorization: Bearer <key>`;
     secure / root_certificates (PEM bytes; None: the system's) and the client key and chain
-    for mutual TLS use grpc.secure_channel. Every call raises an auren.AurenError subclass
+    for mutual TLS use grpc.secure_channel. timeout bounds each unary call; with wait_for_ready
+    a call made while the server restarts waits for it (within timeout) instead of failing at
+    once with UNAVAILABLE. Every call raises an auren.AurenError subclass
     when refused, with the status code, the message and the error details.
     """
 
@@ -53,6 +55,7 @@ class AurenClient(ServiceMethods):
         private_key: Optional[bytes] = None,
         certificate_chain: Optional[bytes] = None,
         timeout: Optional[float] = 30.0,
+        wait_for_ready: bool = True,
         options: Optional[Sequence[Tuple[str, Any]]] = None,
         channel: Optional[grpc.Channel] = None,
     ) -> None:
@@ -60,17 +63,19 @@ class AurenClient(ServiceMethods):
         self._channel = channel or open_channel(target, secure, root_certificates, private_key, certificate_chain, options)
         self._caller = Caller(agent, api_key)
         self._timeout = timeout
+        self._wait_for_ready = wait_for_ready
         self._events = events_pb2_grpc.EventStoreServiceStub(self._channel)
         self._memory = memory_pb2_grpc.MemoryServiceStub(self._channel)
 
     def as_agent(self, agent: str) -> "AurenClient":
         """The same connection, calling as another agent."""
-        other = AurenClient(channel=self._channel, agent=agent, api_key=self._caller.api_key, timeout=self._timeout)
+        other = AurenClient(channel=self._channel, agent=agent, api_key=self._caller.api_key, timeout=self._timeout, wait_for_ready=self._wait_for_ready)
         return other
 
     def _call(self, method: Any, request: Any, answer: Callable[[Any], T]) -> T:
         try:
-            response = method(request, metadata=self._metadata(), timeout=self._timeout)
+            response = method(request, metadata=self._metadata(), timeout=self._timeout, wait_for_ready=self._wait_for_ready
+            )
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         return answer(response)

@@ -101,6 +101,7 @@ class Server:
                 self.grpc_port = int(entry["port"])
             if self.port and self.grpc_port:
                 ready.set()
+        self._process.stdout.close()
         ready.set()  # the process ended
 
     def stop(self) -> int:
