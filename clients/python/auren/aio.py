@@ -50,12 +50,17 @@ class AsyncAurenClient(ServiceMethods):
 
     def as_agent(self, agent: str) -> "AsyncAurenClient":
         """The same connection, calling as another agent."""
-        return AsyncAurenClient(channel=self._channel, agent=agent, api_key=self._caller.api_key, timeout=self._timeout, wait_for_ready=self._wait_for_ready)
+        return AsyncAurenClient(
+            channel=self._channel,
+            agent=agent,
+            api_key=self._caller.api_key,
+            timeout=self._timeout,
+            wait_for_ready=self._wait_for_ready,
+        )
 
     async def _call(self, method: Any, request: Any, answer: Callable[[Any], T]) -> T:  # type: ignore[override]
         try:
-            response = await method(request, metadata=self._metadata(), timeout=self._timeout, wait_for_ready=self._wait_for_ready
-            )
+            response = await method(request, **self._call_options())
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         return answer(response)

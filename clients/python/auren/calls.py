@@ -163,6 +163,8 @@ def audit_trail(
 # Expected versions of an append: "any", "no_stream", "stream_exists", or an exact version.
 ExpectedVersion = Union[str, int]
 
+_EXPECTED_USAGE = "expected must be 'any', 'no_stream', 'stream_exists' or a version, not {!r}"
+
 _EXPECTED_KINDS = {
     "any": events_pb2.EXPECTED_VERSION_KIND_ANY,
     "no_stream": events_pb2.EXPECTED_VERSION_KIND_NO_STREAM,
@@ -174,25 +176,33 @@ def append_to_stream(
     stream_id: str, events: Sequence[ProposedEvent], expected: ExpectedVersion
 ) -> events_pb2.AppendToStreamRequest:
     if isinstance(expected, bool) or not isinstance(expected, (str, int)):
-        raise ValueError(f"expected must be 'any', 'no_stream', 'stream_exists' or a version, not {expected!r}")
+        raise ValueError(_EXPECTED_USAGE.format(expected))
     if isinstance(expected, int):
         check = events_pb2.ExpectedVersion(kind=events_pb2.EXPECTED_VERSION_KIND_EXACT, version=expected)
     elif expected in _EXPECTED_KINDS:
         check = events_pb2.ExpectedVersion(kind=_EXPECTED_KINDS[expected])
     else:
-        raise ValueError(f"expected must be 'any', 'no_stream', 'stream_exists' or a version, not {expected!r}")
-    return events_pb2.AppendToStreamRequest(stream_id=stream_id, expected=check, events=[e.to_pb() for e in events])
+        raise ValueError(_EXPECTED_USAGE.format(expected))
+    return events_pb2.AppendToStreamRequest(
+        stream_id=stream_id, expected=check, events=[e.to_pb() for e in events]
+    )
 
 
-def read_stream(stream_id: str, from_version: int, backwards: bool, limit: int) -> events_pb2.ReadStreamRequest:
+def read_stream(
+    stream_id: str, from_version: int, backwards: bool, limit: int
+) -> events_pb2.ReadStreamRequest:
     direction = events_pb2.READ_DIRECTION_BACKWARDS if backwards else events_pb2.READ_DIRECTION_FORWARDS
-    return events_pb2.ReadStreamRequest(stream_id=stream_id, from_version=from_version, direction=direction, limit=limit)
+    return events_pb2.ReadStreamRequest(
+        stream_id=stream_id, from_version=from_version, direction=direction, limit=limit
+    )
 
 
 def event_filter(
     event_types: Optional[Iterable[str]], stream_id_prefixes: Optional[Iterable[str]]
 ) -> events_pb2.EventFilter:
-    return events_pb2.EventFilter(event_types=list(event_types or ()), stream_id_prefixes=list(stream_id_prefixes or ()))
+    return events_pb2.EventFilter(
+        event_types=list(event_types or ()), stream_id_prefixes=list(stream_id_prefixes or ())
+    )
 
 
 def read_all(

@@ -60,7 +60,9 @@ class AurenClient(ServiceMethods):
         channel: Optional[grpc.Channel] = None,
     ) -> None:
         self._owns_channel = channel is None
-        self._channel = channel or open_channel(target, secure, root_certificates, private_key, certificate_chain, options)
+        self._channel = channel or open_channel(
+            target, secure, root_certificates, private_key, certificate_chain, options
+        )
         self._caller = Caller(agent, api_key)
         self._timeout = timeout
         self._wait_for_ready = wait_for_ready
@@ -69,13 +71,17 @@ class AurenClient(ServiceMethods):
 
     def as_agent(self, agent: str) -> "AurenClient":
         """The same connection, calling as another agent."""
-        other = AurenClient(channel=self._channel, agent=agent, api_key=self._caller.api_key, timeout=self._timeout, wait_for_ready=self._wait_for_ready)
-        return other
+        return AurenClient(
+            channel=self._channel,
+            agent=agent,
+            api_key=self._caller.api_key,
+            timeout=self._timeout,
+            wait_for_ready=self._wait_for_ready,
+        )
 
     def _call(self, method: Any, request: Any, answer: Callable[[Any], T]) -> T:
         try:
-            response = method(request, metadata=self._metadata(), timeout=self._timeout, wait_for_ready=self._wait_for_ready
-            )
+            response = method(request, **self._call_options())
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
         return answer(response)

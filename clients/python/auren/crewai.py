@@ -83,7 +83,9 @@ class AurenMemoryStorage:
         "metadata": the memory's metadata plus memory_id, confidence, created_at, relevance}.
         """
         user_id = (filter or {}).get("user_id") or self.user_id or ""
-        results = self.client.search_memories(query, agent_id=self.agent_id, user_id=str(user_id), limit=limit)
+        results = self.client.search_memories(
+            query, agent_id=self.agent_id, user_id=str(user_id), limit=limit
+        )
         return [_crew_result(result) for result in results if result.score >= score_threshold]
 
     def reset(self) -> int:

@@ -114,7 +114,9 @@ _CLASSES: Dict[grpc.StatusCode, Type[AurenError]] = {
 }
 
 
-def error_of(code: grpc.StatusCode, message: str, trailers: Optional[Iterable[Tuple[str, Any]]]) -> AurenError:
+def error_of(
+    code: grpc.StatusCode, message: str, trailers: Optional[Iterable[Tuple[str, Any]]]
+) -> AurenError:
     """The exception for a status, with the details its trailers carry."""
     reason = domain = ""
     metadata: Dict[str, str] = {}

@@ -4,7 +4,7 @@ each builds its request, and `_call` (blocking or awaitable) sends it and reads 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, TypeVar
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TypeVar
 
 from auren import calls
 from auren.calls import Caller, ExpectedVersion, Metadata
@@ -45,8 +45,14 @@ class ServiceMethods:
         """The agent this client calls as (the `x-auren-agent` header)."""
         return self._caller.agent
 
+    _timeout: Optional[float]
+    _wait_for_ready: bool
+
     def _metadata(self) -> Metadata:
         return self._caller.metadata()
+
+    def _call_options(self) -> Dict[str, Any]:
+        return {"metadata": self._metadata(), "timeout": self._timeout, "wait_for_ready": self._wait_for_ready}
 
     def _agent_or(self, agent_id: Optional[str]) -> str:
         return agent_id if agent_id is not None else (self._caller.agent or "")

@@ -48,7 +48,8 @@ def memory_type(value: MemoryTypeLike) -> MemoryType:
     try:
         return MemoryType(str(value).lower())
     except ValueError:
-        raise ValueError(f"unknown memory type {value!r}: one of {', '.join(t.value for t in MemoryType)}") from None
+        names = ", ".join(t.value for t in MemoryType)
+        raise ValueError(f"unknown memory type {value!r}: one of {names}") from None
 
 
 @dataclass(frozen=True, order=True)

@@ -71,7 +71,8 @@ class _Backoff:
         if self.failing_since is None:
             self.failing_since = now
         if now - self.failing_since > self.give_up_after:
-            raise Unavailable(error.code, f"gave up resuming the tail after {self.give_up_after:g} s: {error.message}")
+            message = f"gave up resuming the tail after {self.give_up_after:g} s: {error.message}"
+            raise Unavailable(error.code, message)
         delay, self.delay = self.delay, min(self.delay * 2, 2.0)
         return delay
 
@@ -85,7 +86,14 @@ class Tail(Iterator[Event]):
     the last position seen (an event's, a checkpoint's or the caught-up marker's): pass it as
     `after` to a new tail to go on from there; `caught_up` turns true once history is sent."""
 
-    def __init__(self, subscribe: Callable[..., Any], request: Request, metadata: Metadata, cursor: TailCursor, give_up_after: float) -> None:
+    def __init__(
+        self,
+        subscribe: Callable[..., Any],
+        request: Request,
+        metadata: Metadata,
+        cursor: TailCursor,
+        give_up_after: float,
+    ) -> None:
         self._subscribe = subscribe
         self._request = request
         self._metadata = metadata
@@ -149,7 +157,14 @@ class Tail(Iterator[Event]):
 class AsyncTail(AsyncIterator[Event]):
     """Tail for grpc.aio: `async for event in client.tail(...)`."""
 
-    def __init__(self, subscribe: Callable[..., Any], request: Request, metadata: Metadata, cursor: TailCursor, give_up_after: float) -> None:
+    def __init__(
+        self,
+        subscribe: Callable[..., Any],
+        request: Request,
+        metadata: Metadata,
+        cursor: TailCursor,
+        give_up_after: float,
+    ) -> None:
         self._subscribe = subscribe
         self._request = request
         self._metadata = metadata
@@ -175,9 +190,16 @@ class AsyncTail(AsyncIterator[Event]):
         return await self._events.__anext__()
 
     def close(self) -> None:
+        """Ends the tail: the iteration stops."""
         self._closed = True
         if self._call is not None:
             self._call.cancel()
+
+    async def __aenter__(self) -> "AsyncTail":
+        return self
+
+    async def __aexit__(self, *_: Any) -> None:
+        self.close()
 
     async def _run(self) -> AsyncIterator[Event]:
         while not self._closed:
@@ -189,6 +211,10 @@ class AsyncTail(AsyncIterator[Event]):
                     if event is not None:
                         yield event
                 error = AurenError(grpc.StatusCode.UNAVAILABLE, "the server ended the tail")
+            except asyncio.CancelledError:
+                if self._closed:  # close() cancelled the call under the iteration
+                    return
+                raise
             except grpc.RpcError as failure:
                 if self._closed:
                     return

@@ -118,7 +118,12 @@ class AsyncTailAcrossARestart(unittest.TestCase):
                 await client.append(f"{prefix}a", [ProposedEvent("step", {"i": i})])
             seen += [await asyncio.wait_for(tail.__anext__(), 30) for _ in range(3)]
             self.assertGreaterEqual(tail.reconnects, 1)
+            # close() ends an iteration that waits for the next event.
+            waiting = asyncio.ensure_future(tail.__anext__())
+            await asyncio.sleep(0.2)
             tail.close()
+            with self.assertRaises(StopAsyncIteration):
+                await asyncio.wait_for(waiting, 5)
             await client.close()
             return seen
 
