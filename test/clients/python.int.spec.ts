@@ -5,9 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { testServerUrl } from '../support/database.js';
 
 // The Python client's own tests (clients/python/tests, stdlib unittest) run with Debian's
-// python3-grpcio and python3-protobuf: they check the committed stubs against proto/, start
-// real servers (node --import tsx src/cli.ts serve) on databases of their own on the test
-// PostgreSQL, and restart one under a live tail.
+// python3-grpcio and python3-protobuf: they check the committed stubs against proto/, start a
+// real server (node --import tsx src/cli.ts serve) on a database of its own on the test
+// PostgreSQL, and restart it under a live tail.
 
 const repository = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const python = '/usr/bin/python3';

@@ -5,6 +5,7 @@ GRPC_PORT=0), read from its JSON log lines."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
@@ -142,3 +143,16 @@ class ServerOnItsOwnDatabase:
             self.server.kill()
         finally:
             self.database.drop()
+
+
+_shared: Optional[ServerOnItsOwnDatabase] = None
+
+
+def shared_server() -> ServerOnItsOwnDatabase:
+    """The one server of this test run (each start costs seconds), closed when the run ends.
+    Tests keep apart by people and stream prefixes of their own."""
+    global _shared
+    if _shared is None:
+        _shared = ServerOnItsOwnDatabase()
+        atexit.register(_shared.close)
+    return _shared

@@ -7,18 +7,14 @@ import unittest
 import uuid
 
 from auren import AsyncAurenClient, AurenClient, MemoryType, ProposedEvent
-from tests.server import ServerOnItsOwnDatabase
+from tests.server import ServerOnItsOwnDatabase, shared_server
 
 service: ServerOnItsOwnDatabase
 
 
 def setUpModule() -> None:
     global service
-    service = ServerOnItsOwnDatabase()
-
-
-def tearDownModule() -> None:
-    service.close()
+    service = shared_server()
 
 
 READING = {"hrv": 45, "resting_hr": 65, "sleep_quality": 0.7, "timestamp": "2025-07-24T10:00:00Z"}
@@ -31,6 +27,8 @@ class AgentsShareWhatTheyLearn(unittest.TestCase):
         neuroscientist = connection.as_agent("neuroscientist")
         nutritionist = connection.as_agent("nutritionist")
         training = connection.as_agent("training_agent")
+
+        decisions_before = neuroscientist.memory_stats().count_by_type["decision"]
 
         # A reading arrives from HealthKit.
         stream = f"biometrics-{user}"
@@ -82,7 +80,7 @@ class AgentsShareWhatTheyLearn(unittest.TestCase):
 
         found = asyncio.run(training_reads())
         self.assertEqual({(r.memory.id, r.memory.agent_id) for r in found}, {(decision.id, "neuroscientist"), (advice.id, "nutritionist")})
-        self.assertEqual(training.memory_stats("neuroscientist").count_by_type["decision"], 1)
+        self.assertEqual(training.memory_stats("neuroscientist").count_by_type["decision"], decisions_before + 1)
 
         # The audit trail: the writes, then each read naming its reader and what it got.
         trail = connection.audit_trail(user, page_size=1000).events

@@ -20,7 +20,7 @@ from auren import (
 from auren.calls import Caller
 from auren.errors import STATUS_DETAILS_KEY, error_of
 from auren.google.rpc import error_details_pb2, status_pb2
-from tests.server import ServerOnItsOwnDatabase
+from tests.server import ServerOnItsOwnDatabase, shared_server
 
 service: ServerOnItsOwnDatabase
 client: AurenClient
@@ -28,19 +28,19 @@ client: AurenClient
 
 def setUpModule() -> None:
     global service, client
-    service = ServerOnItsOwnDatabase()
+    service = shared_server()
     client = AurenClient(service.target, agent="error_test")
 
 
 def tearDownModule() -> None:
     client.close()
-    service.close()
 
 
 class RefusalsFromTheServer(unittest.TestCase):
     def test_a_bad_field_is_invalid_argument_naming_the_field(self) -> None:
+        user = f"user_{uuid.uuid4().hex[:8]}"
         with self.assertRaises(InvalidArgument) as caught:
-            client.store_memory("user_1", "fact", {"text": "x"}, confidence=1.5)
+            client.store_memory(user, "fact", {"text": "x"}, confidence=1.5)
         error = caught.exception
         self.assertEqual(error.code, grpc.StatusCode.INVALID_ARGUMENT)
         self.assertEqual(error.field, "confidence")
@@ -49,7 +49,7 @@ class RefusalsFromTheServer(unittest.TestCase):
         self.assertEqual(error.metadata, {"field": "confidence"})
         self.assertIn("expects a number from 0 to 1", error.field_violations[0].description)
         self.assertIn("confidence", error.message)
-        self.assertEqual(client.list_memories(user_id="user_1").memories, [], "nothing written")
+        self.assertEqual(client.list_memories(user_id=user).memories, [], "nothing written")
 
     def test_an_unknown_memory_is_not_found_with_its_id(self) -> None:
         missing = str(uuid.uuid4())
@@ -119,9 +119,10 @@ class CallerHeaders(unittest.TestCase):
         self.assertEqual(Caller().metadata(), ())
 
     def test_the_server_records_the_agent_header_as_the_reader(self) -> None:
-        memory = client.store_memory("user_3", "fact", {"text": "likes rowing"})
+        user = f"user_{uuid.uuid4().hex[:8]}"
+        memory = client.store_memory(user, "fact", {"text": "likes rowing"})
         client.as_agent("coach_x").get_memory(memory.id)
-        reads = [e for e in client.audit_trail("user_3").events if e.type == "memory_retrieved"]
+        reads = [e for e in client.audit_trail(user).events if e.type == "memory_retrieved"]
         self.assertEqual([e.data["caller"] for e in reads], ["coach_x"])
 
 

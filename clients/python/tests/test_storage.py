@@ -6,7 +6,7 @@ import unittest
 import uuid
 
 from auren import AurenClient, AurenMemoryStorage, MemoryType, NotFound
-from tests.server import ServerOnItsOwnDatabase
+from tests.server import ServerOnItsOwnDatabase, shared_server
 
 service: ServerOnItsOwnDatabase
 client: AurenClient
@@ -14,13 +14,12 @@ client: AurenClient
 
 def setUpModule() -> None:
     global service, client
-    service = ServerOnItsOwnDatabase()
+    service = shared_server()
     client = AurenClient(service.target)
 
 
 def tearDownModule() -> None:
     client.close()
-    service.close()
 
 
 def person() -> str:

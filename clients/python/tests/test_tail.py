@@ -9,18 +9,14 @@ import uuid
 from typing import List
 
 from auren import AsyncAurenClient, AurenClient, AurenError, Event, ProposedEvent
-from tests.server import ServerOnItsOwnDatabase
+from tests.server import ServerOnItsOwnDatabase, shared_server
 
 service: ServerOnItsOwnDatabase
 
 
 def setUpModule() -> None:
     global service
-    service = ServerOnItsOwnDatabase()
-
-
-def tearDownModule() -> None:
-    service.close()
+    service = shared_server()
 
 
 class Writer(threading.Thread):
