@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import http from 'node:http';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { createConsumer } from './consumers/consumer.js';
 import type { Consumer, ConsumerDefinition } from './consumers/consumer.js';
@@ -15,6 +16,17 @@ import type { HealthStatus } from './server/health.js';
 import { startGrpcServer } from './server/grpcServer.js';
 import { createListener } from './server/listener.js';
 import { plainHttp } from './server/plainHttp.js';
+import type { PlainRoutes } from './server/plainHttp.js';
+import { loadDashboardFiles } from './server/dashboardFiles.js';
+import { checkReadiness } from './server/readiness.js';
+import { schemaVersions } from './db/migrate.js';
+import { createMetrics } from './metrics/metrics.js';
+import type { Metrics } from './metrics/metrics.js';
+import { registerPostgresCollector } from './metrics/postgres.js';
+import { queryMetrics } from './metrics/queryMetrics.js';
+import { createCallObserver } from './rpc/observeCall.js';
+import { startTracing } from './telemetry/tracing.js';
+import { version } from './version.js';
 import { registerReflection } from './server/reflection.js';
 import { startExpirySweeper } from './memory/expiry.js';
 import type { ExpirySweeper } from './memory/expiry.js';
@@ -33,9 +45,10 @@ import type { Wakeups } from './tails/wakeups.js';
 import { eventStoreHandlers } from './rpc/eventStoreService.js';
 import { memoryHandlers } from './rpc/memoryService.js';
 import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
-import { errorMapping, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
+import { errorMapping, observeCalls, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
 import { grpcService } from './rpc/transports/grpcjs.js';
 import type { Config } from './config.js';
+import { StartupError } from './startupError.js';
 import type { Logger } from './log.js';
 
 /** A running AUREN data plane. */
@@ -46,6 +59,10 @@ export interface App {
   url: string;
   /** The port serving gRPC with grpc-js (HTTP/2 without TLS): the agents' port. */
   grpcPort: number;
+  /** The admin port serving /metrics, /healthz and /readyz when METRICS_PORT is set. */
+  metricsPort: number | undefined;
+  /** The service's Prometheus metrics; other modules (projections, caches) feed it. */
+  metrics: Metrics;
   pool: DatabasePool;
   eventStore: EventStore;
   /** The writer of the memory module's streams (memory-, access-). */
@@ -65,6 +82,7 @@ export interface App {
 
 const SERVICES = ['auren.v1.EventStoreService', 'auren.v1.MemoryService'];
 const DATABASE_PROBE_MS = 2_000;
+const READINESS_TIMEOUT_MS = 2_000;
 // Memories the expiry sweeper records per transaction.
 const EXPIRY_BATCH_SIZE = 100;
 
@@ -82,6 +100,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     throw error;
   };
 
+  const monitoring = config.monitoring;
+  // Tracing costs nothing unless an OTLP endpoint is configured: no tracer, no spans.
+  const tracing = monitoring.otlpEndpoint
+    ? startTracing({ endpoint: monitoring.otlpEndpoint, serviceName: 'auren', serviceVersion: version() }, log)
+    : undefined;
+  if (tracing) started.push(() => tracing.stop());
+  const metrics = createMetrics();
   const database = await openDatabase(
     {
       databaseUrl: config.databaseUrl,
@@ -89,15 +114,25 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       embeddedPort: config.embeddedPostgresPort,
       poolSize: config.poolSize,
       startupTimeoutMs: config.startupTimeoutMs,
+      interceptors: [queryMetrics({ registry: metrics.registry, log, slowQueryMs: monitoring.slowQueryMs, tracer: tracing?.tracer })],
     },
     log,
-  );
+  ).catch(abandon);
   started.push(() => database.close());
   const { pool, url: databaseUrl } = database;
+  registerPostgresCollector({ registry: metrics.registry, pool, poolSize: config.poolSize, log, timeoutMs: monitoring.scrapeTimeoutMs });
 
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
   started.push(() => wakeups.stop());
-  const eventStore = createEventStore({ pool, limits: config.events, log, afterCommit: () => wakeups.appended() });
+  const eventStore = createEventStore({
+    pool,
+    limits: config.events,
+    log,
+    afterCommit: (appended) => {
+      wakeups.appended();
+      metrics.appended(appended);
+    },
+  });
   started.push(() => eventStore.stop());
   // The memory module's streams: clients may not append to them; its writer is the one way in.
   const memoryStreams = eventStore.claimStreams(RESERVED_STREAM_PREFIXES);
@@ -114,6 +149,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   // Every live tail listens to it: thousands of listeners are expected, not a leak.
   setMaxListeners(0, stopTails.signal);
   const subscriptions = createSubscriptions(eventStore, head, { pageSize: config.tails.pageSize, shutdown: stopTails.signal });
+  metrics.watchTails(subscriptions);
   const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
   started.push(() => longTransactions.stop());
   const health = createHealthStatus();
@@ -138,6 +174,18 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const events = eventStoreHandlers(eventStore, subscriptions, config.tails.checkpointInterval);
   const memories = memoryHandlers(memory);
   const described = [file_auren_v1_events, file_auren_v1_memory];
+  const observer = createCallObserver({ metrics: metrics.rpc, log, accessLog: monitoring.accessLog, tracer: tracing?.tracer });
+  const expectedSchema = await schemaVersions().catch(abandon);
+  const readiness = () => checkReadiness(pool, expectedSchema, READINESS_TIMEOUT_MS);
+  const scrape = () => metrics.scrape();
+  // /metrics is unauthenticated, as Prometheus scrapes it: with METRICS_PORT it leaves PORT
+  // (the public one, once authentication lands) for an admin port kept off the public network.
+  const routes: PlainRoutes = {
+    health,
+    readiness,
+    ...(monitoring.metricsPort === undefined && { metrics: scrape }),
+    ...(monitoring.dashboard && { dashboard: loadDashboardFiles() }),
+  };
   const handler = connectNodeAdapter({
     routes: (router) => {
       serveOnConnect(router, EventStoreService, events);
@@ -146,11 +194,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       registerReflection(router, described);
     },
     // Outermost first: errors of the request checks are mapped like the handlers'.
-    interceptors: [errorMapping(log), requestChecks()],
+    interceptors: [observeCalls(observer), errorMapping(log), requestChecks()],
     jsonOptions: { ignoreUnknownFields: false },
     binaryOptions: binaryReadOptions,
     readMaxBytes: config.messageMaxBytes,
-    fallback: (request, response) => plainHttp(request, response, health),
+    fallback: (request, response) => plainHttp(request, response, routes),
   });
   const listener = createListener(withCors(handler, config.corsOrigins), log);
   const port = await listener.listen(config.port, config.host).catch(abandon);
@@ -160,11 +208,20 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     host: config.host,
     port: config.grpcPort,
     messageMaxBytes: config.messageMaxBytes,
-    services: [grpcService(EventStoreService, events, log), grpcService(MemoryService, memories, log)],
+    services: [grpcService(EventStoreService, events, log, observer), grpcService(MemoryService, memories, log, observer)],
     health,
     reflect: described,
   }).catch(abandon);
+  started.push(() => grpcListener.close(0));
   log.info({ host: config.host, port: grpcListener.port }, 'GRPC_PORT: serving gRPC (grpc-js) over HTTP/2');
+  let admin: http.Server | undefined;
+  let metricsPort: number | undefined;
+  if (monitoring.metricsPort !== undefined) {
+    const adminRoutes: PlainRoutes = { health, readiness, metrics: scrape };
+    admin = http.createServer((request, response) => plainHttp(request, response, adminRoutes));
+    metricsPort = await listenAdmin(admin, monitoring.metricsPort, config.host).catch(abandon);
+    log.info({ host: config.host, port: metricsPort }, 'METRICS_PORT: serving /metrics, /healthz and /readyz');
+  }
 
   const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
   probe.unref();
@@ -173,6 +230,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   return {
     port,
     grpcPort: grpcListener.port,
+    metricsPort,
+    metrics,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     pool,
     eventStore,
@@ -212,6 +271,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await wakeups.stop();
       // A pool whose server went away may fail to close its connections; stopping goes on.
       await database.close();
+      admin?.closeAllConnections();
+      await new Promise((resolve) => (admin ? admin.close(resolve) : resolve(undefined)));
+      await tracing?.stop();
       log.info('stopped');
     },
   };
@@ -224,4 +286,24 @@ export function memoryLimits(config: Config): MemoryLimits {
     queryMaxBytes: Math.min(MAX_QUERY_BYTES, config.events.eventMaxBytes),
     readPageSize: config.events.readMaxCount,
   };
+}
+
+// The admin port: plain HTTP/1.1, as Prometheus and probes speak it.
+function listenAdmin(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new StartupError(
+          {
+            code: 'listen',
+            failed: `cannot listen on ${host}:${port} (METRICS_PORT)`,
+            reason: error.code ?? error.message,
+            remedy: 'set METRICS_PORT to a free port (0 picks one), or unset it to serve /metrics on PORT',
+          },
+          { cause: error },
+        ),
+      ),
+    );
+    server.listen(port, host, () => resolve((server.address() as { port: number }).port));
+  });
 }
