@@ -11,7 +11,9 @@ const RULES = `${DEPLOY}prometheus/auren.rules.yml`;
 
 // The metric names a PromQL expression reads (ours, gRPC's, the process's), histogram suffixes cut.
 function metricNames(expr: string): string[] {
-  return [...expr.matchAll(/(?<![:\w])((?:auren|grpc_server|process|nodejs)_[a-z0-9_]+)\b/g)].map((m) => m[1]!.replace(/_(bucket|count|sum)$/, ''));
+  return [...expr.matchAll(/(?<![:\w])((?:auren|grpc_server|process|nodejs)_[a-z0-9_]+)\b/g)].map((m) =>
+    m[1]!.replace(/_(bucket|count|sum)$/, ''),
+  );
 }
 
 describe('deploy/prometheus and deploy/grafana', () => {
