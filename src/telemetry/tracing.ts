@@ -1,3 +1,4 @@
+import { context, propagation, trace } from '@opentelemetry/api';
 import type { Tracer } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
@@ -38,6 +39,10 @@ export function startTracing(options: TracingOptions, log: Logger): Tracing {
     tracer: provider.getTracer('auren', options.serviceVersion),
     async stop() {
       await provider.shutdown().catch((error: unknown) => log.warn({ err: error }, 'tracing: flushing spans failed'));
+      // Back to OpenTelemetry's no-op globals (slonik traces through them too): nothing is left registered.
+      trace.disable();
+      context.disable();
+      propagation.disable();
     },
   };
 }
