@@ -55,11 +55,10 @@ describe('The live dashboard in headless Chromium', function () {
       streamId: decisionStream,
       events: [proposed({ type: 'decision_recorded', data: { agent_id: 'coach' } })],
     });
+    // Evaluated in the page (a string: this file is compiled without the DOM's types).
     await page.waitForFunction(
-      ([s, d]) =>
-        document.querySelectorAll(`#events tr[data-stream="${s}"]`).length === 2 &&
-        !!document.querySelector(`#events tr[data-stream="${d}"]`),
-      [stream, decisionStream],
+      `document.querySelectorAll('#events tr[data-stream="${stream}"]').length === 2 && !!document.querySelector('#events tr[data-stream="${decisionStream}"]')`,
+      undefined,
       { timeout: 1_000 },
     );
     const seenAfterMs = Date.now() - appended;
