@@ -114,7 +114,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       embeddedPort: config.embeddedPostgresPort,
       poolSize: config.poolSize,
       startupTimeoutMs: config.startupTimeoutMs,
-      interceptors: [queryMetrics({ registry: metrics.registry, log, slowQueryMs: monitoring.slowQueryMs, tracer: tracing?.tracer })],
+      interceptors: monitoring.instrument
+        ? [queryMetrics({ registry: metrics.registry, log, slowQueryMs: monitoring.slowQueryMs, tracer: tracing?.tracer })]
+        : [],
     },
     log,
   ).catch(abandon);
@@ -130,7 +132,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     log,
     afterCommit: (appended) => {
       wakeups.appended();
-      metrics.appended(appended);
+      if (monitoring.instrument) metrics.appended(appended);
     },
   });
   started.push(() => eventStore.stop());
@@ -174,7 +176,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const events = eventStoreHandlers(eventStore, subscriptions, config.tails.checkpointInterval);
   const memories = memoryHandlers(memory);
   const described = [file_auren_v1_events, file_auren_v1_memory];
-  const observer = createCallObserver({ metrics: metrics.rpc, log, accessLog: monitoring.accessLog, tracer: tracing?.tracer });
+  const observer = monitoring.instrument
+    ? createCallObserver({ metrics: metrics.rpc, log, accessLog: monitoring.accessLog, tracer: tracing?.tracer })
+    : undefined;
   const expectedSchema = await schemaVersions().catch(abandon);
   const readiness = () => checkReadiness(pool, expectedSchema, READINESS_TIMEOUT_MS);
   const scrape = () => metrics.scrape();
@@ -194,7 +198,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       registerReflection(router, described);
     },
     // Outermost first: errors of the request checks are mapped like the handlers'.
-    interceptors: [observeCalls(observer), errorMapping(log), requestChecks()],
+    interceptors: [...(observer ? [observeCalls(observer)] : []), errorMapping(log), requestChecks()],
     jsonOptions: { ignoreUnknownFields: false },
     binaryOptions: binaryReadOptions,
     readMaxBytes: config.messageMaxBytes,

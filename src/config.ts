@@ -50,6 +50,7 @@ const schema = z.object({
       'expects * or a comma-separated list of origins such as https://dashboard.example',
     )
     .default(''),
+  METRICS: z.enum(['true', 'false'], { message: 'expects true or false' }).default('true'),
   METRICS_PORT: integer(0, 65535).optional(),
   METRICS_SCRAPE_TIMEOUT_MS: integer(10, 60_000).default('2000'),
   SLOW_QUERY_MS: integer(1, 3_600_000).default('500'),
@@ -96,6 +97,11 @@ export interface Config {
 
 /** Metrics, logs, traces and the dashboard. */
 export interface MonitoringConfig {
+  /**
+   * Instrument the request path (RPC metrics, request ids, access log, statement timing, events
+   * counted). false is for measuring what that costs (bench/metricsCost.ts), not for production.
+   */
+  instrument: boolean;
   /** Serve /metrics, /healthz and /readyz on this port of their own (0: a free one) instead of /metrics on PORT. */
   metricsPort: number | undefined;
   /** A scrape waits at most this long for PostgreSQL's figures. */
@@ -182,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .filter(Boolean),
     logLevel: e.LOG_LEVEL,
     monitoring: {
+      instrument: e.METRICS === 'true',
       metricsPort: e.METRICS_PORT,
       scrapeTimeoutMs: e.METRICS_SCRAPE_TIMEOUT_MS,
       slowQueryMs: e.SLOW_QUERY_MS,

@@ -1,0 +1,139 @@
+// The cost of metrics on the append path (issue 13): single-event appends/s and server CPU per
+// append of two AUREN servers on one PostgreSQL database in the same run, one instrumented as in
+// production (METRICS=true: RPC metrics, request ids, statement timing through the slonik
+// interceptor, events counted) and one with METRICS=false; they take turns, rounds alternating,
+// so that other load on the machine falls on both alike. Goal: < 5 % fewer appends/s.
+//
+//   npx tsx bench/metricsCost.ts     (BENCH_METRICS_ROUNDS, BENCH_SECONDS, BENCH_DATABASE_URL, BENCH_WRITE=0)
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { runClosedLoop } from './append.js';
+import type { RunResult } from './append.js';
+import { cpuMeter, isLocalHost } from './cpu.js';
+import { databaseUrl, machineFacts } from './databases.js';
+import { startServer } from './server.js';
+import type { ServerProcess } from './server.js';
+import { int, markdownTable, textTable, writeSection } from './tables.js';
+import { aurenTarget } from './targets/auren.js';
+
+const REPORT = fileURLToPath(new URL('../BENCHMARKS.md', import.meta.url));
+export const METRICS_SECTION_TITLE = '## Cost of metrics on the append path (issue 13)';
+const DATABASE = 'metrics_bench';
+const CLIENTS = 8;
+
+interface Round {
+  instrumented: boolean;
+  result: RunResult;
+  loadavg: number;
+}
+
+async function main(): Promise<void> {
+  const adminUrl = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+  const rounds = Number(process.env.BENCH_METRICS_ROUNDS || 4);
+  const seconds = Number(process.env.BENCH_SECONDS || 5);
+  const write = process.env.BENCH_WRITE !== '0';
+  const facts = await machineFacts(adminUrl);
+  const postgresIsLocal = isLocalHost(new URL(adminUrl).hostname);
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`drop database if exists ${DATABASE} with (force)`);
+  await admin.query(`create database ${DATABASE}`);
+  await admin.end();
+  const url = databaseUrl(adminUrl, DATABASE);
+
+  const servers: Record<'on' | 'off', ServerProcess> = {
+    on: await startServer(url, 32, { METRICS: 'true' }),
+    off: await startServer(url, 32, { METRICS: 'false' }),
+  };
+  const started = new Date();
+  const results: Round[] = [];
+  try {
+    for (let round = 0; round < rounds; round++) {
+      // Alternate which goes first, so neither always runs on a warmer database.
+      const order: ('on' | 'off')[] = round % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
+      for (const which of order) {
+        const server = servers[which];
+        const target = aurenTarget(server, url, 'wire', 'per-client');
+        const session = await target.open({ clients: CLIENTS, eventsPerAppend: 1 });
+        const meter = cpuMeter({ serverPid: server.pid, postgresIsLocal });
+        const result = await runClosedLoop({
+          label: `metrics ${which} round ${round + 1}`,
+          clients: CLIENTS,
+          eventsPerAppend: 1,
+          warmupMs: 1_000,
+          measureMs: seconds * 1_000,
+          append: (client, _streamId, seq) => session.append(client, `metrics-${which}-${round}-${client}-${seq}`, seq),
+          window: meter,
+        });
+        await session.close();
+        results.push({ instrumented: which === 'on', result, loadavg: os.loadavg()[0]! });
+        process.stdout.write(`round ${round + 1} METRICS=${which === 'on'}: ${int(result.appendsPerSecond)} appends/s\n`);
+      }
+    }
+  } finally {
+    await Promise.all([servers.on.stop(), servers.off.stop()]);
+  }
+
+  const rows = results.map((r, i) => [
+    String(Math.floor(i / 2) + 1),
+    r.instrumented ? 'on' : 'off',
+    int(r.result.appendsPerSecond),
+    r.result.p50.toFixed(2),
+    r.result.p99.toFixed(1),
+    perAppend(r.result, 'server'),
+    perAppend(r.result, 'postgres'),
+    r.result.cpu?.other === null || !r.result.cpu ? 'n/a' : (r.result.cpu.other / 1000 / seconds).toFixed(2),
+    r.loadavg.toFixed(1),
+  ]);
+  const head = ['round', 'metrics', 'appends/s', 'p50 ms', 'p99 ms', 'server µs/append', 'PG µs/append', 'other load', 'load avg 1 min'];
+  process.stdout.write(`\n${textTable(head, rows)}\n`);
+  const on = results.filter((r) => r.instrumented).map((r) => r.result);
+  const off = results.filter((r) => !r.instrumented).map((r) => r.result);
+  const rateOn = median(on.map((r) => r.appendsPerSecond));
+  const rateOff = median(off.map((r) => r.appendsPerSecond));
+  const cpuOn = median(on.map((r) => serverMicros(r)));
+  const cpuOff = median(off.map((r) => serverMicros(r)));
+  const cost = 1 - rateOn / rateOff;
+  const summary =
+    `Median of ${rounds} rounds: ${int(rateOn)} appends/s with metrics, ${int(rateOff)} without: ` +
+    `${(cost * 100).toFixed(1)} % fewer (goal < 5 %: **${cost < 0.05 ? 'met' : 'not met'}**); ` +
+    `server CPU ${int(cpuOn)} µs per append with, ${int(cpuOff)} µs without (${int(cpuOn - cpuOff)} µs, ${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)} %).`;
+  process.stdout.write(`\n${summary}\n`);
+  if (!write) return;
+  const section = `${METRICS_SECTION_TITLE}
+
+Command: \`npx tsx bench/metricsCost.ts\`, run ${started.toISOString()}. ${facts.cores} cores, Node ${facts.node}, ${facts.postgres.split(' on ')[0]} at ${facts.postgresHost}.
+
+How it is measured: two AUREN servers (\`node --import tsx src/cli.ts serve\`, LOG_LEVEL=warn, DB_POOL_SIZE=32) on the same fresh database, one with \`METRICS=true\` (the default: gRPC server metrics and request ids on every call, each statement timed by name through the slonik interceptor, events counted by type) and one with \`METRICS=false\` (none of it; /metrics still answers). Single-event appends to new streams on GRPC_PORT, ${CLIENTS} clients in a closed loop (the bench's wire client, bench/wire/h2c.ts), 1 s warm-up and ${seconds} s measured per turn; the two take turns ${rounds} times, the order alternating each round, so that other load falls on both alike. *other load* is CPU used by everything else on the machine, in cores (other engineers' test suites shared these 2 cores during runs: see its column and the 1-minute load average), *server µs* the server process's CPU per append. No scrape runs during the measurement (a scrape reads PostgreSQL off the request path).
+
+${summary}
+
+${markdownTable(head, rows)}
+`;
+  writeSection(REPORT, section, METRICS_SECTION_TITLE);
+  process.stdout.write(`wrote ${REPORT}\n`);
+}
+
+function serverMicros(result: RunResult): number {
+  return result.cpu?.server == null ? Number.NaN : (result.cpu.server * 1000) / result.appends;
+}
+
+function perAppend(result: RunResult, what: 'server' | 'postgres'): string {
+  const ms = result.cpu?.[what];
+  return ms == null ? 'n/a' : int((ms * 1000) / result.appends);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);
