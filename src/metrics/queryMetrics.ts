@@ -80,10 +80,12 @@ const NAMES_CACHED = 1_000;
  * A leading comment `/* name: x *\/` names it explicitly.
  */
 export function queryName(sql: string): string {
-  const cached = names.get(sql);
+  // A leading tag comment (the append batch's id) is no part of the statement's identity.
+  const key = sql.startsWith('/* auren ') ? sql.slice(sql.indexOf('*/') + 2) : sql;
+  const cached = names.get(key);
   if (cached) return cached;
   const name = deriveName(sql);
-  if (names.size < NAMES_CACHED) names.set(sql, name);
+  if (names.size < NAMES_CACHED) names.set(key, name);
   return name;
 }
 

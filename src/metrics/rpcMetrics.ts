@@ -80,10 +80,19 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
     labelNames: LABELS,
     registers,
   });
+  // The handled counter's labels per call labels and code, made once.
+  const withCode = new WeakMap<RpcLabels, Map<number, RpcLabels & { grpc_code: string }>>();
+  const handledLabels = (labels: RpcLabels, code: number) => {
+    let byCode = withCode.get(labels);
+    if (!byCode) withCode.set(labels, (byCode = new Map()));
+    let result = byCode.get(code);
+    if (!result) byCode.set(code, (result = { ...labels, grpc_code: codeName(code) }));
+    return result;
+  };
   return {
     started: (labels) => started.inc(labels as never),
     handled(labels, code, seconds) {
-      handled.inc({ ...labels, grpc_code: codeName(code) });
+      handled.inc(handledLabels(labels, code));
       handling.observe(labels as never, seconds);
     },
     sent: (labels) => sent.inc(labels as never),

@@ -58,10 +58,13 @@ const headerGetter = {
 /** Creates the call observer: gRPC metrics, request ids, the access log and (when on) a span per RPC. */
 export function createCallObserver(options: CallObserverOptions): CallObserver {
   const { metrics, log, accessLog, tracer } = options;
-  const labelCache = new Map<string, RpcLabels>();
+  // The labels of each method, protocol and listener, made once: a call costs no string building.
+  const labelCache = new WeakMap<DescMethod, Map<string, RpcLabels>>();
   const labelsOf = (start: CallStart): RpcLabels => {
-    const key = `${start.method.parent.typeName}/${start.method.name} ${start.protocol} ${start.listener}`;
-    let labels = labelCache.get(key);
+    let byWay = labelCache.get(start.method);
+    if (!byWay) labelCache.set(start.method, (byWay = new Map()));
+    const key = start.listener === 'GRPC_PORT' ? start.protocol : `PORT ${start.protocol}`;
+    let labels = byWay.get(key);
     if (!labels) {
       labels = {
         grpc_type: start.method.methodKind === 'unary' ? 'unary' : 'server_stream',
@@ -70,7 +73,7 @@ export function createCallObserver(options: CallObserverOptions): CallObserver {
         protocol: start.protocol,
         listener: start.listener,
       };
-      labelCache.set(key, labels);
+      byWay.set(key, labels);
     }
     return labels;
   };
@@ -117,7 +120,7 @@ export function createCallObserver(options: CallObserverOptions): CallObserver {
           ended = true;
           const seconds = (performance.now() - began) / 1000;
           metrics.handled(labels, code, seconds);
-          if (accessLog) {
+          if (accessLog && log.isLevelEnabled('info')) {
             log.info(
               {
                 reqId: requestId,

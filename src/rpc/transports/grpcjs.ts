@@ -99,32 +99,42 @@ function serveUnary(method: DescMethod, handler: AnyHandler, log: Logger, observ
     (observed ? observed.run(answer) : answer()).then(
       (response) => {
         adapted.finish();
-        observed?.end(0);
+        if (observed) sendRequestId(call, observed);
         callback(null, response);
       },
       (error: unknown) => {
         adapted.finish();
         const status = statusOf(error, observed?.log ?? log, method.name, gaveUp(call));
-        observed?.end(status.code);
+        if (observed) sendRequestId(call, observed, status.code);
         callback(grpcError(status));
       },
     );
   };
 }
 
-// Starts observing a call, and echoes its request id in the response headers.
+// Starts observing a call.
 function observe(observer: CallObserver | undefined, method: DescMethod, call: SurfaceCall): ObservedCall | undefined {
-  if (!observer) return undefined;
-  const observed = observer.begin({ method, listener: 'GRPC_PORT', protocol: 'grpc', header: (name) => metadataValue(call, name) });
+  return observer?.begin({ method, listener: 'GRPC_PORT', protocol: 'grpc', header: (name) => metadataValue(call, name) });
+}
+
+// Ends a unary call's observation and echoes its request id in the response headers, sent with
+// the answer (sent ahead of it, they would cost a frame of their own).
+function sendRequestId(call: SurfaceCall, observed: ObservedCall, code = 0): void {
+  observed.end(code);
   const headers = new Metadata();
   headers.set(REQUEST_ID_HEADER, observed.requestId);
   call.sendMetadata(headers);
-  return observed;
 }
 
 function serveStream(method: DescMethod, handler: AnyHandler, log: Logger, observer: CallObserver | undefined): UntypedHandleCall {
   return (stream: ServerWritableStream<unknown, unknown>) => {
     const observed = observe(observer, method, stream);
+    if (observed) {
+      // A stream's headers go at once: a tail may send nothing for a long time.
+      const headers = new Metadata();
+      headers.set(REQUEST_ID_HEADER, observed.requestId);
+      stream.sendMetadata(headers);
+    }
     const adapted = grpcCall(stream, observed?.requestId);
     const serve = async () => {
       try {
