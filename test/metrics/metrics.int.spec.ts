@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { Code } from '@connectrpc/connect';
+import { sql } from 'slonik';
+import { z } from 'zod';
 import { startTestApp, describeOnEachListener } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { eventually, exact, freshStream, noStream, proposed, rejectsWith } from '../support/events.js';
@@ -107,6 +109,51 @@ describeOnEachListener('GET /metrics after a workload', (listener) => {
       Code.InvalidArgument,
     );
     assert.match(echoed ?? '', /^[0-9a-f-]{36}$/, 'an unusable request id is replaced');
+  });
+});
+
+describe('GET /metrics on PORT, by protocol', () => {
+  let t: TestApp;
+  before(async () => (t = await startTestApp()));
+  after(() => t?.stop());
+
+  it('labels Connect JSON calls protocol="connect" and gRPC-Web calls protocol="grpc-web"', async () => {
+    const before = await scrape(`${t.app.url}/metrics`);
+    const path = `${t.app.url}/auren.v1.EventStoreService/GetStreamInfo`;
+    const json = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"streamId":"s-1"}' });
+    assert.equal(json.status, 200);
+    // An empty GetStreamInfoRequest... with stream_id "s-1" (field 1, length 3), in a gRPC-Web frame.
+    const message = Buffer.from([0x0a, 0x03, 0x73, 0x2d, 0x31]);
+    const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
+    const web = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/grpc-web+proto' }, body: frame });
+    assert.equal(web.status, 200);
+    await web.arrayBuffer();
+    const after = await scrape(`${t.app.url}/metrics`);
+    const moved = (protocol: string) =>
+      after.sum('grpc_server_handled_total', { grpc_method: 'GetStreamInfo', listener: 'PORT', protocol, grpc_code: 'OK' }) -
+      before.sum('grpc_server_handled_total', { grpc_method: 'GetStreamInfo', listener: 'PORT', protocol, grpc_code: 'OK' });
+    assert.deepEqual({ connect: moved('connect'), grpcWeb: moved('grpc-web') }, { connect: 1, grpcWeb: 1 });
+  });
+});
+
+describe('GET /metrics when PostgreSQL does not answer in time', () => {
+  let t: TestApp;
+  before(async () => (t = await startTestApp({ DB_POOL_SIZE: '1', METRICS_SCRAPE_TIMEOUT_MS: '300' })));
+  after(() => t?.stop());
+
+  it('answers within its timeout without the PostgreSQL gauges, auren_postgres_up 0', async () => {
+    // The pool's one connection is busy: the scrape's read cannot start.
+    const busy = t.app.pool.query(sql.type(z.object({}))`select pg_sleep(3)`);
+    const started = Date.now();
+    const m = await scrape(`${t.app.url}/metrics`);
+    const took = Date.now() - started;
+    assert.ok(took < 2_000, `answered after ${took} ms`);
+    assert.equal(m.sum('auren_postgres_up'), 0);
+    assert.ok(!m.has('auren_postgres_connections'));
+    assert.equal(m.sum('auren_db_pool_utilization'), 1, 'the pool gauges need no query');
+    assert.ok(m.sum('auren_db_pool_waiting_clients') >= 1);
+    await busy;
+    await eventually(async () => (await scrape(`${t.app.url}/metrics`)).sum('auren_postgres_up') === 1, 'PostgreSQL figures back');
   });
 });
 
