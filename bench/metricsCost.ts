@@ -5,7 +5,13 @@
 // so that other load on the machine falls on both alike. Goal: < 5 % fewer appends/s.
 //
 //   npx tsx bench/metricsCost.ts     (BENCH_METRICS_ROUNDS, BENCH_SECONDS, BENCH_DATABASE_URL, BENCH_WRITE=0)
+import { randomUUID } from 'node:crypto';
 import os from 'node:os';
+import { pino } from 'pino';
+import { EventStoreService } from '../src/gen/auren/v1/events_pb.js';
+import { createMetrics } from '../src/metrics/metrics.js';
+import { queryMetrics } from '../src/metrics/queryMetrics.js';
+import { createCallObserver } from '../src/rpc/observeCall.js';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { runClosedLoop } from './append.js';
@@ -95,6 +101,14 @@ async function main(): Promise<void> {
   const cpuOn = median(on.map((r) => serverMicros(r)));
   const cpuOff = median(off.map((r) => serverMicros(r)));
   const cost = 1 - rateOn / rateOff;
+  const direct = directCost();
+  const directLine =
+    `Measured directly (in this process, no I/O, ${int(DIRECT_ITERATIONS)} iterations after as many of warm-up): the instrumentation of one ` +
+    `append — the call observed on GRPC_PORT (started, handled, latency histogram, request id made), its append_batch statement timed by name, ` +
+    `its event counted — costs **${direct.toFixed(1)} µs** of CPU, ${((direct / QUIET_SERVER_MICROS) * 100).toFixed(1)} % of the ` +
+    `${QUIET_SERVER_MICROS} µs of server CPU per single-event append at 8 clients in the quiet run of "Append throughput" ` +
+    `(an upper bound: at 8 clients a statement carries ~6 appends, timed once).`;
+  process.stdout.write(`\n${directLine}\n`);
   const summary =
     `Median of ${rounds} rounds: ${int(rateOn)} appends/s with metrics, ${int(rateOff)} without: ` +
     `${(cost * 100).toFixed(1)} % fewer (goal < 5 %: **${cost < 0.05 ? 'met' : 'not met'}**); ` +
@@ -107,12 +121,41 @@ Command: \`npx tsx bench/metricsCost.ts\`, run ${started.toISOString()}. ${facts
 
 How it is measured: two AUREN servers (\`node --import tsx src/cli.ts serve\`, LOG_LEVEL=warn, DB_POOL_SIZE=32) on the same fresh database, one with \`METRICS=true\` (the default: gRPC server metrics and request ids on every call, each statement timed by name through the slonik interceptor, events counted by type) and one with \`METRICS=false\` (none of it; /metrics still answers). Single-event appends to new streams on GRPC_PORT, ${CLIENTS} clients in a closed loop (the bench's wire client, bench/wire/h2c.ts), 1 s warm-up and ${seconds} s measured per turn; the two take turns ${rounds} times, the order alternating each round, so that other load falls on both alike. *other load* is CPU used by everything else on the machine, in cores (other engineers' test suites shared these 2 cores during runs: see its column and the 1-minute load average), *server µs* the server process's CPU per append. No scrape runs during the measurement (a scrape reads PostgreSQL off the request path).
 
-${summary}
+${directLine}
+
+End to end: ${summary}
 
 ${markdownTable(head, rows)}
 `;
   writeSection(REPORT, section, METRICS_SECTION_TITLE);
   process.stdout.write(`wrote ${REPORT}\n`);
+}
+
+const DIRECT_ITERATIONS = 200_000;
+// Server CPU per single-event append, 8 clients, GRPC_PORT: "Append throughput", run 2026-12-01 16:33 (other load 0.10).
+const QUIET_SERVER_MICROS = 689;
+
+// CPU µs per append of the instrumentation alone, through the same functions the server calls.
+function directCost(): number {
+  const metrics = createMetrics();
+  const observer = createCallObserver({ metrics: metrics.rpc, log: pino({ level: 'warn' }), accessLog: true });
+  const interceptor = queryMetrics({ registry: metrics.registry, log: pino({ level: 'warn' }), slowQueryMs: 500 });
+  const method = EventStoreService.method.appendToStream;
+  const headers: Record<string, string> = { 'x-auren-agent': 'bench' };
+  const appended = [{ events: [{ type: 'memory_created' }] }];
+  const once = () => {
+    const observed = observer.begin({ method, listener: 'GRPC_PORT', protocol: 'grpc', header: (name) => headers[name] });
+    const sql = `/* auren append batch "${randomUUID()}" */ select * from append_batch($1::jsonb)`;
+    const context = { queryInputTime: process.hrtime.bigint(), sandbox: {} } as never;
+    interceptor.afterQueryExecution!(context, { sql, values: [] }, {} as never);
+    metrics.appended(appended);
+    observed.end(0);
+  };
+  for (let i = 0; i < DIRECT_ITERATIONS; i++) once();
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < DIRECT_ITERATIONS; i++) once();
+  const cpu = process.cpuUsage(cpu0);
+  return (cpu.user + cpu.system) / DIRECT_ITERATIONS;
 }
 
 function serverMicros(result: RunResult): number {
