@@ -122,7 +122,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   ).catch(abandon);
   started.push(() => database.close());
   const { pool, url: databaseUrl } = database;
-  registerPostgresCollector({ registry: metrics.registry, pool, poolSize: config.poolSize, log, timeoutMs: monitoring.scrapeTimeoutMs });
 
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
   started.push(() => wakeups.stop());
@@ -138,6 +137,14 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   started.push(() => eventStore.stop());
   // The memory module's streams: clients may not append to them; its writer is the one way in.
   const memoryStreams = eventStore.claimStreams(RESERVED_STREAM_PREFIXES);
+  registerPostgresCollector({
+    registry: metrics.registry,
+    pool,
+    store: eventStore,
+    poolSize: config.poolSize,
+    log,
+    timeoutMs: monitoring.scrapeTimeoutMs,
+  });
   const head = await startLogHead({
     store: eventStore,
     wakeups,

@@ -6,6 +6,7 @@ import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { readConsumerLag } from '../consumers/lag.js';
 import type { ConsumerLag } from '../consumers/lag.js';
+import type { EventStore } from '../events/eventStore.js';
 import type { Logger } from '../log.js';
 
 /** What one scrape reads from PostgreSQL. */
@@ -22,6 +23,8 @@ interface Snapshot {
 export interface PostgresCollectorOptions {
   registry: Registry;
   pool: DatabasePool;
+  /** For the log's end and the consumers' lag. */
+  store: EventStore;
   /** The pool's most connections, for its utilization. */
   poolSize: number;
   log: Logger;
@@ -43,7 +46,7 @@ const TABLES = ['events', 'streams', 'memories', 'consumer_checkpoints'];
  * in time answers without them rather than hang.
  */
 export function registerPostgresCollector(options: PostgresCollectorOptions): void {
-  const { registry, pool, log, timeoutMs } = options;
+  const { registry, pool, store, log, timeoutMs } = options;
   const registers = [registry];
   let current: Promise<Snapshot | undefined> | undefined;
 
@@ -55,8 +58,23 @@ export function registerPostgresCollector(options: PostgresCollectorOptions): vo
     return current;
   }
 
-  async function readSnapshot(): Promise<Snapshot | undefined> {
-    const read = pool.transaction(async (tx) => {
+  // At most one read in flight: scrapes while PostgreSQL hangs wait for the same read instead
+  // of queueing one each for the pool.
+  let inFlight: Promise<Snapshot> | undefined;
+  function readOnce(): Promise<Snapshot> {
+    if (!inFlight) {
+      const read = readFigures();
+      inFlight = read;
+      read.then(
+        () => (inFlight = undefined),
+        () => (inFlight = undefined),
+      );
+    }
+    return inFlight;
+  }
+
+  async function readFigures(): Promise<Snapshot> {
+    const stats = pool.transaction(async (tx) => {
       await tx.query(sql.type(z.object({}))`set local statement_timeout = ${sql.literalValue(String(timeoutMs))}`);
       const connections = await tx.any(sql.type(countRow)`
         select coalesce(state, 'unknown') as key, count(*)::int as count
@@ -69,17 +87,22 @@ export function registerPostgresCollector(options: PostgresCollectorOptions): vo
       const tableRows = await tx.any(sql.type(tableRow)`
         select relname as table, greatest(n_live_tup, 0)::float8 as rows
           from pg_stat_user_tables where relname = any(${sql.array(TABLES, 'text')})`);
-      const head = await tx.one(sql.type(numberRow)`select last::float8 as value from log_head`);
-      const consumers = await readConsumerLag(tx);
       return {
         connections: connections.map((row) => ({ state: row.key, count: row.count })),
         locks: locks.map((row) => ({ mode: row.key, count: row.count })),
         oldestTransactionSeconds: oldest.value,
         tableRows,
-        logHead: head.value,
-        consumers,
       };
     });
+    // The event store's reads take connections of their own: after the transaction, never
+    // inside it (with a pool of one they would wait for it forever).
+    const figures = await stats;
+    const logHead = Number((await store.logEnd()).commit - 1n);
+    return { ...figures, logHead, consumers: await readConsumerLag(pool, store) };
+  }
+
+  async function readSnapshot(): Promise<Snapshot | undefined> {
+    const read = readOnce();
     const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
     try {
       const result = await Promise.race([read, timeout]);
