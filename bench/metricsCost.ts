@@ -138,6 +138,8 @@ ${directLine}
 
 End to end: ${summary}
 
+Where the server's CPU goes with metrics on (one-off: \`BENCH_SERVER_CPU_PROF=DIR BENCH_METRICS_ROUNDS=3 npx tsx bench/metricsCost.ts\`, then \`npx tsx bench/cpuProfile.ts\` on each server's profile; 2026-12-01 17:54, load average ~12): in the instrumented server, prom-client (0.4 %) and our own metrics code (src/metrics, src/rpc/observeCall.ts: 0.6 %) took 1.0 % of all samples while the process was busy 27.8 % of them, i.e. **about 3.6 % of the server's CPU** — more than the direct figure above (label hashing, histogram buckets and the request id's header in context), below the 5 % goal. The end-to-end server µs per append differ by more than that between the two servers (up to ±25 % from one round to the next, either way), which at this load is the machine, not the metrics: with the load this high, read the server-CPU column as noise around a difference of a few per cent.
+
 ${markdownTable(head, rows)}
 `;
   writeSection(REPORT, section, METRICS_SECTION_TITLE);
