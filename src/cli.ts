@@ -3,6 +3,7 @@ import { startApp } from './app.js';
 import { version } from './version.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/openDatabase.js';
+import { MIGRATE_USAGE, migrateCommand } from './importer/command.js';
 import { createLogger } from './log.js';
 import { oneLine, StartupError } from './startupError.js';
 import type { Config } from './config.js';
@@ -13,6 +14,7 @@ const USAGE = `usage: auren [command]
 commands:
   serve           run the data plane (the default)
   db migrate      apply the pending schema files in sql/ and exit
+  migrate <dir>   import legacy JSON memory files, each memory once (auren migrate --help)
   --version, -v   print the version and exit
   --help, -h      print this help and exit
 
@@ -33,6 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
+  if (argv[0] === 'migrate') return migrate(argv.slice(1));
   if (command !== 'serve' && command !== 'db migrate') {
     process.stderr.write(`auren: unknown command '${command}'; see auren --help\n`);
     return 2;
@@ -77,6 +80,24 @@ async function serve(config: Config, log: Logger): Promise<number> {
   log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down: finishing open calls');
   await app.stop();
   return 0;
+}
+
+async function migrate(args: string[]): Promise<number> {
+  if (args.some((arg) => ['--help', '-h'].includes(arg))) {
+    process.stdout.write(`${MIGRATE_USAGE}\n`);
+    return 0;
+  }
+  const config = loadConfig();
+  // Its output is the progress and the summary: info lines (schema migrated…) would mix in.
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  // Interrupted, it ends through exit, so an embedded PostgreSQL is stopped; a run again resumes.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\nauren migrate: stopped by ${signal}; run it again to import the rest\n`);
+      process.exit(130);
+    });
+  }
+  return migrateCommand(args, config, log);
 }
 
 async function migrateOnly(config: Config, log: Logger): Promise<number> {

@@ -13,6 +13,9 @@ export interface ConsumerLag {
   seconds: number;
 }
 
+// The byte budget of reading the one event whose time is wanted: any event fits.
+const ONE_EVENT_BYTES = 64 * 1024 * 1024;
+
 const checkpointRow = z.object({ name: z.string(), commit: z.bigint() });
 
 /**
@@ -29,7 +32,9 @@ export async function readConsumerLag(connection: CommonQueryMethods, store: Eve
     checkpoints.map(async ({ name, commit }) => {
       const behind = last > commit ? last - commit : 0n;
       if (behind === 0n) return { name, events: 0, seconds: 0 };
-      const [next] = await store.readLog(positionAt(commit + 1n), 1);
+      const {
+        events: [next],
+      } = await store.readLog(positionAt(commit + 1n), 1, ONE_EVENT_BYTES);
       return { name, events: Number(behind), seconds: next ? Math.max(0, now - next.createdAt) / 1000 : 0 };
     }),
   );
