@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import http from 'node:http';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { createConsumer } from './consumers/consumer.js';
 import type { Consumer, ConsumerDefinition } from './consumers/consumer.js';
@@ -15,6 +16,17 @@ import type { HealthStatus } from './server/health.js';
 import { startGrpcServer } from './server/grpcServer.js';
 import { createListener } from './server/listener.js';
 import { plainHttp } from './server/plainHttp.js';
+import type { PlainRoutes } from './server/plainHttp.js';
+import { loadDashboardFiles } from './server/dashboardFiles.js';
+import { checkReadiness } from './server/readiness.js';
+import { schemaVersions } from './db/migrate.js';
+import { createMetrics } from './metrics/metrics.js';
+import type { Metrics } from './metrics/metrics.js';
+import { registerPostgresCollector } from './metrics/postgres.js';
+import { queryMetrics } from './metrics/queryMetrics.js';
+import { createCallObserver } from './rpc/observeCall.js';
+import { startTracing } from './telemetry/tracing.js';
+import { version } from './version.js';
 import { registerReflection } from './server/reflection.js';
 import { startExpirySweeper } from './memory/expiry.js';
 import type { ExpirySweeper } from './memory/expiry.js';
@@ -33,9 +45,10 @@ import type { Wakeups } from './tails/wakeups.js';
 import { eventStoreHandlers } from './rpc/eventStoreService.js';
 import { memoryHandlers } from './rpc/memoryService.js';
 import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
-import { errorMapping, installUndecodableRequestStatus, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
+import { errorMapping, installUndecodableRequestStatus, observeCalls, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
 import { grpcService } from './rpc/transports/grpcjs.js';
 import type { Config } from './config.js';
+import { StartupError } from './startupError.js';
 import type { Logger } from './log.js';
 
 /** A running AUREN data plane. */
@@ -46,6 +59,10 @@ export interface App {
   url: string;
   /** The port serving gRPC with grpc-js (HTTP/2 without TLS): the agents' port. */
   grpcPort: number;
+  /** The admin port serving /metrics, /healthz and /readyz when METRICS_PORT is set. */
+  metricsPort: number | undefined;
+  /** The service's Prometheus metrics; other modules (projections, caches) feed it. */
+  metrics: Metrics;
   pool: DatabasePool;
   eventStore: EventStore;
   /** The writer of the memory module's streams (memory-, access-). */
@@ -65,6 +82,7 @@ export interface App {
 
 const SERVICES = ['auren.v1.EventStoreService', 'auren.v1.MemoryService'];
 const DATABASE_PROBE_MS = 2_000;
+const READINESS_TIMEOUT_MS = 2_000;
 // Memories the expiry sweeper records per transaction.
 const EXPIRY_BATCH_SIZE = 100;
 
@@ -82,6 +100,13 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     throw error;
   };
 
+  const monitoring = config.monitoring;
+  // Tracing costs nothing unless an OTLP endpoint is configured: no tracer, no spans.
+  const tracing = monitoring.otlpEndpoint
+    ? startTracing({ endpoint: monitoring.otlpEndpoint, serviceName: 'auren', serviceVersion: version() }, log)
+    : undefined;
+  if (tracing) started.push(() => tracing.stop());
+  const metrics = createMetrics();
   const database = await openDatabase(
     {
       databaseUrl: config.databaseUrl,
@@ -89,18 +114,37 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       embeddedPort: config.embeddedPostgresPort,
       poolSize: config.poolSize,
       startupTimeoutMs: config.startupTimeoutMs,
+      interceptors: monitoring.instrument
+        ? [queryMetrics({ registry: metrics.registry, log, slowQueryMs: monitoring.slowQueryMs, tracer: tracing?.tracer })]
+        : [],
     },
     log,
-  );
+  ).catch(abandon);
   started.push(() => database.close());
   const { pool, url: databaseUrl } = database;
 
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
   started.push(() => wakeups.stop());
-  const eventStore = createEventStore({ pool, limits: config.events, log, afterCommit: () => wakeups.appended() });
+  const eventStore = createEventStore({
+    pool,
+    limits: config.events,
+    log,
+    afterCommit: (appended) => {
+      wakeups.appended();
+      if (monitoring.instrument) metrics.appended(appended);
+    },
+  });
   started.push(() => eventStore.stop());
   // The memory module's streams: clients may not append to them; its writer is the one way in.
   const memoryStreams = eventStore.claimStreams(RESERVED_STREAM_PREFIXES);
+  registerPostgresCollector({
+    registry: metrics.registry,
+    pool,
+    store: eventStore,
+    poolSize: config.poolSize,
+    log,
+    timeoutMs: monitoring.scrapeTimeoutMs,
+  });
   const head = await startLogHead({
     store: eventStore,
     wakeups,
@@ -121,6 +165,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     maxTails: config.tails.maxTails,
     shutdown: stopTails.signal,
   });
+  metrics.watchTails(subscriptions);
   const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
   started.push(() => longTransactions.stop());
   const health = createHealthStatus();
@@ -146,6 +191,20 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   const events = eventStoreHandlers(eventStore, subscriptions, config.tails.checkpointInterval);
   const memories = memoryHandlers(memory);
   const described = [file_auren_v1_events, file_auren_v1_memory];
+  const observer = monitoring.instrument
+    ? createCallObserver({ metrics: metrics.rpc, log, accessLog: monitoring.accessLog, tracer: tracing?.tracer })
+    : undefined;
+  const expectedSchema = await schemaVersions().catch(abandon);
+  const readiness = () => checkReadiness(pool, expectedSchema, READINESS_TIMEOUT_MS);
+  const scrape = () => metrics.scrape();
+  // /metrics is unauthenticated, as Prometheus scrapes it: with METRICS_PORT it leaves PORT
+  // (the public one, once authentication lands) for an admin port kept off the public network.
+  const routes: PlainRoutes = {
+    health,
+    readiness,
+    ...(monitoring.metricsPort === undefined && { metrics: scrape }),
+    ...(monitoring.dashboard && { dashboard: loadDashboardFiles() }),
+  };
   const handler = connectNodeAdapter({
     routes: (router) => {
       serveOnConnect(router, EventStoreService, events);
@@ -154,11 +213,11 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       registerReflection(router, described);
     },
     // Outermost first: errors of the request checks are mapped like the handlers'.
-    interceptors: [errorMapping(log), requestChecks()],
+    interceptors: [...(observer ? [observeCalls(observer)] : []), errorMapping(log), requestChecks()],
     jsonOptions: { ignoreUnknownFields: false },
     binaryOptions: binaryReadOptions,
     readMaxBytes: config.messageMaxBytes,
-    fallback: (request, response) => plainHttp(request, response, health),
+    fallback: (request, response) => plainHttp(request, response, routes),
   });
   const listener = createListener(withCors(handler, config.corsOrigins), config.connections, log);
   const port = await listener.listen(config.port, config.host).catch(abandon);
@@ -170,11 +229,20 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     messageMaxBytes: config.messageMaxBytes,
     connections: config.connections,
     log,
-    services: [grpcService(EventStoreService, events, log), grpcService(MemoryService, memories, log)],
+    services: [grpcService(EventStoreService, events, log, observer), grpcService(MemoryService, memories, log, observer)],
     health,
     reflect: described,
   }).catch(abandon);
+  started.push(() => grpcListener.close(0));
   log.info({ host: config.host, port: grpcListener.port }, 'GRPC_PORT: serving gRPC (grpc-js) over HTTP/2');
+  let admin: http.Server | undefined;
+  let metricsPort: number | undefined;
+  if (monitoring.metricsPort !== undefined) {
+    const adminRoutes: PlainRoutes = { health, readiness, metrics: scrape };
+    admin = http.createServer((request, response) => plainHttp(request, response, adminRoutes));
+    metricsPort = await listenAdmin(admin, monitoring.metricsPort, config.host).catch(abandon);
+    log.info({ host: config.host, port: metricsPort }, 'METRICS_PORT: serving /metrics, /healthz and /readyz');
+  }
 
   const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
   probe.unref();
@@ -183,6 +251,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   return {
     port,
     grpcPort: grpcListener.port,
+    metricsPort,
+    metrics,
     url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     pool,
     eventStore,
@@ -222,6 +292,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await wakeups.stop();
       // A pool whose server went away may fail to close its connections; stopping goes on.
       await database.close();
+      admin?.closeAllConnections();
+      await new Promise((resolve) => (admin ? admin.close(resolve) : resolve(undefined)));
+      await tracing?.stop();
       log.info('stopped');
     },
   };
@@ -235,4 +308,24 @@ export function memoryLimits(config: Config): MemoryLimits {
     readPageSize: config.events.readMaxCount,
     responseMaxBytes: config.responseMaxBytes,
   };
+}
+
+// The admin port: plain HTTP/1.1, as Prometheus and probes speak it.
+function listenAdmin(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new StartupError(
+          {
+            code: 'listen',
+            failed: `cannot listen on ${host}:${port} (METRICS_PORT)`,
+            reason: error.code ?? error.message,
+            remedy: 'set METRICS_PORT to a free port (0 picks one), or unset it to serve /metrics on PORT',
+          },
+          { cause: error },
+        ),
+      ),
+    );
+    server.listen(port, host, () => resolve((server.address() as { port: number }).port));
+  });
 }

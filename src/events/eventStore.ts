@@ -59,8 +59,8 @@ export interface EventStoreOptions {
   pool: DatabasePool;
   limits: EventStoreLimits;
   log: Logger;
-  /** Runs after every commit that appended (it wakes the live tails). */
-  afterCommit?: () => void;
+  /** Runs after every commit that appended (it wakes the live tails, counts the events), with the appends written. */
+  afterCommit?: (appended: readonly BatchAppend[]) => void;
 }
 
 /** Appends to the streams a module of this process owns (see EventStore.claimStreams). */

@@ -44,8 +44,8 @@ export interface GroupCommitOptions {
   log: Logger;
   /** A batch takes appends until it holds this many events (at least one append). */
   maxBatchEvents: number;
-  /** Runs after each batch that appended anything committed. */
-  afterCommit: () => void;
+  /** Runs after each batch that appended anything committed, with the appends it wrote. */
+  afterCommit: (appended: readonly BatchAppend[]) => void;
 }
 
 interface Member extends QueuedAppend {
@@ -129,8 +129,11 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
     await settleCancel();
     batches++;
     appends += rows.length;
-    if (rows.some((row) => row.outcome === 'appended')) options.afterCommit();
     let next = 0;
+    if (rows.some((row) => row.outcome === 'appended')) {
+      const sent = batch.flatMap((m) => m.appends);
+      options.afterCommit(sent.filter((_, i) => rows[i]?.outcome === 'appended'));
+    }
     for (const member of batch) {
       member.removeAbortListener();
       member.resolve(rows.slice(next, next + member.appends.length));

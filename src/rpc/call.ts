@@ -26,6 +26,8 @@ export interface Call {
   readonly signal: AbortSignal;
   /** How the response is encoded: binary events are sent with pre-encoded documents (convert.ts). */
   readonly wire: Wire;
+  /** The call's request id (`x-request-id`, given or generated), when the transport observes calls. */
+  readonly requestId?: string | undefined;
 }
 
 /** One RPC, transport-neutral: a unary method answers once, a server-streaming one yields messages. */
