@@ -23,6 +23,8 @@ import { RESERVED_STREAM_PREFIXES } from './memory/model.js';
 import type { MemoryLimits } from './memory/model.js';
 import { createMemoryReads, MAX_QUERY_BYTES } from './memory/reads.js';
 import { createMemoryWrites } from './memory/writes.js';
+import { startRedisProjection } from './projections/redis/startRedisProjection.js';
+import type { RunningRedisProjection } from './projections/redis/startRedisProjection.js';
 import { startLogHead } from './tails/logHead.js';
 import type { LogHead } from './tails/logHead.js';
 import { createSubscriptions } from './tails/subscriptions.js';
@@ -57,6 +59,8 @@ export interface App {
   health: HealthStatus;
   /** Records memory_expired as expiries pass; app.stop() stops it. */
   expirySweeper: ExpirySweeper;
+  /** The Redis projection, when REDIS_URL is set. */
+  redisProjection: RunningRedisProjection | undefined;
   /** Creates and starts a durable consumer on this app's pool and tails; app.stop() stops it. */
   startConsumer(definition: ConsumerDefinition): Consumer;
   /** Stops serving, lets open calls finish, closes the database. */
@@ -118,10 +122,29 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   started.push(() => longTransactions.stop());
   const health = createHealthStatus();
   for (const service of SERVICES) health.set(service, ServingStatus.SERVING);
+  const consumers = new Set<Consumer>();
+  const startConsumer = (definition: ConsumerDefinition): Consumer => {
+    const consumer = createConsumer({
+      checkpointInterval: config.tails.checkpointInterval,
+      ...definition,
+      pool,
+      databaseUrl,
+      subscriptions,
+      log,
+    });
+    consumers.add(consumer);
+    consumer.start();
+    return consumer;
+  };
+  const redisProjection = config.redis
+    ? await startRedisProjection({ config: config.redis, head, log, retryMaxMs: config.projectionRetryMaxMs, startConsumer }).catch(abandon)
+    : undefined;
+  if (redisProjection) started.push(() => redisProjection.stop());
+  else log.info('REDIS_URL is not set: the Redis projection is off, every read is served by PostgreSQL');
   const limits = memoryLimits(config);
   const memory = {
     writes: createMemoryWrites({ pool, writer: memoryStreams, limits }),
-    reads: createMemoryReads({ pool, writer: memoryStreams, limits }),
+    reads: createMemoryReads({ pool, writer: memoryStreams, limits, cache: redisProjection?.cache }),
     history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits }),
   };
   const expirySweeper = startExpirySweeper({
@@ -168,7 +191,6 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
   probe.unref();
-  const consumers = new Set<Consumer>();
 
   return {
     port,
@@ -183,24 +205,14 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     longTransactions,
     health,
     expirySweeper,
-    startConsumer(definition) {
-      const consumer = createConsumer({
-        checkpointInterval: config.tails.checkpointInterval,
-        ...definition,
-        pool,
-        databaseUrl,
-        subscriptions,
-        log,
-      });
-      consumers.add(consumer);
-      consumer.start();
-      return consumer;
-    },
+    redisProjection,
+    startConsumer,
     async stop() {
       clearInterval(probe);
       health.shutdown();
       // Consumers and the sweeper first: they write through the pool, which closes last.
       await Promise.all([...consumers].map((consumer) => consumer.stop()));
+      await redisProjection?.stop();
       await expirySweeper.stop();
       // Live tails never finish on their own: end them, then let unary calls finish.
       head.stop();

@@ -50,6 +50,20 @@ const schema = z.object({
       'expects * or a comma-separated list of origins such as https://dashboard.example',
     )
     .default(''),
+  REDIS_URL: z
+    .string()
+    .url('expects a URL such as redis://127.0.0.1:6379')
+    .refine((value) => !URL.canParse(value) || /^rediss?:$/.test(new URL(value).protocol), 'expects a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().min(1, 'expects a key prefix such as auren:').default('auren:'),
+  REDIS_MEMORY_TTL_S: integer(0, 31_536_000).default('3600'),
+  REDIS_LIST_TTL_S: integer(0, 31_536_000).default('3600'),
+  REDIS_CONVERSATIONS_TTL_S: integer(0, 31_536_000).default('3600'),
+  REDIS_DECISIONS_TTL_S: integer(0, 31_536_000).default('1800'),
+  REDIS_LIST_MAX: integer(1, 100_000).default('100'),
+  REDIS_CONVERSATIONS_MAX: integer(1, 100_000).default('10'),
+  REDIS_DECISIONS_MAX: integer(1, 100_000).default('5'),
+  PROJECTION_RETRY_MAX_MS: integer(10, 600_000).default('5000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -81,6 +95,23 @@ export interface Config {
   /** Browser origins allowed to call the service; empty: its own origin only. */
   corsOrigins: string[];
   logLevel: string;
+  /** The Redis projection; absent (no REDIS_URL): off. */
+  redis: RedisConfig | undefined;
+  /** Longest wait between a failing projection's retries (Redis or Chroma down). */
+  projectionRetryMaxMs: number;
+}
+
+/** The Redis projection's connection, key prefix, TTLs (seconds, 0: none) and list sizes. */
+export interface RedisConfig {
+  url: string;
+  keyPrefix: string;
+  memoryTtlS: number;
+  listTtlS: number;
+  conversationsTtlS: number;
+  decisionsTtlS: number;
+  listMax: number;
+  conversationsMax: number;
+  decisionsMax: number;
 }
 
 /** How live tails wake up and how much they hold. */
@@ -154,5 +185,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((origin) => origin.trim())
       .filter(Boolean),
     logLevel: e.LOG_LEVEL,
+    redis:
+      e.REDIS_URL === undefined
+        ? undefined
+        : {
+            url: e.REDIS_URL,
+            keyPrefix: e.REDIS_KEY_PREFIX,
+            memoryTtlS: e.REDIS_MEMORY_TTL_S,
+            listTtlS: e.REDIS_LIST_TTL_S,
+            conversationsTtlS: e.REDIS_CONVERSATIONS_TTL_S,
+            decisionsTtlS: e.REDIS_DECISIONS_TTL_S,
+            listMax: e.REDIS_LIST_MAX,
+            conversationsMax: e.REDIS_CONVERSATIONS_MAX,
+            decisionsMax: e.REDIS_DECISIONS_MAX,
+          },
+    projectionRetryMaxMs: e.PROJECTION_RETRY_MAX_MS,
   };
 }

@@ -2,7 +2,7 @@ import type { DatabasePool } from 'slonik';
 import type { z } from 'zod';
 import { InvalidArgument } from '../errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
-import type { JsonObject } from '../events/types.js';
+import type { JsonObject, Position } from '../events/types.js';
 import { checkPageSize } from '../paging.js';
 import { recordRetrieval } from './audit.js';
 import type { Retrieval } from './audit.js';
@@ -83,16 +83,40 @@ export interface MemoryReads {
   getMemoryStats(agentId: string): Promise<MemoryStats>;
 }
 
+/** A memory as a cache holds it, and the log position its state is known to be current at. */
+export interface CachedMemory {
+  memory: Memory;
+  asOf: Position;
+}
+
+/**
+ * A read model in front of PostgreSQL for GetMemory (the Redis projection). It may lag: a read
+ * is answered from it only when `isCurrent` proves the cached state is the memory's state at
+ * the read's own audit event.
+ */
+export interface MemoryCache {
+  /** The cached memory, or undefined (not cached, or the cache does not answer). */
+  lookup(id: string): Promise<CachedMemory | undefined>;
+  /** Whether no event of the memory lies between `cached.asOf` and the committed position `audited`. */
+  isCurrent(cached: CachedMemory, audited: Position): Promise<boolean>;
+}
+
 /** What the reads need: the pool, the event store the access log is appended to, its limits. */
 export interface MemoryReadsOptions {
   pool: DatabasePool;
   /** The writer of the access streams. */
   writer: StreamWriter;
   limits: MemoryLimits;
+  /** Serves GetMemory when it is verifiably current; absent: PostgreSQL answers every read. */
+  cache?: MemoryCache;
 }
 
+// A cached memory whose expiry is this close to the clock is read from PostgreSQL, whose clock
+// decides expiry: the two clocks may disagree by a little.
+const EXPIRY_MARGIN_MS = 1_000;
+
 /** Creates the read side over the memories table. */
-export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions): MemoryReads {
+export function createMemoryReads({ pool, writer, limits, cache }: MemoryReadsOptions): MemoryReads {
   // A read answers only once its access-log events committed: a read whose record cannot be
   // written fails and returns nothing.
   async function auditedRead<T>(
@@ -110,6 +134,19 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
     async getMemory(caller, id, includeExpired, signal) {
       checkCaller(caller);
       const memoryId = checkMemoryId('id', id);
+      const retrieval: Retrieval = { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } };
+      const cached = cache && (await cache.lookup(memoryId));
+      const served = cached && servable(cached.memory, includeExpired);
+      if (cache && cached && served) {
+        // The same record as a read from PostgreSQL (it names the memory's person and id, which
+        // never change), committed before the answer; then the cache must prove it is current.
+        const audited = await recordRetrieval(writer, caller, [served], retrieval, signal);
+        if (audited && (await cache.isCurrent(cached, audited))) return served;
+        // Recorded already: read PostgreSQL without a second record.
+        const row = await pool.maybeOne(getQuery(memoryId));
+        if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);
+        return fromRow(row);
+      }
       return auditedRead(
         caller,
         async () => {
@@ -120,7 +157,7 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
           const memory = fromRow(row);
           return { result: memory, memories: [memory] };
         },
-        { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } },
+        retrieval,
         signal,
       );
     },
@@ -193,6 +230,17 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
     if (bytes > max) throw new InvalidArgument('query', `takes ${bytes} bytes, over the limit of ${max}`);
     return text;
   }
+}
+
+// The cached memory as GetMemory answers it, or undefined when PostgreSQL must answer: not
+// about a person (no read record proves the cache current), hidden by expiry, or near it.
+function servable(memory: Memory, includeExpired: boolean): Memory | undefined {
+  if (memory.userId === null) return undefined;
+  if (memory.expiresAt === null) return memory;
+  const left = memory.expiresAt - Date.now();
+  if (Math.abs(left) < EXPIRY_MARGIN_MS) return undefined;
+  if (left > 0) return memory;
+  return includeExpired ? { ...memory, expired: true } : undefined;
 }
 
 function fromRow(row: z.infer<typeof readRow>): Memory {
