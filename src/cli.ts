@@ -4,6 +4,7 @@ import { startApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/openDatabase.js';
 import { createLogger } from './log.js';
+import { projectionsCommand } from './projections/cli.js';
 import { oneLine, StartupError } from './startupError.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -13,6 +14,8 @@ const USAGE = `usage: auren [command]
 commands:
   serve           run the data plane (the default)
   db migrate      apply the pending schema files in sql/ and exit
+  projections status            each projection's checkpoint and lag
+  projections rebuild redis|chroma  replay one projection from the start of the log (the service may run)
   --version, -v   print the version and exit
   --help, -h      print this help and exit
 
@@ -35,6 +38,10 @@ export async function main(argv: string[]): Promise<number> {
   if (['version', '--version', '-v'].includes(command)) {
     process.stdout.write(`${version()}\n`);
     return 0;
+  }
+  if (argv[0] === 'projections') {
+    const config = loadConfig();
+    return projectionsCommand(argv.slice(1), config, createLogger(config.logLevel));
   }
   if (command !== 'serve' && command !== 'db migrate') {
     process.stderr.write(`auren: unknown command '${command}'; see auren --help\n`);

@@ -45,3 +45,15 @@ export function openRedis({ url, log, role, commandTimeoutMs }: RedisConnectionO
   });
   return redis as ProjectionRedis;
 }
+
+/** Deletes every key matching `pattern` (the projection's prefix), a page at a time. */
+export async function deleteKeys(redis: Redis, pattern: string): Promise<number> {
+  let cursor = '0';
+  let deleted = 0;
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    if (found.length > 0) deleted += await redis.unlink(...found);
+  } while (cursor !== '0');
+  return deleted;
+}

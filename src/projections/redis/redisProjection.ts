@@ -1,3 +1,4 @@
+import { PROJECTIONS } from '../admin.js';
 import type { ConsumerDefinition } from '../../consumers/consumer.js';
 import type { JsonObject, Position, RecordedEvent } from '../../events/types.js';
 import { MEMORY_EVENTS } from '../../memory/model.js';
@@ -5,7 +6,7 @@ import type { ProjectionRedis } from './client.js';
 import type { RedisKeys } from './keys.js';
 
 /** Name of the Redis projection's consumer (its checkpoint and lock). */
-export const REDIS_PROJECTION = 'projection.redis';
+export const REDIS_PROJECTION = PROJECTIONS.redis;
 
 /** How long keys live and how many members the lists keep (the seed's defaults). */
 export interface RedisProjectionLimits {

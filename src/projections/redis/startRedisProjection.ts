@@ -1,17 +1,17 @@
 import type { RedisConfig } from '../../config.js';
 import type { Consumer, ConsumerDefinition } from '../../consumers/consumer.js';
 import type { Logger } from '../../log.js';
-import type { MemoryCache } from '../../memory/reads.js';
 import type { LogHead } from '../../tails/logHead.js';
 import { openRedis } from './client.js';
 import { redisKeys } from './keys.js';
 import { createRedisMemoryCache } from './memoryCache.js';
+import type { RedisMemoryCache } from './memoryCache.js';
 import { redisProjection } from './redisProjection.js';
 
 /** The Redis projection running in this process: its consumer and the cache reads use. */
 export interface RunningRedisProjection {
   consumer: Consumer;
-  cache: MemoryCache;
+  cache: RedisMemoryCache;
   stop(): Promise<void>;
 }
 
