@@ -58,4 +58,6 @@ export interface MemoryLimits {
   queryMaxBytes: number;
   /** Events read from the store at a time (a memory's history may be longer). */
   readPageSize: number;
+  /** The dimension every embedding a client sends must have. */
+  embeddingDimensions: number;
 }

@@ -10,9 +10,9 @@ import { MemoryNotFound, SearchModeUnavailable } from './errors.js';
 import { MEMORY_TYPES } from './model.js';
 import type { Caller, Memory, MemoryLimits, MemoryType } from './model.js';
 import { decodeKeysetToken, encodeKeysetToken } from './pageToken.js';
-import { getQuery, listQuery, searchQuery, statsQuery, toMemory } from './queries.js';
+import { byIdsQuery, getQuery, listQuery, searchQuery, statsQuery, toMemory } from './queries.js';
 import type { MemoryFilter, readRow } from './queries.js';
-import { checkConfidence, checkMemoryId, checkName, checkType } from './validation.js';
+import { checkConfidence, checkEmbedding, checkMemoryId, checkName, checkType } from './validation.js';
 import { checkText } from '../events/validation.js';
 
 /** Page sizes of ListMemories (memory.proto): 0 asks for the default. */
@@ -47,7 +47,10 @@ export type SearchMode = 'full_text' | 'semantic' | 'hybrid';
 
 /** A search: text and the same filters as a list. */
 export interface SearchQuery {
+  /** May be empty for a semantic search with an embedding. */
   text: string;
+  /** The query's embedding, computed by the client (semantic and hybrid modes); absent or empty: the service embeds the text. */
+  embedding?: readonly number[];
   agentId?: string;
   userId?: string;
   types: MemoryType[];
@@ -62,6 +65,22 @@ export interface SearchQuery {
 export interface ScoredMemory {
   memory: Memory;
   score: number;
+  /** The lists it was found in. */
+  matchedBy: Array<'full_text' | 'semantic'>;
+  /** 1-based rank in each list; absent when not in it. */
+  fullTextRank?: number;
+  semanticRank?: number;
+}
+
+/**
+ * The semantic index (the Chroma projection) and the embedder of queries. It may lag the log:
+ * its matches are read again from PostgreSQL, so an answer never holds a stale or deleted memory.
+ */
+export interface SemanticIndex {
+  /** The query text's embedding; refuses (FAILED_PRECONDITION) when the service has no embedder. */
+  embedQuery(text: string, signal?: AbortSignal): Promise<number[]>;
+  /** The ids nearest to `vector` among the memories the filter covers, best first, with cosine similarity. */
+  nearest(vector: number[], filter: MemoryFilter, count: number, signal?: AbortSignal): Promise<{ id: string; similarity: number }[]>;
 }
 
 /** An agent's live memories, counted. */
@@ -109,14 +128,24 @@ export interface MemoryReadsOptions {
   limits: MemoryLimits;
   /** Serves GetMemory when it is verifiably current; absent: PostgreSQL answers every read. */
   cache?: MemoryCache;
+  /** Semantic and hybrid search; absent: they are FAILED_PRECONDITION. */
+  semantic?: SemanticIndex;
 }
+
+// Reciprocal rank fusion's constant (Cormack et al., 2009): a result scores 1 / (K + rank) per list.
+const RRF_K = 60;
+// Each list a hybrid search fuses is this many times the requested count, at least HYBRID_MIN_DEPTH.
+const HYBRID_DEPTH = 3;
+const HYBRID_MIN_DEPTH = 30;
+// The semantic index is asked for more than the page: some of its matches may have changed since.
+const SEMANTIC_OVERFETCH = 2;
 
 // A cached memory whose expiry is this close to the clock is read from PostgreSQL, whose clock
 // decides expiry: the two clocks may disagree by a little.
 const EXPIRY_MARGIN_MS = 1_000;
 
 /** Creates the read side over the memories table. */
-export function createMemoryReads({ pool, writer, limits, cache }: MemoryReadsOptions): MemoryReads {
+export function createMemoryReads({ pool, writer, limits, cache, semantic }: MemoryReadsOptions): MemoryReads {
   // A read answers only once its access-log events committed: a read whose record cannot be
   // written fails and returns nothing.
   async function auditedRead<T>(
@@ -187,19 +216,28 @@ export function createMemoryReads({ pool, writer, limits, cache }: MemoryReadsOp
 
     async searchMemories(caller, request, signal) {
       checkCaller(caller);
-      const text = checkQueryText(request.text);
+      const mode = request.mode;
+      if (mode !== 'full_text' && mode !== 'semantic' && mode !== 'hybrid')
+        throw new InvalidArgument('mode', `unknown search mode '${String(mode)}'`);
+      const embedding = checkEmbedding('embedding', request.embedding, limits.embeddingDimensions);
+      if (embedding && mode === 'full_text') throw new InvalidArgument('embedding', 'is for SEMANTIC and HYBRID searches');
+      // A semantic search by the client's vector needs no text.
+      const text = mode === 'semantic' && embedding && request.text === '' ? '' : checkQueryText(request.text);
       const filter = checkFilter(request);
       const limit = checkPageSize('limit', request.limit, SEARCH_LIMIT);
-      if (request.mode === 'semantic' || request.mode === 'hybrid') throw new SearchModeUnavailable(request.mode);
-      if (request.mode !== 'full_text') throw new InvalidArgument('mode', `unknown search mode '${String(request.mode)}'`);
+      if (mode !== 'full_text' && !semantic) throw new SearchModeUnavailable(mode);
+      const recorded: JsonObject = { text, mode, ...describeFilter(filter), limit };
+      if (embedding) recorded.embedding_dimensions = embedding.length;
       return auditedRead(
         caller,
         async () => {
-          const rows = await pool.any(searchQuery(filter, text, limit));
-          const results = rows.map((row) => ({ memory: fromRow(row), score: row.score }));
+          const results =
+            mode === 'full_text'
+              ? await fullText(filter, text, limit)
+              : await semanticOrHybrid(mode, filter, text, embedding, limit, signal);
           return { result: results, memories: results.map((r) => r.memory) };
         },
-        { operation: 'search_memories', query: { text, mode: request.mode, ...describeFilter(filter), limit } },
+        { operation: 'search_memories', query: recorded },
         signal,
       );
     },
@@ -221,6 +259,65 @@ export function createMemoryReads({ pool, writer, limits, cache }: MemoryReadsOp
       return { countByType, total, averageConfidence: total === 0 ? 0 : confidenceSum / total, lastCreatedAt };
     },
   };
+
+  async function fullText(filter: MemoryFilter, text: string, limit: number): Promise<ScoredMemory[]> {
+    const rows = await pool.any(searchQuery(filter, text, limit));
+    return rows.map((row, i) => ({ memory: fromRow(row), score: row.score, matchedBy: ['full_text'], fullTextRank: i + 1 }));
+  }
+
+  // Semantic matches, read again from PostgreSQL (as they are now, filtered), best first.
+  async function semanticMatches(filter: MemoryFilter, vector: number[], count: number, signal?: AbortSignal): Promise<ScoredMemory[]> {
+    const hits = await semantic!.nearest(vector, filter, count * SEMANTIC_OVERFETCH, signal);
+    if (hits.length === 0) return [];
+    const rows = new Map(
+      (
+        await pool.any(
+          byIdsQuery(
+            filter,
+            hits.map((h) => h.id),
+          ),
+        )
+      ).map((row) => [row.id, row]),
+    );
+    const found: ScoredMemory[] = [];
+    for (const hit of hits) {
+      const row = rows.get(hit.id);
+      if (row && found.length < count)
+        found.push({ memory: fromRow(row), score: hit.similarity, matchedBy: ['semantic'], semanticRank: found.length + 1 });
+    }
+    return found;
+  }
+
+  async function semanticOrHybrid(
+    mode: 'semantic' | 'hybrid',
+    filter: MemoryFilter,
+    text: string,
+    embedding: number[] | undefined,
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<ScoredMemory[]> {
+    const vector = embedding ?? (await semantic!.embedQuery(text, signal));
+    if (mode === 'semantic') return semanticMatches(filter, vector, limit, signal);
+    const depth = Math.max(limit * HYBRID_DEPTH, HYBRID_MIN_DEPTH);
+    const [byText, byMeaning] = await Promise.all([fullText(filter, text, depth), semanticMatches(filter, vector, depth, signal)]);
+    const fused = new Map<string, ScoredMemory>();
+    for (const match of byText) fused.set(match.memory.id, { ...match, score: 1 / (RRF_K + match.fullTextRank!) });
+    for (const match of byMeaning) {
+      const score = 1 / (RRF_K + match.semanticRank!);
+      const both = fused.get(match.memory.id);
+      if (both)
+        fused.set(match.memory.id, {
+          ...both,
+          score: both.score + score,
+          matchedBy: ['full_text', 'semantic'],
+          semanticRank: match.semanticRank,
+        });
+      else fused.set(match.memory.id, { ...match, score });
+    }
+    return [...fused.values()]
+      .sort((a, b) => b.score - a.score || b.memory.createdAt - a.memory.createdAt || (a.memory.id < b.memory.id ? 1 : -1))
+      .slice(0, limit);
+  }
 
   function checkQueryText(text: string): string {
     if (text.trim().length === 0) throw new InvalidArgument('query', 'must not be empty');

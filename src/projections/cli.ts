@@ -4,6 +4,9 @@ import { createEventStore } from '../events/eventStore.js';
 import type { Logger } from '../log.js';
 import { PROJECTIONS, projectionStatus, rebuildProjection } from './admin.js';
 import type { ProjectionName } from './admin.js';
+import path from 'node:path';
+import { dropCollection } from './chroma/collection.js';
+import { embeddedChromaUrl } from './chroma/embeddedChroma.js';
 import { deleteKeys, openRedis } from './redis/client.js';
 import { redisKeys } from './redis/keys.js';
 
@@ -49,6 +52,14 @@ export async function projectionsCommand(args: string[], config: Config, log: Lo
 }
 
 async function clearProjection(name: ProjectionName, config: Config, log: Logger): Promise<void> {
+  if (name === 'chroma') {
+    const chroma = config.chroma;
+    if (chroma.kind === 'off') return;
+    const url = chroma.kind === 'url' ? chroma.url : await embeddedChromaUrl(path.join(config.dataDir, 'chroma'));
+    // The embedded Chroma not running: the replay upserts every memory again over what is kept.
+    if (url) await dropCollection(url, chroma.collection);
+    return;
+  }
   if (name === 'redis') {
     if (!config.redis) return;
     const redis = openRedis({ url: config.redis.url, log, role: 'rebuild', commandTimeoutMs: 10_000 });
