@@ -23,6 +23,7 @@ const UNKNOWN_WEIGHT = 1;
 export function createLocalEmbedder(vectors: WordVectors): Embedder {
   const { dimensions, ranks } = vectors;
   const zipf = 1 / Math.log(ranks.size);
+  const common = commonDirection(vectors);
   return {
     name: `local:${WORD_VECTORS_PACKAGE}:sif`,
     dimensions,
@@ -33,6 +34,7 @@ export function createLocalEmbedder(vectors: WordVectors): Embedder {
 
   function embedOne(text: string): number[] {
     const sum = new Array<number>(dimensions).fill(0);
+    let known = 0;
     for (const word of words(text)) {
       const rank = ranks.get(word);
       if (rank === undefined) {
@@ -44,9 +46,22 @@ export function createLocalEmbedder(vectors: WordVectors): Embedder {
       const weight = SIF_A / (SIF_A + p) / 127;
       const row = rank * dimensions;
       for (let i = 0; i < dimensions; i++) sum[i]! += weight * vectors.vectors[row + i]!;
+      known += weight * 127;
     }
+    // Every word vector shares a common direction; without it, unrelated texts look alike.
+    for (let i = 0; i < dimensions; i++) sum[i]! -= known * common[i]!;
     return normalize(sum);
   }
+}
+
+// The mean of the word vectors (Mu & Viswanath, 2018, "All-but-the-top": removing it makes
+// averages of word vectors tell texts apart better).
+function commonDirection({ dimensions, vectors }: WordVectors): number[] {
+  const mean = new Array<number>(dimensions).fill(0);
+  const count = vectors.length / dimensions;
+  for (let row = 0; row < vectors.length; row += dimensions)
+    for (let i = 0; i < dimensions; i++) mean[i]! += vectors[row + i]! / 127 / count;
+  return mean;
 }
 
 /** The words of a text, lower-cased: letters and digits, apostrophes inside a word kept. */

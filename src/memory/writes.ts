@@ -154,11 +154,11 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
       if (input.content !== undefined) changes.content = checkDocument('content', input.content, maxBytes);
       if (input.metadata !== undefined) changes.metadata = checkDocument('metadata', input.metadata, maxBytes);
       if (input.confidence !== undefined) changes.confidence = checkConfidence('confidence', input.confidence);
-      if (Object.keys(changes).length === 0)
-        throw new InvalidArgument('content, metadata, confidence', 'nothing to change: set at least one of them');
       const embedding = checkEmbedding('embedding', input.embedding, limits.embeddingDimensions);
       if (embedding && changes.content === undefined)
         throw new InvalidArgument('embedding', 'is the embedding of new content: send content too');
+      if (Object.keys(changes).length === 0)
+        throw new InvalidArgument('content, metadata, confidence', 'nothing to change: set at least one of them');
       return change(
         id,
         input.expectedVersion,

@@ -22,7 +22,9 @@ const START_TIMEOUT_MS = 30_000;
 export async function startEmbeddedChroma(dir: string, port: number, log: Logger): Promise<EmbeddedChroma> {
   await mkdir(dir, { recursive: true });
   const chosen = port === 0 ? await freePort() : port;
-  const cli = path.join(path.dirname(createRequire(import.meta.url).resolve('chromadb/package.json')), 'dist', 'cli.mjs');
+  // The package exports no package.json: its CLI is found beside its main entry, in dist/.
+  const main = createRequire(import.meta.url).resolve('chromadb');
+  const cli = path.join(main.slice(0, main.lastIndexOf(`${path.sep}dist${path.sep}`)), 'dist', 'cli.mjs');
   const child = spawn(process.execPath, [cli, 'run', '--path', dir, '--host', '127.0.0.1', '--port', String(chosen)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
