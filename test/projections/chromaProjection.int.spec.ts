@@ -3,8 +3,6 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { ChromaClient } from 'chromadb';
-import { logPosition } from '../../src/events/types.js';
 import { MemoryType, SearchMode } from '../../src/gen/auren/v1/memory_pb.js';
 import { rebuildProjection } from '../../src/projections/admin.js';
 import { dropCollection } from '../../src/projections/chroma/collection.js';
@@ -13,31 +11,10 @@ import type { TestApp } from '../support/app.js';
 import { startTestChroma } from '../support/chroma.js';
 import type { TestChroma } from '../support/chroma.js';
 import { eventually } from '../support/events.js';
+import { chromaCaughtUp, dumpCollection } from '../support/projections.js';
 import { LABELLED_MEMORIES, LABELLED_QUERIES, recallAt } from '../fixtures/labelledMemories.js';
 
 const as = (agent: string) => ({ headers: { 'x-auren-agent': agent } });
-
-/** Resolves once the app's Chroma projection has handled the whole log. */
-export async function chromaCaughtUp(t: TestApp, timeoutMs = 60_000): Promise<void> {
-  const end = logPosition(await t.app.eventStore.logEnd()) - 1n;
-  const reached = () => logPosition(t.app.chromaProjection!.consumer.status().checkpoint) >= end;
-  await eventually(reached, 'the Chroma projection caught up', timeoutMs);
-}
-
-/** Every record of a collection, by id: document, metadata, and the vector rounded to 6 places. */
-export async function dumpCollection(url: string, name: string): Promise<Record<string, unknown>> {
-  const { hostname, port } = new URL(url);
-  const collection = await new ChromaClient({ host: hostname, port: Number(port) }).getCollection({
-    name,
-    embeddingFunction: null,
-  } as never);
-  const all = await collection.get({ include: ['documents', 'metadatas', 'embeddings'] });
-  const dump: Record<string, unknown> = {};
-  all.ids.forEach((id, i) => {
-    dump[id] = { document: all.documents[i], metadata: all.metadatas[i], vector: all.embeddings[i]!.map((x) => Math.round(x * 1e6) / 1e6) };
-  });
-  return Object.fromEntries(Object.entries(dump).sort(([a], [b]) => (a < b ? -1 : 1)));
-}
 
 describe('Chroma projection and semantic search (local embedder)', function () {
   this.timeout(120_000);

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
-import { comparePositions, logPosition } from '../../src/events/types.js';
+import { comparePositions } from '../../src/events/types.js';
 import { MemoryType } from '../../src/gen/auren/v1/memory_pb.js';
 import { PROJECTIONS, projectionStatus, rebuildProjection } from '../../src/projections/admin.js';
 import { deleteKeys } from '../../src/projections/redis/client.js';
@@ -13,40 +13,10 @@ import { accessStream } from '../../src/memory/model.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { eventually } from '../support/events.js';
+import { dumpRedis, redisCaughtUp as caughtUp } from '../support/projections.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const agent = (name: string) => ({ headers: { 'x-auren-agent': name } });
-
-/** Every key under `prefix` and its value, keys without the prefix, TTLs left out. */
-export async function dumpRedis(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...found);
-  } while (cursor !== '0');
-  const dump: Record<string, unknown> = {};
-  for (const key of keys.sort()) {
-    const name = key.slice(prefix.length);
-    if (name === 'projection:applied') continue;
-    const type = await redis.type(key);
-    if (type === 'hash') dump[name] = await redis.hgetall(key);
-    else if (type === 'zset') dump[name] = await redis.zrange(key, 0, -1, 'WITHSCORES');
-    else dump[name] = await redis.get(key);
-  }
-  return dump;
-}
-
-/** Resolves once the app's Redis projection has handled the whole log. */
-export async function caughtUp(t: TestApp, timeoutMs = 20_000): Promise<void> {
-  const end = logPosition(await t.app.eventStore.logEnd()) - 1n;
-  await eventually(
-    () => logPosition(t.app.redisProjection!.consumer.status().checkpoint) >= end,
-    'the Redis projection caught up',
-    timeoutMs,
-  );
-}
 
 describe('Redis projection', function () {
   this.timeout(60_000);
