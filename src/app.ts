@@ -142,7 +142,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     return consumer;
   };
   const redisProjection = config.redis
-    ? await startRedisProjection({ config: config.redis, head, log, retryMaxMs: config.projectionRetryMaxMs, startConsumer }).catch(abandon)
+    ? await startRedisProjection({ config: config.redis, head, log, retryMaxMs: config.projectionRetryMaxMs, pool, startConsumer }).catch(
+        abandon,
+      )
     : undefined;
   if (redisProjection) started.push(() => redisProjection.stop());
   else log.info('REDIS_URL is not set: the Redis projection is off, every read is served by PostgreSQL');

@@ -1,6 +1,8 @@
 import { PROJECTIONS } from '../admin.js';
 import type { ConsumerDefinition } from '../../consumers/consumer.js';
+import { logPosition } from '../../events/types.js';
 import type { JsonObject, Position, RecordedEvent } from '../../events/types.js';
+import type { Logger } from '../../log.js';
 import { MEMORY_EVENTS } from '../../memory/model.js';
 import type { ProjectionRedis } from './client.js';
 import type { RedisKeys } from './keys.js';
@@ -31,6 +33,9 @@ export interface RedisProjectionOptions {
   redis: ProjectionRedis;
   keys: RedisKeys;
   limits: RedisProjectionLimits;
+  /** Moves the projection's checkpoint back to the log's start: it replays everything. */
+  replayFromStart(): Promise<void>;
+  log: Logger;
 }
 
 // Events that are not a memory's change still move the applied position, at most this often,
@@ -49,11 +54,24 @@ const KINDS: Record<string, string> = {
  * atomic script (APPLY_EVENT) that keeps the memory's hash and the lists it is on. Replaying
  * the log, or any part of it again, leaves the same state.
  */
-export function redisProjection({ redis, keys, limits }: RedisProjectionOptions): ConsumerDefinition {
+export function redisProjection({ redis, keys, limits, replayFromStart, log }: RedisProjectionOptions): ConsumerDefinition {
   let positionWrittenAt = 0;
+  // Whether Redis is known to still hold what was applied: checked again after every reconnection.
+  let intact = false;
+  redis.on('ready', () => (intact = false));
   return {
     name: REDIS_PROJECTION,
     async handle(event) {
+      if (!intact) {
+        // A Redis that restarted without its data (no persistence, or another server) has lost
+        // the projection, though the checkpoint says applied: replay the log into it. The
+        // consumer notices the checkpoint moved at its next save and starts over.
+        if ((await redis.exists(keys.applied)) === 0 && logPosition(event.position) > 1n) {
+          log.warn('Redis holds none of the projection (restarted without its data?): replaying the log from the start');
+          await replayFromStart();
+        }
+        intact = true;
+      }
       const kind = event.streamId.startsWith('memory-') ? KINDS[event.type] : undefined;
       if (kind === undefined) {
         if (Date.now() - positionWrittenAt < POSITION_EVERY_MS) return;

@@ -6,7 +6,9 @@ import { openRedis } from './client.js';
 import { redisKeys } from './keys.js';
 import { createRedisMemoryCache } from './memoryCache.js';
 import type { RedisMemoryCache } from './memoryCache.js';
-import { redisProjection } from './redisProjection.js';
+import { REDIS_PROJECTION, redisProjection } from './redisProjection.js';
+import { createCheckpoints } from '../../consumers/checkpoints.js';
+import type { DatabasePool } from '../../db/pool.js';
 
 /** The Redis projection running in this process: its consumer and the cache reads use. */
 export interface RunningRedisProjection {
@@ -21,6 +23,7 @@ export interface RedisProjectionParts {
   head: LogHead;
   log: Logger;
   retryMaxMs: number;
+  pool: DatabasePool;
   startConsumer(definition: ConsumerDefinition): Consumer;
 }
 
@@ -39,6 +42,7 @@ export async function startRedisProjection({
   config,
   head,
   log,
+  pool,
   retryMaxMs,
   startConsumer,
 }: RedisProjectionParts): Promise<RunningRedisProjection> {
@@ -47,7 +51,9 @@ export async function startRedisProjection({
   const writer = openRedis({ url: config.url, log: projectionLog, role: 'projection', commandTimeoutMs: APPLY_TIMEOUT_MS });
   const reader = openRedis({ url: config.url, log: projectionLog, role: 'reads', commandTimeoutMs: READ_TIMEOUT_MS });
   const detach = await head.attach();
-  const consumer = startConsumer({ ...redisProjection({ redis: writer, keys, limits: config }), retry: { maxMs: retryMaxMs } });
+  const replayFromStart = () => createCheckpoints(pool).reset(REDIS_PROJECTION);
+  const definition = redisProjection({ redis: writer, keys, limits: config, replayFromStart, log: projectionLog });
+  const consumer = startConsumer({ ...definition, retry: { maxMs: retryMaxMs } });
   const cache = createRedisMemoryCache({ redis: reader, keys, head, log: projectionLog, verifyWaitMs: VERIFY_WAIT_MS });
   return {
     consumer,
