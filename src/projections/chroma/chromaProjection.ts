@@ -41,25 +41,79 @@ export function chromaProjection(options: ChromaProjectionOptions): ConsumerDefi
     name: CHROMA_PROJECTION,
     filter: { streamIdPrefixes: ['memory-'] },
     async handle(event) {
+      await handleOne(await options.collection(), event);
+    },
+    // New memories, the bulk of the log, go in together: one read of what is there, one call to
+    // the embedder, one upsert. Other changes are applied one by one, in order.
+    async handleBatch(events) {
       const collection = await options.collection();
-      const id = String(event.data.memory_id);
-      switch (event.type) {
-        case MEMORY_EVENTS.created:
-          return created(collection, id, event);
-        case MEMORY_EVENTS.updated:
-          return updated(collection, id, event);
-        case MEMORY_EVENTS.deleted:
-        case MEMORY_EVENTS.expired:
-          await collection.delete({ ids: [id] });
-          return;
+      let run: RecordedEvent[] = [];
+      const flush = async () => {
+        if (run.length > 0) await createdMany(collection, run);
+        run = [];
+      };
+      for (const event of events) {
+        if (event.type === MEMORY_EVENTS.created) {
+          run.push(event);
+          continue;
+        }
+        await flush();
+        await handleOne(collection, event);
       }
+      await flush();
     },
   };
 
-  async function created(collection: Collection, id: string, event: RecordedEvent): Promise<void> {
-    const existing = await collection.get({ ids: [id], include: ['metadatas'] });
-    const stored = existing.metadatas[0] as ChromaMemoryMetadata | null | undefined;
-    if (stored && stored.version >= Number(event.version)) return;
+  async function handleOne(collection: Collection, event: RecordedEvent): Promise<void> {
+    const id = String(event.data.memory_id);
+    switch (event.type) {
+      case MEMORY_EVENTS.created:
+        return created(collection, id, event);
+      case MEMORY_EVENTS.updated:
+        return updated(collection, id, event);
+      case MEMORY_EVENTS.deleted:
+      case MEMORY_EVENTS.expired:
+        await collection.delete({ ids: [id] });
+        return;
+    }
+  }
+
+  async function createdMany(collection: Collection, events: RecordedEvent[]): Promise<void> {
+    const ids = events.map((event) => String(event.data.memory_id));
+    const existing = await collection.get({ ids, include: ['metadatas'] });
+    const stored = new Map(existing.ids.map((id, i) => [id, (existing.metadatas[i] as ChromaMemoryMetadata | null)?.version ?? 0]));
+    const fresh = events.filter((event) => (stored.get(String(event.data.memory_id)) ?? 0) < Number(event.version));
+    const texts = fresh.map((event) => contentText(event.data.content));
+    const sent = fresh.map((event) => event.data.embedding);
+    const toEmbed = fresh.flatMap((_, i) => (validVector(sent[i]) || texts[i]!.trim() === '' ? [] : [i]));
+    const embedder = toEmbed.length > 0 ? await options.embedder : undefined;
+    const embedded = embedder ? await embedder.embed(toEmbed.map((i) => texts[i]!)) : [];
+    const vectors = fresh.map((_, i) => (validVector(sent[i]) ? (sent[i] as number[]) : embedded[toEmbed.indexOf(i)]));
+    const upsert = {
+      ids: [] as string[],
+      embeddings: [] as number[][],
+      documents: [] as string[],
+      metadatas: [] as ChromaMemoryMetadata[],
+    };
+    const unsearchable: string[] = [];
+    fresh.forEach((event, i) => {
+      const id = String(event.data.memory_id);
+      const vector = vectors[i];
+      if (!vector || vector.every((x) => x === 0)) return void unsearchable.push(id);
+      upsert.ids.push(id);
+      upsert.embeddings.push(vector);
+      upsert.documents.push(texts[i]!);
+      upsert.metadatas.push(metadataOf(event));
+    });
+    if (unsearchable.length > 0) await collection.delete({ ids: unsearchable });
+    if (upsert.ids.length > 0) await collection.upsert(upsert);
+  }
+
+  function validVector(value: unknown): boolean {
+    return Array.isArray(value) && value.length === options.dimensions;
+  }
+
+  function metadataOf(event: RecordedEvent): ChromaMemoryMetadata {
     const data = event.data;
     const metadata: ChromaMemoryMetadata = {
       agent_id: String(data.agent_id),
@@ -71,7 +125,14 @@ export function chromaProjection(options: ChromaProjectionOptions): ConsumerDefi
       version: Number(event.version),
     };
     if (typeof data.user_id === 'string') metadata.user_id = data.user_id;
-    await write(collection, id, contentText(data.content), data.embedding, metadata);
+    return metadata;
+  }
+
+  async function created(collection: Collection, id: string, event: RecordedEvent): Promise<void> {
+    const existing = await collection.get({ ids: [id], include: ['metadatas'] });
+    const stored = existing.metadatas[0] as ChromaMemoryMetadata | null | undefined;
+    if (stored && stored.version >= Number(event.version)) return;
+    await write(collection, id, contentText(event.data.content), event.data.embedding, metadataOf(event));
   }
 
   async function updated(collection: Collection, id: string, event: RecordedEvent): Promise<void> {

@@ -85,6 +85,7 @@ export async function startChromaProjection({
   const consumer = startConsumer({
     ...definition,
     handle: (event) => reopenOnFailure(async () => definition.handle(event)),
+    handleBatch: (events) => reopenOnFailure(() => definition.handleBatch!(events)),
     retry: { maxMs: config.projectionRetryMaxMs },
   });
   const index = createChromaSemanticIndex({ collection, embedder: embedder.ready, embedderWaitMs: EMBEDDER_WAIT_MS });

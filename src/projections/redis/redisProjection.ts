@@ -59,20 +59,24 @@ export function redisProjection({ redis, keys, limits, replayFromStart, log }: R
   // Whether Redis is known to still hold what was applied: checked again after every reconnection.
   let intact = false;
   redis.on('ready', () => (intact = false));
+  // A Redis that restarted without its data (no persistence, or another server) has lost the
+  // projection, though the checkpoint says applied: replay the log into it. The consumer
+  // notices the checkpoint moved at its next save and starts over.
+  async function checkIntact(first: RecordedEvent): Promise<void> {
+    if (intact) return;
+    if ((await redis.exists(keys.applied)) === 0 && logPosition(first.position) > 1n) {
+      log.warn('Redis holds none of the projection (restarted without its data?): replaying the log from the start');
+      await replayFromStart();
+    }
+    intact = true;
+  }
+  const kindOf = (event: RecordedEvent) => (event.streamId.startsWith('memory-') ? KINDS[event.type] : undefined);
+
   return {
     name: REDIS_PROJECTION,
     async handle(event) {
-      if (!intact) {
-        // A Redis that restarted without its data (no persistence, or another server) has lost
-        // the projection, though the checkpoint says applied: replay the log into it. The
-        // consumer notices the checkpoint moved at its next save and starts over.
-        if ((await redis.exists(keys.applied)) === 0 && logPosition(event.position) > 1n) {
-          log.warn('Redis holds none of the projection (restarted without its data?): replaying the log from the start');
-          await replayFromStart();
-        }
-        intact = true;
-      }
-      const kind = event.streamId.startsWith('memory-') ? KINDS[event.type] : undefined;
+      await checkIntact(event);
+      const kind = kindOf(event);
       if (kind === undefined) {
         if (Date.now() - positionWrittenAt < POSITION_EVERY_MS) return;
         await redis.set(keys.applied, formatPosition(event.position));
@@ -80,6 +84,22 @@ export function redisProjection({ redis, keys, limits, replayFromStart, log }: R
         return;
       }
       await redis.applyMemoryEvent(...applyArguments(event, kind, keys, limits));
+      positionWrittenAt = Date.now();
+    },
+    // One round trip for the batch: its scripts pipelined in log order, then the batch's last position.
+    async handleBatch(events) {
+      await checkIntact(events[0]!);
+      const pipeline = redis.pipeline() as ReturnType<typeof redis.pipeline> & {
+        applyMemoryEvent(...args: (string | number)[]): unknown;
+      };
+      for (const event of events) {
+        const kind = kindOf(event);
+        if (kind !== undefined) pipeline.applyMemoryEvent(...applyArguments(event, kind, keys, limits));
+      }
+      pipeline.set(keys.applied, formatPosition(events.at(-1)!.position));
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([error]) => error);
+      if (failed) throw failed[0];
       positionWrittenAt = Date.now();
     },
   };
