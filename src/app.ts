@@ -38,7 +38,7 @@ import type { Wakeups } from './tails/wakeups.js';
 import { eventStoreHandlers } from './rpc/eventStoreService.js';
 import { memoryHandlers } from './rpc/memoryService.js';
 import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
-import { errorMapping, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
+import { errorMapping, installUndecodableRequestStatus, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
 import { grpcService } from './rpc/transports/grpcjs.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -167,6 +167,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   started.push(() => expirySweeper.stop());
 
   installWireTextDecoding();
+  installUndecodableRequestStatus();
   // Each RPC is written once; each listener serves the same handlers through its adapter.
   const events = eventStoreHandlers(eventStore, subscriptions, config.tails.checkpointInterval);
   const memories = memoryHandlers(memory);
@@ -185,7 +186,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     readMaxBytes: config.messageMaxBytes,
     fallback: (request, response) => plainHttp(request, response, health),
   });
-  const listener = createListener(withCors(handler, config.corsOrigins), log);
+  const listener = createListener(withCors(handler, config.corsOrigins), config.connections, log);
   const port = await listener.listen(config.port, config.host).catch(abandon);
   started.push(() => listener.close(0));
   log.info({ host: config.host, port }, 'PORT: serving Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 and HTTP/1.1');
@@ -193,6 +194,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     host: config.host,
     port: config.grpcPort,
     messageMaxBytes: config.messageMaxBytes,
+    connections: config.connections,
+    log,
     services: [grpcService(EventStoreService, events, log), grpcService(MemoryService, memories, log)],
     health,
     reflect: described,

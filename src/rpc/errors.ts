@@ -36,6 +36,7 @@ const CODES: Record<ErrorCode, number> = {
   unavailable: StatusCode.UNAVAILABLE,
   cancelled: StatusCode.CANCELLED,
   deadline_exceeded: StatusCode.DEADLINE_EXCEEDED,
+  resource_exhausted: StatusCode.RESOURCE_EXHAUSTED,
 };
 
 /** One detail of a status (google.rpc.ErrorInfo, google.rpc.BadRequest) with its schema, as both transports pack it. */

@@ -3,6 +3,7 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import type { Socket } from 'node:net';
 import type { connectNodeAdapter } from '@connectrpc/connect-node';
+import type { ConnectionLimits } from '../config.js';
 import type { Logger } from '../log.js';
 import { StartupError } from '../startupError.js';
 
@@ -21,15 +22,32 @@ export interface Listener {
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /** Creates the one-port listener. */
-export function createListener(handler: RequestHandler, log: Logger): Listener {
-  const h2 = http2.createServer({}, handler);
-  const h1 = http.createServer(handler);
+export function createListener(handler: RequestHandler, limits: ConnectionLimits, log: Logger): Listener {
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, (request, response) => {
+    stopUploadAfterEarlyAnswer(request, limits.requestTimeoutMs);
+    void handler(request, response);
+  });
+  const h1 = http.createServer(
+    { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
+    (request, response) => {
+      closeAfterEarlyAnswer(request, response);
+      void handler(request, response);
+    },
+  );
+  // Node checks the header and request timeouts of a server's connections from when it starts
+  // listening; this one never listens itself (the TCP server below hands it its connections).
+  h1.emit('listening');
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on('session', (session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    closeWhenIdle(session, limits.idleTimeoutMs);
   });
+  const keepalive = setInterval(() => {
+    for (const session of sessions) pingOrCut(session, limits.keepaliveTimeoutMs);
+  }, limits.keepaliveTimeMs);
+  keepalive.unref();
 
   // No Nagle: a small response (most unary replies) must leave at once, not wait up to 40 ms
   // for the client's delayed ACK.
@@ -37,7 +55,20 @@ export function createListener(handler: RequestHandler, log: Logger): Listener {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
     socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
-    sniff(socket, (isHttp2) => (isHttp2 ? h2 : h1).emit('connection', socket));
+    // A connection that has not said which protocol it speaks in time is cut.
+    const undecided = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
+    sniff(socket, (isHttp2) => {
+      clearTimeout(undecided);
+      (isHttp2 ? h2 : h1).emit('connection', socket);
+    });
+  });
+  tcp.maxConnections = limits.maxConnections;
+  let lastDropWarning = 0;
+  tcp.on('drop', () => {
+    // Once a minute at most: a flood of connections must not become a flood of log lines.
+    if (Date.now() - lastDropWarning < 60_000) return;
+    lastDropWarning = Date.now();
+    log.warn({ maxConnections: limits.maxConnections }, 'PORT: connection limit reached; new connections are closed (MAX_CONNECTIONS)');
   });
   // An error while starting to listen is listen()'s to report.
   tcp.on('error', (error) => tcp.listening && log.error({ err: error }, 'listener error'));
@@ -63,10 +94,66 @@ export function createListener(handler: RequestHandler, log: Logger): Listener {
         for (const socket of sockets) socket.destroy();
       }, graceMs);
       await closed;
+      clearInterval(keepalive);
       clearInterval(idle);
       clearTimeout(timer);
     },
   };
+}
+
+// An answer sent before the request's body was read to its end is an early refusal (a message
+// too large, a body that is not a message): the client would go on uploading what nobody reads.
+// Over HTTP/2 the stream is reset with NO_ERROR once the answer and its trailers are out, as the
+// gRPC protocol says a server does; the connection's other calls go on.
+// A body that has not arrived whole within the request timeout is cancelled the same way.
+function stopUploadAfterEarlyAnswer(request: http2.Http2ServerRequest, requestTimeoutMs: number): void {
+  const stream = request.stream;
+  if (!request.complete) {
+    const late = setTimeout(() => {
+      if (!request.complete && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, requestTimeoutMs);
+    request.once('end', () => clearTimeout(late));
+    stream.once('close', () => clearTimeout(late));
+  }
+  // Registered after the compatibility layer's own listener: its trailers are sent by now.
+  stream.once('wantTrailers', () => {
+    if (request.complete) return;
+    setImmediate(() => {
+      if (!request.complete && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  });
+}
+
+// An HTTP/2 connection with no call open for `idleMs` is closed with GOAWAY. Node's session
+// timeout fires after that long without a frame; a connection holding a quiet tail stays.
+function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void {
+  let open = 0;
+  session.on('stream', (stream: http2.ServerHttp2Stream) => {
+    open++;
+    stream.once('close', () => open--);
+  });
+  session.setTimeout(idleMs, () => {
+    if (open === 0) drain(session);
+  });
+}
+
+// Pings a connection; one whose peer does not answer within `timeoutMs` is gone (a cable
+// pulled, a machine stopped) and is cut, which ends its calls and frees what they hold.
+function pingOrCut(session: http2.ServerHttp2Session, timeoutMs: number): void {
+  if (session.closed || session.destroyed || session.connecting) return;
+  const cut = setTimeout(() => session.destroy(), timeoutMs);
+  const sent = session.ping(() => clearTimeout(cut));
+  if (!sent) clearTimeout(cut);
+}
+
+// Over HTTP/1.1 the rest of the body would be read as the next request: the answer says
+// `connection: close` and the connection ends after it.
+function closeAfterEarlyAnswer(request: http.IncomingMessage, response: http.ServerResponse): void {
+  const writeHead = response.writeHead;
+  response.writeHead = function (this: http.ServerResponse, ...args: Parameters<typeof writeHead>) {
+    if (!request.complete) this.setHeader('connection', 'close');
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
 }
 
 // What the operator can do depends on why the port cannot be had.
