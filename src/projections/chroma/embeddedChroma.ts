@@ -13,6 +13,12 @@ export interface EmbeddedChroma {
 }
 
 const START_TIMEOUT_MS = 30_000;
+// Runs "$@" while the process $1 lives; a SIGTERM is passed on.
+const WITH_PARENT = `parent=$1; shift
+"$@" & child=$!
+trap 'kill -TERM $child 2>/dev/null; wait $child; exit' TERM INT
+while kill -0 "$parent" 2>/dev/null && kill -0 $child 2>/dev/null; do sleep 1 & wait $!; done
+kill -TERM $child 2>/dev/null; wait $child`;
 
 /**
  * Runs `chroma run --path <dir> --host 127.0.0.1 --port <port>` from the chromadb package (its
@@ -25,9 +31,27 @@ export async function startEmbeddedChroma(dir: string, port: number, log: Logger
   // The package exports no package.json: its CLI is found beside its main entry, in dist/.
   const main = createRequire(import.meta.url).resolve('chromadb');
   const cli = path.join(main.slice(0, main.lastIndexOf(`${path.sep}dist${path.sep}`)), 'dist', 'cli.mjs');
-  const child = spawn(process.execPath, [cli, 'run', '--path', dir, '--host', '127.0.0.1', '--port', String(chosen)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // A small shell stands between: it stops Chroma when this process is gone, even by SIGKILL
+  // (the server blocks its own JavaScript thread, so it cannot watch for that itself).
+  const child = spawn(
+    'sh',
+    [
+      '-c',
+      WITH_PARENT,
+      'sh',
+      String(process.pid),
+      process.execPath,
+      cli,
+      'run',
+      '--path',
+      dir,
+      '--host',
+      '127.0.0.1',
+      '--port',
+      String(chosen),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const output: string[] = [];
   const keep = (chunk: Buffer) => {
     const text = chunk.toString();
