@@ -303,7 +303,7 @@ async function getMemory(cached: App, plain: App, db: pg.Client): Promise<string
 // 100,000 memories written straight into PostgreSQL and the Chroma collection (embedded by the
 // local embedder here, in batches): the projection's path at ~100 memories/s would take too long.
 async function search(app: App, db: pg.Client, chromaUrl: string, collectionName: string): Promise<string> {
-  const embedder = await createEmbedder(loadConfig({}).embeddings, path.join('.auren', 'embeddings')).ready;
+  const embedder = await createEmbedder(loadConfig({}).embeddings, path.join('.auren', 'embeddings')).ready();
   const collection = await openCollection({
     url: chromaUrl,
     name: collectionName,

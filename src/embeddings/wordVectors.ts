@@ -28,7 +28,7 @@ export async function loadWordVectors(cacheDir: string, words: number): Promise<
   const file = path.join(cacheDir, `${WORD_VECTORS_PACKAGE}-${version}-${words}-v${FORMAT}.bin`);
   const cached = await readFile(file).catch(() => undefined);
   if (cached) return decode(cached);
-  const compiled = encode(compile(await readFile(source), words));
+  const compiled = encode(await compile(await readFile(source), words));
   await mkdir(cacheDir, { recursive: true });
   // Written aside and renamed: another process loading at the same time never reads half a file.
   const partial = `${file}.${process.pid}.${createHash('sha1').update(String(Math.random())).digest('hex').slice(0, 8)}`;
@@ -38,7 +38,12 @@ export async function loadWordVectors(cacheDir: string, words: number): Promise<
 }
 
 // The package's JSON: {"words":[...by frequency],...,"vectors":{"word":[100 values, norm, index],...}}.
-function compile(json: Buffer, words: number): WordVectors {
+// Work done in slices, letting the event loop run between them: the service goes on answering
+// (and hears its signals) while the vectors load.
+const SLICE = 5_000;
+const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function compile(json: Buffer, words: number): Promise<WordVectors> {
   const wordsAt = json.indexOf('"words":[');
   const wordsEnd = json.indexOf(']', json.indexOf('"],', wordsAt));
   const allWords = JSON.parse(json.toString('utf8', wordsAt + 8, wordsEnd + 1)) as string[];
@@ -49,7 +54,8 @@ function compile(json: Buffer, words: number): WordVectors {
   const row = new Float64Array(dimensions);
   let at = json.indexOf('"vectors":{') + '"vectors":{'.length;
   let found = 0;
-  while (found < ranks.size && json[at] === 0x22 /* " */) {
+  for (let scanned = 0; found < ranks.size && json[at] === 0x22 /* " */; scanned++) {
+    if (scanned % SLICE === 0) await breathe();
     let end = at + 1;
     while (json[end] !== 0x22) end += json[end] === 0x5c /* \ */ ? 2 : 1;
     const word = JSON.parse(json.toString('utf8', at, end + 1)) as string;
@@ -82,13 +88,16 @@ function encode({ dimensions, ranks, vectors }: WordVectors): Buffer {
   return Buffer.concat([header, words, Buffer.from(vectors.buffer, vectors.byteOffset, vectors.byteLength)]);
 }
 
-function decode(file: Buffer): WordVectors {
+async function decode(file: Buffer): Promise<WordVectors> {
   const dimensions = file.readUInt32LE(4);
   const count = file.readUInt32LE(8);
   const wordBytes = file.readUInt32LE(12);
   const words = file.toString('utf8', 16, 16 + wordBytes).split('\n');
   const ranks = new Map<string, number>();
-  words.forEach((word, rank) => ranks.set(word, rank));
+  for (let rank = 0; rank < words.length; rank++) {
+    if (rank % SLICE === 0) await breathe();
+    ranks.set(words[rank]!, rank);
+  }
   const start = 16 + wordBytes;
   const vectors = new Int8Array(count * dimensions);
   vectors.set(new Int8Array(file.buffer, file.byteOffset + start, count * dimensions));

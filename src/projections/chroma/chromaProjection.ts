@@ -14,7 +14,7 @@ export interface ChromaProjectionOptions {
   /** The collection, opened again after a failure (Chroma restarted, the collection rebuilt). */
   collection(): Promise<Collection>;
   /** Resolves to the service's embedder; undefined when clients send every vector. */
-  embedder: Promise<Embedder | undefined>;
+  embedder(): Promise<Embedder | undefined>;
   dimensions: number;
 }
 
@@ -86,7 +86,7 @@ export function chromaProjection(options: ChromaProjectionOptions): ConsumerDefi
     const texts = fresh.map((event) => contentText(event.data.content));
     const sent = fresh.map((event) => event.data.embedding);
     const toEmbed = fresh.flatMap((_, i) => (validVector(sent[i]) || texts[i]!.trim() === '' ? [] : [i]));
-    const embedder = toEmbed.length > 0 ? await options.embedder : undefined;
+    const embedder = toEmbed.length > 0 ? await options.embedder() : undefined;
     const embedded = embedder ? await embedder.embed(toEmbed.map((i) => texts[i]!)) : [];
     const vectors = fresh.map((_, i) => (validVector(sent[i]) ? (sent[i] as number[]) : embedded[toEmbed.indexOf(i)]));
     const upsert = {
@@ -155,7 +155,7 @@ export function chromaProjection(options: ChromaProjectionOptions): ConsumerDefi
   async function write(collection: Collection, id: string, text: string, sent: unknown, metadata: ChromaMemoryMetadata): Promise<void> {
     let vector = Array.isArray(sent) && sent.length === options.dimensions ? (sent as number[]) : undefined;
     if (!vector && text.trim() !== '') {
-      const embedder = await options.embedder;
+      const embedder = await options.embedder();
       vector = embedder ? (await embedder.embed([text]))[0] : undefined;
     }
     if (!vector || vector.every((x) => x === 0)) {

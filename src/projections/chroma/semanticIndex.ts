@@ -8,7 +8,7 @@ import { DependencyUnavailable } from '../errors.js';
 /** What semantic search reads: the projection's collection and the query embedder. */
 export interface ChromaSemanticIndexOptions {
   collection(): Promise<Collection>;
-  embedder: Promise<Embedder | undefined>;
+  embedder(): Promise<Embedder | undefined>;
   /** How long a query waits for the local embedder to finish loading. */
   embedderWaitMs: number;
 }
@@ -19,7 +19,7 @@ export function createChromaSemanticIndex(options: ChromaSemanticIndexOptions): 
     async embedQuery(text, signal) {
       let timer: NodeJS.Timeout | undefined;
       const waited = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, options.embedderWaitMs, 'late')));
-      const embedder = await Promise.race([options.embedder, waited]).finally(() => clearTimeout(timer));
+      const embedder = await Promise.race([options.embedder(), waited]).finally(() => clearTimeout(timer));
       if (embedder === 'late') throw new DependencyUnavailable('embedder', 'the local embedder is still loading its word vectors');
       if (!embedder) throw new InvalidArgument('embedding', 'is required: this service embeds nothing itself (EMBEDDINGS=client)');
       return (await embedder.embed([text], signal))[0]!;

@@ -31,7 +31,7 @@ export interface ChromaProjectionParts {
 const EMBEDDER_WAIT_MS = 10_000;
 
 /**
- * Starts the embedded Chroma when no CHROMA_URL is set, the embedder (loading in the background),
+ * Starts the embedded Chroma when no CHROMA_URL is set, the embedder (loaded at its first use),
  * the projection's consumer and the semantic index. Chroma being down is no reason not to
  * start: the consumer retries until it answers, and semantic searches are UNAVAILABLE meanwhile.
  */
@@ -55,7 +55,6 @@ export async function startChromaProjection({
   }
   const url = chroma.kind === 'url' ? chroma.url : embedded!.url;
   const embedder = createEmbedder(config.embeddings, embeddingsCacheDir(config.dataDir));
-  embedder.ready.catch((error: unknown) => projectionLog.error({ err: error }, 'the embedder could not be loaded'));
   // Opened on first use and again after any failure: Chroma may restart, a rebuild drops the collection.
   let opened: Promise<Collection> | undefined;
   const collection = async () => {
