@@ -115,14 +115,21 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     wakeups,
     log,
     windowSize: config.tails.window,
+    windowMaxBytes: config.tails.windowMaxBytes,
     pageSize: config.tails.pageSize,
+    pageMaxBytes: config.tails.pageMaxBytes,
     pollMs: config.tails.pollMs,
   }).catch(abandon);
   started.push(() => head.stop());
   const stopTails = new AbortController();
   // Every live tail listens to it: thousands of listeners are expected, not a leak.
   setMaxListeners(0, stopTails.signal);
-  const subscriptions = createSubscriptions(eventStore, head, { pageSize: config.tails.pageSize, shutdown: stopTails.signal });
+  const subscriptions = createSubscriptions(eventStore, head, {
+    pageSize: config.tails.pageSize,
+    pageMaxBytes: config.tails.pageMaxBytes,
+    maxTails: config.tails.maxTails,
+    shutdown: stopTails.signal,
+  });
   const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
   started.push(() => longTransactions.stop());
   const health = createHealthStatus();
@@ -256,5 +263,6 @@ export function memoryLimits(config: Config): MemoryLimits {
     queryMaxBytes: Math.min(MAX_QUERY_BYTES, config.events.eventMaxBytes),
     readPageSize: config.events.readMaxCount,
     embeddingDimensions: config.embeddings.dimensions,
+    responseMaxBytes: config.responseMaxBytes,
   };
 }

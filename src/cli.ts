@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/openDatabase.js';
+import { MIGRATE_USAGE, migrateCommand } from './importer/command.js';
 import { createLogger } from './log.js';
 import { projectionsCommand } from './projections/cli.js';
 import { oneLine, StartupError } from './startupError.js';
@@ -14,6 +15,7 @@ const USAGE = `usage: auren [command]
 commands:
   serve           run the data plane (the default)
   db migrate      apply the pending schema files in sql/ and exit
+  migrate <dir>   import legacy JSON memory files, each memory once (auren migrate --help)
   projections status            each projection's checkpoint and lag
   projections rebuild redis|chroma  replay one projection from the start of the log (the service may run)
   --version, -v   print the version and exit
@@ -39,6 +41,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
+  if (argv[0] === 'migrate') return migrate(argv.slice(1));
   if (argv[0] === 'projections') {
     const config = loadConfig();
     return projectionsCommand(argv.slice(1), config, createLogger(config.logLevel));
@@ -87,6 +90,24 @@ async function serve(config: Config, log: Logger): Promise<number> {
   log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down: finishing open calls');
   await app.stop();
   return 0;
+}
+
+async function migrate(args: string[]): Promise<number> {
+  if (args.some((arg) => ['--help', '-h'].includes(arg))) {
+    process.stdout.write(`${MIGRATE_USAGE}\n`);
+    return 0;
+  }
+  const config = loadConfig();
+  // Its output is the progress and the summary: info lines (schema migrated…) would mix in.
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  // Interrupted, it ends through exit, so an embedded PostgreSQL is stopped; a run again resumes.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\nauren migrate: stopped by ${signal}; run it again to import the rest\n`);
+      process.exit(130);
+    });
+  }
+  return migrateCommand(args, config, log);
 }
 
 async function migrateOnly(config: Config, log: Logger): Promise<number> {

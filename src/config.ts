@@ -41,6 +41,8 @@ const schema = z.object({
   TAIL_POLL_MS: integer(10, 60_000).default('500'),
   TAIL_PAGE_SIZE: integer(1, 10_000).default('500'),
   TAIL_WINDOW: integer(100, 1_000_000).default('10000'),
+  TAIL_WINDOW_MAX_BYTES: integer(65_536, 16 * 1024 * 1024 * 1024).default('67108864'),
+  TAIL_PAGE_MAX_BYTES: integer(4_096, 64 * 1024 * 1024).default('131072'),
   TAIL_CHECKPOINT_INTERVAL: integer(1, 1_000_000).default('1000'),
   LONG_TRANSACTION_WARN_MS: integer(100, 3_600_000).default('10000'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default('10000'),
@@ -51,7 +53,7 @@ const schema = z.object({
   KEEPALIVE_TIMEOUT_MS: integer(100, 600_000).default('20000'),
   MAX_CONNECTIONS: integer(1, 1_000_000).optional(),
   MAX_STREAMS_PER_CONNECTION: integer(1, 1_000_000).default('1000'),
-  MAX_TAILS: integer(1, 1_000_000).default('5000'),
+  MAX_TAILS: integer(1, 1_000_000).default('2000'),
   RESPONSE_MAX_BYTES: integer(65_536, 64 * 1024 * 1024).default('3145728'),
   CORS_ORIGINS: z
     .string()
@@ -197,6 +199,10 @@ export interface TailConfig {
   pageSize: number;
   /** Recent events kept in memory for live tails. */
   window: number;
+  /** Most bytes of events (data and metadata as JSON) in that window. */
+  windowMaxBytes: number;
+  /** Most bytes of events a tail behind the window reads and holds at a time. */
+  pageMaxBytes: number;
   /** Default scanned events between checkpoints of a filtered tail. */
   checkpointInterval: number;
   /** Live tails (SubscribeToStream, SubscribeToAll) open at once in the process; more are RESOURCE_EXHAUSTED. */
@@ -268,6 +274,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       readMaxCount: e.READ_MAX_COUNT,
       filterScanWindow: e.READ_FILTER_SCAN,
       batchMaxEvents: e.APPEND_BATCH_MAX_EVENTS,
+      responseMaxBytes: e.RESPONSE_MAX_BYTES,
     },
     memoryContentMaxBytes: e.MEMORY_CONTENT_MAX_BYTES,
     messageMaxBytes: e.MESSAGE_MAX_BYTES,
@@ -276,6 +283,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: e.TAIL_POLL_MS,
       pageSize: e.TAIL_PAGE_SIZE,
       window: e.TAIL_WINDOW,
+      windowMaxBytes: e.TAIL_WINDOW_MAX_BYTES,
+      pageMaxBytes: e.TAIL_PAGE_MAX_BYTES,
       checkpointInterval: e.TAIL_CHECKPOINT_INTERVAL,
       maxTails: e.MAX_TAILS,
     },

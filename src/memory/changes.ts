@@ -1,4 +1,4 @@
-import type { StreamWriter } from '../events/eventStore.js';
+import type { StreamAppend, StreamWriter } from '../events/eventStore.js';
 import type { AppendResult, JsonObject } from '../events/types.js';
 import { memoryStream } from './model.js';
 import type { Caller, Memory, MEMORY_EVENTS } from './model.js';
@@ -14,6 +14,8 @@ export interface MemoryChange {
   caller: Caller;
   /** What changed, besides the memory's identity, which every event carries. */
   data: JsonObject;
+  /** Facts about the write beside the person and the caller (an import's source file). */
+  metadata?: JsonObject;
 }
 
 /**
@@ -23,20 +25,29 @@ export interface MemoryChange {
  * metadata.user_id puts the event on the person's audit trail.
  */
 export function appendChange(writer: StreamWriter, change: MemoryChange, signal?: AbortSignal): Promise<AppendResult> {
+  const { streamId, expected, events } = changeAppend(change);
+  return writer.append(streamId, expected, events, signal);
+}
+
+/** A change as the append that records it: one event on the memory's stream, at exactly its version before. */
+export function changeAppend(change: MemoryChange): StreamAppend {
   const { memory } = change;
-  return writer.append(
-    memoryStream(memory.id),
-    { kind: 'exact', version: change.versionBefore },
-    [
+  return {
+    streamId: memoryStream(memory.id),
+    expected: { kind: 'exact', version: change.versionBefore },
+    events: [
       {
         eventId: change.eventId,
         type: change.type,
         data: { memory_id: memory.id, agent_id: memory.agentId, user_id: memory.userId, type: memory.type, ...change.data },
-        metadata: memory.userId === null ? { caller: change.caller.agentId } : { user_id: memory.userId, caller: change.caller.agentId },
+        metadata: {
+          ...(memory.userId === null ? {} : { user_id: memory.userId }),
+          caller: change.caller.agentId,
+          ...change.metadata,
+        },
       },
     ],
-    signal,
-  );
+  };
 }
 
 /** An expiry as event data: ISO 8601, or null for none. */

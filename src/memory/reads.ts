@@ -10,6 +10,7 @@ import { MemoryNotFound, SearchModeUnavailable } from './errors.js';
 import { MEMORY_TYPES } from './model.js';
 import type { Caller, Memory, MemoryLimits, MemoryType } from './model.js';
 import { decodeKeysetToken, encodeKeysetToken } from './pageToken.js';
+import { wasCut } from '../db/pages.js';
 import { byIdsQuery, getQuery, listQuery, searchQuery, statsQuery, toMemory } from './queries.js';
 import type { MemoryFilter, readRow } from './queries.js';
 import { checkConfidence, checkEmbedding, checkMemoryId, checkName, checkType } from './validation.js';
@@ -201,11 +202,13 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
         caller,
         async () => {
           // One row more than the page says whether another page follows.
-          const rows = await pool.any(listQuery(filter, after, pageSize + 1));
+          const rows = await pool.any(listQuery(filter, after, pageSize + 1, limits.responseMaxBytes));
           const page = rows.slice(0, pageSize);
           const last = page.at(-1);
           const nextPageToken =
-            rows.length > pageSize && last ? encodeKeysetToken({ createdAtUs: last.created_at_us, id: last.id }, key) : '';
+            (rows.length > pageSize || wasCut(rows)) && last
+              ? encodeKeysetToken({ createdAtUs: last.created_at_us, id: last.id }, key)
+              : '';
           const memories = page.map(fromRow);
           return { result: { memories, nextPageToken }, memories };
         },
@@ -219,7 +222,7 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
       const mode = request.mode;
       if (mode !== 'full_text' && mode !== 'semantic' && mode !== 'hybrid')
         throw new InvalidArgument('mode', `unknown search mode '${String(mode)}'`);
-      const embedding = checkEmbedding('embedding', request.embedding, limits.embeddingDimensions);
+      const embedding = checkEmbedding('embedding', request.embedding, limits.embeddingDimensions ?? 0);
       if (embedding && mode === 'full_text') throw new InvalidArgument('embedding', 'is for SEMANTIC and HYBRID searches');
       // A semantic search by the client's vector needs no text.
       const text = mode === 'semantic' && embedding && request.text === '' ? '' : checkQueryText(request.text);
@@ -231,10 +234,11 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
       return auditedRead(
         caller,
         async () => {
+          // The best matches that fit in an answer: a search has no next page.
           const results =
             mode === 'full_text'
               ? await fullText(filter, text, limit)
-              : await semanticOrHybrid(mode, filter, text, embedding, limit, signal);
+              : withinBytes(await semanticOrHybrid(mode, filter, text, embedding, limit, signal), limits.responseMaxBytes);
           return { result: results, memories: results.map((r) => r.memory) };
         },
         { operation: 'search_memories', query: recorded },
@@ -261,7 +265,7 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
   };
 
   async function fullText(filter: MemoryFilter, text: string, limit: number): Promise<ScoredMemory[]> {
-    const rows = await pool.any(searchQuery(filter, text, limit));
+    const rows = await pool.any(searchQuery(filter, text, limit, limits.responseMaxBytes));
     return rows.map((row, i) => ({ memory: fromRow(row), score: row.score, matchedBy: ['full_text'], fullTextRank: i + 1 }));
   }
 
@@ -338,6 +342,16 @@ function servable(memory: Memory, includeExpired: boolean): Memory | undefined {
   if (Math.abs(left) < EXPIRY_MARGIN_MS) return undefined;
   if (left > 0) return memory;
   return includeExpired ? { ...memory, expired: true } : undefined;
+}
+
+// The first results whose documents (content and metadata, as JSON) fit in `maxBytes`, the
+// first always: the byte budget of an answer, as searchQuery applies it to full text.
+function withinBytes(results: ScoredMemory[], maxBytes: number): ScoredMemory[] {
+  let total = 0;
+  return results.filter((result, i) => {
+    total += Buffer.byteLength(JSON.stringify(result.memory.content)) + Buffer.byteLength(JSON.stringify(result.memory.metadata));
+    return i === 0 || total <= maxBytes;
+  });
 }
 
 function fromRow(row: z.infer<typeof readRow>): Memory {

@@ -116,7 +116,7 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
       const metadata = checkDocument('metadata', input.metadata ?? {}, maxBytes);
       const confidence = checkConfidence('confidence', input.confidence ?? 1);
       const expiresAt = input.expiresAt == null ? null : checkExpiry('expires_at', input.expiresAt);
-      const embedding = checkEmbedding('embedding', input.embedding, limits.embeddingDimensions);
+      const embedding = checkEmbedding('embedding', input.embedding, limits.embeddingDimensions ?? 0);
       const id = newId();
       const eventId = newId();
       const identity = { id, agentId, userId, type };
@@ -154,7 +154,7 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
       if (input.content !== undefined) changes.content = checkDocument('content', input.content, maxBytes);
       if (input.metadata !== undefined) changes.metadata = checkDocument('metadata', input.metadata, maxBytes);
       if (input.confidence !== undefined) changes.confidence = checkConfidence('confidence', input.confidence);
-      const embedding = checkEmbedding('embedding', input.embedding, limits.embeddingDimensions);
+      const embedding = checkEmbedding('embedding', input.embedding, limits.embeddingDimensions ?? 0);
       if (embedding && changes.content === undefined)
         throw new InvalidArgument('embedding', 'is the embedding of new content: send content too');
       if (Object.keys(changes).length === 0)

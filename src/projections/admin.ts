@@ -31,7 +31,7 @@ export async function projectionStatus(pool: DatabasePool, store: EventStore): P
     const stored = await checkpoints.find(PROJECTIONS[name]);
     const position = stored?.position ?? { commit: 0n, prepare: 0n };
     const lagEvents = logPosition(end) - 1n - logPosition(position);
-    const [oldest] = lagEvents > 0n ? await store.readLog(positionAfter(position), 1) : [];
+    const [oldest] = lagEvents > 0n ? (await store.readLog(positionAfter(position), 1, Number.MAX_SAFE_INTEGER)).events : [];
     statuses.push({
       name,
       checkpoint: stored?.position,
