@@ -35,6 +35,11 @@ import { RESERVED_STREAM_PREFIXES } from './memory/model.js';
 import type { MemoryLimits } from './memory/model.js';
 import { createMemoryReads, MAX_QUERY_BYTES } from './memory/reads.js';
 import { createMemoryWrites } from './memory/writes.js';
+import { startChromaProjection } from './projections/chroma/startChromaProjection.js';
+import type { RunningChromaProjection } from './projections/chroma/startChromaProjection.js';
+import { watchProjections } from './projections/health.js';
+import { startRedisProjection } from './projections/redis/startRedisProjection.js';
+import type { RunningRedisProjection } from './projections/redis/startRedisProjection.js';
 import { startLogHead } from './tails/logHead.js';
 import type { LogHead } from './tails/logHead.js';
 import { createSubscriptions } from './tails/subscriptions.js';
@@ -74,6 +79,10 @@ export interface App {
   health: HealthStatus;
   /** Records memory_expired as expiries pass; app.stop() stops it. */
   expirySweeper: ExpirySweeper;
+  /** The Redis projection, when REDIS_URL is set. */
+  redisProjection: RunningRedisProjection | undefined;
+  /** The Chroma projection, unless CHROMA_URL=off. */
+  chromaProjection: RunningChromaProjection | undefined;
   /** Creates and starts a durable consumer on this app's pool and tails; app.stop() stops it. */
   startConsumer(definition: ConsumerDefinition): Consumer;
   /** Stops serving, lets open calls finish, closes the database. */
@@ -170,10 +179,34 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   started.push(() => longTransactions.stop());
   const health = createHealthStatus();
   for (const service of SERVICES) health.set(service, ServingStatus.SERVING);
+  const consumers = new Set<Consumer>();
+  const startConsumer = (definition: ConsumerDefinition): Consumer => {
+    const consumer = createConsumer({
+      checkpointInterval: config.tails.checkpointInterval,
+      ...definition,
+      pool,
+      databaseUrl,
+      subscriptions,
+      log,
+    });
+    consumers.add(consumer);
+    consumer.start();
+    return consumer;
+  };
+  const redisProjection = config.redis
+    ? await startRedisProjection({ config: config.redis, head, log, retryMaxMs: config.projectionRetryMaxMs, pool, startConsumer }).catch(
+        abandon,
+      )
+    : undefined;
+  if (redisProjection) started.push(() => redisProjection.stop());
+  else log.info('REDIS_URL is not set: the Redis projection is off, every read is served by PostgreSQL');
+  const chromaProjection = await startChromaProjection({ config, log, startConsumer }).catch(abandon);
+  if (chromaProjection) started.push(() => chromaProjection.stop());
+  else log.info('the Chroma projection is off: semantic and hybrid search answer FAILED_PRECONDITION');
   const limits = memoryLimits(config);
   const memory = {
     writes: createMemoryWrites({ pool, writer: memoryStreams, limits }),
-    reads: createMemoryReads({ pool, writer: memoryStreams, limits }),
+    reads: createMemoryReads({ pool, writer: memoryStreams, limits, cache: redisProjection?.cache, semantic: chromaProjection?.index }),
     history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits }),
   };
   const expirySweeper = startExpirySweeper({
@@ -246,7 +279,10 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
   probe.unref();
-  const consumers = new Set<Consumer>();
+  const stopWatchingProjections = watchProjections(
+    { redis: redisProjection?.consumer, chroma: chromaProjection?.consumer },
+    { health, head, log },
+  );
 
   return {
     port,
@@ -263,24 +299,17 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     longTransactions,
     health,
     expirySweeper,
-    startConsumer(definition) {
-      const consumer = createConsumer({
-        checkpointInterval: config.tails.checkpointInterval,
-        ...definition,
-        pool,
-        databaseUrl,
-        subscriptions,
-        log,
-      });
-      consumers.add(consumer);
-      consumer.start();
-      return consumer;
-    },
+    redisProjection,
+    chromaProjection,
+    startConsumer,
     async stop() {
       clearInterval(probe);
+      stopWatchingProjections();
       health.shutdown();
       // Consumers and the sweeper first: they write through the pool, which closes last.
       await Promise.all([...consumers].map((consumer) => consumer.stop()));
+      await redisProjection?.stop();
+      await chromaProjection?.stop();
       await expirySweeper.stop();
       // Live tails never finish on their own: end them, then let unary calls finish.
       head.stop();
@@ -306,6 +335,7 @@ export function memoryLimits(config: Config): MemoryLimits {
     contentMaxBytes: config.memoryContentMaxBytes,
     queryMaxBytes: Math.min(MAX_QUERY_BYTES, config.events.eventMaxBytes),
     readPageSize: config.events.readMaxCount,
+    embeddingDimensions: config.embeddings.dimensions,
     responseMaxBytes: config.responseMaxBytes,
   };
 }

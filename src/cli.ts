@@ -5,6 +5,7 @@ import { loadConfig } from './config.js';
 import { openDatabase } from './db/openDatabase.js';
 import { MIGRATE_USAGE, migrateCommand } from './importer/command.js';
 import { createLogger } from './log.js';
+import { projectionsCommand } from './projections/cli.js';
 import { oneLine, StartupError } from './startupError.js';
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -15,6 +16,8 @@ commands:
   serve           run the data plane (the default)
   db migrate      apply the pending schema files in sql/ and exit
   migrate <dir>   import legacy JSON memory files, each memory once (auren migrate --help)
+  projections status            each projection's checkpoint and lag
+  projections rebuild redis|chroma  replay one projection from the start of the log (the service may run)
   --version, -v   print the version and exit
   --help, -h      print this help and exit
 
@@ -36,6 +39,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv[0] === 'migrate') return migrate(argv.slice(1));
+  if (argv[0] === 'projections') {
+    const config = loadConfig();
+    return projectionsCommand(argv.slice(1), config, createLogger(config.logLevel));
+  }
   if (command !== 'serve' && command !== 'db migrate') {
     process.stderr.write(`auren: unknown command '${command}'; see auren --help\n`);
     return 2;

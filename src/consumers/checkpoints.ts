@@ -28,6 +28,14 @@ export interface ConsumerCheckpoints {
   recordFailure(name: string, error: string, attempts: number): Promise<void>;
   /** Records that the handler succeeds again. */
   clearFailure(name: string): Promise<void>;
+  /** The consumer's checkpoint without creating it; undefined for a consumer never run. */
+  find(name: string): Promise<StoredCheckpoint | undefined>;
+  /**
+   * Moves the checkpoint back to the log's start whatever it is: the consumer handles the whole
+   * log again (a running replica notices at its next save, see CheckpointMoved, and restarts
+   * from here).
+   */
+  reset(name: string): Promise<void>;
 }
 
 const checkpointRow = z.object({
@@ -39,21 +47,37 @@ const checkpointRow = z.object({
   failing_since: z.number().nullable(),
 });
 
+const selectCheckpoint = (name: string) => sql.type(checkpointRow)`
+  select commit::text as commit, prepare, handled_events, last_error, failed_attempts, failing_since
+    from consumer_checkpoints where name = ${name}`;
+
+function toCheckpoint(row: z.infer<typeof checkpointRow>): StoredCheckpoint {
+  return {
+    position: { commit: BigInt(row.commit), prepare: row.prepare },
+    handledEvents: Number(row.handled_events),
+    lastError: row.last_error,
+    failedAttempts: row.failed_attempts,
+    failingSince: row.failing_since,
+  };
+}
+
 /** Creates the checkpoint queries over the pool. */
 export function createCheckpoints(pool: DatabasePool): ConsumerCheckpoints {
   return {
     async load(name) {
       await pool.query(sql.type(noRows)`insert into consumer_checkpoints (name) values (${name}) on conflict (name) do nothing`);
-      const row = await pool.one(sql.type(checkpointRow)`
-        select commit::text as commit, prepare, handled_events, last_error, failed_attempts, failing_since
-          from consumer_checkpoints where name = ${name}`);
-      return {
-        position: { commit: BigInt(row.commit), prepare: row.prepare },
-        handledEvents: Number(row.handled_events),
-        lastError: row.last_error,
-        failedAttempts: row.failed_attempts,
-        failingSince: row.failing_since,
-      };
+      return toCheckpoint(await pool.one(selectCheckpoint(name)));
+    },
+
+    async find(name) {
+      const row = await pool.maybeOne(selectCheckpoint(name));
+      return row ? toCheckpoint(row) : undefined;
+    },
+
+    async reset(name) {
+      await pool.query(sql.type(noRows)`
+        insert into consumer_checkpoints (name) values (${name})
+        on conflict (name) do update set commit = 0, prepare = 0, handled_events = 0, updated_at = now()`);
     },
 
     async save(name, expected, position, handledEvents) {

@@ -1,5 +1,6 @@
 import type { StreamWriter } from '../events/eventStore.js';
-import type { JsonObject } from '../events/types.js';
+import { comparePositions } from '../events/types.js';
+import type { JsonObject, Position } from '../events/types.js';
 import { accessStream, MEMORY_EVENTS } from './model.js';
 import type { Caller, Memory } from './model.js';
 
@@ -14,7 +15,8 @@ export interface Retrieval {
  * whose memories were returned, on that person's access stream, naming the caller, the
  * person, the ids returned and the query, all in one commit. Call it after reading and answer
  * only once it returned: if the record cannot be written, the read fails and returns nothing.
- * Memories about nobody (no user id) are nobody's data and are not recorded.
+ * Memories about nobody (no user id) are nobody's data and are not recorded. Resolves to the
+ * position of the last event recorded; undefined when nothing was.
  */
 export async function recordRetrieval(
   writer: StreamWriter,
@@ -22,7 +24,7 @@ export async function recordRetrieval(
   memories: readonly Memory[],
   retrieval: Retrieval,
   signal?: AbortSignal,
-): Promise<void> {
+): Promise<Position | undefined> {
   const byPerson = new Map<string, string[]>();
   for (const memory of memories) {
     if (memory.userId === null) continue;
@@ -30,8 +32,8 @@ export async function recordRetrieval(
     ids.push(memory.id);
     byPerson.set(memory.userId, ids);
   }
-  if (byPerson.size === 0) return;
-  await writer.appendEach(
+  if (byPerson.size === 0) return undefined;
+  const results = await writer.appendEach(
     [...byPerson].map(([userId, memoryIds]) => ({
       streamId: accessStream(userId),
       events: [
@@ -44,4 +46,5 @@ export async function recordRetrieval(
     })),
     signal,
   );
+  return results.map((result) => result.lastPosition).reduce((a, b) => (comparePositions(a, b) >= 0 ? a : b));
 }

@@ -26,10 +26,10 @@ export class WrongMemoryVersion extends DomainError {
   }
 }
 
-/** A search mode this build cannot serve yet. */
+/** A search mode this service is not configured to serve. */
 export class SearchModeUnavailable extends DomainError {
   constructor(readonly mode: string) {
-    const message = `${mode} search needs the ChromaDB projection, which is not available yet; use full-text search`;
+    const message = `${mode} search needs the ChromaDB projection, which is off here (CHROMA_URL=off); use full-text search`;
     super('failed_precondition', 'SEARCH_MODE_UNAVAILABLE', message, { mode });
   }
 }

@@ -58,6 +58,8 @@ export interface MemoryLimits {
   queryMaxBytes: number;
   /** Events read from the store at a time (a memory's history may be longer). */
   readPageSize: number;
+  /** The dimension every embedding a client sends must have; absent: none is accepted. */
+  embeddingDimensions?: number;
   /** Most bytes of documents (content or data, and metadata, as JSON) one answer holds; at least one memory or event. */
   responseMaxBytes: number;
 }

@@ -144,6 +144,12 @@ export function searchQuery(filter: MemoryFilter, text: string, limit: number, m
   return sql.type(searchRow)`${withinBytes(columns, source, sql.fragment`score desc, created_at desc, id desc`, maxBytes)}`;
 }
 
+/** The memories among `ids` that match the filter (in no order): semantic matches, as they are now. */
+export function byIdsQuery(filter: MemoryFilter, ids: string[]): QuerySqlToken<typeof readRow> {
+  return sql.type(readRow)`
+    select ${readColumns} from memories where id = any(${sql.array(ids, 'uuid')}) and ${matching(filter)}`;
+}
+
 /** Counts of an agent's live memories by type (types it has none of are absent). */
 export function statsQuery(agentId: string): QuerySqlToken<typeof statsRow> {
   return sql.type(statsRow)`

@@ -2,7 +2,7 @@ import type { DatabasePool } from 'slonik';
 import type { z } from 'zod';
 import { InvalidArgument } from '../errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
-import type { JsonObject } from '../events/types.js';
+import type { JsonObject, Position } from '../events/types.js';
 import { checkPageSize } from '../paging.js';
 import { recordRetrieval } from './audit.js';
 import type { Retrieval } from './audit.js';
@@ -11,9 +11,9 @@ import { MEMORY_TYPES } from './model.js';
 import type { Caller, Memory, MemoryLimits, MemoryType } from './model.js';
 import { decodeKeysetToken, encodeKeysetToken } from './pageToken.js';
 import { wasCut } from '../db/pages.js';
-import { getQuery, listQuery, searchQuery, statsQuery, toMemory } from './queries.js';
+import { byIdsQuery, getQuery, listQuery, searchQuery, statsQuery, toMemory } from './queries.js';
 import type { MemoryFilter, readRow } from './queries.js';
-import { checkConfidence, checkMemoryId, checkName, checkType } from './validation.js';
+import { checkConfidence, checkEmbedding, checkMemoryId, checkName, checkType } from './validation.js';
 import { checkText } from '../events/validation.js';
 
 /** Page sizes of ListMemories (memory.proto): 0 asks for the default. */
@@ -48,7 +48,10 @@ export type SearchMode = 'full_text' | 'semantic' | 'hybrid';
 
 /** A search: text and the same filters as a list. */
 export interface SearchQuery {
+  /** May be empty for a semantic search with an embedding. */
   text: string;
+  /** The query's embedding, computed by the client (semantic and hybrid modes); absent or empty: the service embeds the text. */
+  embedding?: readonly number[];
   agentId?: string;
   userId?: string;
   types: MemoryType[];
@@ -63,6 +66,22 @@ export interface SearchQuery {
 export interface ScoredMemory {
   memory: Memory;
   score: number;
+  /** The lists it was found in. */
+  matchedBy: Array<'full_text' | 'semantic'>;
+  /** 1-based rank in each list; absent when not in it. */
+  fullTextRank?: number;
+  semanticRank?: number;
+}
+
+/**
+ * The semantic index (the Chroma projection) and the embedder of queries. It may lag the log:
+ * its matches are read again from PostgreSQL, so an answer never holds a stale or deleted memory.
+ */
+export interface SemanticIndex {
+  /** The query text's embedding; refuses (FAILED_PRECONDITION) when the service has no embedder. */
+  embedQuery(text: string, signal?: AbortSignal): Promise<number[]>;
+  /** The ids nearest to `vector` among the memories the filter covers, best first, with cosine similarity. */
+  nearest(vector: number[], filter: MemoryFilter, count: number, signal?: AbortSignal): Promise<{ id: string; similarity: number }[]>;
 }
 
 /** An agent's live memories, counted. */
@@ -84,16 +103,50 @@ export interface MemoryReads {
   getMemoryStats(agentId: string): Promise<MemoryStats>;
 }
 
+/** A memory as a cache holds it, and the log position its state is known to be current at. */
+export interface CachedMemory {
+  memory: Memory;
+  asOf: Position;
+}
+
+/**
+ * A read model in front of PostgreSQL for GetMemory (the Redis projection). It may lag: a read
+ * is answered from it only when `isCurrent` proves the cached state is the memory's state at
+ * the read's own audit event.
+ */
+export interface MemoryCache {
+  /** The cached memory, or undefined (not cached, or the cache does not answer). */
+  lookup(id: string): Promise<CachedMemory | undefined>;
+  /** Whether no event of the memory lies between `cached.asOf` and the committed position `audited`. */
+  isCurrent(cached: CachedMemory, audited: Position): Promise<boolean>;
+}
+
 /** What the reads need: the pool, the event store the access log is appended to, its limits. */
 export interface MemoryReadsOptions {
   pool: DatabasePool;
   /** The writer of the access streams. */
   writer: StreamWriter;
   limits: MemoryLimits;
+  /** Serves GetMemory when it is verifiably current; absent: PostgreSQL answers every read. */
+  cache?: MemoryCache;
+  /** Semantic and hybrid search; absent: they are FAILED_PRECONDITION. */
+  semantic?: SemanticIndex;
 }
 
+// Reciprocal rank fusion's constant (Cormack et al., 2009): a result scores 1 / (K + rank) per list.
+const RRF_K = 60;
+// Each list a hybrid search fuses is this many times the requested count, at least HYBRID_MIN_DEPTH.
+const HYBRID_DEPTH = 3;
+const HYBRID_MIN_DEPTH = 30;
+// The semantic index is asked for more than the page: some of its matches may have changed since.
+const SEMANTIC_OVERFETCH = 2;
+
+// A cached memory whose expiry is this close to the clock is read from PostgreSQL, whose clock
+// decides expiry: the two clocks may disagree by a little.
+const EXPIRY_MARGIN_MS = 1_000;
+
 /** Creates the read side over the memories table. */
-export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions): MemoryReads {
+export function createMemoryReads({ pool, writer, limits, cache, semantic }: MemoryReadsOptions): MemoryReads {
   // A read answers only once its access-log events committed: a read whose record cannot be
   // written fails and returns nothing.
   async function auditedRead<T>(
@@ -111,6 +164,19 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
     async getMemory(caller, id, includeExpired, signal) {
       checkCaller(caller);
       const memoryId = checkMemoryId('id', id);
+      const retrieval: Retrieval = { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } };
+      const cached = cache && (await cache.lookup(memoryId));
+      const served = cached && servable(cached.memory, includeExpired);
+      if (cache && cached && served) {
+        // The same record as a read from PostgreSQL (it names the memory's person and id, which
+        // never change), committed before the answer; then the cache must prove it is current.
+        const audited = await recordRetrieval(writer, caller, [served], retrieval, signal);
+        if (audited && (await cache.isCurrent(cached, audited))) return served;
+        // Recorded already: read PostgreSQL without a second record.
+        const row = await pool.maybeOne(getQuery(memoryId));
+        if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);
+        return fromRow(row);
+      }
       return auditedRead(
         caller,
         async () => {
@@ -121,7 +187,7 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
           const memory = fromRow(row);
           return { result: memory, memories: [memory] };
         },
-        { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } },
+        retrieval,
         signal,
       );
     },
@@ -153,20 +219,29 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
 
     async searchMemories(caller, request, signal) {
       checkCaller(caller);
-      const text = checkQueryText(request.text);
+      const mode = request.mode;
+      if (mode !== 'full_text' && mode !== 'semantic' && mode !== 'hybrid')
+        throw new InvalidArgument('mode', `unknown search mode '${String(mode)}'`);
+      const embedding = checkEmbedding('embedding', request.embedding, limits.embeddingDimensions ?? 0);
+      if (embedding && mode === 'full_text') throw new InvalidArgument('embedding', 'is for SEMANTIC and HYBRID searches');
+      // A semantic search by the client's vector needs no text.
+      const text = mode === 'semantic' && embedding && request.text === '' ? '' : checkQueryText(request.text);
       const filter = checkFilter(request);
       const limit = checkPageSize('limit', request.limit, SEARCH_LIMIT);
-      if (request.mode === 'semantic' || request.mode === 'hybrid') throw new SearchModeUnavailable(request.mode);
-      if (request.mode !== 'full_text') throw new InvalidArgument('mode', `unknown search mode '${String(request.mode)}'`);
+      if (mode !== 'full_text' && !semantic) throw new SearchModeUnavailable(mode);
+      const recorded: JsonObject = { text, mode, ...describeFilter(filter), limit };
+      if (embedding) recorded.embedding_dimensions = embedding.length;
       return auditedRead(
         caller,
         async () => {
           // The best matches that fit in an answer: a search has no next page.
-          const rows = await pool.any(searchQuery(filter, text, limit, limits.responseMaxBytes));
-          const results = rows.map((row) => ({ memory: fromRow(row), score: row.score }));
+          const results =
+            mode === 'full_text'
+              ? await fullText(filter, text, limit)
+              : withinBytes(await semanticOrHybrid(mode, filter, text, embedding, limit, signal), limits.responseMaxBytes);
           return { result: results, memories: results.map((r) => r.memory) };
         },
-        { operation: 'search_memories', query: { text, mode: request.mode, ...describeFilter(filter), limit } },
+        { operation: 'search_memories', query: recorded },
         signal,
       );
     },
@@ -189,6 +264,65 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
     },
   };
 
+  async function fullText(filter: MemoryFilter, text: string, limit: number): Promise<ScoredMemory[]> {
+    const rows = await pool.any(searchQuery(filter, text, limit, limits.responseMaxBytes));
+    return rows.map((row, i) => ({ memory: fromRow(row), score: row.score, matchedBy: ['full_text'], fullTextRank: i + 1 }));
+  }
+
+  // Semantic matches, read again from PostgreSQL (as they are now, filtered), best first.
+  async function semanticMatches(filter: MemoryFilter, vector: number[], count: number, signal?: AbortSignal): Promise<ScoredMemory[]> {
+    const hits = await semantic!.nearest(vector, filter, count * SEMANTIC_OVERFETCH, signal);
+    if (hits.length === 0) return [];
+    const rows = new Map(
+      (
+        await pool.any(
+          byIdsQuery(
+            filter,
+            hits.map((h) => h.id),
+          ),
+        )
+      ).map((row) => [row.id, row]),
+    );
+    const found: ScoredMemory[] = [];
+    for (const hit of hits) {
+      const row = rows.get(hit.id);
+      if (row && found.length < count)
+        found.push({ memory: fromRow(row), score: hit.similarity, matchedBy: ['semantic'], semanticRank: found.length + 1 });
+    }
+    return found;
+  }
+
+  async function semanticOrHybrid(
+    mode: 'semantic' | 'hybrid',
+    filter: MemoryFilter,
+    text: string,
+    embedding: number[] | undefined,
+    limit: number,
+    signal?: AbortSignal,
+  ): Promise<ScoredMemory[]> {
+    const vector = embedding ?? (await semantic!.embedQuery(text, signal));
+    if (mode === 'semantic') return semanticMatches(filter, vector, limit, signal);
+    const depth = Math.max(limit * HYBRID_DEPTH, HYBRID_MIN_DEPTH);
+    const [byText, byMeaning] = await Promise.all([fullText(filter, text, depth), semanticMatches(filter, vector, depth, signal)]);
+    const fused = new Map<string, ScoredMemory>();
+    for (const match of byText) fused.set(match.memory.id, { ...match, score: 1 / (RRF_K + match.fullTextRank!) });
+    for (const match of byMeaning) {
+      const score = 1 / (RRF_K + match.semanticRank!);
+      const both = fused.get(match.memory.id);
+      if (both)
+        fused.set(match.memory.id, {
+          ...both,
+          score: both.score + score,
+          matchedBy: ['full_text', 'semantic'],
+          semanticRank: match.semanticRank,
+        });
+      else fused.set(match.memory.id, { ...match, score });
+    }
+    return [...fused.values()]
+      .sort((a, b) => b.score - a.score || b.memory.createdAt - a.memory.createdAt || (a.memory.id < b.memory.id ? 1 : -1))
+      .slice(0, limit);
+  }
+
   function checkQueryText(text: string): string {
     if (text.trim().length === 0) throw new InvalidArgument('query', 'must not be empty');
     checkText('query', text);
@@ -197,6 +331,27 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
     if (bytes > max) throw new InvalidArgument('query', `takes ${bytes} bytes, over the limit of ${max}`);
     return text;
   }
+}
+
+// The cached memory as GetMemory answers it, or undefined when PostgreSQL must answer: not
+// about a person (no read record proves the cache current), hidden by expiry, or near it.
+function servable(memory: Memory, includeExpired: boolean): Memory | undefined {
+  if (memory.userId === null) return undefined;
+  if (memory.expiresAt === null) return memory;
+  const left = memory.expiresAt - Date.now();
+  if (Math.abs(left) < EXPIRY_MARGIN_MS) return undefined;
+  if (left > 0) return memory;
+  return includeExpired ? { ...memory, expired: true } : undefined;
+}
+
+// The first results whose documents (content and metadata, as JSON) fit in `maxBytes`, the
+// first always: the byte budget of an answer, as searchQuery applies it to full text.
+function withinBytes(results: ScoredMemory[], maxBytes: number): ScoredMemory[] {
+  let total = 0;
+  return results.filter((result, i) => {
+    total += Buffer.byteLength(JSON.stringify(result.memory.content)) + Buffer.byteLength(JSON.stringify(result.memory.metadata));
+    return i === 0 || total <= maxBytes;
+  });
 }
 
 function fromRow(row: z.infer<typeof readRow>): Memory {

@@ -54,3 +54,16 @@ export function checkExpiry(field: string, at: number, now = Date.now()): number
   if (at <= now) throw new InvalidArgument(field, `is in the past (${new Date(at).toISOString()})`);
   return at;
 }
+
+/**
+ * Checks an embedding sent by a client: `dimensions` finite numbers. Empty (protobuf's unset
+ * repeated field) is absent.
+ */
+export function checkEmbedding(field: string, value: readonly number[] | undefined, dimensions: number): number[] | undefined {
+  if (value === undefined || value.length === 0) return undefined;
+  if (value.length !== dimensions)
+    throw new InvalidArgument(field, `expects ${dimensions} numbers (the service's embedding dimension), got ${value.length}`);
+  const bad = value.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new InvalidArgument(`${field}[${bad}]`, `expects a finite number, got ${value[bad]}`);
+  return [...value];
+}

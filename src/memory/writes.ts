@@ -10,7 +10,7 @@ import { MemoryDeleted, MemoryNotFound, WrongMemoryVersion } from './errors.js';
 import { MEMORY_EVENTS } from './model.js';
 import type { Caller, Memory, MemoryLimits } from './model.js';
 import { memoryQuery, toMemory } from './queries.js';
-import { checkConfidence, checkDocument, checkExpiry, checkMemoryId, checkName, checkType } from './validation.js';
+import { checkConfidence, checkDocument, checkEmbedding, checkExpiry, checkMemoryId, checkName, checkType } from './validation.js';
 import { checkText, codePoints } from '../events/validation.js';
 
 /** A new memory as a client asked for it; storeMemory checks every field. */
@@ -27,6 +27,8 @@ export interface StoreMemoryInput {
   confidence?: number;
   /** Epoch milliseconds, in the future; absent or null: never expires. */
   expiresAt?: number | null;
+  /** The content's embedding, computed by the client; absent or empty: the service's embedder's. */
+  embedding?: readonly number[];
 }
 
 /** A change to a memory: at least one of content, metadata, confidence (each replaces the old value). */
@@ -37,6 +39,8 @@ export interface UpdateMemoryInput {
   confidence?: number;
   /** When set, the update is refused unless the memory is at this version. */
   expectedVersion?: bigint;
+  /** The new content's embedding, computed by the client; only with new content. */
+  embedding?: readonly number[];
 }
 
 /** The write side of the memory module: each write is one event, and its row changes in the statement that appends it. */
@@ -112,6 +116,7 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
       const metadata = checkDocument('metadata', input.metadata ?? {}, maxBytes);
       const confidence = checkConfidence('confidence', input.confidence ?? 1);
       const expiresAt = input.expiresAt == null ? null : checkExpiry('expires_at', input.expiresAt);
+      const embedding = checkEmbedding('embedding', input.embedding, limits.embeddingDimensions ?? 0);
       const id = newId();
       const eventId = newId();
       const identity = { id, agentId, userId, type };
@@ -123,7 +128,8 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
           eventId,
           type: MEMORY_EVENTS.created,
           caller,
-          data: { content, metadata, confidence, expires_at: expiryData(expiresAt) },
+          // The embedding travels in the event: the Chroma projection is rebuilt from the log.
+          data: { content, metadata, confidence, expires_at: expiryData(expiresAt), ...(embedding ? { embedding } : {}) },
         },
         signal,
       );
@@ -148,12 +154,15 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
       if (input.content !== undefined) changes.content = checkDocument('content', input.content, maxBytes);
       if (input.metadata !== undefined) changes.metadata = checkDocument('metadata', input.metadata, maxBytes);
       if (input.confidence !== undefined) changes.confidence = checkConfidence('confidence', input.confidence);
+      const embedding = checkEmbedding('embedding', input.embedding, limits.embeddingDimensions ?? 0);
+      if (embedding && changes.content === undefined)
+        throw new InvalidArgument('embedding', 'is the embedding of new content: send content too');
       if (Object.keys(changes).length === 0)
         throw new InvalidArgument('content, metadata, confidence', 'nothing to change: set at least one of them');
       return change(
         id,
         input.expectedVersion,
-        () => ({ type: MEMORY_EVENTS.updated, data: changes }),
+        () => ({ type: MEMORY_EVENTS.updated, data: embedding ? { ...changes, embedding } : changes }),
         () => changes as Partial<Memory>,
         caller,
         signal,

@@ -88,3 +88,8 @@ export function callerFrom(call: Call, fallback = ''): Caller {
   if (named !== undefined) return { agentId: checkName(CALLER_HEADER, named) };
   return { agentId: fallback || 'unknown' };
 }
+
+/** Domain search mode to protobuf. */
+export function searchModeToProto(mode: SearchMode): ProtoSearchMode {
+  return { full_text: ProtoSearchMode.FULL_TEXT, semantic: ProtoSearchMode.SEMANTIC, hybrid: ProtoSearchMode.HYBRID }[mode];
+}

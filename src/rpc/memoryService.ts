@@ -13,6 +13,7 @@ import {
   memoryTypeFromProto,
   memoryTypesFromProto,
   searchModeFromProto,
+  searchModeToProto,
   timeFromProto,
 } from './memoryConvert.js';
 
@@ -41,6 +42,7 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
           metadata: request.metadata,
           confidence: request.confidence,
           expiresAt: timeFromProto('expires_at', request.expiresAt),
+          embedding: request.embedding,
         },
         call.signal,
       );
@@ -58,8 +60,12 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async updateMemory(request, call) {
-      const { id, content, metadata, confidence, expectedVersion } = request;
-      const memory = await writes.updateMemory(callerFrom(call), { id, content, metadata, confidence, expectedVersion }, call.signal);
+      const { id, content, metadata, confidence, expectedVersion, embedding } = request;
+      const memory = await writes.updateMemory(
+        callerFrom(call),
+        { id, content, metadata, confidence, expectedVersion, embedding },
+        call.signal,
+      );
       return { memory: memoryToProto(memory) };
     },
 
@@ -68,9 +74,23 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async searchMemories(request, call) {
-      const query = { ...filterFromProto(request), text: request.query, mode: searchModeFromProto(request.mode), limit: request.limit };
+      const query = {
+        ...filterFromProto(request),
+        text: request.query,
+        mode: searchModeFromProto(request.mode),
+        limit: request.limit,
+        embedding: request.embedding,
+      };
       const results = await reads.searchMemories(callerFrom(call), query, call.signal);
-      return { results: results.map(({ memory, score }) => ({ memory: memoryToProto(memory), score })) };
+      return {
+        results: results.map((result) => ({
+          memory: memoryToProto(result.memory),
+          score: result.score,
+          matchedBy: result.matchedBy.map(searchModeToProto),
+          fullTextRank: result.fullTextRank ?? 0,
+          semanticRank: result.semanticRank ?? 0,
+        })),
+      };
     },
 
     async getMemoryHistory(request, call) {

@@ -29,6 +29,10 @@ async function cloneCheckout(to: string): Promise<void> {
   }
 }
 
+// Everything on its embedded default, the Chroma of the chromadb package included (which
+// startAuren leaves off unless asked: an empty CHROMA_URL is an unset one).
+const EMBEDDED_DEFAULTS = { CHROMA_URL: '' };
+
 // Nothing at warning level or above, and no stack trace: a clean start and a clean stop.
 function assertQuiet(exit: AurenExit): void {
   assert.equal(exit.stderr, '');
@@ -57,7 +61,7 @@ describe('First run from a fresh checkout in a private folder (npm ci && npm sta
 
   it('serves with the embedded PostgreSQL, stops cleanly on SIGTERM, and finds its events again at the next start', async () => {
     const streamId = freshStream('first-run');
-    const first = await startAuren({ checkout });
+    const first = await startAuren({ checkout, env: EMBEDDED_DEFAULTS });
     try {
       const events = createClient(EventStoreService, createConnectTransport({ baseUrl: first.url, httpVersion: '1.1' }));
       await events.appendToStream({ streamId, events: [proposed({ data: { first: 'run' } })] });
@@ -65,7 +69,7 @@ describe('First run from a fresh checkout in a private folder (npm ci && npm sta
       assertQuiet(await first.stop('SIGTERM'));
     }
 
-    const second = await startAuren({ checkout });
+    const second = await startAuren({ checkout, env: EMBEDDED_DEFAULTS });
     try {
       const events = createClient(EventStoreService, createConnectTransport({ baseUrl: second.url, httpVersion: '1.1' }));
       assert.deepEqual(

@@ -112,6 +112,31 @@ describe('Consumer', () => {
     assert.equal(second.status().handledEvents, log.length + 7);
   });
 
+  it('hands waiting events to its batch handler together, in order, and retries a failed batch whole', async () => {
+    const name = 'batches';
+    await Promise.all(Array.from({ length: 4 }, () => store.append(60)));
+    const handled: string[] = [];
+    const sizes: number[] = [];
+    let failures = 0;
+    const consumer = t.app.startConsumer({
+      name,
+      lockRetryMs: 50,
+      retry: { initialMs: 10 },
+      batchMax: 50,
+      handle: (event) => void handled.push(event.eventId),
+      async handleBatch(events) {
+        if (failures++ === 1) throw new Error('store down');
+        sizes.push(events.length);
+        handled.push(...events.map((event) => event.eventId));
+      },
+    });
+    const log = await store.logIds();
+    await eventually(() => handled.length >= log.length);
+    await consumer.stop();
+    assert.deepEqual(handled, log, 'every event once, in order, the failed batch again as a whole');
+    assert.ok(Math.max(...sizes) > 1 && Math.max(...sizes) <= 50, `batch sizes ${sizes.join(', ')}`);
+  });
+
   it('lets one replica of a name process at a time; stopping it hands over with no gap', async () => {
     const name = 'replicas';
     const handled: Array<{ by: string; id: string }> = [];

@@ -228,7 +228,7 @@ describe('Memory reads', () => {
       await rejectsInvalid(search({ agentId: many, text: 'ashwagandha', limit: 101 }), 'limit');
     });
 
-    it('refuses an empty query and says that semantic and hybrid search are not available yet', async () => {
+    it('refuses an empty query and says that semantic and hybrid search need the ChromaDB projection', async () => {
       await rejectsInvalid(search({ text: '' }), 'query');
       await rejectsInvalid(search({ text: '   ' }), 'query');
       await rejectsInvalid(search({ text: 'x'.repeat(5000) }), 'query');

@@ -39,6 +39,8 @@ export async function startTestApp(env: Record<string, string> = {}, listener: L
     GRPC_PORT: '0',
     LOG_LEVEL: 'silent',
     SHUTDOWN_TIMEOUT_MS: '2000',
+    // No Chroma of its own for every test app: the projection tests start one and name it.
+    CHROMA_URL: 'off',
     ...env,
     DATABASE_URL: databaseUrl,
   });

@@ -84,7 +84,12 @@ export function logLines(stdout: string): Record<string, unknown>[] {
 
 /** Starts `auren serve` and resolves once it serves (PORT=0 unless set: the port is read from its log). */
 export async function startAuren(options: AurenOptions = {}, timeoutMs = 120_000): Promise<RunningAuren> {
-  const { child, exited, stdout } = launch(['serve'], { ...options, env: { PORT: '0', GRPC_PORT: '0', ...options.env } });
+  const { child, exited, stdout } = launch(['serve'], {
+    ...options,
+    // No embedded Chroma unless a test asks for it (the first-run test does): a service killed
+    // and started again at once would find the last one's Chroma still holding .auren/chroma.
+    env: { PORT: '0', GRPC_PORT: '0', CHROMA_URL: 'off', ...options.env },
+  });
   const deadline = Date.now() + timeoutMs;
   let done: AurenExit | undefined;
   void exited.then((exit) => (done = exit));

@@ -170,8 +170,9 @@ class Memory(_message.Message):
     def __init__(self, id: _Optional[str] = ..., agent_id: _Optional[str] = ..., user_id: _Optional[str] = ..., type: _Optional[_Union[MemoryType, str]] = ..., content: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., confidence: _Optional[float] = ..., created_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., version: _Optional[int] = ..., deleted: bool = ..., expired: bool = ...) -> None: ...
 
 class SearchMemoriesRequest(_message.Message):
-    __slots__ = ["agent_id", "include_expired", "limit", "min_confidence", "mode", "query", "types", "user_id"]
+    __slots__ = ["agent_id", "embedding", "include_expired", "limit", "min_confidence", "mode", "query", "types", "user_id"]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     INCLUDE_EXPIRED_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     MIN_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +181,7 @@ class SearchMemoriesRequest(_message.Message):
     TYPES_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
+    embedding: _containers.RepeatedScalarFieldContainer[float]
     include_expired: bool
     limit: int
     min_confidence: float
@@ -187,7 +189,7 @@ class SearchMemoriesRequest(_message.Message):
     query: str
     types: _containers.RepeatedScalarFieldContainer[MemoryType]
     user_id: str
-    def __init__(self, query: _Optional[str] = ..., agent_id: _Optional[str] = ..., user_id: _Optional[str] = ..., types: _Optional[_Iterable[_Union[MemoryType, str]]] = ..., mode: _Optional[_Union[SearchMode, str]] = ..., limit: _Optional[int] = ..., min_confidence: _Optional[float] = ..., include_expired: bool = ...) -> None: ...
+    def __init__(self, query: _Optional[str] = ..., agent_id: _Optional[str] = ..., user_id: _Optional[str] = ..., types: _Optional[_Iterable[_Union[MemoryType, str]]] = ..., mode: _Optional[_Union[SearchMode, str]] = ..., limit: _Optional[int] = ..., min_confidence: _Optional[float] = ..., include_expired: bool = ..., embedding: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class SearchMemoriesResponse(_message.Message):
     __slots__ = ["results"]
@@ -196,18 +198,25 @@ class SearchMemoriesResponse(_message.Message):
     def __init__(self, results: _Optional[_Iterable[_Union[SearchResult, _Mapping]]] = ...) -> None: ...
 
 class SearchResult(_message.Message):
-    __slots__ = ["memory", "score"]
+    __slots__ = ["full_text_rank", "matched_by", "memory", "score", "semantic_rank"]
+    FULL_TEXT_RANK_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_BY_FIELD_NUMBER: _ClassVar[int]
     MEMORY_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
+    SEMANTIC_RANK_FIELD_NUMBER: _ClassVar[int]
+    full_text_rank: int
+    matched_by: _containers.RepeatedScalarFieldContainer[SearchMode]
     memory: Memory
     score: float
-    def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ..., score: _Optional[float] = ...) -> None: ...
+    semantic_rank: int
+    def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ..., score: _Optional[float] = ..., matched_by: _Optional[_Iterable[_Union[SearchMode, str]]] = ..., full_text_rank: _Optional[int] = ..., semantic_rank: _Optional[int] = ...) -> None: ...
 
 class StoreMemoryRequest(_message.Message):
-    __slots__ = ["agent_id", "confidence", "content", "expires_at", "metadata", "type", "user_id"]
+    __slots__ = ["agent_id", "confidence", "content", "embedding", "expires_at", "metadata", "type", "user_id"]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -215,11 +224,12 @@ class StoreMemoryRequest(_message.Message):
     agent_id: str
     confidence: float
     content: _struct_pb2.Struct
+    embedding: _containers.RepeatedScalarFieldContainer[float]
     expires_at: _timestamp_pb2.Timestamp
     metadata: _struct_pb2.Struct
     type: MemoryType
     user_id: str
-    def __init__(self, agent_id: _Optional[str] = ..., user_id: _Optional[str] = ..., type: _Optional[_Union[MemoryType, str]] = ..., content: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., confidence: _Optional[float] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, agent_id: _Optional[str] = ..., user_id: _Optional[str] = ..., type: _Optional[_Union[MemoryType, str]] = ..., content: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., confidence: _Optional[float] = ..., expires_at: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., embedding: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class StoreMemoryResponse(_message.Message):
     __slots__ = ["memory"]
@@ -228,18 +238,20 @@ class StoreMemoryResponse(_message.Message):
     def __init__(self, memory: _Optional[_Union[Memory, _Mapping]] = ...) -> None: ...
 
 class UpdateMemoryRequest(_message.Message):
-    __slots__ = ["confidence", "content", "expected_version", "id", "metadata"]
+    __slots__ = ["confidence", "content", "embedding", "expected_version", "id", "metadata"]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     CONTENT_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_VERSION_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     confidence: float
     content: _struct_pb2.Struct
+    embedding: _containers.RepeatedScalarFieldContainer[float]
     expected_version: int
     id: str
     metadata: _struct_pb2.Struct
-    def __init__(self, id: _Optional[str] = ..., content: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., confidence: _Optional[float] = ..., expected_version: _Optional[int] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., content: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., metadata: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., confidence: _Optional[float] = ..., expected_version: _Optional[int] = ..., embedding: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class UpdateMemoryResponse(_message.Message):
     __slots__ = ["memory"]

@@ -1,0 +1,103 @@
+import path from 'node:path';
+import type { Collection } from 'chromadb';
+import type { Config } from '../../config.js';
+import type { Consumer, ConsumerDefinition } from '../../consumers/consumer.js';
+import { createEmbedder, embeddingsCacheDir } from '../../embeddings/createEmbedder.js';
+import type { Logger } from '../../log.js';
+import type { SemanticIndex } from '../../memory/reads.js';
+import { chromaProjection } from './chromaProjection.js';
+import { openCollection } from './collection.js';
+import { startEmbeddedChroma } from './embeddedChroma.js';
+import type { EmbeddedChroma } from './embeddedChroma.js';
+import { createChromaSemanticIndex } from './semanticIndex.js';
+
+/** The Chroma projection running in this process. */
+export interface RunningChromaProjection {
+  /** The Chroma server's URL (the embedded one's when CHROMA_URL is unset). */
+  url: string;
+  consumer: Consumer;
+  index: SemanticIndex;
+  stop(): Promise<void>;
+}
+
+/** What starting the Chroma projection needs from the composition root. */
+export interface ChromaProjectionParts {
+  config: Config;
+  log: Logger;
+  startConsumer(definition: ConsumerDefinition): Consumer;
+}
+
+// A semantic query waits this long for the local embedder's first load before it is UNAVAILABLE.
+const EMBEDDER_WAIT_MS = 10_000;
+
+/**
+ * Starts the embedded Chroma when no CHROMA_URL is set, the embedder (loaded at its first use),
+ * the projection's consumer and the semantic index. Chroma being down is no reason not to
+ * start: the consumer retries until it answers, and semantic searches are UNAVAILABLE meanwhile.
+ */
+export async function startChromaProjection({
+  config,
+  log,
+  startConsumer,
+}: ChromaProjectionParts): Promise<RunningChromaProjection | undefined> {
+  const chroma = config.chroma;
+  if (chroma.kind === 'off') return undefined;
+  const projectionLog = log.child({ projection: 'chroma' });
+  let embedded: EmbeddedChroma | undefined;
+  if (chroma.kind === 'embedded') {
+    try {
+      embedded = await startEmbeddedChroma(path.join(config.dataDir, 'chroma'), chroma.port, projectionLog);
+    } catch (error) {
+      // The service is still of use without semantic search; the log says why it is off.
+      projectionLog.error({ err: error }, 'the embedded Chroma did not start: semantic and hybrid search are off');
+      return undefined;
+    }
+  }
+  const url = chroma.kind === 'url' ? chroma.url : embedded!.url;
+  const embedder = createEmbedder(config.embeddings, embeddingsCacheDir(config.dataDir));
+  // Opened on first use and again after any failure: Chroma may restart, a rebuild drops the collection.
+  let opened: Promise<Collection> | undefined;
+  const collection = async () => {
+    opened ??= openCollection({
+      url,
+      name: chroma.collection,
+      embedder: embedder.name,
+      dimensions: embedder.dimensions,
+      log: projectionLog,
+    });
+    try {
+      return await opened;
+    } catch (error) {
+      opened = undefined;
+      throw error;
+    }
+  };
+  const reopenOnFailure = async <T>(action: () => Promise<T>): Promise<T> => {
+    try {
+      return await action();
+    } catch (error) {
+      opened = undefined;
+      throw error;
+    }
+  };
+  const definition = chromaProjection({ collection, embedder: embedder.ready, dimensions: embedder.dimensions });
+  const consumer = startConsumer({
+    ...definition,
+    handle: (event) => reopenOnFailure(async () => definition.handle(event)),
+    handleBatch: (events) => reopenOnFailure(() => definition.handleBatch!(events)),
+    retry: { maxMs: config.projectionRetryMaxMs },
+  });
+  const index = createChromaSemanticIndex({ collection, embedder: embedder.ready, embedderWaitMs: EMBEDDER_WAIT_MS });
+  return {
+    url,
+    consumer,
+    index: {
+      embedQuery: (text, signal) => index.embedQuery(text, signal),
+      nearest: (vector, filter, count, signal) => reopenOnFailure(() => index.nearest(vector, filter, count, signal)),
+    },
+    async stop() {
+      await consumer.stop();
+      await embedded?.stop();
+    },
+  };
+}

@@ -1,0 +1,164 @@
+import { PROJECTIONS } from '../admin.js';
+import type { ConsumerDefinition } from '../../consumers/consumer.js';
+import { logPosition } from '../../events/types.js';
+import type { JsonObject, Position, RecordedEvent } from '../../events/types.js';
+import type { Logger } from '../../log.js';
+import { MEMORY_EVENTS } from '../../memory/model.js';
+import type { ProjectionRedis } from './client.js';
+import type { RedisKeys } from './keys.js';
+
+/** Name of the Redis projection's consumer (its checkpoint and lock). */
+export const REDIS_PROJECTION = PROJECTIONS.redis;
+
+/** How long keys live and how many members the lists keep (the seed's defaults). */
+export interface RedisProjectionLimits {
+  /** Seconds a memory stays cached after its last change; 0: no expiry. Seed: 3600. */
+  memoryTtlS: number;
+  /** Seconds an agent's and a person-with-agent's lists live after their last addition. Seed: 3600. */
+  listTtlS: number;
+  /** Seconds a person's recent conversations live. Seed: 3600. */
+  conversationsTtlS: number;
+  /** Seconds an agent's recent decisions live. Seed: 1800. */
+  decisionsTtlS: number;
+  /** Members an agent's and a person-with-agent's lists keep, newest. */
+  listMax: number;
+  /** Recent conversations kept per person. Seed: 10. */
+  conversationsMax: number;
+  /** Recent decisions kept per agent. Seed: 5. */
+  decisionsMax: number;
+}
+
+/** What the projection writes to. */
+export interface RedisProjectionOptions {
+  redis: ProjectionRedis;
+  keys: RedisKeys;
+  limits: RedisProjectionLimits;
+  /** Moves the projection's checkpoint back to the log's start: it replays everything. */
+  replayFromStart(): Promise<void>;
+  log: Logger;
+}
+
+// Events that are not a memory's change still move the applied position, at most this often,
+// so that reads can verify against a recent position while only reads are being recorded.
+const POSITION_EVERY_MS = 50;
+
+const KINDS: Record<string, string> = {
+  [MEMORY_EVENTS.created]: 'created',
+  [MEMORY_EVENTS.updated]: 'updated',
+  [MEMORY_EVENTS.deleted]: 'deleted',
+  [MEMORY_EVENTS.expired]: 'expired',
+};
+
+/**
+ * The Redis projection as a durable consumer of the whole log: each memory event becomes one
+ * atomic script (APPLY_EVENT) that keeps the memory's hash and the lists it is on. Replaying
+ * the log, or any part of it again, leaves the same state.
+ */
+export function redisProjection({ redis, keys, limits, replayFromStart, log }: RedisProjectionOptions): ConsumerDefinition {
+  let positionWrittenAt = 0;
+  // Whether Redis is known to still hold what was applied: checked again after every reconnection.
+  let intact = false;
+  redis.on('ready', () => (intact = false));
+  // A Redis that restarted without its data (no persistence, or another server) has lost the
+  // projection, though the checkpoint says applied: replay the log into it. The consumer
+  // notices the checkpoint moved at its next save and starts over.
+  async function checkIntact(first: RecordedEvent): Promise<void> {
+    if (intact) return;
+    if ((await redis.exists(keys.applied)) === 0 && logPosition(first.position) > 1n) {
+      log.warn('Redis holds none of the projection (restarted without its data?): replaying the log from the start');
+      await replayFromStart();
+    }
+    intact = true;
+  }
+  const kindOf = (event: RecordedEvent) => (event.streamId.startsWith('memory-') ? KINDS[event.type] : undefined);
+
+  return {
+    name: REDIS_PROJECTION,
+    async handle(event) {
+      await checkIntact(event);
+      const kind = kindOf(event);
+      if (kind === undefined) {
+        if (Date.now() - positionWrittenAt < POSITION_EVERY_MS) return;
+        await redis.set(keys.applied, formatPosition(event.position));
+        positionWrittenAt = Date.now();
+        return;
+      }
+      await redis.applyMemoryEvent(...applyArguments(event, kind, keys, limits));
+      positionWrittenAt = Date.now();
+    },
+    // One round trip for the batch: its scripts pipelined in log order, then the batch's last position.
+    async handleBatch(events) {
+      await checkIntact(events[0]!);
+      const pipeline = redis.pipeline() as ReturnType<typeof redis.pipeline> & {
+        applyMemoryEvent(...args: (string | number)[]): unknown;
+      };
+      for (const event of events) {
+        const kind = kindOf(event);
+        if (kind !== undefined) pipeline.applyMemoryEvent(...applyArguments(event, kind, keys, limits));
+      }
+      pipeline.set(keys.applied, formatPosition(events.at(-1)!.position));
+      const results = (await pipeline.exec()) ?? [];
+      const failed = results.find(([error]) => error);
+      if (failed) throw failed[0];
+      positionWrittenAt = Date.now();
+    },
+  };
+}
+
+function applyArguments(event: RecordedEvent, kind: string, keys: RedisKeys, limits: RedisProjectionLimits): (string | number)[] {
+  const data = event.data;
+  const id = String(data.memory_id);
+  const agentId = String(data.agent_id);
+  const userId = typeof data.user_id === 'string' ? data.user_id : null;
+  const memoryKey = keys.memory(id);
+  return [
+    memoryKey,
+    keys.applied,
+    keys.agentMemories(agentId),
+    userId === null ? memoryKey : keys.personAgentMemories(userId, agentId),
+    userId === null ? memoryKey : keys.personConversations(userId),
+    keys.agentDecisions(agentId),
+    kind,
+    event.version.toString(),
+    formatPosition(event.position),
+    id,
+    event.createdAt,
+    String(data.type),
+    limits.memoryTtlS,
+    limits.listTtlS,
+    limits.conversationsTtlS,
+    limits.decisionsTtlS,
+    limits.listMax,
+    limits.conversationsMax,
+    limits.decisionsMax,
+    ...fields(event, kind),
+  ];
+}
+
+// The hash fields an event sets: all of them for a new memory, what changed for an update.
+function fields(event: RecordedEvent, kind: string): string[] {
+  const data = event.data;
+  const common = ['version', event.version.toString(), 'position', formatPosition(event.position)];
+  common.push('updatedAt', String(event.createdAt), 'lastEventId', event.eventId);
+  if (kind === 'created') {
+    const expires = typeof data.expires_at === 'string' ? String(Date.parse(data.expires_at)) : '';
+    common.push('id', String(data.memory_id), 'agentId', String(data.agent_id), 'type', String(data.type));
+    if (typeof data.user_id === 'string') common.push('userId', data.user_id);
+    common.push('createdAt', String(event.createdAt), 'expiresAt', expires);
+  }
+  if (kind === 'created' || data.content !== undefined) common.push('content', JSON.stringify(data.content as JsonObject));
+  if (kind === 'created' || data.metadata !== undefined) common.push('metadata', JSON.stringify(data.metadata as JsonObject));
+  if (kind === 'created' || data.confidence !== undefined) common.push('confidence', String(data.confidence));
+  return common;
+}
+
+/** A position as the projection stores it. */
+export function formatPosition(p: Position): string {
+  return `${p.commit}/${p.prepare}`;
+}
+
+/** A stored position; undefined when absent or unreadable. */
+export function parsePosition(text: string | null | undefined): Position | undefined {
+  const match = /^(\d+)\/(\d+)$/.exec(text ?? '');
+  return match ? { commit: BigInt(match[1]!), prepare: BigInt(match[2]!) } : undefined;
+}

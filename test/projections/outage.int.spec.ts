@@ -1,0 +1,150 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { MemoryType } from '../../src/gen/auren/v1/memory_pb.js';
+import { rebuildProjection } from '../../src/projections/admin.js';
+import { dropCollection } from '../../src/projections/chroma/collection.js';
+import { projectionHealthName } from '../../src/projections/health.js';
+import { deleteKeys } from '../../src/projections/redis/client.js';
+import { ServingStatus } from '../../src/server/health.js';
+import { startTestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
+import { startTestChroma } from '../support/chroma.js';
+import type { TestChroma } from '../support/chroma.js';
+import { eventually } from '../support/events.js';
+import { chromaCaughtUp, dumpCollection, dumpRedis, redisCaughtUp } from '../support/projections.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A redis-server of the test's own, without persistence: a restart loses everything, the worst case for a projection. */
+async function startRedisServer(port: number): Promise<ChildProcess> {
+  const server = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: 'ignore',
+  });
+  const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  await eventually(
+    async () =>
+      probe.connect().then(
+        () => true,
+        () => false,
+      ),
+    'redis-server answers',
+  );
+  probe.disconnect();
+  return server;
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await gone;
+}
+
+describe('Projections through an outage of Redis and Chroma', function () {
+  this.timeout(180_000);
+  let redisPort: number;
+  let redisServer: ChildProcess;
+  let chroma: TestChroma;
+  let t: TestApp;
+  let redis: Redis;
+  const prefix = `outage-${randomUUID()}:`;
+  const collection = `outage_${randomUUID().slice(0, 8)}`;
+
+  before(async () => {
+    redisPort = await freePort();
+    redisServer = await startRedisServer(redisPort);
+    chroma = await startTestChroma();
+    t = await startTestApp({
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      REDIS_KEY_PREFIX: prefix,
+      REDIS_MEMORY_TTL_S: '0',
+      REDIS_LIST_TTL_S: '0',
+      REDIS_CONVERSATIONS_TTL_S: '0',
+      REDIS_DECISIONS_TTL_S: '0',
+      CHROMA_URL: chroma.url,
+      CHROMA_COLLECTION: collection,
+      PROJECTION_RETRY_MAX_MS: '300',
+    });
+    redis = new Redis({ port: redisPort, lazyConnect: true });
+  });
+  after(async () => {
+    await t?.stop();
+    redis?.disconnect();
+    if (redisServer) await stopProcess(redisServer);
+    await chroma?.stop();
+  });
+
+  it('keeps storing while they are down, says which projection lags, and catches up to the state of a fresh replay', async () => {
+    const as = { headers: { 'x-auren-agent': 'coach' } };
+    const ids: string[] = [];
+    let failures = 0;
+    const work = async (i: number) => {
+      try {
+        if (i % 4 === 3 && ids.length > 0) await t.memory.updateMemory({ id: ids[i % ids.length]!, content: { text: `updated ${i}` } }, as);
+        else if (i % 9 === 8 && ids.length > 0)
+          await t.memory.deleteMemory({ id: ids[(i * 5) % ids.length]!, reason: '' }, as).catch(() => {});
+        else {
+          const type = [MemoryType.FACT, MemoryType.CONVERSATION, MemoryType.DECISION][i % 3]!;
+          const { memory } = await t.memory.storeMemory(
+            { agentId: 'coach', userId: `u${i % 4}`, type, content: { text: `sleep note ${i}` } },
+            as,
+          );
+          ids.push(memory!.id);
+        }
+      } catch (error) {
+        if (!(error instanceof Error && /was deleted/.test(error.message))) failures++;
+      }
+    };
+    for (let i = 0; i < 40; i++) await work(i);
+
+    await stopProcess(redisServer);
+    await chroma.stop(true);
+    for (let i = 40; i < 100; i++) await work(i);
+    await eventually(
+      () =>
+        t.app.health.get(projectionHealthName('redis')) === ServingStatus.NOT_SERVING &&
+        t.app.health.get(projectionHealthName('chroma')) === ServingStatus.NOT_SERVING,
+      'health says both projections lag',
+    );
+    assert.equal(t.app.health.get(''), ServingStatus.SERVING, 'the service stays up');
+    for (let i = 100; i < 120; i++) await work(i);
+    assert.equal(failures, 0, 'no write failed while Redis and Chroma were down');
+
+    redisServer = await startRedisServer(redisPort);
+    await chroma.start();
+    await sleep(500);
+    await redisCaughtUp(t, 60_000);
+    await chromaCaughtUp(t, 60_000);
+    await eventually(() => t.app.health.get(projectionHealthName('redis')) === ServingStatus.SERVING, 'redis projection healthy');
+    await redis.connect();
+    const afterOutage = { redis: await dumpRedis(redis, prefix), chroma: await dumpCollection(chroma.url, collection) };
+    assert.ok(Object.keys(afterOutage.redis).length > 20);
+
+    // A fresh replay of each, from the log.
+    await rebuildProjection(t.app.pool, 'redis', () => deleteKeys(redis, `${prefix}*`).then(() => undefined));
+    await rebuildProjection(t.app.pool, 'chroma', () => dropCollection(chroma.url, collection));
+    const nudge = (await t.memory.storeMemory({ agentId: 'nudge', userId: 'nudge', type: MemoryType.FACT, content: { text: 'x' } }, as))
+      .memory!;
+    await sleep(2_500); // both notice their moved checkpoint and take their locks again
+    await redisCaughtUp(t, 60_000);
+    await chromaCaughtUp(t, 60_000);
+    const replayed = { redis: await dumpRedis(redis, prefix), chroma: await dumpCollection(chroma.url, collection) };
+    for (const key of Object.keys(replayed.redis)) if (key.includes('nudge') || key.includes(nudge.id)) delete replayed.redis[key];
+    delete replayed.chroma[nudge.id];
+    assert.deepEqual(replayed.redis, afterOutage.redis);
+    assert.deepEqual(replayed.chroma, afterOutage.chroma);
+  });
+});

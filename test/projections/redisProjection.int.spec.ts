@@ -1,0 +1,183 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { sql } from 'slonik';
+import { z } from 'zod';
+import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { comparePositions } from '../../src/events/types.js';
+import { MemoryType } from '../../src/gen/auren/v1/memory_pb.js';
+import { PROJECTIONS, projectionStatus, rebuildProjection } from '../../src/projections/admin.js';
+import { deleteKeys } from '../../src/projections/redis/client.js';
+import { accessStream } from '../../src/memory/model.js';
+import { startTestApp } from '../support/app.js';
+import type { TestApp } from '../support/app.js';
+import { eventually } from '../support/events.js';
+import { dumpRedis, redisCaughtUp as caughtUp } from '../support/projections.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const agent = (name: string) => ({ headers: { 'x-auren-agent': name } });
+
+describe('Redis projection', function () {
+  this.timeout(60_000);
+  let t: TestApp;
+  let redis: Redis;
+  const prefix = `test-${randomUUID()}:`;
+  before(async () => {
+    t = await startTestApp({
+      REDIS_URL,
+      REDIS_KEY_PREFIX: prefix,
+      REDIS_MEMORY_TTL_S: '0',
+      REDIS_LIST_TTL_S: '0',
+      REDIS_CONVERSATIONS_TTL_S: '0',
+      REDIS_DECISIONS_TTL_S: '0',
+      REDIS_LIST_MAX: '5',
+      MEMORY_EXPIRY_SWEEP_MS: '50',
+    });
+    redis = new Redis(REDIS_URL);
+  });
+  after(async () => {
+    await t.stop();
+    await deleteKeys(redis, `${prefix}*`);
+    redis.disconnect();
+  });
+
+  it('ends in the same state replayed from scratch, or applied twice, as built incrementally', async () => {
+    const people = ['u-a', 'u-b', 'u-c'];
+    const agents = ['sleep', 'nutrition'];
+    const types = [MemoryType.FACT, MemoryType.CONVERSATION, MemoryType.DECISION, MemoryType.INSIGHT];
+    const ids: string[] = [];
+    let seed = 12345;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    for (let i = 0; i < 120; i++) {
+      const roll = random(10);
+      const live = ids.length > 0;
+      if (roll < 5 || !live) {
+        const expires = random(6) === 0 ? { expiresAt: timestampFromMs(Date.now() + 300 + random(400)) } : {};
+        const { memory } = await t.memory.storeMemory(
+          {
+            agentId: agents[random(2)]!,
+            userId: random(8) === 0 ? '' : people[random(3)]!,
+            type: types[random(4)]!,
+            content: { text: `note ${i}` },
+            confidence: random(100) / 100,
+            ...expires,
+          },
+          agent('writer'),
+        );
+        ids.push(memory!.id);
+      } else if (roll < 8) {
+        const id = ids[random(ids.length)]!;
+        await t.memory.updateMemory({ id, content: { text: `changed ${i}` }, confidence: 0.5 }, agent('writer')).catch(() => undefined);
+      } else {
+        const id = ids[random(ids.length)]!;
+        await t.memory.deleteMemory({ id, reason: 'wrong' }, agent('writer')).catch(() => undefined);
+      }
+    }
+    for (const type of [MemoryType.CONVERSATION, MemoryType.DECISION])
+      await t.memory.storeMemory({ agentId: 'sleep', userId: 'u-a', type, content: { text: 'kept' } }, agent('writer'));
+    await sleep(1_000); // the short expiries pass and are swept
+    await caughtUp(t);
+    const incremental = await dumpRedis(redis, prefix);
+    assert.ok(Object.keys(incremental).some((key) => key.endsWith(':conversations')));
+    assert.ok(Object.keys(incremental).some((key) => key.endsWith(':decisions')));
+
+    // Every live memory of PostgreSQL, and nothing else, has its hash.
+    const live = await t.app.pool.anyFirst(
+      sql.type(z.object({ id: z.string() }))`select id::text from memories where deleted_at is null and expired_at is null`,
+    );
+    const cached = Object.keys(incremental)
+      .filter((key) => key.startsWith('memory:'))
+      .map((key) => key.slice('memory:'.length));
+    assert.deepEqual(cached.sort(), [...live].sort());
+
+    // Applied again from the start over the same state.
+    await rebuildProjection(t.app.pool, 'redis', async () => {});
+    await t.memory.storeMemory({ agentId: 'x', userId: 'u-z', type: MemoryType.FACT, content: { text: 'nudge' } }, agent('writer'));
+    await eventually(() => t.app.redisProjection!.consumer.status().handledEvents > 0, 'replay started');
+    await caughtUp(t);
+    const twice = await dumpRedis(redis, prefix);
+
+    // Replayed from scratch.
+    await rebuildProjection(t.app.pool, 'redis', () => deleteKeys(redis, `${prefix}*`).then(() => undefined));
+    await t.memory.storeMemory({ agentId: 'x', userId: 'u-z', type: MemoryType.FACT, content: { text: 'nudge 2' } }, agent('writer'));
+    await caughtUp(t);
+    await sleep(300);
+    await caughtUp(t);
+    const replayed = await dumpRedis(redis, prefix);
+    // The nudges (agent x, person u-z) only made the running consumer notice the reset.
+    const withoutNudges = (dump: Record<string, unknown>) =>
+      Object.fromEntries(
+        Object.entries(dump).filter(
+          ([key, value]) => !key.includes('u-z') && !key.startsWith('agent:x:') && (value as { agentId?: string }).agentId !== 'x',
+        ),
+      );
+    assert.deepEqual(withoutNudges(twice), withoutNudges(incremental));
+    assert.deepEqual(withoutNudges(replayed), withoutNudges(incremental));
+  });
+
+  it('serves GetMemory from Redis with the same answer and the same access record as PostgreSQL', async () => {
+    const userId = `u-${randomUUID()}`;
+    const { memory: stored } = await t.memory.storeMemory(
+      {
+        agentId: 'sleep',
+        userId,
+        type: MemoryType.FACT,
+        content: { text: 'sleeps 6 hours', nested: { a: [1, 2.5, 'x'] } },
+        confidence: 0.123456789012345,
+      },
+      agent('writer'),
+    );
+    await caughtUp(t);
+    const before = t.app.redisProjection!.cache.stats();
+    const fromRedis = await t.memory.getMemory({ id: stored!.id }, agent('reader'));
+    const after = t.app.redisProjection!.cache.stats();
+    assert.equal(after.served, before.served + 1, 'served from Redis');
+
+    // The same read with the projection stopped: PostgreSQL answers.
+    const plain = await startTestApp({ DATABASE_URL: t.databaseUrl });
+    try {
+      const fromPostgres = await plain.memory.getMemory({ id: stored!.id }, agent('reader'));
+      assert.deepEqual(fromRedis.memory, fromPostgres.memory);
+    } finally {
+      await plain.stop();
+    }
+    const log = (await t.app.eventStore.readStream(accessStream(userId), 0n, 'forwards', 10)).events;
+    assert.equal(log.length, 2);
+    assert.deepEqual(log[0]!.data, log[1]!.data);
+    assert.deepEqual(log[0]!.metadata, log[1]!.metadata);
+  });
+
+  it('never serves a memory changed after what the projection applied', async () => {
+    const userId = `u-${randomUUID()}`;
+    const { memory } = await t.memory.storeMemory(
+      { agentId: 'sleep', userId, type: MemoryType.FACT, content: { text: 'v1' } },
+      agent('writer'),
+    );
+    await caughtUp(t);
+    await t.app.redisProjection!.consumer.stop(); // the projection lags from here on
+    await t.memory.updateMemory({ id: memory!.id, content: { text: 'v2' } }, agent('writer'));
+    const before = t.app.redisProjection!.cache.stats();
+    const read = await t.memory.getMemory({ id: memory!.id }, agent('reader'));
+    assert.deepEqual(read.memory!.content, { text: 'v2' });
+    assert.equal(read.memory!.version, 2n);
+    assert.equal(t.app.redisProjection!.cache.stats().unverified, before.unverified + 1);
+    await t.memory.deleteMemory({ id: memory!.id, reason: '' }, agent('writer'));
+    await assert.rejects(t.memory.getMemory({ id: memory!.id }, agent('reader')), /does not exist/);
+    const log = (await t.app.eventStore.readStream(accessStream(userId), 0n, 'forwards', 10)).events;
+    assert.equal(log.length, 1, 'one record for the one answered read');
+  });
+
+  it('reports each projection with its checkpoint and lag', async () => {
+    const statuses = await projectionStatus(t.app.pool, t.app.eventStore);
+    const redisStatus = statuses.find((s) => s.name === 'redis')!;
+    assert.ok(redisStatus.checkpoint);
+    assert.ok(redisStatus.lagEvents > 0n, 'stopped above: it lags');
+    assert.equal(statuses.find((s) => s.name === 'chroma')!.checkpoint, undefined);
+    assert.ok(comparePositions(redisStatus.checkpoint, { commit: 0n, prepare: 0n }) > 0);
+    assert.equal(PROJECTIONS.redis, 'projection.redis');
+  });
+});
