@@ -19,7 +19,14 @@ import { registerReflection } from './server/reflection.js';
 import { startExpirySweeper } from './memory/expiry.js';
 import type { ExpirySweeper } from './memory/expiry.js';
 import { createMemoryHistory } from './memory/history.js';
-import { RESERVED_STREAM_PREFIXES } from './memory/model.js';
+import { accessStream, RESERVED_STREAM_PREFIXES } from './memory/model.js';
+import { createLogReads } from './memory/logReads.js';
+import { createGate } from './auth/gate.js';
+import { createKeyStore } from './auth/keys.js';
+import type { KeyStore } from './auth/keys.js';
+import { AUTH_STREAM_PREFIXES, createRefusalLog } from './auth/refusals.js';
+import { EVENT_STORE_SCOPES, MEMORY_SCOPES } from './auth/rpcScopes.js';
+import { loadServerSecret } from './auth/secret.js';
 import type { MemoryLimits } from './memory/model.js';
 import { createMemoryReads, MAX_QUERY_BYTES } from './memory/reads.js';
 import { createMemoryWrites } from './memory/writes.js';
@@ -55,6 +62,10 @@ export interface App {
   wakeups: Wakeups;
   longTransactions: ReturnType<typeof watchLongTransactions>;
   health: HealthStatus;
+  /** API keys: made, listed, revoked, checked on every call. */
+  keys: KeyStore;
+  /** The first admin key, when this start made it (no key existed); it is announced once. */
+  firstAdminKey: string | null;
   /** Records memory_expired as expiries pass; app.stop() stops it. */
   expirySweeper: ExpirySweeper;
   /** Creates and starts a durable consumer on this app's pool and tails; app.stop() stops it. */
@@ -64,12 +75,20 @@ export interface App {
 }
 
 const SERVICES = ['auren.v1.EventStoreService', 'auren.v1.MemoryService'];
+const ANONYMOUS_WARNING =
+  'AUTH_ANONYMOUS=true: calls without an API key are served as an anonymous admin: anyone who reaches this port reads and writes every person\'s data. Development only.';
 const DATABASE_PROBE_MS = 2_000;
 // Memories the expiry sweeper records per transaction.
 const EXPIRY_BATCH_SIZE = 100;
 
+/** What a start may be told besides the configuration. */
+export interface StartOptions {
+  /** Where the first admin key is shown, once (default: stderr, never the logs). */
+  announce?: (message: string) => void;
+}
+
 /** The composition root: builds every part from the configuration and starts serving. */
-export async function startApp(config: Config, log: Logger): Promise<App> {
+export async function startApp(config: Config, log: Logger, options: StartOptions = {}): Promise<App> {
   // Should a step fail, what has started is stopped, newest first: a failed start leaves
   // nothing running, the embedded PostgreSQL least of all.
   const started: Array<() => unknown> = [];
@@ -124,6 +143,28 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     reads: createMemoryReads({ pool, writer: memoryStreams, limits }),
     history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits }),
   };
+  // Who calls: API keys, checked by the gate before any handler runs; refusals recorded.
+  const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir }).catch(abandon);
+  const keys = createKeyStore({ pool, pepper: secret.derive('api key pepper'), cacheMs: config.auth.cacheMs });
+  const refusals = createRefusalLog({
+    own: eventStore.claimStreams(AUTH_STREAM_PREFIXES),
+    people: memoryStreams,
+    personStream: accessStream,
+    log,
+  });
+  const gate = createGate({ keys, refusals, anonymous: config.auth.anonymous });
+  const firstAdmin = await keys.createFirstAdminKey().catch(abandon);
+  if (firstAdmin) {
+    (options.announce ?? ((message) => process.stderr.write(`${message}\n`)))(
+      `auren: no API key existed, so this first admin key was made; it is shown this once, keep it now:\n  ${firstAdmin.key}\n` +
+        `(make more with 'auren keys create', list them with 'auren keys list', revoke with 'auren keys revoke')`,
+    );
+    log.warn({ keyId: firstAdmin.record.id }, 'made the first admin key (shown once on stderr)');
+  }
+  if (config.auth.anonymous) {
+    log.warn(ANONYMOUS_WARNING);
+  }
+  const logReads = createLogReads({ writer: memoryStreams, ownPrefixes: () => eventStore.claimedPrefixes() });
   const expirySweeper = startExpirySweeper({
     pool,
     writer: memoryStreams,
@@ -135,8 +176,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   installWireTextDecoding();
   // Each RPC is written once; each listener serves the same handlers through its adapter.
-  const events = eventStoreHandlers(eventStore, subscriptions, config.tails.checkpointInterval);
-  const memories = memoryHandlers(memory);
+  const events = gate.guard(
+    EventStoreService,
+    eventStoreHandlers(eventStore, subscriptions, config.tails.checkpointInterval, logReads),
+    EVENT_STORE_SCOPES,
+  );
+  const memories = gate.guard(MemoryService, memoryHandlers(memory), MEMORY_SCOPES);
   const described = [file_auren_v1_events, file_auren_v1_memory];
   const handler = connectNodeAdapter({
     routes: (router) => {
@@ -150,7 +195,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     jsonOptions: { ignoreUnknownFields: false },
     binaryOptions: binaryReadOptions,
     readMaxBytes: config.messageMaxBytes,
-    fallback: (request, response) => plainHttp(request, response, health),
+    fallback: (request, response) => plainHttp(request, response, health, config.auth.anonymous ? [ANONYMOUS_WARNING] : []),
   });
   const listener = createListener(withCors(handler, config.corsOrigins), log);
   const port = await listener.listen(config.port, config.host).catch(abandon);
@@ -182,6 +227,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     wakeups,
     longTransactions,
     health,
+    keys,
+    firstAdminKey: firstAdmin?.key ?? null,
     expirySweeper,
     startConsumer(definition) {
       const consumer = createConsumer({

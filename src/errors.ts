@@ -10,7 +10,9 @@ export type ErrorCode =
   | 'failed_precondition'
   | 'unavailable'
   | 'cancelled'
-  | 'deadline_exceeded';
+  | 'deadline_exceeded'
+  | 'unauthenticated'
+  | 'permission_denied';
 
 /**
  * An error that is the caller's answer, not a fault of the service: it names its status code,

@@ -21,6 +21,7 @@ import type {
   AppendResult,
   EventFilter,
   ExpectedVersion,
+  JsonObject,
   LogSlice,
   Position,
   ProposedEvent,
@@ -29,6 +30,9 @@ import type {
   StreamSlice,
 } from './types.js';
 import { checkEventId, checkFilter, checkLimit, checkProposedEvents, checkStreamId } from './validation.js';
+
+/** The metadata key the service stamps the appending principal under, and clients may not use. */
+export const STAMP_KEY = 'auren';
 
 const NO_FILTER: EventFilter = { eventTypes: [], streamIdPrefixes: [] };
 
@@ -75,9 +79,20 @@ export interface EventStore {
    * Appends events atomically after checking the expected version, committed together with
    * the appends that arrive meanwhile. A stream with a claimed prefix is refused. When
    * `signal` aborts (the caller's client left, its deadline passed) before the append
-   * committed, nothing is written and the append fails with the signal's reason.
+   * committed, nothing is written and the append fails with the signal's reason. `stamp` (who
+   * appends: the authenticated principal) is written into each event's metadata under the
+   * reserved key `auren`, which a client's metadata may not hold: what is there comes from the
+   * service alone.
    */
-  appendToStream(streamId: string, expected: ExpectedVersion, events: ProposedEvent[], signal?: AbortSignal): Promise<AppendResult>;
+  appendToStream(
+    streamId: string,
+    expected: ExpectedVersion,
+    events: ProposedEvent[],
+    signal?: AbortSignal,
+    stamp?: JsonObject,
+  ): Promise<AppendResult>;
+  /** The stream-id prefixes claimed by modules of this process (their streams are written by the service only). */
+  claimedPrefixes(): readonly string[];
   /**
    * Claims the streams whose ids start with these prefixes for a module of this process (it
    * keeps their versions in rows of its own): clients may no longer append to them, and the
@@ -96,7 +111,14 @@ export interface EventStore {
    * Events about one person (metadata.user_id: writes of their data and reads of it) created
    * in [from, to) (epoch ms; null is open), after the exclusive position `after`, in log order.
    */
-  readAboutPerson(userId: string, from: number | null, to: number | null, after: Position, limit: number): Promise<RecordedEvent[]>;
+  readAboutPerson(
+    userId: string,
+    from: number | null,
+    to: number | null,
+    after: Position,
+    limit: number,
+    exceptTypes?: readonly string[],
+  ): Promise<RecordedEvent[]>;
   /** The position after the last event: where a tail "from the end" starts. */
   logEnd(): Promise<Position>;
   /** Commits what is queued, then refuses appends. */
@@ -152,11 +174,18 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {} }: 
   }
 
   return {
-    appendToStream(streamId, expected, events, signal) {
+    appendToStream(streamId, expected, events, signal, stamp) {
       const prefix = claimed.find((p) => streamId.startsWith(p));
       if (prefix) throw new InvalidArgument('stream_id', `streams starting with '${prefix}' are written by this service only`);
-      return append(streamId, expected, events, signal);
+      events.forEach((event, i) => {
+        if (event.metadata !== null && typeof event.metadata === 'object' && Object.hasOwn(event.metadata, STAMP_KEY))
+          throw new InvalidArgument(`events[${i}].metadata.${STAMP_KEY}`, 'is written by this service only');
+      });
+      const stamped = stamp === undefined ? events : events.map((event) => ({ ...event, metadata: { ...event.metadata, [STAMP_KEY]: stamp } }));
+      return append(streamId, expected, stamped, signal);
     },
+
+    claimedPrefixes: () => claimed,
 
     claimStreams(prefixes) {
       claimed.push(...prefixes);
@@ -230,8 +259,9 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {} }: 
       return rows.map(toRecordedEvent);
     },
 
-    async readAboutPerson(userId, from, to, after, limit) {
-      const rows = await pool.any(aboutPersonQuery(userId, from, to, after, limit));
+    async readAboutPerson(userId, from, to, after, limit, exceptTypes = []) {
+      // Only the service's own streams: an event a client appended with metadata.user_id is no audit record.
+      const rows = await pool.any(aboutPersonQuery(userId, from, to, after, limit, claimed, exceptTypes));
       return rows.map(toRecordedEvent);
     },
 

@@ -101,14 +101,19 @@ export function aboutPersonQuery(
   to: number | null,
   after: Position,
   limit: number,
+  streamPrefixes: readonly string[],
+  exceptTypes: readonly string[] = [],
 ): QuerySqlToken<typeof eventRow> {
+  const except = exceptTypes.length === 0 ? sql.fragment`` : sql.fragment`and type <> all(${sql.array([...exceptTypes], 'text')})`;
+  const patterns = streamPrefixes.map((prefix) => `${prefix.replace(/[\\%_]/g, '\\$&')}%`);
   const since = from === null ? sql.fragment`` : sql.fragment`and created_at >= ${new Date(from).toISOString()}::timestamptz`;
   const until = to === null ? sql.fragment`` : sql.fragment`and created_at < ${new Date(to).toISOString()}::timestamptz`;
   return sql.type(eventRow)`
     select ${eventColumns} from events
      where metadata ? 'user_id' and metadata->>'user_id' = ${userId}
        and position > ${after.prepare}
-       ${since} ${until}
+       and stream_id like any(${sql.array(patterns, 'text')})
+       ${since} ${until} ${except}
      order by position limit ${limit}`;
 }
 

@@ -5,7 +5,10 @@ import type { EventStore, StreamWriter } from '../events/eventStore.js';
 import { START } from '../events/types.js';
 import type { Position, RecordedEvent } from '../events/types.js';
 import { checkPageSize, decodePageToken, encodePageToken, tokenInt64 } from '../paging.js';
-import { recordRetrieval } from './audit.js';
+import { AUDIT_TRAIL_READ, recordPersonAccess, recordRetrieval } from './audit.js';
+import { checkRead } from './access.js';
+import { PermissionDenied } from '../auth/errors.js';
+import { inTenant } from '../auth/principal.js';
 import { MemoryNotFound } from './errors.js';
 import { memoryStream } from './model.js';
 import type { Caller, MemoryLimits } from './model.js';
@@ -27,7 +30,15 @@ export interface MemoryHistory {
    * Every settled event about one person (writes of their memories and reads of them) created
    * in [from, to) (epoch ms; null is open), in log order, a page at a time.
    */
-  listAuditTrail(userId: string, from: number | null, to: number | null, pageSize: number, pageToken: string): Promise<AuditTrailPage>;
+  listAuditTrail(
+    caller: Caller,
+    userId: string,
+    from: number | null,
+    to: number | null,
+    pageSize: number,
+    pageToken: string,
+    signal?: AbortSignal,
+  ): Promise<AuditTrailPage>;
 }
 
 /** What the history needs. */
@@ -49,6 +60,7 @@ export function createMemoryHistory({ pool, store, writer, limits }: MemoryHisto
       const memoryId = checkMemoryId('id', id);
       const row = await pool.maybeOne(memoryQuery(memoryId));
       if (!row) throw new MemoryNotFound(memoryId);
+      checkRead(caller, toMemory(row));
       const found: RecordedEvent[] = [];
       for (;;) {
         const page = await store.readStreamEvents(memoryStream(memoryId), BigInt(found.length + 1), limits.readPageSize);
@@ -60,15 +72,25 @@ export function createMemoryHistory({ pool, store, writer, limits }: MemoryHisto
       return found;
     },
 
-    async listAuditTrail(userId, from, to, pageSize, pageToken) {
+    async listAuditTrail(caller, userId, from, to, pageSize, pageToken, signal) {
       const person = checkName('user_id', userId);
+      if (!inTenant(caller, person)) throw new PermissionDenied(`this key may not read the audit trail of '${person}'`, person);
       if (from !== null && to !== null && from >= to) throw new InvalidArgument('to', 'must be later than from');
       const size = checkPageSize('page_size', pageSize, AUDIT_PAGE_SIZE);
       const after = pageToken === '' ? START : decodePositionToken(person, pageToken);
       // One more than asked: a full page says whether another follows, so the last page is never empty.
-      const events = await store.readAboutPerson(person, from, to, after, size + 1);
+      const events = await store.readAboutPerson(person, from, to, after, size + 1, [AUDIT_TRAIL_READ]);
       const page = events.slice(0, size);
       const last = page.at(-1);
+      // Reading the audit trail is itself a read of the person's data: answered once recorded.
+      await recordPersonAccess(
+        writer,
+        caller,
+        new Map([[person, { from, to, page_size: size, page_token: pageToken || null, event_ids: page.map((e) => e.eventId) }]]),
+        'list_audit_trail',
+        signal,
+        AUDIT_TRAIL_READ,
+      );
       return {
         events: page,
         nextPageToken:

@@ -7,6 +7,7 @@ import { checkPageSize } from '../paging.js';
 import { recordRetrieval } from './audit.js';
 import type { Retrieval } from './audit.js';
 import { MemoryNotFound, SearchModeUnavailable } from './errors.js';
+import { checkRead, readableFilter } from './access.js';
 import { MEMORY_TYPES } from './model.js';
 import type { Caller, Memory, MemoryLimits, MemoryType } from './model.js';
 import { decodeKeysetToken, encodeKeysetToken } from './pageToken.js';
@@ -80,7 +81,7 @@ export interface MemoryReads {
   getMemory(caller: Caller, id: string, includeExpired: boolean, signal?: AbortSignal): Promise<Memory>;
   listMemories(caller: Caller, filter: ListFilter, signal?: AbortSignal): Promise<MemoryPage>;
   searchMemories(caller: Caller, query: SearchQuery, signal?: AbortSignal): Promise<ScoredMemory[]>;
-  getMemoryStats(agentId: string): Promise<MemoryStats>;
+  getMemoryStats(caller: Caller, agentId: string): Promise<MemoryStats>;
 }
 
 /** What the reads need: the pool, the event store the access log is appended to, its limits. */
@@ -108,7 +109,6 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
 
   return {
     async getMemory(caller, id, includeExpired, signal) {
-      checkCaller(caller);
       const memoryId = checkMemoryId('id', id);
       return auditedRead(
         caller,
@@ -118,6 +118,7 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
           // know about expiry never see it.
           if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);
           const memory = fromRow(row);
+          checkRead(caller, memory);
           return { result: memory, memories: [memory] };
         },
         { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } },
@@ -126,8 +127,7 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
     },
 
     async listMemories(caller, request, signal) {
-      checkCaller(caller);
-      const filter = checkFilter(request);
+      const filter = readableFilter(caller, checkFilter(request));
       const pageSize = checkPageSize('page_size', request.pageSize, LIST_PAGE);
       const key = queryKey(filter);
       const after = request.pageToken ? decodeKeysetToken('page_token', request.pageToken, key) : null;
@@ -149,9 +149,8 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
     },
 
     async searchMemories(caller, request, signal) {
-      checkCaller(caller);
       const text = checkQueryText(request.text);
-      const filter = checkFilter(request);
+      const filter = readableFilter(caller, checkFilter(request));
       const limit = checkPageSize('limit', request.limit, SEARCH_LIMIT);
       if (request.mode === 'semantic' || request.mode === 'hybrid') throw new SearchModeUnavailable(request.mode);
       if (request.mode !== 'full_text') throw new InvalidArgument('mode', `unknown search mode '${String(request.mode)}'`);
@@ -169,8 +168,10 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
 
     // Not recorded in any access log: the answer is counts and an average over every person the
     // agent remembers, with no person's id or data in it, so no person's record would name it.
-    async getMemoryStats(agentId) {
-      const rows = await pool.any(statsQuery(checkName('agent_id', agentId)));
+    async getMemoryStats(caller, agentId) {
+      const agent = checkName('agent_id', agentId);
+      readableFilter(caller, { agentId: agent, userId: null, types: [], minConfidence: null, includeExpired: false });
+      const rows = await pool.any(statsQuery(agent));
       const countByType = Object.fromEntries(MEMORY_TYPES.map((type) => [type, 0])) as Record<MemoryType, number>;
       let total = 0;
       let confidenceSum = 0;
@@ -197,11 +198,6 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
 
 function fromRow(row: z.infer<typeof readRow>): Memory {
   return { ...toMemory(row), expired: row.expired_now };
-}
-
-// The access log must name who read; a read by nobody in particular is refused.
-function checkCaller(caller: Caller): void {
-  checkName('caller', caller.agentId);
 }
 
 function checkFilter(request: Pick<ListFilter, 'agentId' | 'userId' | 'types' | 'minConfidence' | 'includeExpired'>): MemoryFilter {

@@ -8,7 +8,6 @@ import type { MemoryWrites } from '../memory/writes.js';
 import type { Handlers } from './call.js';
 import { eventToProto } from './convert.js';
 import {
-  callerFrom,
   memoryToProto,
   memoryTypeFromProto,
   memoryTypesFromProto,
@@ -32,7 +31,7 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
   return {
     async storeMemory(request, call) {
       const memory = await writes.storeMemory(
-        callerFrom(call, request.agentId),
+        call.principal,
         {
           agentId: request.agentId,
           userId: request.userId === '' ? null : request.userId,
@@ -48,38 +47,38 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async getMemory(request, call) {
-      return { memory: memoryToProto(await reads.getMemory(callerFrom(call), request.id, request.includeExpired, call.signal)) };
+      return { memory: memoryToProto(await reads.getMemory(call.principal, request.id, request.includeExpired, call.signal)) };
     },
 
     async listMemories(request, call) {
       const filter = { ...filterFromProto(request), pageSize: request.pageSize, pageToken: request.pageToken || undefined };
-      const page = await reads.listMemories(callerFrom(call), filter, call.signal);
+      const page = await reads.listMemories(call.principal, filter, call.signal);
       return { memories: page.memories.map(memoryToProto), nextPageToken: page.nextPageToken };
     },
 
     async updateMemory(request, call) {
       const { id, content, metadata, confidence, expectedVersion } = request;
-      const memory = await writes.updateMemory(callerFrom(call), { id, content, metadata, confidence, expectedVersion }, call.signal);
+      const memory = await writes.updateMemory(call.principal, { id, content, metadata, confidence, expectedVersion }, call.signal);
       return { memory: memoryToProto(memory) };
     },
 
     async deleteMemory(request, call) {
-      return { memory: memoryToProto(await writes.deleteMemory(callerFrom(call), request.id, request.reason, call.signal)) };
+      return { memory: memoryToProto(await writes.deleteMemory(call.principal, request.id, request.reason, call.signal)) };
     },
 
     async searchMemories(request, call) {
       const query = { ...filterFromProto(request), text: request.query, mode: searchModeFromProto(request.mode), limit: request.limit };
-      const results = await reads.searchMemories(callerFrom(call), query, call.signal);
+      const results = await reads.searchMemories(call.principal, query, call.signal);
       return { results: results.map(({ memory, score }) => ({ memory: memoryToProto(memory), score })) };
     },
 
     async getMemoryHistory(request, call) {
-      const events = await history.getMemoryHistory(callerFrom(call), request.id, call.signal);
+      const events = await history.getMemoryHistory(call.principal, request.id, call.signal);
       return { events: events.map((e) => eventToProto(e)) };
     },
 
-    async getMemoryStats(request) {
-      const stats = await reads.getMemoryStats(request.agentId);
+    async getMemoryStats(request, call) {
+      const stats = await reads.getMemoryStats(call.principal, request.agentId);
       return create(GetMemoryStatsResponseSchema, {
         countByType: Object.fromEntries(Object.entries(stats.countByType).map(([type, count]) => [type, BigInt(count)])),
         total: BigInt(stats.total),
@@ -88,13 +87,15 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
       });
     },
 
-    async listAuditTrail(request) {
+    async listAuditTrail(request, call) {
       const page = await history.listAuditTrail(
+        call.principal,
         request.userId,
         timeFromProto('from', request.from),
         timeFromProto('to', request.to),
         request.pageSize,
         request.pageToken,
+        call.signal,
       );
       return create(ListAuditTrailResponseSchema, { events: page.events.map((e) => eventToProto(e)), nextPageToken: page.nextPageToken });
     },

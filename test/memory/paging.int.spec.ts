@@ -5,9 +5,9 @@ import { createMemoryReads } from '../../src/memory/reads.js';
 import type { MemoryReads } from '../../src/memory/reads.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { insertGenerated, insertMemories } from '../support/memories.js';
+import { insertGenerated, insertMemories, serviceCaller } from '../support/memories.js';
 
-const caller = { agentId: 'agent-pager' };
+const caller = serviceCaller('agent-pager');
 const FROM = Date.parse('2024-06-01T00:00:00Z');
 const COUNT = 10_000;
 const TIE = 4;
