@@ -26,7 +26,7 @@ import { createKeyStore } from './auth/keys.js';
 import type { KeyStore } from './auth/keys.js';
 import { AUTH_STREAM_PREFIXES, createRefusalLog } from './auth/refusals.js';
 import { EVENT_STORE_SCOPES, MEMORY_SCOPES } from './auth/rpcScopes.js';
-import { loadServerSecret } from './auth/secret.js';
+import { CHAIN_KEY_PURPOSE, loadServerSecret } from './auth/secret.js';
 import type { MemoryLimits } from './memory/model.js';
 import { createMemoryReads, MAX_QUERY_BYTES } from './memory/reads.js';
 import { createMemoryWrites } from './memory/writes.js';
@@ -116,7 +116,15 @@ export async function startApp(config: Config, log: Logger, options: StartOption
 
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
   started.push(() => wakeups.stop());
-  const eventStore = createEventStore({ pool, limits: config.events, log, afterCommit: () => wakeups.appended() });
+  // The server's secret keys the API keys' hashes, the log's hash chain and the page tokens.
+  const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir }).catch(abandon);
+  const eventStore = createEventStore({
+    pool,
+    limits: config.events,
+    log,
+    afterCommit: () => wakeups.appended(),
+    chainKey: secret.derive(CHAIN_KEY_PURPOSE),
+  });
   started.push(() => eventStore.stop());
   // The memory module's streams: clients may not append to them; its writer is the one way in.
   const memoryStreams = eventStore.claimStreams(RESERVED_STREAM_PREFIXES);
@@ -144,7 +152,6 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits }),
   };
   // Who calls: API keys, checked by the gate before any handler runs; refusals recorded.
-  const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir }).catch(abandon);
   const keys = createKeyStore({ pool, pepper: secret.derive('api key pepper'), cacheMs: config.auth.cacheMs });
   const refusals = createRefusalLog({
     own: eventStore.claimStreams(AUTH_STREAM_PREFIXES),

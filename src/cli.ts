@@ -3,6 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/openDatabase.js';
+import { auditCommand } from './audit/verifyCommand.js';
+import { keysCommand, KEYS_USAGE } from './auth/keysCommand.js';
+import { loadServerSecret } from './auth/secret.js';
 import { createLogger } from './log.js';
 import { oneLine, StartupError } from './startupError.js';
 import type { Config } from './config.js';
@@ -13,6 +16,9 @@ const USAGE = `usage: auren [command]
 commands:
   serve           run the data plane (the default)
   db migrate      apply the pending schema files in sql/ and exit
+${KEYS_USAGE}
+  audit verify [--stream ID]
+                  recompute the log's hash chains; report every event changed, removed or inserted
   --version, -v   print the version and exit
   --help, -h      print this help and exit
 
@@ -36,6 +42,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
+  if (argv[0] === 'keys' || argv[0] === 'audit') return databaseCommand(argv);
   if (command !== 'serve' && command !== 'db migrate') {
     process.stderr.write(`auren: unknown command '${command}'; see auren --help\n`);
     return 2;
@@ -80,6 +87,31 @@ async function serve(config: Config, log: Logger): Promise<number> {
   log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down: finishing open calls');
   await app.stop();
   return 0;
+}
+
+// `auren keys …` and `auren audit …`: on the configured (or embedded) database, migrated.
+async function databaseCommand(argv: string[]): Promise<number> {
+  const config = loadConfig();
+  // Their answer is on stdout: the logs there only when asked for below warn.
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const database = await openDatabase(
+    {
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      embeddedPort: config.embeddedPostgresPort,
+      poolSize: 2,
+      startupTimeoutMs: config.startupTimeoutMs,
+    },
+    log,
+  );
+  const output = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
+  try {
+    const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir });
+    if (argv[0] === 'keys') return await keysCommand(argv.slice(1), database.pool, secret, output);
+    return await auditCommand(argv.slice(1), database.pool, secret, output);
+  } finally {
+    await database.close();
+  }
 }
 
 async function migrateOnly(config: Config, log: Logger): Promise<number> {

@@ -14,6 +14,9 @@ export interface SecretSource {
   dataDir: string;
 }
 
+/** What the log's hash-chain key is derived for (events/chain.ts); `auren audit verify` derives the same. */
+export const CHAIN_KEY_PURPOSE = 'event hash chain';
+
 /** The file that holds the secret when AUREN_SECRET is not set. */
 export const SECRET_FILE = 'auth.secret';
 

@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { InvalidArgument } from '../errors.js';
 import { DuplicateEventId, EventNotFound, StreamNotFound, WrongExpectedVersion } from './errors.js';
 import { createGroupCommit } from './groupCommit.js';
+import { chainPads } from './chain.js';
 import type { AppendOutcome, GroupCommitStats } from './groupCommit.js';
 import type { BatchAppend } from './queries.js';
 import {
@@ -60,6 +61,8 @@ export interface EventStoreOptions {
   log: Logger;
   /** Runs after every commit that appended (it wakes the live tails). */
   afterCommit?: () => void;
+  /** The log's hash-chain key (events/chain.ts); absent: events are appended without hashes. */
+  chainKey?: Buffer;
 }
 
 /** Appends to the streams a module of this process owns (see EventStore.claimStreams). */
@@ -128,9 +131,10 @@ export interface EventStore {
 }
 
 /** Creates the event store over a PostgreSQL pool. */
-export function createEventStore({ pool, limits, log, afterCommit = () => {} }: EventStoreOptions): EventStore {
+export function createEventStore({ pool, limits, log, afterCommit = () => {}, chainKey }: EventStoreOptions): EventStore {
   const claimed: string[] = [];
-  const commits = createGroupCommit({ pool, log, maxBatchEvents: limits.batchMaxEvents, afterCommit });
+  const chain = chainKey ? chainPads(chainKey) : undefined;
+  const commits = createGroupCommit({ pool, log, maxBatchEvents: limits.batchMaxEvents, afterCommit, chain });
 
   function batchAppend(streamId: string, expected: ExpectedVersion, events: ProposedEvent[]): BatchAppend {
     checkStreamId('stream_id', streamId);

@@ -2,6 +2,7 @@ import { sql } from 'slonik';
 import type { FragmentSqlToken, QuerySqlToken } from 'slonik';
 import { z } from 'zod';
 import type { CheckedEvent } from './validation.js';
+import type { ChainPads } from './chain.js';
 import type { EventFilter, ExpectedVersion, JsonObject, Position, RecordedEvent } from './types.js';
 
 // Every statement of the event store, and the rows they return.
@@ -67,10 +68,11 @@ export interface BatchAppend {
  * `batchId` is written into the statement's text, so that pg_stat_activity shows which batch
  * runs (see batchTagPattern).
  */
-export function appendBatchQuery(appends: BatchAppend[], batchId = '0'): QuerySqlToken<typeof appendOutcomeRow> {
+export function appendBatchQuery(appends: BatchAppend[], batchId = '0', pads?: ChainPads): QuerySqlToken<typeof appendOutcomeRow> {
+  const chain = pads ? sql.fragment`, ${sql.binary(pads.inner)}, ${sql.binary(pads.outer)}` : sql.fragment``;
   return sql.type(
     appendOutcomeRow,
-  )`/* auren append batch ${sql.identifier([batchId])} */ select * from append_batch(${JSON.stringify(appends)}::jsonb)`;
+  )`/* auren append batch ${sql.identifier([batchId])} */ select * from append_batch(${JSON.stringify(appends)}::jsonb${chain})`;
 }
 
 /** A LIKE pattern matching the text of the batch statement `batchId` in pg_stat_activity. */

@@ -148,7 +148,7 @@ describeOnEachListener('MemoryService writes', (listener) => {
         content: { text: 'eats rice' },
         metadata: {},
       });
-      assert.equal(events[2].metadata.caller, 'unknown', 'without the header, an update is by an unknown caller');
+      assert.equal(events[2].metadata.caller, 'test-admin', 'the caller is the key that made the update');
       assert.deepEqual(await row(id), { version: '3', last_event_id: events[2].event_id, deleted_at: null });
     });
 
