@@ -26,6 +26,8 @@ import { createKeyStore } from './auth/keys.js';
 import type { KeyStore } from './auth/keys.js';
 import { AUTH_STREAM_PREFIXES, createRefusalLog } from './auth/refusals.js';
 import { EVENT_STORE_SCOPES, MEMORY_SCOPES } from './auth/rpcScopes.js';
+import { createPageTokens } from './paging.js';
+import type { PageTokens } from './paging.js';
 import { CHAIN_KEY_PURPOSE, loadServerSecret } from './auth/secret.js';
 import type { MemoryLimits } from './memory/model.js';
 import { createMemoryReads, MAX_QUERY_BYTES } from './memory/reads.js';
@@ -62,6 +64,8 @@ export interface App {
   wakeups: Wakeups;
   longTransactions: ReturnType<typeof watchLongTransactions>;
   health: HealthStatus;
+  /** The signed page-token codec of the memory reads. */
+  pageTokens: PageTokens;
   /** API keys: made, listed, revoked, checked on every call. */
   keys: KeyStore;
   /** The first admin key, when this start made it (no key existed); it is announced once. */
@@ -146,10 +150,11 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const health = createHealthStatus();
   for (const service of SERVICES) health.set(service, ServingStatus.SERVING);
   const limits = memoryLimits(config);
+  const pageTokens = createPageTokens((period) => secret.derive(`page token ${period}`), config.auth.pageTokenRotateMs);
   const memory = {
     writes: createMemoryWrites({ pool, writer: memoryStreams, limits }),
-    reads: createMemoryReads({ pool, writer: memoryStreams, limits }),
-    history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits }),
+    reads: createMemoryReads({ pool, writer: memoryStreams, limits, tokens: pageTokens }),
+    history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits, tokens: pageTokens }),
   };
   // Who calls: API keys, checked by the gate before any handler runs; refusals recorded.
   const keys = createKeyStore({ pool, pepper: secret.derive('api key pepper'), cacheMs: config.auth.cacheMs });
@@ -235,6 +240,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     longTransactions,
     health,
     keys,
+    pageTokens,
     firstAdminKey: firstAdmin?.key ?? null,
     expirySweeper,
     startConsumer(definition) {

@@ -4,7 +4,8 @@ import type { DatabasePool } from 'slonik';
 import type { EventStore, StreamWriter } from '../events/eventStore.js';
 import { START } from '../events/types.js';
 import type { Position, RecordedEvent } from '../events/types.js';
-import { checkPageSize, decodePageToken, encodePageToken, tokenInt64 } from '../paging.js';
+import { checkPageSize, tokenInt64 } from '../paging.js';
+import type { PageTokens } from '../paging.js';
 import { AUDIT_TRAIL_READ, recordPersonAccess, recordRetrieval } from './audit.js';
 import { checkRead } from './access.js';
 import { PermissionDenied } from '../auth/errors.js';
@@ -48,13 +49,15 @@ export interface MemoryHistoryOptions {
   /** The writer of the access streams. */
   writer: StreamWriter;
   limits: MemoryLimits;
+  /** The signed page-token codec. */
+  tokens: PageTokens;
 }
 
 /** Default and largest audit trail page. */
 export const AUDIT_PAGE_SIZE = { default: 100, max: 1000 } as const;
 
 /** Creates the history reads over the event store. */
-export function createMemoryHistory({ pool, store, writer, limits }: MemoryHistoryOptions): MemoryHistory {
+export function createMemoryHistory({ pool, store, writer, limits, tokens }: MemoryHistoryOptions): MemoryHistory {
   return {
     async getMemoryHistory(caller, id, signal) {
       const memoryId = checkMemoryId('id', id);
@@ -77,7 +80,7 @@ export function createMemoryHistory({ pool, store, writer, limits }: MemoryHisto
       if (!inTenant(caller, person)) throw new PermissionDenied(`this key may not read the audit trail of '${person}'`, person);
       if (from !== null && to !== null && from >= to) throw new InvalidArgument('to', 'must be later than from');
       const size = checkPageSize('page_size', pageSize, AUDIT_PAGE_SIZE);
-      const after = pageToken === '' ? START : decodePositionToken(person, pageToken);
+      const after = pageToken === '' ? START : decodePositionToken(tokens, person, pageToken);
       // One more than asked: a full page says whether another follows, so the last page is never empty.
       const events = await store.readAboutPerson(person, from, to, after, size + 1, [AUDIT_TRAIL_READ]);
       const page = events.slice(0, size);
@@ -95,7 +98,7 @@ export function createMemoryHistory({ pool, store, writer, limits }: MemoryHisto
         events: page,
         nextPageToken:
           events.length > size && last
-            ? encodePageToken(person, { commit: last.position.commit.toString(), prepare: last.position.prepare.toString() })
+            ? tokens.encode(person, { commit: last.position.commit.toString(), prepare: last.position.prepare.toString() })
             : '',
       };
     },
@@ -106,8 +109,8 @@ export function createMemoryHistory({ pool, store, writer, limits }: MemoryHisto
 // good only for the person whose trail it was made for.
 const positionShape = z.object({ commit: tokenInt64, prepare: tokenInt64 }).strict();
 
-function decodePositionToken(userId: string, token: string): Position {
-  return decodePageToken(
+function decodePositionToken(tokens: PageTokens, userId: string, token: string): Position {
+  return tokens.decode(
     'page_token',
     token,
     userId,

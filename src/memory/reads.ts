@@ -4,6 +4,7 @@ import { InvalidArgument } from '../errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
 import { checkPageSize } from '../paging.js';
+import type { PageTokens } from '../paging.js';
 import { recordRetrieval } from './audit.js';
 import type { Retrieval } from './audit.js';
 import { MemoryNotFound, SearchModeUnavailable } from './errors.js';
@@ -90,10 +91,12 @@ export interface MemoryReadsOptions {
   /** The writer of the access streams. */
   writer: StreamWriter;
   limits: MemoryLimits;
+  /** The signed page-token codec. */
+  tokens: PageTokens;
 }
 
 /** Creates the read side over the memories table. */
-export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions): MemoryReads {
+export function createMemoryReads({ pool, writer, limits, tokens }: MemoryReadsOptions): MemoryReads {
   // A read answers only once its access-log events committed: a read whose record cannot be
   // written fails and returns nothing.
   async function auditedRead<T>(
@@ -130,7 +133,7 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
       const filter = readableFilter(caller, checkFilter(request));
       const pageSize = checkPageSize('page_size', request.pageSize, LIST_PAGE);
       const key = queryKey(filter);
-      const after = request.pageToken ? decodeKeysetToken('page_token', request.pageToken, key) : null;
+      const after = request.pageToken ? decodeKeysetToken(tokens, 'page_token', request.pageToken, key) : null;
       return auditedRead(
         caller,
         async () => {
@@ -139,7 +142,7 @@ export function createMemoryReads({ pool, writer, limits }: MemoryReadsOptions):
           const page = rows.slice(0, pageSize);
           const last = page.at(-1);
           const nextPageToken =
-            rows.length > pageSize && last ? encodeKeysetToken({ createdAtUs: last.created_at_us, id: last.id }, key) : '';
+            rows.length > pageSize && last ? encodeKeysetToken(tokens, { createdAtUs: last.created_at_us, id: last.id }, key) : '';
           const memories = page.map(fromRow);
           return { result: { memories, nextPageToken }, memories };
         },

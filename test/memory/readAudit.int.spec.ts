@@ -21,7 +21,7 @@ describe('Access log of memory reads', () => {
   const limits = memoryLimits(loadConfig({}));
   before(async () => {
     t = await startTestApp();
-    reads = createMemoryReads({ pool: t.app.pool, writer: t.app.memoryStreams, limits });
+    reads = createMemoryReads({ pool: t.app.pool, writer: t.app.memoryStreams, tokens: t.app.pageTokens, limits });
   });
   after(() => t.stop());
 

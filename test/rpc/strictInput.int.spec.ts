@@ -21,7 +21,6 @@ import {
 import { BadRequestSchema, ErrorInfoSchema } from '../../src/gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../../src/gen/google/rpc/status_pb.js';
 import { encodeKeysetToken } from '../../src/memory/pageToken.js';
-import { encodePageToken } from '../../src/paging.js';
 import { LISTENERS, startTestApp } from '../support/app.js';
 import type { ListenerName, TestApp } from '../support/app.js';
 
@@ -424,11 +423,12 @@ describe('Strict input: one answer on every protocol and listener', () => {
   describe('page tokens that are well-formed but not ours', () => {
     // Made with the service's own codec, so every digest matches: only the position is wrong.
     it('an audit-trail position beyond bigint', () => {
-      const token = encodePageToken('u1', { commit: '99999999999999999999', prepare: '1' });
+      const token = t.app.pageTokens.encode('u1', { commit: '99999999999999999999', prepare: '1' });
       return refusedJson(`${MEMORY}/ListAuditTrail`, JSON.stringify({ userId: 'u1', pageToken: token }), 'page_token', /not a page token/);
     });
     it('a memory page at a time no memory can have', () => {
       const token = encodeKeysetToken(
+        t.app.pageTokens,
         { createdAtUs: 2n ** 63n - 1n, id: randomUUID() },
         JSON.stringify({ agent_id: null, user_id: null, types: [], min_confidence: null, include_expired: false }),
       );
