@@ -80,7 +80,7 @@ export interface App {
 
 const SERVICES = ['auren.v1.EventStoreService', 'auren.v1.MemoryService'];
 const ANONYMOUS_WARNING =
-  'AUTH_ANONYMOUS=true: calls without an API key are served as an anonymous admin: anyone who reaches this port reads and writes every person\'s data. Development only.';
+  "AUTH_ANONYMOUS=true: calls without an API key are served as an anonymous admin: anyone who reaches this port reads and writes every person's data. Development only.";
 const DATABASE_PROBE_MS = 2_000;
 // Memories the expiry sweeper records per transaction.
 const EXPIRY_BATCH_SIZE = 100;

@@ -151,7 +151,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(problems);
   }
   const e = parsed.data;
-  if ((e.TLS_CERT_FILE === undefined) !== (e.TLS_KEY_FILE === undefined) || (e.TLS_CLIENT_CA_FILE !== undefined && e.TLS_CERT_FILE === undefined)) {
+  if (
+    (e.TLS_CERT_FILE === undefined) !== (e.TLS_KEY_FILE === undefined) ||
+    (e.TLS_CLIENT_CA_FILE !== undefined && e.TLS_CERT_FILE === undefined)
+  ) {
     throw new ConfigError(['TLS_CERT_FILE and TLS_KEY_FILE: expects both or neither (TLS_CLIENT_CA_FILE only with them)']);
   }
   return {

@@ -63,7 +63,10 @@ export function createPageTokens(keyOf: (period: number) => Buffer, rotateMs: nu
     return found;
   };
   const sign = (period: number, q: string, p: Record<string, string>) =>
-    createHmac('sha256', key(period)).update(`${period}\n${q}\n${JSON.stringify(p)}`).digest().subarray(0, 16);
+    createHmac('sha256', key(period))
+      .update(`${period}\n${q}\n${JSON.stringify(p)}`)
+      .digest()
+      .subarray(0, 16);
 
   return {
     encode(scope, position) {
@@ -88,7 +91,8 @@ export function createPageTokens(keyOf: (period: number) => Buffer, rotateMs: nu
       }
       const current = Math.floor(now() / rotateMs);
       if (parsed.k !== current && parsed.k !== current - 1) {
-        if (parsed.k < current) throw new InvalidArgument(field, 'has expired (its signing key was retired); start again without a page token');
+        if (parsed.k < current)
+          throw new InvalidArgument(field, 'has expired (its signing key was retired); start again without a page token');
         throw invalid;
       }
       const given = Buffer.from(parsed.s, 'base64url');

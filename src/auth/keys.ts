@@ -95,7 +95,8 @@ export function createKeyStore({ pool, pepper, cacheMs }: KeyStoreOptions): KeyS
         throw new InvalidArgument('scopes', `unknown scope '${scope}'; expects some of ${SCOPES.join(', ')}`);
     }
     const tenant = input.tenant === undefined ? null : [...new Set(input.tenant)];
-    if (tenant !== null && tenant.some((person) => !NAME_PATTERN.test(person))) throw new InvalidArgument('tenant', 'holds an invalid user id');
+    if (tenant !== null && tenant.some((person) => !NAME_PATTERN.test(person)))
+      throw new InvalidArgument('tenant', 'holds an invalid user id');
     const id = randomUUID();
     const compact = id.replaceAll('-', '');
     const secret = randomBytes(32).toString('base64url');
@@ -108,7 +109,9 @@ export function createKeyStore({ pool, pepper, cacheMs }: KeyStoreOptions): KeyS
   function row(id: string): Promise<Found | null> {
     const cached = cache.get(id);
     if (cached && Date.now() - cached.at < cacheMs) return cached.row;
-    const read = pool.maybeOne(keyByIdQuery(id)).then((found) => (found ? { hash: Buffer.from(found.hash, 'base64'), principal: principalOf(found) } : null));
+    const read = pool
+      .maybeOne(keyByIdQuery(id))
+      .then((found) => (found ? { hash: Buffer.from(found.hash, 'base64'), principal: principalOf(found) } : null));
     const entry = { row: read, at: Date.now() };
     cache.set(id, entry);
     // A failed read is not kept: the next call reads again.
@@ -125,7 +128,8 @@ export function createKeyStore({ pool, pepper, cacheMs }: KeyStoreOptions): KeyS
     list: () => pool.any(listKeysQuery).then((rows) => [...rows]),
 
     async revoke(id) {
-      if (!/^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(id)) throw new InvalidArgument('id', 'is not a key id');
+      if (!/^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i.test(id))
+        throw new InvalidArgument('id', 'is not a key id');
       const record = await pool.maybeOne(revokeKeyQuery(id));
       cache.delete(record?.id ?? id);
       if (!record) throw new InvalidArgument('id', `no key has the id ${id}`);

@@ -28,11 +28,23 @@ export async function keysCommand(args: string[], pool: DatabasePool, secret: Se
       case 'create': {
         const { values } = parseArgs({
           args: rest,
-          options: { kind: { type: 'string' }, agent: { type: 'string' }, name: { type: 'string' }, scopes: { type: 'string' }, tenant: { type: 'string' } },
+          options: {
+            kind: { type: 'string' },
+            agent: { type: 'string' },
+            name: { type: 'string' },
+            scopes: { type: 'string' },
+            tenant: { type: 'string' },
+          },
           strict: true,
         });
         if (values.kind === undefined) throw new InvalidArgument('--kind', 'expects agent, service or admin');
-        const list = (value: string | undefined) => (value === undefined ? undefined : value.split(',').map((v) => v.trim()).filter(Boolean));
+        const list = (value: string | undefined) =>
+          value === undefined
+            ? undefined
+            : value
+                .split(',')
+                .map((v) => v.trim())
+                .filter(Boolean);
         const made = await keys.create({
           kind: values.kind as KeyKind,
           ...(values.agent === undefined ? {} : { agentId: values.agent }),
@@ -58,7 +70,10 @@ export async function keysCommand(args: string[], pool: DatabasePool, secret: Se
         return 2;
     }
   } catch (error) {
-    if (error instanceof InvalidArgument || (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (
+      error instanceof InvalidArgument ||
+      (error instanceof Error && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
       output.err(`auren: keys ${sub}: ${error.message}`);
       return 2;
     }

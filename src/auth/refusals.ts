@@ -24,9 +24,9 @@ export interface RefusalLog {
 }
 
 /** The stream of refusals that touch nobody in particular (no key, a missing scope). */
-export const REFUSALS_STREAM = 'auth-refusals';
-/** The stream-id prefix the auth module writes. */
-export const AUTH_STREAM_PREFIXES = ['auth-'] as const;
+export const REFUSALS_STREAM = 'auren-refusals';
+/** The stream-id prefix the auth module writes (the service's own: clients' streams rarely start so). */
+export const AUTH_STREAM_PREFIXES = ['auren-'] as const;
 /** The type of a refusal's event. */
 export const ACCESS_REFUSED = 'access_refused';
 
@@ -54,7 +54,8 @@ export function createRefusalLog({ own, people, personStream, log }: RefusalLogO
       };
       const metadata: JsonObject = { [RESERVED_METADATA_KEY]: { principal } };
       try {
-        if (refusal.userId === null) await own.appendEach([{ streamId: REFUSALS_STREAM, events: [{ type: ACCESS_REFUSED, data, metadata }] }]);
+        if (refusal.userId === null)
+          await own.appendEach([{ streamId: REFUSALS_STREAM, events: [{ type: ACCESS_REFUSED, data, metadata }] }]);
         else
           await people.appendEach([
             {

@@ -51,7 +51,7 @@ export function watchLongTransactions(pool: DatabasePool, thresholdMs: number, l
           { ageMs: Math.round(last.ageMs), pid: last.pid, state: last.state },
           'a long-running transaction is open: VACUUM cannot clean up behind it, and if it appends, other appends wait',
         );
-        log.debug({ pid: last.pid, query: last.query }, 'the long-running transaction\'s current statement');
+        log.debug({ pid: last.pid, query: last.query }, "the long-running transaction's current statement");
       }
     } catch (error) {
       log.debug({ err: error }, 'could not read the oldest transaction');

@@ -185,7 +185,8 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
         if (event.metadata !== null && typeof event.metadata === 'object' && Object.hasOwn(event.metadata, STAMP_KEY))
           throw new InvalidArgument(`events[${i}].metadata.${STAMP_KEY}`, 'is written by this service only');
       });
-      const stamped = stamp === undefined ? events : events.map((event) => ({ ...event, metadata: { ...event.metadata, [STAMP_KEY]: stamp } }));
+      const stamped =
+        stamp === undefined ? events : events.map((event) => ({ ...event, metadata: { ...event.metadata, [STAMP_KEY]: stamp } }));
       return append(streamId, expected, stamped, signal);
     },
 

@@ -7,13 +7,7 @@ import type { ListFilter, MemoryReads } from '../memory/reads.js';
 import type { MemoryWrites } from '../memory/writes.js';
 import type { Handlers } from './call.js';
 import { eventToProto } from './convert.js';
-import {
-  memoryToProto,
-  memoryTypeFromProto,
-  memoryTypesFromProto,
-  searchModeFromProto,
-  timeFromProto,
-} from './memoryConvert.js';
+import { memoryToProto, memoryTypeFromProto, memoryTypesFromProto, searchModeFromProto, timeFromProto } from './memoryConvert.js';
 
 /** The memory module's parts that MemoryService serves. */
 export interface MemoryParts {

@@ -25,7 +25,12 @@ describe('Paging through memories while others are inserted', () => {
   before(async function () {
     this.timeout(120_000);
     t = await startTestApp();
-    reads = createMemoryReads({ pool: t.app.pool, writer: t.app.memoryStreams, tokens: t.app.pageTokens, limits: memoryLimits(loadConfig({})) });
+    reads = createMemoryReads({
+      pool: t.app.pool,
+      writer: t.app.memoryStreams,
+      tokens: t.app.pageTokens,
+      limits: memoryLimits(loadConfig({})),
+    });
     // Four rows per created_at, times 1.001 ms apart: many pages end inside a millisecond and
     // inside a tie, where a millisecond token or a missing id tie-break would skip or repeat rows.
     await insertGenerated(t.app.pool, { count: COUNT, prefix: 'page', agents: 1, users: 20, from: new Date(FROM).toISOString(), tie: TIE });

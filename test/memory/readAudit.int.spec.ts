@@ -90,7 +90,15 @@ describe('Access log of memory reads', () => {
       memory_ids: [f.a2, f.a1],
       query,
     });
-    assert.deepEqual(forBob!.data, { caller: caller.name, principal, shared: false, user_id: f.bob, operation: 'list_memories', memory_ids: [f.b1], query });
+    assert.deepEqual(forBob!.data, {
+      caller: caller.name,
+      principal,
+      shared: false,
+      user_id: f.bob,
+      operation: 'list_memories',
+      memory_ids: [f.b1],
+      query,
+    });
   });
 
   it('records a search once per person returned, with the search text', async () => {

@@ -21,7 +21,12 @@ describe('Memory reads', () => {
   let reads: MemoryReads;
   before(async () => {
     t = await startTestApp();
-    reads = createMemoryReads({ pool: t.app.pool, writer: t.app.memoryStreams, tokens: t.app.pageTokens, limits: memoryLimits(loadConfig({})) });
+    reads = createMemoryReads({
+      pool: t.app.pool,
+      writer: t.app.memoryStreams,
+      tokens: t.app.pageTokens,
+      limits: memoryLimits(loadConfig({})),
+    });
   });
   after(() => t.stop());
 

@@ -187,7 +187,9 @@ describe('Clients of every protocol and listener', () => {
 
   describe('gRPC-Web over HTTP/1.1', () => {
     it('appends and reads back, and gets codes for errors', async () => {
-      const client = createClient(EventStoreService, createGrpcWebTransport({
+      const client = createClient(
+        EventStoreService,
+        createGrpcWebTransport({
           baseUrl: t.app.url,
           httpVersion: '1.1',
           interceptors: [
@@ -196,7 +198,8 @@ describe('Clients of every protocol and listener', () => {
               return next(request);
             },
           ],
-        }));
+        }),
+      );
       const streamId = freshStream('grpcweb');
       const appended = await client.appendToStream({
         streamId,

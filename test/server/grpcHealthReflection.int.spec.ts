@@ -105,7 +105,15 @@ describe('Health and reflection on GRPC_PORT', () => {
       ]),
     );
     assert.equal(appended.nextExpectedVersion, '1');
-    const read = JSON.parse(await bufCurl(['-H', `authorization: ${t.authorization}`, '-d', '{"streamId":"curled"}', `http://${address}/auren.v1.EventStoreService/ReadStream`]));
+    const read = JSON.parse(
+      await bufCurl([
+        '-H',
+        `authorization: ${t.authorization}`,
+        '-d',
+        '{"streamId":"curled"}',
+        `http://${address}/auren.v1.EventStoreService/ReadStream`,
+      ]),
+    );
     assert.deepEqual(read.events[0].data, { via: 'buf curl' });
   });
 

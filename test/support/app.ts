@@ -45,7 +45,7 @@ export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123';
 // Headers the test clients turn into an authorization header: the client's interceptor makes
 // the agent's key on first use, so that `as(agent)` can stay synchronous.
 const AS_AGENT = 'x-test-as-agent';
-const KEY = 'x-test-key'
+const KEY = 'x-test-key';
 
 /**
  * Starts the service with both listeners on port 0 and a fresh database; `env` overrides
