@@ -44,7 +44,11 @@ import { memoryHandlers } from './rpc/memoryService.js';
 import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
 import { errorMapping, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
 import { grpcService } from './rpc/transports/grpcjs.js';
-import type { Config } from './config.js';
+import type { Config, TlsConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { readFile } from 'node:fs/promises';
+import type { SecureServerOptions } from 'node:http2';
+import { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from './log.js';
 
 /** A running AUREN data plane. */
@@ -209,10 +213,11 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     readMaxBytes: config.messageMaxBytes,
     fallback: (request, response) => plainHttp(request, response, health, config.auth.anonymous ? [ANONYMOUS_WARNING] : []),
   });
-  const listener = createListener(withCors(handler, config.corsOrigins), log);
+  const tls = config.tls === undefined ? undefined : await readTls(config.tls).catch(abandon);
+  const listener = createListener(withCors(handler, config.corsOrigins), log, tls?.node);
   const port = await listener.listen(config.port, config.host).catch(abandon);
   started.push(() => listener.close(0));
-  log.info({ host: config.host, port }, 'PORT: serving Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 and HTTP/1.1');
+  log.info({ host: config.host, port, tls: tls !== undefined }, 'PORT: serving Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 and HTTP/1.1');
   const grpcListener = await startGrpcServer({
     host: config.host,
     port: config.grpcPort,
@@ -220,8 +225,9 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     services: [grpcService(EventStoreService, events, log), grpcService(MemoryService, memories, log)],
     health,
     reflect: described,
+    ...(tls ? { credentials: tls.grpc } : {}),
   }).catch(abandon);
-  log.info({ host: config.host, port: grpcListener.port }, 'GRPC_PORT: serving gRPC (grpc-js) over HTTP/2');
+  log.info({ host: config.host, port: grpcListener.port, tls: tls !== undefined }, 'GRPC_PORT: serving gRPC (grpc-js) over HTTP/2');
 
   const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
   probe.unref();
@@ -230,7 +236,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   return {
     port,
     grpcPort: grpcListener.port,
-    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     pool,
     eventStore,
     memoryStreams,
@@ -274,6 +280,24 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       await database.close();
       log.info('stopped');
     },
+  };
+}
+
+/** TLS for both listeners, from the configured PEM files; a file that cannot be read stops the start naming it. */
+async function readTls(config: TlsConfig): Promise<{ node: SecureServerOptions; grpc: ServerCredentials }> {
+  const read = async (variable: string, file: string) => {
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new ConfigError([`${variable}=${JSON.stringify(file)}: cannot be read (${(error as Error).message})`]);
+    }
+  };
+  const cert = await read('TLS_CERT_FILE', config.certFile);
+  const key = await read('TLS_KEY_FILE', config.keyFile);
+  const ca = config.clientCaFile === undefined ? undefined : await read('TLS_CLIENT_CA_FILE', config.clientCaFile);
+  return {
+    node: { cert, key, ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}) },
+    grpc: ServerCredentials.createSsl(ca ?? null, [{ private_key: key, cert_chain: cert }], ca !== undefined),
   };
 }
 

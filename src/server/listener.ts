@@ -20,8 +20,11 @@ export interface Listener {
 // Every HTTP/2 connection without TLS opens with this preface; no HTTP/1.1 request does.
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
-/** Creates the one-port listener. */
-export function createListener(handler: RequestHandler, log: Logger): Listener {
+/**
+ * Creates the one-port listener. With `tls`, the port speaks TLS only: HTTP/2 or HTTP/1.1 as
+ * the client's ALPN asks (and, with a client CA, only to clients with a certificate it signed).
+ */
+export function createListener(handler: RequestHandler, log: Logger, tls?: http2.SecureServerOptions): Listener {
   const h2 = http2.createServer({}, handler);
   const h1 = http.createServer(handler);
   const sockets = new Set<Socket>();
@@ -31,14 +34,27 @@ export function createListener(handler: RequestHandler, log: Logger): Listener {
     session.once('close', () => sessions.delete(session));
   });
 
-  // No Nagle: a small response (most unary replies) must leave at once, not wait up to 40 ms
-  // for the client's delayed ACK.
-  const tcp = net.createServer({ noDelay: true }, (socket) => {
+  const secure = tls === undefined ? undefined : http2.createSecureServer({ ...tls, allowHTTP1: true }, handler);
+  secure?.on('session', (session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  secure?.on('connection', (socket: Socket) => {
+    socket.setNoDelay(true);
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
-    socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
-    sniff(socket, (isHttp2) => (isHttp2 ? h2 : h1).emit('connection', socket));
   });
+  secure?.on('tlsClientError', (error) => log.debug({ err: error }, 'TLS handshake failed'));
+  // No Nagle: a small response (most unary replies) must leave at once, not wait up to 40 ms
+  // for the client's delayed ACK.
+  const tcp: net.Server =
+    secure ??
+    net.createServer({ noDelay: true }, (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+      socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
+      sniff(socket, (isHttp2) => (isHttp2 ? h2 : h1).emit('connection', socket));
+    });
   // An error while starting to listen is listen()'s to report.
   tcp.on('error', (error) => tcp.listening && log.error({ err: error }, 'listener error'));
 
