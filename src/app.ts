@@ -14,6 +14,7 @@ import { createHealthStatus, registerHealth, ServingStatus } from './server/heal
 import type { HealthStatus } from './server/health.js';
 import { startGrpcServer } from './server/grpcServer.js';
 import { createListener } from './server/listener.js';
+import type { tlsOptions } from './server/listener.js';
 import { plainHttp } from './server/plainHttp.js';
 import { registerReflection } from './server/reflection.js';
 import { startExpirySweeper } from './memory/expiry.js';
@@ -42,12 +43,11 @@ import type { Wakeups } from './tails/wakeups.js';
 import { eventStoreHandlers } from './rpc/eventStoreService.js';
 import { memoryHandlers } from './rpc/memoryService.js';
 import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
-import { errorMapping, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
+import { errorMapping, installUndecodableRequestStatus, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
 import { grpcService } from './rpc/transports/grpcjs.js';
 import type { Config, TlsConfig } from './config.js';
 import { ConfigError } from './config.js';
 import { readFile } from 'node:fs/promises';
-import type { SecureServerOptions } from 'node:http2';
 import { ServerCredentials } from '@grpc/grpc-js';
 import type { Logger } from './log.js';
 
@@ -141,14 +141,21 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     wakeups,
     log,
     windowSize: config.tails.window,
+    windowMaxBytes: config.tails.windowMaxBytes,
     pageSize: config.tails.pageSize,
+    pageMaxBytes: config.tails.pageMaxBytes,
     pollMs: config.tails.pollMs,
   }).catch(abandon);
   started.push(() => head.stop());
   const stopTails = new AbortController();
   // Every live tail listens to it: thousands of listeners are expected, not a leak.
   setMaxListeners(0, stopTails.signal);
-  const subscriptions = createSubscriptions(eventStore, head, { pageSize: config.tails.pageSize, shutdown: stopTails.signal });
+  const subscriptions = createSubscriptions(eventStore, head, {
+    pageSize: config.tails.pageSize,
+    pageMaxBytes: config.tails.pageMaxBytes,
+    maxTails: config.tails.maxTails,
+    shutdown: stopTails.signal,
+  });
   const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
   started.push(() => longTransactions.stop());
   const health = createHealthStatus();
@@ -191,6 +198,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   started.push(() => expirySweeper.stop());
 
   installWireTextDecoding();
+  installUndecodableRequestStatus();
   // Each RPC is written once; each listener serves the same handlers through its adapter.
   const events = gate.guard(
     EventStoreService,
@@ -214,14 +222,19 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     fallback: (request, response) => plainHttp(request, response, health, config.auth.anonymous ? [ANONYMOUS_WARNING] : []),
   });
   const tls = config.tls === undefined ? undefined : await readTls(config.tls).catch(abandon);
-  const listener = createListener(withCors(handler, config.corsOrigins), log, tls?.node);
+  const listener = createListener(withCors(handler, config.corsOrigins), config.connections, log, tls?.node);
   const port = await listener.listen(config.port, config.host).catch(abandon);
   started.push(() => listener.close(0));
-  log.info({ host: config.host, port, tls: tls !== undefined }, 'PORT: serving Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 and HTTP/1.1');
+  log.info(
+    { host: config.host, port, tls: tls !== undefined },
+    'PORT: serving Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 and HTTP/1.1',
+  );
   const grpcListener = await startGrpcServer({
     host: config.host,
     port: config.grpcPort,
     messageMaxBytes: config.messageMaxBytes,
+    connections: config.connections,
+    log,
     services: [grpcService(EventStoreService, events, log), grpcService(MemoryService, memories, log)],
     health,
     reflect: described,
@@ -284,7 +297,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
 }
 
 /** TLS for both listeners, from the configured PEM files; a file that cannot be read stops the start naming it. */
-async function readTls(config: TlsConfig): Promise<{ node: SecureServerOptions; grpc: ServerCredentials }> {
+async function readTls(config: TlsConfig): Promise<{ node: tlsOptions; grpc: ServerCredentials }> {
   const read = async (variable: string, file: string) => {
     try {
       return await readFile(file);
@@ -296,7 +309,7 @@ async function readTls(config: TlsConfig): Promise<{ node: SecureServerOptions; 
   const key = await read('TLS_KEY_FILE', config.keyFile);
   const ca = config.clientCaFile === undefined ? undefined : await read('TLS_CLIENT_CA_FILE', config.clientCaFile);
   return {
-    node: { cert, key, ...(ca ? { ca, requestCert: true, rejectUnauthorized: true } : {}) },
+    node: { cert, key, ...(ca ? { ca } : {}) },
     grpc: ServerCredentials.createSsl(ca ?? null, [{ private_key: key, cert_chain: cert }], ca !== undefined),
   };
 }
@@ -307,5 +320,6 @@ export function memoryLimits(config: Config): MemoryLimits {
     contentMaxBytes: config.memoryContentMaxBytes,
     queryMaxBytes: Math.min(MAX_QUERY_BYTES, config.events.eventMaxBytes),
     readPageSize: config.events.readMaxCount,
+    responseMaxBytes: config.responseMaxBytes,
   };
 }

@@ -6,6 +6,7 @@ import { openDatabase } from './db/openDatabase.js';
 import { auditCommand } from './audit/verifyCommand.js';
 import { keysCommand, KEYS_USAGE } from './auth/keysCommand.js';
 import { loadServerSecret } from './auth/secret.js';
+import { MIGRATE_USAGE, migrateCommand } from './importer/command.js';
 import { createLogger } from './log.js';
 import { oneLine, StartupError } from './startupError.js';
 import type { Config } from './config.js';
@@ -19,6 +20,7 @@ commands:
 ${KEYS_USAGE}
   audit verify [--stream ID]
                   recompute the log's hash chains; report every event changed, removed or inserted
+  migrate <dir>   import legacy JSON memory files, each memory once (auren migrate --help)
   --version, -v   print the version and exit
   --help, -h      print this help and exit
 
@@ -43,6 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (argv[0] === 'keys' || argv[0] === 'audit') return databaseCommand(argv);
+  if (argv[0] === 'migrate') return migrate(argv.slice(1));
   if (command !== 'serve' && command !== 'db migrate') {
     process.stderr.write(`auren: unknown command '${command}'; see auren --help\n`);
     return 2;
@@ -112,6 +115,24 @@ async function databaseCommand(argv: string[]): Promise<number> {
   } finally {
     await database.close();
   }
+}
+
+async function migrate(args: string[]): Promise<number> {
+  if (args.some((arg) => ['--help', '-h'].includes(arg))) {
+    process.stdout.write(`${MIGRATE_USAGE}\n`);
+    return 0;
+  }
+  const config = loadConfig();
+  // Its output is the progress and the summary: info lines (schema migrated…) would mix in.
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  // Interrupted, it ends through exit, so an embedded PostgreSQL is stopped; a run again resumes.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      process.stderr.write(`\nauren migrate: stopped by ${signal}; run it again to import the rest\n`);
+      process.exit(130);
+    });
+  }
+  return migrateCommand(args, config, log);
 }
 
 async function migrateOnly(config: Config, log: Logger): Promise<number> {

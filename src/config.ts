@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { EventStoreLimits } from './events/eventStore.js';
 import { StartupError } from './startupError.js';
@@ -40,9 +41,20 @@ const schema = z.object({
   TAIL_POLL_MS: integer(10, 60_000).default('500'),
   TAIL_PAGE_SIZE: integer(1, 10_000).default('500'),
   TAIL_WINDOW: integer(100, 1_000_000).default('10000'),
+  TAIL_WINDOW_MAX_BYTES: integer(65_536, 16 * 1024 * 1024 * 1024).default('67108864'),
+  TAIL_PAGE_MAX_BYTES: integer(4_096, 64 * 1024 * 1024).default('131072'),
   TAIL_CHECKPOINT_INTERVAL: integer(1, 1_000_000).default('1000'),
   LONG_TRANSACTION_WARN_MS: integer(100, 3_600_000).default('10000'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default('10000'),
+  CONNECTION_IDLE_TIMEOUT_MS: integer(1_000, 86_400_000).default('300000'),
+  HEADERS_TIMEOUT_MS: integer(100, 600_000).default('10000'),
+  REQUEST_TIMEOUT_MS: integer(100, 3_600_000).default('60000'),
+  KEEPALIVE_TIME_MS: integer(1_000, 86_400_000).default('60000'),
+  KEEPALIVE_TIMEOUT_MS: integer(100, 600_000).default('20000'),
+  MAX_CONNECTIONS: integer(1, 1_000_000).optional(),
+  MAX_STREAMS_PER_CONNECTION: integer(1, 1_000_000).default('1000'),
+  MAX_TAILS: integer(1, 1_000_000).default('2000'),
+  RESPONSE_MAX_BYTES: integer(65_536, 64 * 1024 * 1024).default('3145728'),
   CORS_ORIGINS: z
     .string()
     .regex(
@@ -85,6 +97,10 @@ export interface Config {
   /** Log a warning when a transaction has been open this long: it holds back every tail. */
   longTransactionWarnMs: number;
   shutdownTimeoutMs: number;
+  /** What a client may hold of each listener. */
+  connections: ConnectionLimits;
+  /** Largest page a read answers, in bytes of its events or memories; a page stops at this or its count, whichever comes first. */
+  responseMaxBytes: number;
   /** Browser origins allowed to call the service; empty: its own origin only. */
   corsOrigins: string[];
   logLevel: string;
@@ -112,6 +128,23 @@ export interface TlsConfig {
   clientCaFile: string | undefined;
 }
 
+/** Limits on the connections of each listener (PORT and GRPC_PORT alike). */
+export interface ConnectionLimits {
+  /** A connection with no open call for this long is closed (HTTP/2 GOAWAY). */
+  idleTimeoutMs: number;
+  /** A connection must say its protocol, and an HTTP/1.1 request its headers, within this. */
+  headersTimeoutMs: number;
+  /** A request's body must arrive whole within this of its start. */
+  requestTimeoutMs: number;
+  /** HTTP/2 connections are pinged this often; one that does not answer within keepaliveTimeoutMs is cut. */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  /** Connections open at once per listener; more are closed at once. */
+  maxConnections: number;
+  /** Calls open at once on one HTTP/2 connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  maxStreamsPerConnection: number;
+}
+
 /** How live tails wake up and how much they hold. */
 export interface TailConfig {
   /** Send NOTIFY after appends, waking tails in other processes. */
@@ -122,8 +155,14 @@ export interface TailConfig {
   pageSize: number;
   /** Recent events kept in memory for live tails. */
   window: number;
+  /** Most bytes of events (data and metadata as JSON) in that window. */
+  windowMaxBytes: number;
+  /** Most bytes of events a tail behind the window reads and holds at a time. */
+  pageMaxBytes: number;
   /** Default scanned events between checkpoints of a filtered tail. */
   checkpointInterval: number;
+  /** Live tails (SubscribeToStream, SubscribeToAll) open at once in the process; more are RESOURCE_EXHAUSTED. */
+  maxTails: number;
 }
 
 /** Configuration variables with values the service cannot use (exit code 2). */
@@ -172,6 +211,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       readMaxCount: e.READ_MAX_COUNT,
       filterScanWindow: e.READ_FILTER_SCAN,
       batchMaxEvents: e.APPEND_BATCH_MAX_EVENTS,
+      responseMaxBytes: e.RESPONSE_MAX_BYTES,
     },
     memoryContentMaxBytes: e.MEMORY_CONTENT_MAX_BYTES,
     messageMaxBytes: e.MESSAGE_MAX_BYTES,
@@ -180,11 +220,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: e.TAIL_POLL_MS,
       pageSize: e.TAIL_PAGE_SIZE,
       window: e.TAIL_WINDOW,
+      windowMaxBytes: e.TAIL_WINDOW_MAX_BYTES,
+      pageMaxBytes: e.TAIL_PAGE_MAX_BYTES,
       checkpointInterval: e.TAIL_CHECKPOINT_INTERVAL,
+      maxTails: e.MAX_TAILS,
     },
     memoryExpirySweepMs: e.MEMORY_EXPIRY_SWEEP_MS,
     longTransactionWarnMs: e.LONG_TRANSACTION_WARN_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    connections: {
+      idleTimeoutMs: e.CONNECTION_IDLE_TIMEOUT_MS,
+      headersTimeoutMs: e.HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      keepaliveTimeMs: e.KEEPALIVE_TIME_MS,
+      keepaliveTimeoutMs: e.KEEPALIVE_TIMEOUT_MS,
+      maxConnections: e.MAX_CONNECTIONS ?? defaultMaxConnections(),
+      maxStreamsPerConnection: e.MAX_STREAMS_PER_CONNECTION,
+    },
+    responseMaxBytes: e.RESPONSE_MAX_BYTES,
     corsOrigins: e.CORS_ORIGINS.split(',')
       .map((origin) => origin.trim())
       .filter(Boolean),
@@ -200,4 +253,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE }
         : undefined,
   };
+}
+
+// Connections per listener when MAX_CONNECTIONS is not set: 4,096, or fewer where the process
+// may open fewer files, so that the two listeners together leave 256 descriptors for the
+// database pool, logs and the embedded PostgreSQL's pipes — the service keeps answering
+// /healthz and its open calls when clients hold every connection they may.
+function defaultMaxConnections(): number {
+  const soft = /^Max open files\s+(\d+)/m.exec(readLimits())?.[1];
+  return soft ? Math.max(16, Math.min(4096, Math.floor((Number(soft) - 256) / 2))) : 4096;
+}
+
+function readLimits(): string {
+  try {
+    return readFileSync('/proc/self/limits', 'utf8');
+  } catch {
+    return '';
+  }
 }

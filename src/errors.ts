@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'cancelled'
   | 'deadline_exceeded'
   | 'unauthenticated'
-  | 'permission_denied';
+  | 'permission_denied'
+  | 'resource_exhausted';
 
 /**
  * An error that is the caller's answer, not a fault of the service: it names its status code,
@@ -67,5 +68,12 @@ export class DeadlineExceeded extends DomainError {
 export class ServerStopping extends DomainError {
   constructor(message: string) {
     super('unavailable', 'SERVER_STOPPING', message, {});
+  }
+}
+
+/** A limit of the service's resources is reached (tails, connections): retry later, or elsewhere. */
+export class ResourceExhausted extends DomainError {
+  constructor(reason: string, message: string, details: Record<string, string> = {}) {
+    super('resource_exhausted', reason, message, details);
   }
 }

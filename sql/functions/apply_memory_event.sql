@@ -1,6 +1,8 @@
 -- Keeps the memories table (sql/003_memories.sql) in the statement that appends a memory's
 -- event: the row is what its stream's events say, at its stream's version. Only the memory
 -- module writes streams `memory-<id>` (the event store refuses them to clients).
+-- A memory_created event may carry created_at: a memory imported from a legacy file keeps its
+-- original time (src/memory/imports.ts); updated_at is still when its event was written.
 
 create or replace function apply_memory_event() returns trigger language plpgsql as $$
 declare
@@ -11,7 +13,8 @@ begin
       insert into memories (id, agent_id, user_id, type, content, metadata, confidence,
                             created_at, updated_at, expires_at, version, last_event_id)
       values (v_id, new.data->>'agent_id', new.data->>'user_id', new.data->>'type', new.data->'content',
-              new.data->'metadata', (new.data->>'confidence')::double precision, new.created_at, new.created_at,
+              new.data->'metadata', (new.data->>'confidence')::double precision,
+              coalesce((new.data->>'created_at')::timestamptz, new.created_at), new.created_at,
               (new.data->>'expires_at')::timestamptz, new.version, new.event_id);
     when 'memory_updated' then
       update memories

@@ -5,7 +5,9 @@ import { DuplicateEventId, EventNotFound, StreamNotFound, WrongExpectedVersion }
 import { createGroupCommit } from './groupCommit.js';
 import { chainPads } from './chain.js';
 import type { AppendOutcome, GroupCommitStats } from './groupCommit.js';
-import type { BatchAppend } from './queries.js';
+import type { z } from 'zod';
+import { wasCut } from '../db/pages.js';
+import type { BatchAppend, pageRow } from './queries.js';
 import {
   aboutPersonQuery,
   eventQuery,
@@ -21,6 +23,7 @@ import { logPosition, positionAfter, positionAt } from './types.js';
 import type {
   AppendResult,
   EventFilter,
+  EventPage,
   ExpectedVersion,
   JsonObject,
   LogSlice,
@@ -52,6 +55,8 @@ export interface EventStoreLimits {
   filterScanWindow: number;
   /** Most events one commit of concurrent appends takes (at least one whole append). */
   batchMaxEvents: number;
+  /** Most bytes of events (data and metadata as JSON) a ReadStream or ReadAll page holds; at least one event. */
+  responseMaxBytes: number;
 }
 
 /** What the event store is built from. */
@@ -74,7 +79,25 @@ export interface StreamWriter {
    * get new ids, so no append can be refused on its own: they commit together or not at all.
    */
   appendEach(appends: { streamId: string; events: ProposedEvent[] }[], signal?: AbortSignal): Promise<AppendResult[]>;
+  /**
+   * Appends to several claimed streams in one commit, each with its own expected version and
+   * event ids, each settled on its own: a refused append does not fail the others, and one
+   * whose event ids were already appended with the same content is a duplicate, written once.
+   */
+  appendSettled(appends: StreamAppend[], signal?: AbortSignal): Promise<SettledAppend[]>;
 }
+
+/** One append of appendSettled. */
+export interface StreamAppend {
+  streamId: string;
+  expected: ExpectedVersion;
+  events: ProposedEvent[];
+}
+
+/** How one append of appendSettled ended: written now, written before (same ids and content), or refused. */
+export type SettledAppend =
+  | { status: 'appended' | 'duplicate'; result: AppendResult }
+  | { status: 'refused'; error: WrongExpectedVersion | DuplicateEventId };
 
 /** The event store's operations. */
 export interface EventStore {
@@ -106,13 +129,14 @@ export interface EventStore {
   readAll(from: Position, limit: number, filter: EventFilter): Promise<LogSlice>;
   getStreamInfo(streamId: string): Promise<StreamInfo>;
   getEvent(eventId: string): Promise<RecordedEvent>;
-  /** Events from an inclusive position, unfiltered, in log order. For tails and consumers. */
-  readLog(from: Position, limit: number): Promise<RecordedEvent[]>;
-  /** Events of one stream from an inclusive version, in version order; none when it does not exist. */
-  readStreamEvents(streamId: string, fromVersion: bigint, limit: number): Promise<RecordedEvent[]>;
+  /** Events from an inclusive position, unfiltered, in log order, up to `limit` events and `maxBytes`. For tails and consumers. */
+  readLog(from: Position, limit: number, maxBytes: number): Promise<EventPage>;
+  /** Events of one stream from an inclusive version, in version order, up to `limit` events and `maxBytes`; none when it does not exist. */
+  readStreamEvents(streamId: string, fromVersion: bigint, limit: number, maxBytes: number): Promise<EventPage>;
   /**
    * Events about one person (metadata.user_id: writes of their data and reads of it) created
-   * in [from, to) (epoch ms; null is open), after the exclusive position `after`, in log order.
+   * in [from, to) (epoch ms; null is open), after the exclusive position `after`, in log order,
+   * up to `limit` events and `maxBytes`.
    */
   readAboutPerson(
     userId: string,
@@ -120,8 +144,9 @@ export interface EventStore {
     to: number | null,
     after: Position,
     limit: number,
+    maxBytes: number,
     exceptTypes?: readonly string[],
-  ): Promise<RecordedEvent[]>;
+  ): Promise<EventPage>;
   /** The position after the last event: where a tail "from the end" starts. */
   logEnd(): Promise<Position>;
   /** Commits what is queued, then refuses appends. */
@@ -215,18 +240,36 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
           const outcomes = await commits.submit({ appends: batched, signal });
           return batched.map((b, i) => resultOf(b, { kind: 'any' }, outcomes[i]!));
         },
+        async appendSettled(appends, signal) {
+          const batched = appends.map(({ streamId, expected, events }) => {
+            own(streamId);
+            return batchAppend(streamId, expected, events);
+          });
+          const outcomes = await commits.submit({ appends: batched, signal });
+          return batched.map((b, i): SettledAppend => {
+            const outcome = outcomes[i]!;
+            try {
+              const result = resultOf(b, appends[i]!.expected, outcome);
+              return { status: outcome.outcome === 'duplicate' ? 'duplicate' : 'appended', result };
+            } catch (error) {
+              if (error instanceof WrongExpectedVersion || error instanceof DuplicateEventId) return { status: 'refused', error };
+              throw error;
+            }
+          });
+        },
       };
     },
 
     async readStream(streamId, fromVersion, direction, limit) {
       checkStreamId('stream_id', streamId);
       const count = checkLimit('limit', limit, limits);
-      const rows = await pool.any(streamPageQuery(streamId, fromVersion, direction === 'backwards', count));
+      const rows = await pool.any(streamPageQuery(streamId, fromVersion, direction === 'backwards', count, limits.responseMaxBytes));
       const streamVersion = rows[0]?.stream_version ?? (await getStreamInfo(streamId)).version;
       if (streamVersion === 0n) throw new StreamNotFound(streamId);
       const events = rows.map(toRecordedEvent);
       const last = events.at(-1);
-      const endOfStream = events.length < count || !last || (direction === 'forwards' ? last.version >= streamVersion : last.version <= 1n);
+      const full = events.length === count || wasCut(rows);
+      const endOfStream = !full || !last || (direction === 'forwards' ? last.version >= streamVersion : last.version <= 1n);
       return { events, streamVersion, endOfStream };
     },
 
@@ -240,10 +283,10 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
       // A filtered read scans a bounded window, then answers with where it got to: a filter
       // that matches nothing costs a bounded amount per call.
       const scanEnd = filtered ? ((await pool.maybeOne(scanEndQuery(start, limits.filterScanWindow)))?.position ?? null) : null;
-      const rows = await pool.any(logPageQuery(start, scanEnd, filter, count));
+      const rows = await pool.any(logPageQuery(start, scanEnd, filter, count, limits.responseMaxBytes));
       const events = rows.map(toRecordedEvent);
       const last = events.at(-1);
-      if (events.length === count && last) return { events, nextPosition: positionAfter(last.position), endOfLog: false };
+      if ((events.length === count || wasCut(rows)) && last) return { events, nextPosition: positionAfter(last.position), endOfLog: false };
       if (scanEnd !== null) return { events, nextPosition: positionAt(scanEnd + 1n), endOfLog: false };
       if (!filtered) return { events, nextPosition: last ? positionAfter(last.position) : from, endOfLog: true };
       // Filtered and nothing more matched: continue after what was scanned, at least up to the
@@ -254,20 +297,17 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
 
     getStreamInfo,
 
-    async readLog(from, limit) {
-      const rows = await pool.any(logPageQuery(logPosition(from), null, NO_FILTER, limit));
-      return rows.map(toRecordedEvent);
+    async readLog(from, limit, maxBytes) {
+      return pageOf(await pool.any(logPageQuery(logPosition(from), null, NO_FILTER, limit, maxBytes)), limit);
     },
 
-    async readStreamEvents(streamId, fromVersion, limit) {
-      const rows = await pool.any(streamEventsQuery(streamId, fromVersion, limit));
-      return rows.map(toRecordedEvent);
+    async readStreamEvents(streamId, fromVersion, limit, maxBytes) {
+      return pageOf(await pool.any(streamEventsQuery(streamId, fromVersion, limit, maxBytes)), limit);
     },
 
-    async readAboutPerson(userId, from, to, after, limit, exceptTypes = []) {
+    async readAboutPerson(userId, from, to, after, limit, maxBytes, exceptTypes = []) {
       // Only the service's own streams: an event a client appended with metadata.user_id is no audit record.
-      const rows = await pool.any(aboutPersonQuery(userId, from, to, after, limit, claimed, exceptTypes));
-      return rows.map(toRecordedEvent);
+      return pageOf(await pool.any(aboutPersonQuery(userId, from, to, after, limit, maxBytes, claimed, exceptTypes)), limit);
     },
 
     async logEnd() {
@@ -284,6 +324,10 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
     stop: () => commits.stop(),
     stats: () => commits.stats(),
   };
+}
+
+function pageOf(rows: readonly (z.infer<typeof pageRow> & { fetched: bigint })[], limit: number): EventPage {
+  return { events: rows.map(toRecordedEvent), more: rows.length === limit || wasCut(rows) };
 }
 
 function describeExpected(expected: ExpectedVersion): string {

@@ -1,6 +1,7 @@
 import { sql } from 'slonik';
 import type { FragmentSqlToken, QuerySqlToken } from 'slonik';
 import { z } from 'zod';
+import { cutColumns, withinBytes } from '../db/pages.js';
 import type { CheckedEvent } from './validation.js';
 import type { ChainPads } from './chain.js';
 import type { EventFilter, ExpectedVersion, JsonObject, Position, RecordedEvent } from './types.js';
@@ -21,12 +22,16 @@ export const eventRow = z.object({
   causation_id: z.string().nullable(),
   position: z.bigint(),
   created_at: z.number(),
+  size: z.number(),
 });
+
+/** An events row of a page cut by bytes (see withinBytes). */
+export const pageRow = eventRow.extend(cutColumns);
 
 /** The columns matching eventRow. */
 export const eventColumns = sql.fragment`
   event_id::text, stream_id, version, type, data, metadata, correlation_id, causation_id,
-  position, created_at`;
+  position, created_at, size`;
 
 /** Turns an events row into the domain's RecordedEvent. */
 export function toRecordedEvent(row: z.infer<typeof eventRow>): RecordedEvent {
@@ -41,6 +46,7 @@ export function toRecordedEvent(row: z.infer<typeof eventRow>): RecordedEvent {
     causationId: row.causation_id,
     position: { commit: row.position, prepare: row.position },
     createdAt: row.created_at,
+    size: row.size,
   };
 }
 
@@ -103,20 +109,22 @@ export function aboutPersonQuery(
   to: number | null,
   after: Position,
   limit: number,
+  maxBytes: number,
   streamPrefixes: readonly string[],
   exceptTypes: readonly string[] = [],
-): QuerySqlToken<typeof eventRow> {
+): QuerySqlToken<typeof pageRow> {
   const except = exceptTypes.length === 0 ? sql.fragment`` : sql.fragment`and type <> all(${sql.array([...exceptTypes], 'text')})`;
   const patterns = streamPrefixes.map((prefix) => `${prefix.replace(/[\\%_]/g, '\\$&')}%`);
   const since = from === null ? sql.fragment`` : sql.fragment`and created_at >= ${new Date(from).toISOString()}::timestamptz`;
   const until = to === null ? sql.fragment`` : sql.fragment`and created_at < ${new Date(to).toISOString()}::timestamptz`;
-  return sql.type(eventRow)`
-    select ${eventColumns} from events
+  const source = sql.fragment`
+    select * from events
      where metadata ? 'user_id' and metadata->>'user_id' = ${userId}
        and position > ${after.prepare}
        and stream_id like any(${sql.array(patterns, 'text')})
        ${since} ${until} ${except}
      order by position limit ${limit}`;
+  return sql.type(pageRow)`${withinBytes(eventColumns, source, sql.fragment`position`, maxBytes)}`;
 }
 
 /** One stream's version and times; no row when it has no events. */
@@ -129,22 +137,26 @@ export function streamInfoQuery(streamId: string) {
  * A page of one stream from a version (0: its start, or its end backwards), with the stream's
  * version: one statement, so both come from one snapshot.
  */
-export function streamPageQuery(streamId: string, fromVersion: bigint, backwards: boolean, limit: number) {
+export function streamPageQuery(streamId: string, fromVersion: bigint, backwards: boolean, limit: number, maxBytes: number) {
   const page = !backwards
     ? sql.fragment`version >= ${fromVersion === 0n ? 1n : fromVersion} order by version limit ${limit}`
     : fromVersion === 0n
       ? sql.fragment`true order by version desc limit ${limit}`
       : sql.fragment`version <= ${fromVersion} order by version desc limit ${limit}`;
-  return sql.type(eventRow.extend({ stream_version: z.bigint() }))`
-    select ${eventColumns}, (select version from streams where stream_id = ${streamId}) as stream_version
+  const source = sql.fragment`
+    select *, (select version from streams where stream_id = ${streamId}) as stream_version
       from events where stream_id = ${streamId} and ${page}`;
+  const columns = sql.fragment`${eventColumns}, stream_version`;
+  const order = backwards ? sql.fragment`version desc` : sql.fragment`version`;
+  return sql.type(pageRow.extend({ stream_version: z.bigint() }))`${withinBytes(columns, source, order, maxBytes)}`;
 }
 
 /** Events of one stream from an inclusive version, in version order. */
-export function streamEventsQuery(streamId: string, fromVersion: bigint, limit: number): QuerySqlToken<typeof eventRow> {
-  return sql.type(eventRow)`
-    select ${eventColumns} from events where stream_id = ${streamId} and version >= ${fromVersion}
+export function streamEventsQuery(streamId: string, fromVersion: bigint, limit: number, maxBytes: number): QuerySqlToken<typeof pageRow> {
+  const source = sql.fragment`
+    select * from events where stream_id = ${streamId} and version >= ${fromVersion}
      order by version limit ${limit}`;
+  return sql.type(pageRow)`${withinBytes(eventColumns, source, sql.fragment`version`, maxBytes)}`;
 }
 
 /** The position of the `window`-th event from an inclusive position on: the end of a filtered read's scan. */
@@ -153,11 +165,18 @@ export function scanEndQuery(from: bigint, window: number): QuerySqlToken<typeof
 }
 
 /** Events in log order from an inclusive position, up to an inclusive scan end, matching a filter. */
-export function logPageQuery(from: bigint, scanEnd: bigint | null, filter: EventFilter, limit: number): QuerySqlToken<typeof eventRow> {
+export function logPageQuery(
+  from: bigint,
+  scanEnd: bigint | null,
+  filter: EventFilter,
+  limit: number,
+  maxBytes: number,
+): QuerySqlToken<typeof pageRow> {
   const withinScan = scanEnd === null ? sql.fragment`` : sql.fragment`and position <= ${scanEnd}`;
-  return sql.type(eventRow)`
-    select ${eventColumns} from events where position >= ${from} ${withinScan} and ${matches(filter)}
+  const source = sql.fragment`
+    select * from events where position >= ${from} ${withinScan} and ${matches(filter)}
      order by position limit ${limit}`;
+  return sql.type(pageRow)`${withinBytes(eventColumns, source, sql.fragment`position`, maxBytes)}`;
 }
 
 /** The last position handed out: every event up to it is committed (0: the log is empty). */

@@ -42,6 +42,14 @@ export interface RecordedEvent {
   position: Position;
   /** Milliseconds since the epoch. */
   createdAt: number;
+  /** Bytes of data and metadata as JSON text, as stored: what byte budgets of pages and windows count. */
+  size?: number;
+}
+
+/** A page of events read in order: `more` when it stopped at its count or its byte budget, so that more may follow. */
+export interface EventPage {
+  events: RecordedEvent[];
+  more: boolean;
 }
 
 /** The outcome of a committed append (or of the earlier append a retry repeats). */

@@ -1,4 +1,4 @@
-import type { StreamWriter } from '../events/eventStore.js';
+import type { StreamAppend, StreamWriter } from '../events/eventStore.js';
 import type { AppendResult, JsonObject } from '../events/types.js';
 import { principalStamp, RESERVED_METADATA_KEY } from '../auth/principal.js';
 import { memoryStream } from './model.js';
@@ -15,6 +15,8 @@ export interface MemoryChange {
   caller: Caller;
   /** What changed, besides the memory's identity, which every event carries. */
   data: JsonObject;
+  /** Facts about the write beside the person and the caller (an import's source file). */
+  metadata?: JsonObject;
 }
 
 /**
@@ -24,24 +26,30 @@ export interface MemoryChange {
  * metadata.user_id puts the event on the person's audit trail.
  */
 export function appendChange(writer: StreamWriter, change: MemoryChange, signal?: AbortSignal): Promise<AppendResult> {
+  const { streamId, expected, events } = changeAppend(change);
+  return writer.append(streamId, expected, events, signal);
+}
+
+/** A change as the append that records it: one event on the memory's stream, at exactly its version before. */
+export function changeAppend(change: MemoryChange): StreamAppend {
   const { memory } = change;
-  return writer.append(
-    memoryStream(memory.id),
-    { kind: 'exact', version: change.versionBefore },
-    [
+  return {
+    streamId: memoryStream(memory.id),
+    expected: { kind: 'exact', version: change.versionBefore },
+    events: [
       {
         eventId: change.eventId,
         type: change.type,
         data: { memory_id: memory.id, agent_id: memory.agentId, user_id: memory.userId, type: memory.type, ...change.data },
         metadata: {
           ...(memory.userId === null ? {} : { user_id: memory.userId }),
+          ...change.metadata,
           caller: change.caller.name,
           [RESERVED_METADATA_KEY]: { principal: principalStamp(change.caller) },
         },
       },
     ],
-    signal,
-  );
+  };
 }
 
 /** An expiry as event data: ISO 8601, or null for none. */

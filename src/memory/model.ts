@@ -57,4 +57,6 @@ export interface MemoryLimits {
   queryMaxBytes: number;
   /** Events read from the store at a time (a memory's history may be longer). */
   readPageSize: number;
+  /** Most bytes of documents (content or data, and metadata, as JSON) one answer holds; at least one memory or event. */
+  responseMaxBytes: number;
 }

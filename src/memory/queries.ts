@@ -5,6 +5,7 @@ import type { JsonObject } from '../events/types.js';
 import { MEMORY_TYPES } from './model.js';
 import type { Memory, MemoryType } from './model.js';
 import type { Keyset } from './pageToken.js';
+import { cutColumns, withinBytes } from '../db/pages.js';
 
 // Every statement of the memory module, and the rows they return.
 
@@ -76,10 +77,10 @@ const readColumns = sql.fragment`${memoryColumns}, not ${live} as expired_now`;
 export const readRow = memoryRow.extend({ expired_now: z.boolean() });
 
 /** A listed row with its keyset position. */
-export const listRow = readRow.extend({ created_at_us: z.bigint() });
+export const listRow = readRow.extend({ created_at_us: z.bigint(), ...cutColumns });
 
 /** A search match with its rank. */
-export const searchRow = readRow.extend({ score: z.number() });
+export const searchRow = readRow.extend({ score: z.number(), ...cutColumns });
 
 /** Per type, an agent's live memories. */
 export const statsRow = z.object({
@@ -112,18 +113,20 @@ export function getQuery(id: string): QuerySqlToken<typeof readRow> {
  * `id::text`, which no index is sorted by. The keyset time travels as whole microseconds
  * (extract returns an exact numeric since PostgreSQL 14).
  */
-export function listQuery(filter: MemoryFilter, after: Keyset | null, limit: number): QuerySqlToken<typeof listRow> {
+export function listQuery(filter: MemoryFilter, after: Keyset | null, limit: number, maxBytes: number): QuerySqlToken<typeof listRow> {
   const page =
     after === null
       ? sql.fragment``
       : sql.fragment`and (memories.created_at, memories.id)
         < (to_timestamp(0) + ${after.createdAtUs.toString()}::bigint * interval '1 microsecond', ${after.id}::uuid)`;
-  return sql.type(listRow)`
-    select ${readColumns}, (extract(epoch from memories.created_at) * 1000000)::bigint as created_at_us
+  const source = sql.fragment`
+    select memories.*, (extract(epoch from memories.created_at) * 1000000)::bigint as created_at_us
       from memories
      where ${matching(filter)} ${page}
      order by memories.created_at desc, memories.id desc
      limit ${limit}`;
+  const columns = sql.fragment`${readColumns}, created_at_us`;
+  return sql.type(listRow)`${withinBytes(columns, source, sql.fragment`created_at desc, id desc`, maxBytes)}`;
 }
 
 /**
@@ -132,14 +135,16 @@ export function listQuery(filter: MemoryFilter, after: Keyset | null, limit: num
  * 'english' configuration. Written inline (not as a join) so the planner sees a constant query
  * and can use the GIN index memories_search.
  */
-export function searchQuery(filter: MemoryFilter, text: string, limit: number): QuerySqlToken<typeof searchRow> {
+export function searchQuery(filter: MemoryFilter, text: string, limit: number, maxBytes: number): QuerySqlToken<typeof searchRow> {
   const query = sql.fragment`websearch_to_tsquery('english', ${text})`;
-  return sql.type(searchRow)`
-    select ${readColumns}, ts_rank_cd(search, ${query}) as score
+  const source = sql.fragment`
+    select memories.*, ts_rank_cd(search, ${query}) as score
       from memories
      where search @@ ${query} and ${matching(filter)}
      order by score desc, memories.created_at desc, memories.id desc
      limit ${limit}`;
+  const columns = sql.fragment`${readColumns}, score`;
+  return sql.type(searchRow)`${withinBytes(columns, source, sql.fragment`score desc, created_at desc, id desc`, maxBytes)}`;
 }
 
 /** Counts of an agent's live memories by type (types it has none of are absent). */
@@ -154,6 +159,11 @@ export function statsQuery(agentId: string): QuerySqlToken<typeof statsRow> {
 /** One memory by id, deleted or not. */
 export function memoryQuery(id: string): QuerySqlToken<typeof memoryRow> {
   return sql.type(memoryRow)`select ${memoryColumns} from memories where id = ${id}::uuid`;
+}
+
+/** Which of these memory ids have a row (deleted or not). */
+export function existingMemoriesQuery(ids: readonly string[]) {
+  return sql.type(z.object({ id: z.string() }))`select id::text from memories where id = any(${sql.array(ids, 'uuid')})`;
 }
 
 /**

@@ -12,6 +12,7 @@ import { checkRead, readableFilter } from './access.js';
 import { MEMORY_TYPES } from './model.js';
 import type { Caller, Memory, MemoryLimits, MemoryType } from './model.js';
 import { decodeKeysetToken, encodeKeysetToken } from './pageToken.js';
+import { wasCut } from '../db/pages.js';
 import { getQuery, listQuery, searchQuery, statsQuery, toMemory } from './queries.js';
 import type { MemoryFilter, readRow } from './queries.js';
 import { checkConfidence, checkMemoryId, checkName, checkType } from './validation.js';
@@ -138,11 +139,13 @@ export function createMemoryReads({ pool, writer, limits, tokens }: MemoryReadsO
         caller,
         async () => {
           // One row more than the page says whether another page follows.
-          const rows = await pool.any(listQuery(filter, after, pageSize + 1));
+          const rows = await pool.any(listQuery(filter, after, pageSize + 1, limits.responseMaxBytes));
           const page = rows.slice(0, pageSize);
           const last = page.at(-1);
           const nextPageToken =
-            rows.length > pageSize && last ? encodeKeysetToken(tokens, { createdAtUs: last.created_at_us, id: last.id }, key) : '';
+            (rows.length > pageSize || wasCut(rows)) && last
+              ? encodeKeysetToken(tokens, { createdAtUs: last.created_at_us, id: last.id }, key)
+              : '';
           const memories = page.map(fromRow);
           return { result: { memories, nextPageToken }, memories };
         },
@@ -160,7 +163,8 @@ export function createMemoryReads({ pool, writer, limits, tokens }: MemoryReadsO
       return auditedRead(
         caller,
         async () => {
-          const rows = await pool.any(searchQuery(filter, text, limit));
+          // The best matches that fit in an answer: a search has no next page.
+          const rows = await pool.any(searchQuery(filter, text, limit, limits.responseMaxBytes));
           const results = rows.map((row) => ({ memory: fromRow(row), score: row.score }));
           return { result: results, memories: results.map((r) => r.memory) };
         },

@@ -40,6 +40,7 @@ const CODES: Record<ErrorCode, number> = {
   deadline_exceeded: StatusCode.DEADLINE_EXCEEDED,
   unauthenticated: StatusCode.UNAUTHENTICATED,
   permission_denied: StatusCode.PERMISSION_DENIED,
+  resource_exhausted: StatusCode.RESOURCE_EXHAUSTED,
 };
 
 /** One detail of a status (google.rpc.ErrorInfo, google.rpc.BadRequest) with its schema, as both transports pack it. */

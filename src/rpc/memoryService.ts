@@ -67,8 +67,8 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async getMemoryHistory(request, call) {
-      const events = await history.getMemoryHistory(call.principal, request.id, call.signal);
-      return { events: events.map((e) => eventToProto(e)) };
+      const page = await history.getMemoryHistory(call.principal, request.id, request.pageSize, request.pageToken, call.signal);
+      return { events: page.events.map((e) => eventToProto(e)), nextPageToken: page.nextPageToken };
     },
 
     async getMemoryStats(request, call) {

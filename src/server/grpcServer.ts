@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
-import type { Http2Session } from 'node:http2';
+import type { Http2Server, Http2Session } from 'node:http2';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import type { DescFile } from '@bufbuild/protobuf';
 import type { GrpcService } from '../rpc/transports/grpcjs.js';
 import { addGrpcHealth } from './grpcHealth.js';
 import { addGrpcReflection } from './grpcReflection.js';
 import type { HealthStatus } from './health.js';
+import type { ConnectionLimits } from '../config.js';
+import type { Logger } from '../log.js';
 
 /** What the gRPC listener serves, and how. */
 export interface GrpcServerOptions {
@@ -14,6 +16,9 @@ export interface GrpcServerOptions {
   port: number;
   /** Largest request message; a larger one is RESOURCE_EXHAUSTED, as on PORT. */
   messageMaxBytes: number;
+  /** The same connection limits as PORT's. */
+  connections: ConnectionLimits;
+  log: Logger;
   services: GrpcService[];
   /** Health served as grpc.health.v1, in sync with PORT's. */
   health: HealthStatus;
@@ -40,6 +45,10 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
     'grpc.max_receive_message_length': options.messageMaxBytes,
     // channelz keeps per-call counters and traces nobody reads here: off, to save CPU per call.
     'grpc.enable_channelz': 0,
+    'grpc.max_connection_idle_ms': options.connections.idleTimeoutMs,
+    'grpc.keepalive_time_ms': options.connections.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': options.connections.keepaliveTimeoutMs,
+    'grpc.max_concurrent_streams': options.connections.maxStreamsPerConnection,
   });
   for (const { definition, implementation } of options.services) server.addService(definition, implementation);
   addGrpcHealth(server, options.health);
@@ -53,6 +62,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
       reject(new Error(`GRPC_PORT: cannot listen on ${host}:${options.port} (${error.message})`, { cause: error }));
     });
   });
+  limitConnections(server, options.connections, options.log);
   return {
     port,
     async close(graceMs) {
@@ -79,6 +89,34 @@ function connectionsOf(server: Server): Http2Session[] {
   return [...servers.values()]
     .flatMap((entry: { sessions?: unknown }) => (entry?.sessions instanceof Set ? [...entry.sessions] : []))
     .filter((session): session is Http2Session => session instanceof EventEmitter && 'ping' in session);
+}
+
+// What grpc-js has no option for: a cap on connections, and a time within which a connection
+// must open HTTP/2 (its idle timeout would leave a half-sent preface open for minutes). Set on
+// its private HTTP/2 servers, as connectionsOf reads them; without them the caps are skipped
+// and a warning says so.
+function limitConnections(server: Server, limits: ConnectionLimits, log: Logger): void {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  const http2Servers = servers instanceof Map ? [...servers.keys()].filter((s): s is Http2Server => s instanceof EventEmitter) : [];
+  if (http2Servers.length === 0)
+    log.warn('GRPC_PORT: this grpc-js version hides its servers; MAX_CONNECTIONS and HEADERS_TIMEOUT_MS do not apply');
+  for (const http2Server of http2Servers) {
+    http2Server.maxConnections = limits.maxConnections;
+    let lastDropWarning = 0;
+    http2Server.on('drop', () => {
+      if (Date.now() - lastDropWarning < 60_000) return;
+      lastDropWarning = Date.now();
+      log.warn(
+        { maxConnections: limits.maxConnections },
+        'GRPC_PORT: connection limit reached; new connections are closed (MAX_CONNECTIONS)',
+      );
+    });
+    http2Server.on('session', (session: Http2Session) => {
+      const late = setTimeout(() => session.destroy(), limits.headersTimeoutMs);
+      session.once('remoteSettings', () => clearTimeout(late));
+      session.once('close', () => clearTimeout(late));
+    });
+  }
 }
 
 // Resolves after the session's ping is answered, or after a second, or at once when it cannot ping.

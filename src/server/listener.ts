@@ -2,9 +2,15 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Socket } from 'node:net';
+import { createSecureContext, TLSSocket } from 'node:tls';
+import type { SecureContextOptions } from 'node:tls';
 import type { connectNodeAdapter } from '@connectrpc/connect-node';
+import type { ConnectionLimits } from '../config.js';
 import type { Logger } from '../log.js';
 import { StartupError } from '../startupError.js';
+
+/** TLS of the port: its certificate and key, and the CA of client certificates (then required). */
+export type tlsOptions = Pick<SecureContextOptions, 'cert' | 'key' | 'ca'>;
 
 /** Handles a request from either protocol: connect-node's adapter. */
 export type RequestHandler = ReturnType<typeof connectNodeAdapter>;
@@ -22,39 +28,76 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
 /**
  * Creates the one-port listener. With `tls`, the port speaks TLS only: HTTP/2 or HTTP/1.1 as
- * the client's ALPN asks (and, with a client CA, only to clients with a certificate it signed).
+ * the client's ALPN says (and, with a client CA, only to clients with a certificate it signed).
  */
-export function createListener(handler: RequestHandler, log: Logger, tls?: http2.SecureServerOptions): Listener {
-  const h2 = http2.createServer({}, handler);
-  const h1 = http.createServer(handler);
+export function createListener(handler: RequestHandler, limits: ConnectionLimits, log: Logger, tls?: tlsOptions): Listener {
+  const secureContext = tls === undefined ? undefined : createSecureContext(tls);
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, (request, response) => {
+    stopUploadAfterEarlyAnswer(request, limits.requestTimeoutMs);
+    void handler(request, response);
+  });
+  const h1 = http.createServer(
+    { headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: 1_000 },
+    (request, response) => {
+      closeAfterEarlyAnswer(request, response);
+      void handler(request, response);
+    },
+  );
+  // Node checks the header and request timeouts of a server's connections from when it starts
+  // listening; this one never listens itself (the TCP server below hands it its connections).
+  h1.emit('listening');
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
   h2.on('session', (session) => {
     sessions.add(session);
     session.once('close', () => sessions.delete(session));
+    closeWhenIdle(session, limits.idleTimeoutMs);
   });
+  const keepalive = setInterval(() => {
+    for (const session of sessions) pingOrCut(session, limits.keepaliveTimeoutMs);
+  }, limits.keepaliveTimeMs);
+  keepalive.unref();
 
-  const secure = tls === undefined ? undefined : http2.createSecureServer({ ...tls, allowHTTP1: true }, handler);
-  secure?.on('session', (session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-  });
-  secure?.on('connection', (socket: Socket) => {
-    socket.setNoDelay(true);
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  secure?.on('tlsClientError', (error) => log.debug({ err: error }, 'TLS handshake failed'));
   // No Nagle: a small response (most unary replies) must leave at once, not wait up to 40 ms
   // for the client's delayed ACK.
-  const tcp: net.Server =
-    secure ??
-    net.createServer({ noDelay: true }, (socket) => {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-      socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
-      sniff(socket, (isHttp2) => (isHttp2 ? h2 : h1).emit('connection', socket));
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
+    // A connection that has not said which protocol it speaks in time is cut.
+    const undecided = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
+    if (secureContext && tls) {
+      // TLS first; the protocol is then the one ALPN agreed (none: HTTP/1.1).
+      const secure = new TLSSocket(socket, {
+        isServer: true,
+        secureContext,
+        ALPNProtocols: ['h2', 'http/1.1'],
+        requestCert: tls.ca !== undefined,
+        rejectUnauthorized: tls.ca !== undefined,
+      });
+      secure.on('error', (error) => {
+        log.debug({ err: error }, 'TLS connection error');
+        socket.destroy();
+      });
+      secure.once('secure', () => {
+        clearTimeout(undecided);
+        (secure.alpnProtocol === 'h2' ? h2 : h1).emit('connection', secure);
+      });
+      return;
+    }
+    sniff(socket, (isHttp2) => {
+      clearTimeout(undecided);
+      (isHttp2 ? h2 : h1).emit('connection', socket);
     });
+  });
+  tcp.maxConnections = limits.maxConnections;
+  let lastDropWarning = 0;
+  tcp.on('drop', () => {
+    // Once a minute at most: a flood of connections must not become a flood of log lines.
+    if (Date.now() - lastDropWarning < 60_000) return;
+    lastDropWarning = Date.now();
+    log.warn({ maxConnections: limits.maxConnections }, 'PORT: connection limit reached; new connections are closed (MAX_CONNECTIONS)');
+  });
   // An error while starting to listen is listen()'s to report.
   tcp.on('error', (error) => tcp.listening && log.error({ err: error }, 'listener error'));
 
@@ -79,10 +122,66 @@ export function createListener(handler: RequestHandler, log: Logger, tls?: http2
         for (const socket of sockets) socket.destroy();
       }, graceMs);
       await closed;
+      clearInterval(keepalive);
       clearInterval(idle);
       clearTimeout(timer);
     },
   };
+}
+
+// An answer sent before the request's body was read to its end is an early refusal (a message
+// too large, a body that is not a message): the client would go on uploading what nobody reads.
+// Over HTTP/2 the stream is reset with NO_ERROR once the answer and its trailers are out, as the
+// gRPC protocol says a server does; the connection's other calls go on.
+// A body that has not arrived whole within the request timeout is cancelled the same way.
+function stopUploadAfterEarlyAnswer(request: http2.Http2ServerRequest, requestTimeoutMs: number): void {
+  const stream = request.stream;
+  if (!request.complete) {
+    const late = setTimeout(() => {
+      if (!request.complete && !stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, requestTimeoutMs);
+    request.once('end', () => clearTimeout(late));
+    stream.once('close', () => clearTimeout(late));
+  }
+  // Registered after the compatibility layer's own listener: its trailers are sent by now.
+  stream.once('wantTrailers', () => {
+    if (request.complete) return;
+    setImmediate(() => {
+      if (!request.complete && !stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    });
+  });
+}
+
+// An HTTP/2 connection with no call open for `idleMs` is closed with GOAWAY. Node's session
+// timeout fires after that long without a frame; a connection holding a quiet tail stays.
+function closeWhenIdle(session: http2.ServerHttp2Session, idleMs: number): void {
+  let open = 0;
+  session.on('stream', (stream: http2.ServerHttp2Stream) => {
+    open++;
+    stream.once('close', () => open--);
+  });
+  session.setTimeout(idleMs, () => {
+    if (open === 0) drain(session);
+  });
+}
+
+// Pings a connection; one whose peer does not answer within `timeoutMs` is gone (a cable
+// pulled, a machine stopped) and is cut, which ends its calls and frees what they hold.
+function pingOrCut(session: http2.ServerHttp2Session, timeoutMs: number): void {
+  if (session.closed || session.destroyed || session.connecting) return;
+  const cut = setTimeout(() => session.destroy(), timeoutMs);
+  const sent = session.ping(() => clearTimeout(cut));
+  if (!sent) clearTimeout(cut);
+}
+
+// Over HTTP/1.1 the rest of the body would be read as the next request: the answer says
+// `connection: close` and the connection ends after it.
+function closeAfterEarlyAnswer(request: http.IncomingMessage, response: http.ServerResponse): void {
+  const writeHead = response.writeHead;
+  response.writeHead = function (this: http.ServerResponse, ...args: Parameters<typeof writeHead>) {
+    if (!request.complete) this.setHeader('connection', 'close');
+    return writeHead.apply(this, args);
+  } as typeof writeHead;
 }
 
 // What the operator can do depends on why the port cannot be had.

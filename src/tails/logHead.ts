@@ -42,8 +42,12 @@ export interface LogHeadOptions {
   log: Logger;
   /** Most events kept in memory. */
   windowSize: number;
+  /** Most bytes of events (data and metadata as JSON) kept in memory. */
+  windowMaxBytes: number;
   /** Events read per query. */
   pageSize: number;
+  /** Most bytes of events read per query (at least one event). */
+  pageMaxBytes: number;
   /** A read every this many ms even without a wake-up: covers lost notifications. */
   pollMs: number;
 }
@@ -54,6 +58,7 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
   let next = await store.logEnd();
   let floor = next;
   let window: RecordedEvent[] = [];
+  let windowBytes = 0;
   let publishedCount = 0;
   let stopped = false;
   let reading = false;
@@ -66,12 +71,19 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
 
   const publish = (events: RecordedEvent[]) => {
     window.push(...events);
+    for (const event of events) windowBytes += event.size ?? 0;
     publishedCount += events.length;
-    if (window.length > options.windowSize) {
-      // Drop the oldest in one go, keeping a margin so this is not done on every publish.
-      const drop = window.length - Math.floor(options.windowSize * 0.9);
-      floor = positionAfter(window[drop - 1]!.position);
-      window = window.slice(drop);
+    if (window.length > options.windowSize || windowBytes > options.windowMaxBytes) {
+      // Drop the oldest in one go, keeping a margin of both bounds so this is not done on every publish.
+      let drop = Math.max(0, window.length - Math.floor(options.windowSize * 0.9));
+      let bytes = windowBytes;
+      for (let i = 0; i < drop; i++) bytes -= window[i]!.size ?? 0;
+      while (drop < window.length - 1 && bytes > options.windowMaxBytes * 0.9) bytes -= window[drop++]!.size ?? 0;
+      if (drop > 0) {
+        floor = positionAfter(window[drop - 1]!.position);
+        window = window.slice(drop);
+        windowBytes = bytes;
+      }
     }
     const resolve = notifyChanged;
     changed = new Promise<void>((r) => (notifyChanged = r));
@@ -92,12 +104,12 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
       do {
         readAgain = false;
         for (;;) {
-          const events = await store.readLog(next, options.pageSize);
+          const { events, more } = await store.readLog(next, options.pageSize, options.pageMaxBytes);
           if (events.length > 0) {
             next = positionAfter(events.at(-1)!.position);
             publish(events);
           }
-          if (events.length < options.pageSize) break;
+          if (!more) break;
         }
       } while (readAgain && !stopped);
       if (failing) log.info('reading the head of the log works again');
@@ -153,6 +165,7 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
           next = end;
           floor = end;
           window = [];
+          windowBytes = 0;
         }
         await readNewEvents();
       }

@@ -1,3 +1,4 @@
+import { ResourceExhausted } from '../errors.js';
 import type { EventStore } from '../events/eventStore.js';
 import { comparePositions, positionAfter, START, logPosition, positionAt } from '../events/types.js';
 import type { EventFilter, Position, RecordedEvent } from '../events/types.js';
@@ -40,6 +41,10 @@ export interface Subscriptions {
 export interface SubscriptionOptions {
   /** Events a subscriber holds at most: one page read from the database or the head. */
   pageSize: number;
+  /** Bytes of events a subscriber behind the head's window reads at a time (at least one event). */
+  pageMaxBytes: number;
+  /** Tails open at once; another is refused with RESOURCE_EXHAUSTED. */
+  maxTails: number;
   /** Aborted when the service stops: every tail ends. */
   shutdown: AbortSignal;
 }
@@ -58,9 +63,25 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
   // client went away may never be resumed by the transport, so the end is also taken from the
   // abort itself: the count and the head are freed at once either way.
   async function open(clientSignal: AbortSignal): Promise<{ signal: AbortSignal; close: () => void }> {
-    const { signal, release } = either(clientSignal, options.shutdown);
-    const detach = await head.attach();
+    if (active >= options.maxTails) {
+      throw new ResourceExhausted(
+        'TOO_MANY_TAILS',
+        `${options.maxTails} tails are open, the most this server holds (MAX_TAILS); retry later`,
+        {
+          max_tails: String(options.maxTails),
+        },
+      );
+    }
     active++;
+    const { signal, release } = either(clientSignal, options.shutdown);
+    let detach: () => void;
+    try {
+      detach = await head.attach();
+    } catch (error) {
+      active--;
+      release();
+      throw error;
+    }
     let closed = false;
     const close = () => {
       if (closed) return;
@@ -88,7 +109,7 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
         const waitFor = head.changed();
         let page = head.read(cursor, options.pageSize);
         if (page === 'behind') {
-          page = await store.readLog(cursor, options.pageSize);
+          page = (await store.readLog(cursor, options.pageSize, options.pageMaxBytes)).events;
           // Nothing from the cursor on, yet the window starts later: nothing lies between.
           if (page.length === 0 && comparePositions(cursor, head.floor()) < 0) cursor = head.floor();
         }
@@ -130,13 +151,13 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
         const seen = head.published();
         // Versions of one stream commit in order (appends hold the stream's row lock until
         // commit), so reading past the last version delivered never skips one.
-        const page = await store.readStreamEvents(streamId, version + 1n, options.pageSize);
-        for (const event of page) {
+        const { events, more } = await store.readStreamEvents(streamId, version + 1n, options.pageSize, options.pageMaxBytes);
+        for (const event of events) {
           version = event.version;
           sent++;
           yield { kind: 'event', event };
         }
-        if (page.length === options.pageSize) continue;
+        if (more) continue;
         if (!caughtUp) {
           caughtUp = true;
           sent++;

@@ -202,7 +202,7 @@ describeOnEachListener('MemoryService history', (listener) => {
           from head, generate_series(1, 30000) as n;
         analyze events;`);
       const plan = async (userId: string) => {
-        const query = aboutPersonQuery(userId, Date.parse('2020-01-01'), null, START, 101, ['bulk-']);
+        const query = aboutPersonQuery(userId, Date.parse('2020-01-01'), null, START, 101, 3_145_728, ['bulk-']);
         // slonik numbers its placeholders $slonik_N; pg expects $N.
         const text = query.sql.replace(/\$slonik_(\d+)/g, '$$$1');
         return (await db.query(`explain ${text}`, [...query.values])).rows.map((r) => r['QUERY PLAN']).join('\n');

@@ -40,25 +40,25 @@ describe('Indexes of the memory reads', () => {
 
   // [what, query, the index it must use, whether that index must also give the order (no Sort)]
   const lists: [string, QuerySqlToken, string, boolean][] = [
-    ['everything', listQuery(anyone, null, 51), 'memories_newest', true],
-    ['everything, a later page', listQuery(anyone, later, 501), 'memories_newest', true],
-    ['one agent', listQuery(agent, null, 51), 'memories_agent_newest', true],
-    ['one agent, a later page', listQuery(agent, later, 51), 'memories_agent_newest', true],
+    ['everything', listQuery(anyone, null, 51, 3_145_728), 'memories_newest', true],
+    ['everything, a later page', listQuery(anyone, later, 501, 3_145_728), 'memories_newest', true],
+    ['one agent', listQuery(agent, null, 51, 3_145_728), 'memories_agent_newest', true],
+    ['one agent, a later page', listQuery(agent, later, 51, 3_145_728), 'memories_agent_newest', true],
     [
       'one agent, some types, a minimum confidence',
-      listQuery({ ...agent, types: ['fact', 'insight'], minConfidence: 0.5 }, null, 51),
+      listQuery({ ...agent, types: ['fact', 'insight'], minConfidence: 0.5 }, null, 51, 3_145_728),
       'memories_agent_newest',
       true,
     ],
-    ['one agent and person', listQuery(pair, null, 51), 'memories_agent_user_newest', false],
-    ['one agent and person, a later page', listQuery(pair, later, 51), 'memories_agent_user_newest', false],
-    ['one agent and a heavy person', listQuery(heavyPair, null, 51), 'memories_agent_user_newest', true],
-    ['one agent and a heavy person, a later page', listQuery(heavyPair, later, 51), 'memories_agent_user_newest', true],
+    ['one agent and person', listQuery(pair, null, 51, 3_145_728), 'memories_agent_user_newest', false],
+    ['one agent and person, a later page', listQuery(pair, later, 51, 3_145_728), 'memories_agent_user_newest', false],
+    ['one agent and a heavy person', listQuery(heavyPair, null, 51, 3_145_728), 'memories_agent_user_newest', true],
+    ['one agent and a heavy person, a later page', listQuery(heavyPair, later, 51, 3_145_728), 'memories_agent_user_newest', true],
     // 25 rows: fetching them through the index and sorting them is the cheaper plan.
-    ['one person', listQuery(person, null, 51), 'memories_user_newest', false],
-    ['one person, a later page', listQuery(person, later, 51), 'memories_user_newest', false],
-    ['one heavy person', listQuery(heavyPerson, null, 51), 'memories_user_newest', true],
-    ['one heavy person, a later page', listQuery(heavyPerson, later, 51), 'memories_user_newest', true],
+    ['one person', listQuery(person, null, 51, 3_145_728), 'memories_user_newest', false],
+    ['one person, a later page', listQuery(person, later, 51, 3_145_728), 'memories_user_newest', false],
+    ['one heavy person', listQuery(heavyPerson, null, 51, 3_145_728), 'memories_user_newest', true],
+    ['one heavy person, a later page', listQuery(heavyPerson, later, 51, 3_145_728), 'memories_user_newest', true],
   ];
   for (const [name, query, index, ordered] of lists) {
     it(`lists ${name} through ${index}${ordered ? ', in its order' : ''}`, async () => {
@@ -77,7 +77,7 @@ describe('Indexes of the memory reads', () => {
   for (const [name, text] of searches) {
     it(`searches ${name} through the GIN index memories_search, with and without filters`, async () => {
       for (const filter of [anyone, agent, { ...agent, types: ['fact' as const] }]) {
-        const p = await plan(searchQuery(filter, text, 10));
+        const p = await plan(searchQuery(filter, text, 10, 3_145_728));
         assert.match(p, /Bitmap Index Scan on memories_search/, p);
       }
     });

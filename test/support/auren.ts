@@ -31,6 +31,8 @@ export interface AurenOptions {
 export interface RunningAuren {
   /** Base URL of its port, read from its "serving" log line. */
   url: string;
+  /** Its GRPC_PORT, read from its log line. */
+  grpcPort: number;
   /** Its log lines so far, parsed. */
   logs(): Record<string, unknown>[];
   /** Sends the signal and resolves once it exited. */
@@ -39,13 +41,18 @@ export interface RunningAuren {
 
 function launch(args: string[], options: AurenOptions): { child: ChildProcess; exited: Promise<AurenExit>; stdout: () => string } {
   const checkout = options.checkout ?? REPOSITORY;
-  // What `npm start` runs: tsx on the TypeScript sources, from the checkout.
-  const command = [`${checkout}/node_modules/.bin/tsx`, 'src/cli.ts', ...args];
+  // What `npm start` runs: node with tsx's loader on the TypeScript sources, from the checkout.
+  // One process: the tsx command would run the service as its child and, when a signal reaches
+  // it alone, SIGKILL that child unless it reports the signal within 30 ms — under load, the
+  // graceful stop never ran (issue 10: SIGTERM failed calls that had committed).
+  const command = [process.execPath, '--import', 'tsx', 'src/cli.ts', ...args];
   if (options.withoutPermissionOverride) command.unshift('setpriv', '--bounding-set', '-dac_override,-dac_read_search', '--');
   const child = spawn(command[0]!, command.slice(1), {
     cwd: checkout,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, which SIGKILL reaches whole.
+    detached: true,
   });
   let stdout = '';
   let stderr = '';
@@ -82,13 +89,17 @@ export async function startAuren(options: AurenOptions = {}, timeoutMs = 120_000
   let done: AurenExit | undefined;
   void exited.then((exit) => (done = exit));
   for (;;) {
-    const serving = logLines(stdout()).find((line) => String(line.msg).startsWith('PORT: serving'));
-    if (serving) {
+    const lines = logLines(stdout());
+    const serving = lines.find((line) => String(line.msg).startsWith('PORT: serving'));
+    const grpcServing = lines.find((line) => String(line.msg).startsWith('GRPC_PORT: serving'));
+    if (serving && grpcServing) {
       return {
         url: `http://127.0.0.1:${String(serving.port)}`,
+        grpcPort: Number(grpcServing.port),
         logs: () => logLines(stdout()),
         stop: async (signal = 'SIGTERM') => {
-          child.kill(signal);
+          if (signal === 'SIGKILL') process.kill(-child.pid!, signal);
+          else child.kill(signal);
           return exited;
         },
       };

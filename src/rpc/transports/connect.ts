@@ -79,6 +79,38 @@ function jsonReadOptions(input: DescMessage) {
   };
 }
 
+const UNDECODABLE = 'parse binary: ';
+let undecodableInstalled = false;
+
+/**
+ * connect-es 2.1 answers a request body that is not protobuf with INTERNAL ("parse binary: …",
+ * made by its binary serialization), as if the server had failed. It is the client's error:
+ * INVALID_ARGUMENT naming the request, as GRPC_PORT answers the same bytes and as PORT answers
+ * bad JSON. connect-es parses the body before any interceptor runs, so the status is corrected
+ * where connect-es makes it: ConnectError's constructor assigns `rawMessage`, then `code`, then
+ * `details`, and an accessor on the prototype sees the last assignment. The test "undecodable
+ * bodies" in test/rpc/badInputSweep.int.spec.ts fails should a connect-es upgrade change this.
+ */
+export function installUndecodableRequestStatus(): void {
+  if (undecodableInstalled) return;
+  undecodableInstalled = true;
+  Object.defineProperty(ConnectError.prototype, 'details', {
+    configurable: true,
+    set(this: ConnectError, details: ConnectError['details']) {
+      let value = details;
+      if (this.code === Code.Internal && this.rawMessage.startsWith(UNDECODABLE) && details.length === 0) {
+        const status = domainStatus(
+          new InvalidArgument('request', `is not a valid protobuf message (${this.rawMessage.slice(UNDECODABLE.length)})`),
+        );
+        const corrected = connectError(status);
+        Object.assign(this, { code: corrected.code, rawMessage: corrected.rawMessage, message: corrected.message });
+        value = corrected.details;
+      }
+      Object.defineProperty(this, 'details', { value, writable: true, enumerable: true, configurable: true });
+    },
+  });
+}
+
 /** An interceptor that turns every error a handler throws into its status, in one place (statusOf). */
 export function errorMapping(log: Logger): Interceptor {
   return (next) => async (request) => {
