@@ -89,6 +89,9 @@ export function createKeyStore({ pool, pepper, cacheMs }: KeyStoreOptions): KeyS
     if (agentId !== null && !NAME_PATTERN.test(agentId)) throw new InvalidArgument('agent', 'is not a valid agent id');
     const name = input.name ?? agentId ?? input.kind;
     if (!NAME_PATTERN.test(name)) throw new InvalidArgument('name', 'expects 1 to 200 letters, digits or _.:@- (first a letter or digit)');
+    // The service's own principals (auren.expiry-sweeper, auren.importer) cannot be impersonated by name.
+    if (name.toLowerCase().startsWith('auren'))
+      throw new InvalidArgument(agentId === null ? 'name' : 'agent', "names starting with 'auren' are the service's own");
     const scopes = input.scopes ?? DEFAULT_SCOPES[input.kind];
     for (const scope of scopes) {
       if (!(SCOPES as readonly string[]).includes(scope))
