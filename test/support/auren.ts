@@ -97,7 +97,10 @@ export async function startAuren(options: AurenOptions = {}, timeoutMs = 120_000
     const lines = logLines(stdout());
     const serving = lines.find((line) => String(line.msg).startsWith('PORT: serving'));
     const grpcServing = lines.find((line) => String(line.msg).startsWith('GRPC_PORT: serving'));
-    if (serving && grpcServing) {
+    // A first start shows its admin key on stderr, a pipe of its own: wait for it once the log says so.
+    const madeKey = lines.some((line) => String(line.msg).startsWith('made the first admin key'));
+    const keyShown = /auren_[0-9a-f]{32}_[A-Za-z0-9_-]{43}/.test(stderr());
+    if (serving && grpcServing && (!madeKey || keyShown)) {
       return {
         url: `http://127.0.0.1:${String(serving.port)}`,
         grpcPort: Number(grpcServing.port),
