@@ -120,18 +120,25 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     }
   }
 
+  // Where this replica got to when it last held the lock: had it lost the lock to an outage
+  // (PostgreSQL restarted, its connection cut) and nobody moved the checkpoint since, it goes on
+  // from there instead of handling again what it handled after its last save.
+  let progress: { saved: Position; reached: Position; handledEvents: number } | undefined;
+
   // Processes from the stored checkpoint until the lock's signal aborts (stop, lost connection) or something fails.
   async function follow(lock: ConsumerLock): Promise<void> {
     const stored = await checkpoints.load(name);
+    const own =
+      progress && comparePositions(stored.position, progress.saved) === 0 && comparePositions(progress.reached, stored.position) > 0;
     Object.assign(state, {
       checkpoint: stored.position,
-      handledEvents: stored.handledEvents,
+      handledEvents: own ? progress!.handledEvents : stored.handledEvents,
       lastError: stored.lastError,
       failedAttempts: stored.failedAttempts,
     });
     let saved = stored.position;
     // Handled, or scanned past by a filtered tail: what the next save stores.
-    let reached = stored.position;
+    let reached = own ? progress!.reached : stored.position;
     let unsaved = 0;
     let savedAt = Date.now();
     const save = async () => {
@@ -144,7 +151,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       state.checkpoint = target;
     };
 
-    const tail = subscriptions.subscribeToAll({ from: { after: stored.position }, filter, checkpointInterval }, lock.signal);
+    const tail = subscriptions.subscribeToAll({ from: { after: reached }, filter, checkpointInterval }, lock.signal);
     let next: Promise<IteratorResult<LogTailMessage>> | undefined;
     try {
       while (!lock.signal.aborted) {
@@ -172,6 +179,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       // Not after losing the lock: the checkpoint may be another replica's by now.
       if (!lock.lost()) await save();
     } finally {
+      progress = { saved, reached, handledEvents: state.handledEvents };
       // A read still in flight ends on the aborted signal; then the tail closes.
       lock.end();
       await next?.catch(() => undefined);

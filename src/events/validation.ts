@@ -136,19 +136,19 @@ export const MAX_JSON_DEPTH = 32;
  * Struct can hold NaN and Infinity, jsonb cannot), text without NUL and with no lone
  * surrogates (keys too), and at most MAX_JSON_DEPTH levels of nesting.
  */
-export function checkJsonValue(field: string, value: JsonValue, depth = 0): void {
+export function checkJsonValue(field: string, value: JsonValue, maxDepth = MAX_JSON_DEPTH, depth = 0): void {
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new InvalidArgument(field, `contains ${value}, which JSON cannot represent`);
   } else if (typeof value === 'string') {
     checkText(field, value);
   } else if (typeof value === 'object' && value !== null) {
-    if (depth >= MAX_JSON_DEPTH) throw new InvalidArgument(field, `nests deeper than ${MAX_JSON_DEPTH} levels of objects and lists`);
+    if (depth >= maxDepth) throw new InvalidArgument(field, `nests deeper than ${maxDepth} levels of objects and lists`);
     if (Array.isArray(value)) {
-      value.forEach((item, i) => checkJsonValue(`${field}[${i}]`, item, depth + 1));
+      value.forEach((item, i) => checkJsonValue(`${field}[${i}]`, item, maxDepth, depth + 1));
     } else {
       for (const key in value) {
         checkText(`${field} key '${truncate(key)}'`, key);
-        checkJsonValue(`${field}.${key}`, value[key]!, depth + 1);
+        checkJsonValue(`${field}.${key}`, value[key]!, maxDepth, depth + 1);
       }
     }
   }

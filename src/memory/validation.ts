@@ -1,5 +1,5 @@
 import { InvalidArgument } from '../errors.js';
-import { checkJsonValue, checkName as checkEventStoreName, isUuid } from '../events/validation.js';
+import { checkJsonValue, checkName as checkEventStoreName, isUuid, MAX_JSON_DEPTH } from '../events/validation.js';
 import type { JsonObject, JsonValue } from '../events/types.js';
 import { MEMORY_TYPES } from './model.js';
 import type { MemoryType } from './model.js';
@@ -32,10 +32,17 @@ export function checkConfidence(field: string, value: number): number {
   return value;
 }
 
+/**
+ * Deepest content or metadata of a memory: one level less than an event's data, which holds it
+ * (`{"content": …}` in memory_created and memory_updated), so the limit is refused naming the
+ * memory's field, never an event's.
+ */
+export const MAX_DOCUMENT_DEPTH = MAX_JSON_DEPTH - 1;
+
 /** Checks a JSON object (content or metadata) and its size as JSON against `maxBytes`. */
 export function checkDocument(field: string, value: unknown, maxBytes: number): JsonObject {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgument(field, 'expects a JSON object');
-  checkJsonValue(field, value as JsonValue);
+  checkJsonValue(field, value as JsonValue, MAX_DOCUMENT_DEPTH);
   const size = Buffer.byteLength(JSON.stringify(value));
   if (size > maxBytes) throw new InvalidArgument(field, `takes ${size} bytes as JSON, over the limit of ${maxBytes}`);
   return value as JsonObject;

@@ -81,6 +81,7 @@ describe('A sweep of bad input through every RPC, protocol and listener', functi
   let t: TestApp;
   let db: pg.Client;
   let client: ReturnType<typeof rawClient>;
+  const tried = new Map<string, number>();
   const written = async () =>
     (await db.query<{ n: string }>('select (select count(*) from events) + (select count(*) from memories) as n')).rows[0]!.n;
 
@@ -91,6 +92,7 @@ describe('A sweep of bad input through every RPC, protocol and listener', functi
     await db.connect();
   });
   after(async () => {
+    if (process.env.RELIABILITY_REPORT) console.log(`reliability ${JSON.stringify({ sweep: Object.fromEntries(tried), seed })}`);
     client.close();
     await db.end();
     await t.stop();
@@ -102,6 +104,7 @@ describe('A sweep of bad input through every RPC, protocol and listener', functi
     const streaming = method.methodKind === 'server_streaming';
     const before = await written();
     const outcome = await client.call(protocol, path, body, streaming, STREAM_DEADLINE_MS);
+    tried.set(protocol, (tried.get(protocol) ?? 0) + 1);
     const where = `${path} on ${protocol} with ${what} (SWEEP_SEED=${seed}): ${outcome.code} ${outcome.message}`;
     assert.ok(!NEVER.has(outcome.code) && !outcome.code.startsWith('no status') && !outcome.code.startsWith('HTTP'), where);
     if (outcome.code !== 'OK') assert.equal(await written(), before, `nothing written: ${where}`);
