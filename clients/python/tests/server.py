@@ -75,7 +75,7 @@ class Server:
             "SHUTDOWN_TIMEOUT_MS": "2000",
             "LOG_LEVEL": "info",
             # The server's secret: a restart on the same database accepts the same keys.
-            "AUREN_SECRET": "python-client-tests-secret-0123456789abcdef",
+            "AUREN_SECRET": SECRET,
         }
         self._process = subprocess.Popen(
             ["node", "--import", "tsx", "src/cli.ts", "serve"],
@@ -125,6 +125,10 @@ class Server:
             self._process.wait(timeout=10)
 
 
+# The server's secret: a restart on the same database, and `auren keys`, see the same keys.
+SECRET = "python-client-tests-secret-0123456789abcdef"
+
+
 class ServerOnItsOwnDatabase:
     """A test module's server: a fresh database and a server on it, both gone at close()."""
 
@@ -142,6 +146,19 @@ class ServerOnItsOwnDatabase:
     @property
     def target(self) -> str:
         return self.server.target
+
+    def agent_key(self, agent: str, scopes: str = "memory:read,memory:write,memory:shared") -> str:
+        """A new API key that acts as `agent` (`auren keys create`, as an operator makes one)."""
+        made = subprocess.run(
+            ["node", "--import", "tsx", "src/cli.ts", "keys", "create", "--kind", "agent", "--agent", agent, "--scopes", scopes],
+            cwd=REPOSITORY,
+            env={**os.environ, "DATABASE_URL": self.database.url, "AUREN_SECRET": SECRET},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return made.stdout.strip()
 
     def restart(self) -> None:
         """Stops the server with SIGTERM and starts a new one on the same database and GRPC_PORT."""

@@ -118,10 +118,10 @@ class CallerHeaders(unittest.TestCase):
         )
         self.assertEqual(Caller().metadata(), ())
 
-    def test_the_server_records_the_agent_header_as_the_reader(self) -> None:
+    def test_the_server_records_the_keys_agent_as_the_reader(self) -> None:
         user = f"user_{uuid.uuid4().hex[:8]}"
         memory = client.store_memory(user, "fact", {"text": "likes rowing"})
-        client.as_agent("coach_x").get_memory(memory.id)
+        AurenClient(service.target, api_key=service.agent_key("coach_x")).get_memory(memory.id)
         reads = [e for e in client.audit_trail(user).events if e.type == "memory_retrieved"]
         self.assertEqual([e.data["caller"] for e in reads], ["coach_x"])
 
