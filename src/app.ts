@@ -176,14 +176,6 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     log,
   });
   const gate = createGate({ keys, refusals, anonymous: config.auth.anonymous });
-  const firstAdmin = await keys.createFirstAdminKey().catch(abandon);
-  if (firstAdmin) {
-    (options.announce ?? ((message) => process.stderr.write(`${message}\n`)))(
-      `auren: no API key existed, so this first admin key was made; it is shown this once, keep it now:\n  ${firstAdmin.key}\n` +
-        `(make more with 'auren keys create', list them with 'auren keys list', revoke with 'auren keys revoke')`,
-    );
-    log.warn({ keyId: firstAdmin.record.id }, 'made the first admin key (shown once on stderr)');
-  }
   if (config.auth.anonymous) {
     log.warn(ANONYMOUS_WARNING);
   }
@@ -240,6 +232,17 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     reflect: described,
     ...(tls ? { credentials: tls.grpc } : {}),
   }).catch(abandon);
+  started.push(() => grpcListener.close(0));
+  // Made once the service serves, so that a start that fails shows nothing but its reason, and
+  // a key it shows is one a running service accepts.
+  const firstAdmin = await keys.createFirstAdminKey().catch(abandon);
+  if (firstAdmin) {
+    (options.announce ?? ((message) => process.stderr.write(`${message}\n`)))(
+      `auren: no API key existed, so this first admin key was made; it is shown this once, keep it now:\n  ${firstAdmin.key}\n` +
+        `(make more with 'auren keys create', list them with 'auren keys list', revoke with 'auren keys revoke')`,
+    );
+    log.warn({ keyId: firstAdmin.record.id }, 'made the first admin key (shown once on stderr)');
+  }
   log.info({ host: config.host, port: grpcListener.port, tls: tls !== undefined }, 'GRPC_PORT: serving gRPC (grpc-js) over HTTP/2');
 
   const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
