@@ -2,7 +2,6 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Socket } from 'node:net';
-import { createSecureContext, TLSSocket } from 'node:tls';
 import type { SecureContextOptions } from 'node:tls';
 import type { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ConnectionLimits } from '../config.js';
@@ -31,7 +30,20 @@ const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
  * the client's ALPN says (and, with a client CA, only to clients with a certificate it signed).
  */
 export function createListener(handler: RequestHandler, limits: ConnectionLimits, log: Logger, tls?: tlsOptions): Listener {
-  const secureContext = tls === undefined ? undefined : createSecureContext(tls);
+  const secure =
+    tls === undefined
+      ? undefined
+      : http2.createSecureServer(
+          {
+            ...tls,
+            allowHTTP1: true,
+            requestCert: tls.ca !== undefined,
+            rejectUnauthorized: tls.ca !== undefined,
+            handshakeTimeout: limits.headersTimeoutMs,
+            settings: { maxConcurrentStreams: limits.maxStreamsPerConnection },
+          },
+          (request, response) => void handler(request, response),
+        );
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, (request, response) => {
     stopUploadAfterEarlyAnswer(request, limits.requestTimeoutMs);
     void handler(request, response);
@@ -48,11 +60,14 @@ export function createListener(handler: RequestHandler, limits: ConnectionLimits
   h1.emit('listening');
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
-  h2.on('session', (session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-    closeWhenIdle(session, limits.idleTimeoutMs);
-  });
+  for (const server of secure ? [h2, secure] : [h2]) {
+    server.on('session', (session: http2.ServerHttp2Session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+      closeWhenIdle(session, limits.idleTimeoutMs);
+    });
+  }
+  secure?.on('tlsClientError', (error) => log.debug({ err: error }, 'TLS handshake failed'));
   const keepalive = setInterval(() => {
     for (const session of sessions) pingOrCut(session, limits.keepaliveTimeoutMs);
   }, limits.keepaliveTimeMs);
@@ -66,23 +81,10 @@ export function createListener(handler: RequestHandler, limits: ConnectionLimits
     socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
     // A connection that has not said which protocol it speaks in time is cut.
     const undecided = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
-    if (secureContext && tls) {
-      // TLS first; the protocol is then the one ALPN agreed (none: HTTP/1.1).
-      const secure = new TLSSocket(socket, {
-        isServer: true,
-        secureContext,
-        ALPNProtocols: ['h2', 'http/1.1'],
-        requestCert: tls.ca !== undefined,
-        rejectUnauthorized: tls.ca !== undefined,
-      });
-      secure.on('error', (error) => {
-        log.debug({ err: error }, 'TLS connection error');
-        socket.destroy();
-      });
-      secure.once('secure', () => {
-        clearTimeout(undecided);
-        (secure.alpnProtocol === 'h2' ? h2 : h1).emit('connection', secure);
-      });
+    if (secure) {
+      // TLS first (the secure server's own handshake); then HTTP/2 or HTTP/1.1 as ALPN agreed.
+      clearTimeout(undecided);
+      secure.emit('connection', socket);
       return;
     }
     sniff(socket, (isHttp2) => {
