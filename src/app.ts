@@ -1,4 +1,5 @@
 import { setMaxListeners } from 'node:events';
+import http from 'node:http';
 import { connectNodeAdapter } from '@connectrpc/connect-node';
 import { createConsumer } from './consumers/consumer.js';
 import type { Consumer, ConsumerDefinition } from './consumers/consumer.js';
@@ -16,6 +17,17 @@ import { startGrpcServer } from './server/grpcServer.js';
 import { createListener } from './server/listener.js';
 import type { tlsOptions } from './server/listener.js';
 import { plainHttp } from './server/plainHttp.js';
+import type { PlainRoutes } from './server/plainHttp.js';
+import { loadDashboardFiles } from './server/dashboardFiles.js';
+import { checkReadiness } from './server/readiness.js';
+import { schemaVersions } from './db/migrate.js';
+import { createMetrics } from './metrics/metrics.js';
+import type { Metrics } from './metrics/metrics.js';
+import { registerPostgresCollector } from './metrics/postgres.js';
+import { queryMetrics } from './metrics/queryMetrics.js';
+import { createCallObserver } from './rpc/observeCall.js';
+import { startTracing } from './telemetry/tracing.js';
+import { version } from './version.js';
 import { registerReflection } from './server/reflection.js';
 import { startExpirySweeper } from './memory/expiry.js';
 import type { ExpirySweeper } from './memory/expiry.js';
@@ -43,12 +55,13 @@ import type { Wakeups } from './tails/wakeups.js';
 import { eventStoreHandlers } from './rpc/eventStoreService.js';
 import { memoryHandlers } from './rpc/memoryService.js';
 import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
-import { errorMapping, installUndecodableRequestStatus, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
+import { errorMapping, installUndecodableRequestStatus, observeCalls, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
 import { grpcService } from './rpc/transports/grpcjs.js';
 import type { Config, TlsConfig } from './config.js';
 import { ConfigError } from './config.js';
 import { readFile } from 'node:fs/promises';
 import { ServerCredentials } from '@grpc/grpc-js';
+import { StartupError } from './startupError.js';
 import type { Logger } from './log.js';
 
 /** A running AUREN data plane. */
@@ -59,6 +72,10 @@ export interface App {
   url: string;
   /** The port serving gRPC with grpc-js (HTTP/2 without TLS): the agents' port. */
   grpcPort: number;
+  /** The admin port serving /metrics, /healthz and /readyz when METRICS_PORT is set. */
+  metricsPort: number | undefined;
+  /** The service's Prometheus metrics; other modules (projections, caches) feed it. */
+  metrics: Metrics;
   pool: DatabasePool;
   eventStore: EventStore;
   /** The writer of the memory module's streams (memory-, access-). */
@@ -86,6 +103,7 @@ const SERVICES = ['auren.v1.EventStoreService', 'auren.v1.MemoryService'];
 const ANONYMOUS_WARNING =
   "AUTH_ANONYMOUS=true: calls without an API key are served as an anonymous admin: anyone who reaches this port reads and writes every person's data. Development only.";
 const DATABASE_PROBE_MS = 2_000;
+const READINESS_TIMEOUT_MS = 2_000;
 // Memories the expiry sweeper records per transaction.
 const EXPIRY_BATCH_SIZE = 100;
 
@@ -109,6 +127,13 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     throw error;
   };
 
+  const monitoring = config.monitoring;
+  // Tracing costs nothing unless an OTLP endpoint is configured: no tracer, no spans.
+  const tracing = monitoring.otlpEndpoint
+    ? startTracing({ endpoint: monitoring.otlpEndpoint, serviceName: 'auren', serviceVersion: version() }, log)
+    : undefined;
+  if (tracing) started.push(() => tracing.stop());
+  const metrics = createMetrics();
   const database = await openDatabase(
     {
       databaseUrl: config.databaseUrl,
@@ -116,9 +141,12 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       embeddedPort: config.embeddedPostgresPort,
       poolSize: config.poolSize,
       startupTimeoutMs: config.startupTimeoutMs,
+      interceptors: monitoring.instrument
+        ? [queryMetrics({ registry: metrics.registry, log, slowQueryMs: monitoring.slowQueryMs, tracer: tracing?.tracer })]
+        : [],
     },
     log,
-  );
+  ).catch(abandon);
   started.push(() => database.close());
   const { pool, url: databaseUrl } = database;
 
@@ -130,12 +158,23 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     pool,
     limits: config.events,
     log,
-    afterCommit: () => wakeups.appended(),
+    afterCommit: (appended) => {
+      wakeups.appended();
+      if (monitoring.instrument) metrics.appended(appended);
+    },
     chainKey: secret.derive(CHAIN_KEY_PURPOSE),
   });
   started.push(() => eventStore.stop());
   // The memory module's streams: clients may not append to them; its writer is the one way in.
   const memoryStreams = eventStore.claimStreams(RESERVED_STREAM_PREFIXES);
+  registerPostgresCollector({
+    registry: metrics.registry,
+    pool,
+    store: eventStore,
+    poolSize: config.poolSize,
+    log,
+    timeoutMs: monitoring.scrapeTimeoutMs,
+  });
   const head = await startLogHead({
     store: eventStore,
     wakeups,
@@ -156,6 +195,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     maxTails: config.tails.maxTails,
     shutdown: stopTails.signal,
   });
+  metrics.watchTails(subscriptions);
   const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
   started.push(() => longTransactions.stop());
   const health = createHealthStatus();
@@ -199,6 +239,21 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   );
   const memories = gate.guard(MemoryService, memoryHandlers(memory), MEMORY_SCOPES);
   const described = [file_auren_v1_events, file_auren_v1_memory];
+  const observer = monitoring.instrument
+    ? createCallObserver({ metrics: metrics.rpc, log, accessLog: monitoring.accessLog, tracer: tracing?.tracer })
+    : undefined;
+  const expectedSchema = await schemaVersions().catch(abandon);
+  const readiness = () => checkReadiness(pool, expectedSchema, READINESS_TIMEOUT_MS);
+  const scrape = () => metrics.scrape();
+  // /metrics is unauthenticated, as Prometheus scrapes it: with METRICS_PORT it leaves PORT
+  // (the public one, once authentication lands) for an admin port kept off the public network.
+  const routes: PlainRoutes = {
+    health,
+    readiness,
+    ...(monitoring.metricsPort === undefined && { metrics: scrape }),
+    ...(monitoring.dashboard && { dashboard: loadDashboardFiles() }),
+    ...(config.auth.anonymous && { warnings: [ANONYMOUS_WARNING] }),
+  };
   const handler = connectNodeAdapter({
     routes: (router) => {
       serveOnConnect(router, EventStoreService, events);
@@ -207,11 +262,11 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       registerReflection(router, described);
     },
     // Outermost first: errors of the request checks are mapped like the handlers'.
-    interceptors: [errorMapping(log), requestChecks()],
+    interceptors: [...(observer ? [observeCalls(observer)] : []), errorMapping(log), requestChecks()],
     jsonOptions: { ignoreUnknownFields: false },
     binaryOptions: binaryReadOptions,
     readMaxBytes: config.messageMaxBytes,
-    fallback: (request, response) => plainHttp(request, response, health, config.auth.anonymous ? [ANONYMOUS_WARNING] : []),
+    fallback: (request, response) => plainHttp(request, response, routes),
   });
   const tls = config.tls === undefined ? undefined : await readTls(config.tls).catch(abandon);
   const listener = createListener(withCors(handler, config.corsOrigins), config.connections, log, tls?.node);
@@ -227,7 +282,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     messageMaxBytes: config.messageMaxBytes,
     connections: config.connections,
     log,
-    services: [grpcService(EventStoreService, events, log), grpcService(MemoryService, memories, log)],
+    services: [grpcService(EventStoreService, events, log, observer), grpcService(MemoryService, memories, log, observer)],
     health,
     reflect: described,
     ...(tls ? { credentials: tls.grpc } : {}),
@@ -244,6 +299,14 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     log.warn({ keyId: firstAdmin.record.id }, 'made the first admin key (shown once on stderr)');
   }
   log.info({ host: config.host, port: grpcListener.port, tls: tls !== undefined }, 'GRPC_PORT: serving gRPC (grpc-js) over HTTP/2');
+  let admin: http.Server | undefined;
+  let metricsPort: number | undefined;
+  if (monitoring.metricsPort !== undefined) {
+    const adminRoutes: PlainRoutes = { health, readiness, metrics: scrape };
+    admin = http.createServer((request, response) => plainHttp(request, response, adminRoutes));
+    metricsPort = await listenAdmin(admin, monitoring.metricsPort, config.host).catch(abandon);
+    log.info({ host: config.host, port: metricsPort }, 'METRICS_PORT: serving /metrics, /healthz and /readyz');
+  }
 
   const probe = setInterval(() => void probeDatabase(pool, health, SERVICES, log), DATABASE_PROBE_MS);
   probe.unref();
@@ -252,6 +315,8 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   return {
     port,
     grpcPort: grpcListener.port,
+    metricsPort,
+    metrics,
     url: `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     pool,
     eventStore,
@@ -294,6 +359,9 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       await wakeups.stop();
       // A pool whose server went away may fail to close its connections; stopping goes on.
       await database.close();
+      admin?.closeAllConnections();
+      await new Promise((resolve) => (admin ? admin.close(resolve) : resolve(undefined)));
+      await tracing?.stop();
       log.info('stopped');
     },
   };
@@ -325,4 +393,24 @@ export function memoryLimits(config: Config): MemoryLimits {
     readPageSize: config.events.readMaxCount,
     responseMaxBytes: config.responseMaxBytes,
   };
+}
+
+// The admin port: plain HTTP/1.1, as Prometheus and probes speak it.
+function listenAdmin(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new StartupError(
+          {
+            code: 'listen',
+            failed: `cannot listen on ${host}:${port} (METRICS_PORT)`,
+            reason: error.code ?? error.message,
+            remedy: 'set METRICS_PORT to a free port (0 picks one), or unset it to serve /metrics on PORT',
+          },
+          { cause: error },
+        ),
+      ),
+    );
+    server.listen(port, host, () => resolve((server.address() as { port: number }).port));
+  });
 }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startApp } from './app.js';
+import { version } from './version.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/openDatabase.js';
 import { auditCommand } from './audit/verifyCommand.js';
@@ -28,10 +28,7 @@ Configuration comes from environment variables (PORT, DATABASE_URL, AUREN_DATA_D
 see "Configuration" in README.md. Without DATABASE_URL an embedded PostgreSQL is started,
 its data kept in AUREN_DATA_DIR (./.auren). Logs are JSON lines on stdout.`;
 
-/** The version in package.json (beside src/ and dist/ alike). */
-export function version(): string {
-  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
+export { version } from './version.js';
 
 /** Entry point of the `auren` command; resolves to its exit code, rejects with a StartupError when the start fails. */
 export async function main(argv: string[]): Promise<number> {

@@ -62,6 +62,17 @@ const schema = z.object({
       'expects * or a comma-separated list of origins such as https://dashboard.example',
     )
     .default(''),
+  METRICS: z.enum(['true', 'false'], { message: 'expects true or false' }).default('true'),
+  METRICS_PORT: integer(0, 65535).optional(),
+  METRICS_SCRAPE_TIMEOUT_MS: integer(10, 60_000).default('2000'),
+  SLOW_QUERY_MS: integer(1, 3_600_000).default('500'),
+  ACCESS_LOG: z.enum(['true', 'false'], { message: 'expects true or false' }).default('true'),
+  DASHBOARD: z.enum(['true', 'false'], { message: 'expects true or false' }).default('true'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .string()
+    .url('expects a URL such as http://collector:4318')
+    .refine((value) => !URL.canParse(value) || /^https?:$/.test(new URL(value).protocol), 'expects an http:// or https:// URL')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AUREN_SECRET: z.string().min(32, 'expects at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   AUTH_ANONYMOUS: z.enum(['true', 'false'], { message: 'expects true or false' }).default('false'),
@@ -107,6 +118,7 @@ export interface Config {
   auth: AuthConfig;
   /** Absent: both listeners without TLS. */
   tls: TlsConfig | undefined;
+  monitoring: MonitoringConfig;
 }
 
 /** Authentication: where the server's secret comes from, and whether calls without a key are let in. */
@@ -126,6 +138,27 @@ export interface TlsConfig {
   certFile: string;
   keyFile: string;
   clientCaFile: string | undefined;
+}
+
+/** Metrics, logs, traces and the dashboard. */
+export interface MonitoringConfig {
+  /**
+   * Instrument the request path (RPC metrics, request ids, access log, statement timing, events
+   * counted). false is for measuring what that costs (bench/metricsCost.ts), not for production.
+   */
+  instrument: boolean;
+  /** Serve /metrics, /healthz and /readyz on this port of their own (0: a free one) instead of /metrics on PORT. */
+  metricsPort: number | undefined;
+  /** A scrape waits at most this long for PostgreSQL's figures. */
+  scrapeTimeoutMs: number;
+  /** Statements this slow are logged. */
+  slowQueryMs: number;
+  /** One log line per call (info). */
+  accessLog: boolean;
+  /** Serve the live dashboard at /dashboard/ on PORT. */
+  dashboard: boolean;
+  /** OTLP/HTTP endpoint for traces; absent: tracing off. */
+  otlpEndpoint: string | undefined;
 }
 
 /** Limits on the connections of each listener (PORT and GRPC_PORT alike). */
@@ -252,6 +285,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       e.TLS_CERT_FILE !== undefined && e.TLS_KEY_FILE !== undefined
         ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE }
         : undefined,
+    monitoring: {
+      instrument: e.METRICS === 'true',
+      metricsPort: e.METRICS_PORT,
+      scrapeTimeoutMs: e.METRICS_SCRAPE_TIMEOUT_MS,
+      slowQueryMs: e.SLOW_QUERY_MS,
+      accessLog: e.ACCESS_LOG === 'true',
+      dashboard: e.DASHBOARD === 'true',
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    },
   };
 }
 

@@ -149,3 +149,8 @@ export async function migrateAtStart(databaseUrl: string, log: Logger): Promise<
     );
   }
 }
+
+/** The numbered schema files in `dir` (versions), as migrate() applies them: for readiness checks. */
+export async function schemaVersions(dir = SQL_DIR): Promise<number[]> {
+  return (await readMigrations(dir)).map((migration) => migration.version);
+}

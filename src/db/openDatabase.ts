@@ -3,6 +3,7 @@ import { migrateAtStart } from './migrate.js';
 import { connectDatabase } from './pool.js';
 import type { DatabasePool } from './pool.js';
 import type { Logger } from '../log.js';
+import type { Interceptor } from 'slonik';
 
 /** Where the database is and how long to wait for it. */
 export interface DatabaseOptions {
@@ -13,6 +14,8 @@ export interface DatabaseOptions {
   embeddedPort: number;
   poolSize: number;
   startupTimeoutMs: number;
+  /** Slonik interceptors of the pool, after the row check. */
+  interceptors?: readonly Interceptor[];
 }
 
 /** A database ready for the service: reachable, its schema applied. */
@@ -41,7 +44,11 @@ export async function openDatabase(options: DatabaseOptions, log: Logger): Promi
   }
   let pool: DatabasePool | undefined;
   try {
-    pool = await connectDatabase({ url, maximumPoolSize: options.poolSize }, options.startupTimeoutMs, log);
+    pool = await connectDatabase(
+      { url, maximumPoolSize: options.poolSize, interceptors: options.interceptors ?? [] },
+      options.startupTimeoutMs,
+      log,
+    );
     const applied = await migrateAtStart(url, log);
     const opened = pool;
     return {

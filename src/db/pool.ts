@@ -29,6 +29,8 @@ export const parseRows: Interceptor = {
 export interface PoolOptions {
   url: string;
   maximumPoolSize: number;
+  /** Interceptors after the row check (query metrics, tracing). */
+  interceptors?: readonly Interceptor[];
 }
 
 // slonik 47 stops listening to a connection's errors once it destroyed the connection, but
@@ -54,7 +56,7 @@ export async function openPool(options: PoolOptions): Promise<DatabasePool> {
   return createPool(options.url, {
     driverFactory: guardedPgDriver(),
     maximumPoolSize: options.maximumPoolSize,
-    interceptors: [parseRows],
+    interceptors: [parseRows, ...(options.interceptors ?? [])],
     typeParsers: createTypeParserPreset(),
     statementTimeout: 'DISABLE_TIMEOUT',
     // Slonik sends DISCARD ALL when a connection returns to the pool, which costs a round

@@ -64,8 +64,8 @@ export interface EventStoreOptions {
   pool: DatabasePool;
   limits: EventStoreLimits;
   log: Logger;
-  /** Runs after every commit that appended (it wakes the live tails). */
-  afterCommit?: () => void;
+  /** Runs after every commit that appended (it wakes the live tails, counts the events), with the appends written. */
+  afterCommit?: (appended: readonly BatchAppend[]) => void;
   /** The log's hash-chain key (events/chain.ts); absent: events are appended without hashes. */
   chainKey?: Buffer;
 }

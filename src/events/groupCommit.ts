@@ -47,8 +47,8 @@ export interface GroupCommitOptions {
   maxBatchEvents: number;
   /** The hash-chain key's pads, handed to every batch (events/chain.ts); absent: events get no hash. */
   chain?: ChainPads | undefined;
-  /** Runs after each batch that appended anything committed. */
-  afterCommit: () => void;
+  /** Runs after each batch that appended anything committed, with the appends it wrote. */
+  afterCommit: (appended: readonly BatchAppend[]) => void;
 }
 
 interface Member extends QueuedAppend {
@@ -133,8 +133,11 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
     await settleCancel();
     batches++;
     appends += rows.length;
-    if (rows.some((row) => row.outcome === 'appended')) options.afterCommit();
     let next = 0;
+    if (rows.some((row) => row.outcome === 'appended')) {
+      const sent = batch.flatMap((m) => m.appends);
+      options.afterCommit(sent.filter((_, i) => rows[i]?.outcome === 'appended'));
+    }
     for (const member of batch) {
       member.removeAbortListener();
       member.resolve(rows.slice(next, next + member.appends.length));

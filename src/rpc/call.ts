@@ -26,6 +26,8 @@ export interface TransportCall {
   readonly signal: AbortSignal;
   /** How the response is encoded: binary events are sent with pre-encoded documents (convert.ts). */
   readonly wire: Wire;
+  /** The call's request id (`x-request-id`, given or generated), when the transport observes calls. */
+  readonly requestId?: string | undefined;
 }
 
 /**

@@ -22,13 +22,14 @@ export function withCors(handler: RequestHandler, origins: readonly string[]): R
       response.writeHead(204, {
         'access-control-allow-methods': cors.allowedMethods.join(', '),
         // authorization: the API key (src/auth/).
-        'access-control-allow-headers': [...cors.allowedHeaders, 'authorization'].join(', '),
+        'access-control-allow-headers': [...cors.allowedHeaders, 'X-Request-Id', 'authorization'].join(', '),
         'access-control-max-age': '7200',
       });
       response.end();
       return;
     }
-    response.setHeader('access-control-expose-headers', cors.exposedHeaders.join(', '));
+    // The request id too, so a page can report it (observeCall.ts).
+    response.setHeader('access-control-expose-headers', [...cors.exposedHeaders, 'X-Request-Id'].join(', '));
     handler(request, response);
   };
 }

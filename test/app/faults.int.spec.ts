@@ -48,15 +48,17 @@ function clientOf(target: { url: string; grpcPort: number }, listener: 'PORT' | 
 async function writer(client: () => Events, streamId: string, ledger: Ledger, stop: () => boolean, retry: boolean): Promise<void> {
   let version = 0n;
   while (!stop()) {
+    // One event, sent again as it was: the same id and the same content make a retry idempotent.
     const eventId = randomUUID();
     const firstTry = Date.now();
+    const event = { eventId, type: 'fault_test', data: { at: firstTry } };
     for (;;) {
       try {
         const result = await client().appendToStream(
           {
             streamId,
             expected: version === 0n ? noStream : exact(version),
-            events: [{ eventId, type: 'fault_test', data: { at: Date.now() } }],
+            events: [event],
           },
           { timeoutMs: 10_000 },
         );

@@ -1,5 +1,5 @@
 import type { DescMessage, DescMethodUnary, DescService } from '@bufbuild/protobuf';
-import { Code, ConnectError } from '@connectrpc/connect';
+import { Code, ConnectError, createContextKey } from '@connectrpc/connect';
 import type { ConnectRouter, HandlerContext, Interceptor } from '@connectrpc/connect';
 import { Cancelled, DeadlineExceeded, InvalidArgument } from '../../errors.js';
 import type { DomainError } from '../../errors.js';
@@ -10,6 +10,8 @@ import { domainStatus, statusOf } from '../errors.js';
 import type { RpcStatus } from '../errors.js';
 import { checkJsonBody } from '../jsonCheck.js';
 import { checkMessage } from '../requestCheck.js';
+import { REQUEST_ID_HEADER } from '../observeCall.js';
+import type { CallObserver, ObservedCall } from '../observeCall.js';
 
 // The connect-node adapter (PORT: Connect, gRPC and gRPC-Web): each handler is registered on
 // connect's router with the method's strict JSON options; the interceptors below check every
@@ -29,6 +31,7 @@ export function connectCall(context: HandlerContext): TransportCall {
   let signal: AbortSignal | undefined;
   return {
     header: (name) => context.requestHeader.get(name) ?? undefined,
+    requestId: context.values.get(OBSERVED)?.requestId,
     wire: (context.requestHeader.get('content-type') ?? '').includes('json') ? 'json' : 'binary',
     // Made on first use: most calls never hand a signal on, and connect-node's calls are costly enough.
     get signal() {
@@ -112,8 +115,10 @@ export function installUndecodableRequestStatus(): void {
 }
 
 /** An interceptor that turns every error a handler throws into its status, in one place (statusOf). */
-export function errorMapping(log: Logger): Interceptor {
+export function errorMapping(appLog: Logger): Interceptor {
   return (next) => async (request) => {
+    // The call's log carries its request id, when observeCalls runs first.
+    const log = request.contextValues.get(OBSERVED)?.log ?? appLog;
     try {
       const response = await next(request);
       if (!response.stream) return response;
@@ -123,6 +128,63 @@ export function errorMapping(log: Logger): Interceptor {
       throw mapError(error, log, request.method.name, request.signal);
     }
   };
+}
+
+// The observed call, handed from observeCalls to the interceptors and the handler's Call.
+const OBSERVED = createContextKey<ObservedCall | undefined>(undefined, { description: 'auren observed call' });
+
+/**
+ * The first interceptor: counts, times, logs and traces every call (observeCall.ts, shared
+ * with GRPC_PORT's adapter) with the status the client gets, and echoes its request id.
+ */
+export function observeCalls(observer: CallObserver): Interceptor {
+  return (next) => async (request) => {
+    const observed = observer.begin({
+      method: request.method,
+      listener: 'PORT',
+      protocol: protocolOf(request.header.get('content-type') ?? ''),
+      header: (name) => request.header.get(name) ?? undefined,
+    });
+    request.contextValues.set(OBSERVED, observed);
+    try {
+      const response = await observed.run(() => next(request));
+      response.header.set(REQUEST_ID_HEADER, observed.requestId);
+      if (!response.stream) {
+        observed.end(0);
+        return response;
+      }
+      return { ...response, message: observeStream(response.message, observed, request.signal) };
+    } catch (error) {
+      const status = ConnectError.from(error);
+      status.metadata.set(REQUEST_ID_HEADER, observed.requestId);
+      observed.end(status.code);
+      throw status;
+    }
+  };
+}
+
+async function* observeStream<T>(messages: AsyncIterable<T>, observed: ObservedCall, signal: AbortSignal): AsyncIterable<T> {
+  // A stream left before its end (the client went away) counts as CANCELLED.
+  let code: number = Code.Canceled;
+  try {
+    for await (const message of messages) {
+      observed.sent();
+      yield message;
+    }
+    // A tail ends quietly when its client leaves: the call's signal tells why it ended.
+    code = signal.aborted ? ConnectError.from(signal.reason).code : 0;
+  } catch (error) {
+    code = ConnectError.from(error).code;
+    throw error;
+  } finally {
+    observed.end(code);
+  }
+}
+
+function protocolOf(contentType: string): string {
+  if (contentType.startsWith('application/grpc-web')) return 'grpc-web';
+  if (contentType.startsWith('application/grpc')) return 'grpc';
+  return 'connect';
 }
 
 async function* mapStreamErrors<T>(messages: AsyncIterable<T>, log: Logger, procedure: string, signal: AbortSignal): AsyncIterable<T> {

@@ -20,6 +20,8 @@ import type { AnyHandler, ServedHandlers, TransportCall } from '../call.js';
 import { statusOf } from '../errors.js';
 import type { RpcStatus } from '../errors.js';
 import { binaryReadOptions, checkMessage } from '../requestCheck.js';
+import { REQUEST_ID_HEADER } from '../observeCall.js';
+import type { CallObserver, ObservedCall } from '../observeCall.js';
 
 // The grpc-js adapter (GRPC_PORT): a grpc-js service definition whose per-method codecs are
 // protobuf-es's, and thin wrappers that check each request, build the transport-neutral Call,
@@ -33,8 +35,13 @@ export interface GrpcService {
 
 type SurfaceCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
-/** Serves a service's handlers on grpc-js. */
-export function grpcService<S extends DescService>(service: S, handlers: ServedHandlers<S>, log: Logger): GrpcService {
+/** Serves a service's handlers on grpc-js; `observer` counts, logs and traces each call as on PORT. */
+export function grpcService<S extends DescService>(
+  service: S,
+  handlers: ServedHandlers<S>,
+  log: Logger,
+  observer?: CallObserver,
+): GrpcService {
   const definition: Record<string, ServiceDefinition[string]> = {};
   const implementation: Record<string, UntypedHandleCall> = {};
   for (const method of service.methods) {
@@ -52,7 +59,7 @@ export function grpcService<S extends DescService>(service: S, handlers: ServedH
       responseDeserialize: (bytes: Buffer) => fromBinary(method.output, bytes),
     };
     const handler = handlerOf(handlers, method);
-    implementation[method.localName] = streaming ? serveStream(method, handler, log) : serveUnary(method, handler, log);
+    implementation[method.localName] = streaming ? serveStream(method, handler, log, observer) : serveUnary(method, handler, log, observer);
   }
   return { definition, implementation };
 }
@@ -89,42 +96,73 @@ function accepted(method: DescMethod, request: unknown): never {
   return request as never;
 }
 
-function serveUnary(method: DescMethod, handler: AnyHandler, log: Logger): UntypedHandleCall {
+function serveUnary(method: DescMethod, handler: AnyHandler, log: Logger, observer: CallObserver | undefined): UntypedHandleCall {
   return (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
-    const adapted = grpcCall(call);
+    const observed = observe(observer, method, call);
+    const adapted = grpcCall(call, observed?.requestId);
     const answer = async () => handler(accepted(method, call.request), adapted) as Promise<unknown>;
-    answer().then(
+    (observed ? observed.run(answer) : answer()).then(
       (response) => {
         adapted.finish();
+        if (observed) sendRequestId(call, observed);
         callback(null, response);
       },
       (error: unknown) => {
         adapted.finish();
-        callback(grpcError(statusOf(error, log, method.name, gaveUp(call))));
+        const status = statusOf(error, observed?.log ?? log, method.name, gaveUp(call));
+        if (observed) sendRequestId(call, observed, status.code);
+        callback(grpcError(status));
       },
     );
   };
 }
 
-function serveStream(method: DescMethod, handler: AnyHandler, log: Logger): UntypedHandleCall {
+// Starts observing a call.
+function observe(observer: CallObserver | undefined, method: DescMethod, call: SurfaceCall): ObservedCall | undefined {
+  return observer?.begin({ method, listener: 'GRPC_PORT', protocol: 'grpc', header: (name) => metadataValue(call, name) });
+}
+
+// Ends a unary call's observation and echoes its request id in the response headers, sent with
+// the answer (sent ahead of it, they would cost a frame of their own).
+function sendRequestId(call: SurfaceCall, observed: ObservedCall, code = 0): void {
+  observed.end(code);
+  const headers = new Metadata();
+  headers.set(REQUEST_ID_HEADER, observed.requestId);
+  call.sendMetadata(headers);
+}
+
+function serveStream(method: DescMethod, handler: AnyHandler, log: Logger, observer: CallObserver | undefined): UntypedHandleCall {
   return (stream: ServerWritableStream<unknown, unknown>) => {
-    const adapted = grpcCall(stream);
-    void (async () => {
+    const observed = observe(observer, method, stream);
+    if (observed) {
+      // A stream's headers go at once: a tail may send nothing for a long time.
+      const headers = new Metadata();
+      headers.set(REQUEST_ID_HEADER, observed.requestId);
+      stream.sendMetadata(headers);
+    }
+    const adapted = grpcCall(stream, observed?.requestId);
+    const serve = async () => {
       try {
         const messages = handler(accepted(method, stream.request), adapted) as AsyncIterable<unknown>;
         for await (const message of messages) {
           // Leaving the loop returns the handler's iterator: a tail frees its subscription at once.
           if (stream.cancelled || stream.destroyed) break;
+          observed?.sent();
           // A client that reads slowly holds the tail here, not in a growing buffer.
           if (!stream.write(message)) await drained(stream);
         }
         adapted.finish();
+        // A stream left before its end (the client went away) counts as CANCELLED, as on PORT.
+        observed?.end(stream.cancelled || stream.destroyed ? 1 : 0);
         stream.end();
       } catch (error) {
         adapted.finish();
-        stream.emit('error', grpcError(statusOf(error, log, method.name, gaveUp(stream))));
+        const status = statusOf(error, observed?.log ?? log, method.name, gaveUp(stream));
+        observed?.end(status.code);
+        stream.emit('error', grpcError(status));
       }
-    })();
+    };
+    void (observed ? observed.run(serve) : serve());
   };
 }
 
@@ -148,16 +186,13 @@ interface GrpcCall extends TransportCall {
 }
 
 /** The transport-neutral call of a grpc-js call. */
-function grpcCall(call: SurfaceCall): GrpcCall {
+function grpcCall(call: SurfaceCall, requestId: string | undefined): GrpcCall {
   let signal: AbortSignal | undefined;
   let onCancelled: (() => void) | undefined;
   return {
-    // Repeated values joined as connect-node's Headers.get joins them, so both listeners read alike.
-    header(name) {
-      const values = call.metadata.get(name).filter((value): value is string => typeof value === 'string');
-      return values.length === 0 ? undefined : values.join(', ');
-    },
+    header: (name) => metadataValue(call, name),
     wire: 'binary',
+    requestId,
     // Made on first use. grpc-js emits 'cancelled' when the client cancels or leaves, when the
     // deadline passes (it has then answered DEADLINE_EXCEEDED itself), and when the server is
     // shut down by force.
@@ -175,6 +210,12 @@ function grpcCall(call: SurfaceCall): GrpcCall {
       if (onCancelled) call.off('cancelled', onCancelled);
     },
   };
+}
+
+// A request header: repeated values joined as connect-node's Headers.get joins them, so both listeners read alike.
+function metadataValue(call: SurfaceCall, name: string): string | undefined {
+  const values = call.metadata.get(name).filter((value): value is string => typeof value === 'string');
+  return values.length === 0 ? undefined : values.join(', ');
 }
 
 // Why a cancelled call ended: its deadline passed, or its client (or the server's stop) cut it.
