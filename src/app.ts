@@ -15,6 +15,7 @@ import { createHealthStatus, registerHealth, ServingStatus } from './server/heal
 import type { HealthStatus } from './server/health.js';
 import { startGrpcServer } from './server/grpcServer.js';
 import { createListener } from './server/listener.js';
+import type { tlsOptions } from './server/listener.js';
 import { plainHttp } from './server/plainHttp.js';
 import type { PlainRoutes } from './server/plainHttp.js';
 import { loadDashboardFiles } from './server/dashboardFiles.js';
@@ -31,7 +32,16 @@ import { registerReflection } from './server/reflection.js';
 import { startExpirySweeper } from './memory/expiry.js';
 import type { ExpirySweeper } from './memory/expiry.js';
 import { createMemoryHistory } from './memory/history.js';
-import { RESERVED_STREAM_PREFIXES } from './memory/model.js';
+import { accessStream, RESERVED_STREAM_PREFIXES } from './memory/model.js';
+import { createLogReads } from './memory/logReads.js';
+import { createGate } from './auth/gate.js';
+import { createKeyStore } from './auth/keys.js';
+import type { KeyStore } from './auth/keys.js';
+import { AUTH_STREAM_PREFIXES, createRefusalLog } from './auth/refusals.js';
+import { EVENT_STORE_SCOPES, MEMORY_SCOPES } from './auth/rpcScopes.js';
+import { createPageTokens } from './paging.js';
+import type { PageTokens } from './paging.js';
+import { CHAIN_KEY_PURPOSE, loadServerSecret } from './auth/secret.js';
 import type { MemoryLimits } from './memory/model.js';
 import { createMemoryReads, MAX_QUERY_BYTES } from './memory/reads.js';
 import { createMemoryWrites } from './memory/writes.js';
@@ -52,7 +62,10 @@ import { memoryHandlers } from './rpc/memoryService.js';
 import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
 import { errorMapping, installUndecodableRequestStatus, observeCalls, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
 import { grpcService } from './rpc/transports/grpcjs.js';
-import type { Config } from './config.js';
+import type { Config, TlsConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { readFile } from 'node:fs/promises';
+import { ServerCredentials } from '@grpc/grpc-js';
 import { StartupError } from './startupError.js';
 import type { Logger } from './log.js';
 
@@ -77,6 +90,12 @@ export interface App {
   wakeups: Wakeups;
   longTransactions: ReturnType<typeof watchLongTransactions>;
   health: HealthStatus;
+  /** The signed page-token codec of the memory reads. */
+  pageTokens: PageTokens;
+  /** API keys: made, listed, revoked, checked on every call. */
+  keys: KeyStore;
+  /** The first admin key, when this start made it (no key existed); it is announced once. */
+  firstAdminKey: string | null;
   /** Records memory_expired as expiries pass; app.stop() stops it. */
   expirySweeper: ExpirySweeper;
   /** The Redis projection, when REDIS_URL is set. */
@@ -90,13 +109,21 @@ export interface App {
 }
 
 const SERVICES = ['auren.v1.EventStoreService', 'auren.v1.MemoryService'];
+const ANONYMOUS_WARNING =
+  "AUTH_ANONYMOUS=true: calls without an API key are served as an anonymous admin: anyone who reaches this port reads and writes every person's data. Development only.";
 const DATABASE_PROBE_MS = 2_000;
 const READINESS_TIMEOUT_MS = 2_000;
 // Memories the expiry sweeper records per transaction.
 const EXPIRY_BATCH_SIZE = 100;
 
+/** What a start may be told besides the configuration. */
+export interface StartOptions {
+  /** Where the first admin key is shown, once (default: stderr, never the logs). */
+  announce?: (message: string) => void;
+}
+
 /** The composition root: builds every part from the configuration and starts serving. */
-export async function startApp(config: Config, log: Logger): Promise<App> {
+export async function startApp(config: Config, log: Logger, options: StartOptions = {}): Promise<App> {
   // Should a step fail, what has started is stopped, newest first: a failed start leaves
   // nothing running, the embedded PostgreSQL least of all.
   const started: Array<() => unknown> = [];
@@ -134,6 +161,8 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
 
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
   started.push(() => wakeups.stop());
+  // The server's secret keys the API keys' hashes, the log's hash chain and the page tokens.
+  const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir }).catch(abandon);
   const eventStore = createEventStore({
     pool,
     limits: config.events,
@@ -142,6 +171,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       wakeups.appended();
       if (monitoring.instrument) metrics.appended(appended);
     },
+    chainKey: secret.derive(CHAIN_KEY_PURPOSE),
   });
   started.push(() => eventStore.stop());
   // The memory module's streams: clients may not append to them; its writer is the one way in.
@@ -204,11 +234,32 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   if (chromaProjection) started.push(() => chromaProjection.stop());
   else log.info('the Chroma projection is off: semantic and hybrid search answer FAILED_PRECONDITION');
   const limits = memoryLimits(config);
+  const pageTokens = createPageTokens((period) => secret.derive(`page token ${period}`), config.auth.pageTokenRotateMs);
   const memory = {
     writes: createMemoryWrites({ pool, writer: memoryStreams, limits }),
-    reads: createMemoryReads({ pool, writer: memoryStreams, limits, cache: redisProjection?.cache, semantic: chromaProjection?.index }),
-    history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits }),
+    reads: createMemoryReads({
+      pool,
+      writer: memoryStreams,
+      limits,
+      cache: redisProjection?.cache,
+      semantic: chromaProjection?.index,
+      tokens: pageTokens,
+    }),
+    history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits, tokens: pageTokens }),
   };
+  // Who calls: API keys, checked by the gate before any handler runs; refusals recorded.
+  const keys = createKeyStore({ pool, pepper: secret.derive('api key pepper'), cacheMs: config.auth.cacheMs });
+  const refusals = createRefusalLog({
+    own: eventStore.claimStreams(AUTH_STREAM_PREFIXES),
+    people: memoryStreams,
+    personStream: accessStream,
+    log,
+  });
+  const gate = createGate({ keys, refusals, anonymous: config.auth.anonymous });
+  if (config.auth.anonymous) {
+    log.warn(ANONYMOUS_WARNING);
+  }
+  const logReads = createLogReads({ writer: memoryStreams, ownPrefixes: () => eventStore.claimedPrefixes() });
   const expirySweeper = startExpirySweeper({
     pool,
     writer: memoryStreams,
@@ -221,8 +272,12 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
   installWireTextDecoding();
   installUndecodableRequestStatus();
   // Each RPC is written once; each listener serves the same handlers through its adapter.
-  const events = eventStoreHandlers(eventStore, subscriptions, config.tails.checkpointInterval);
-  const memories = memoryHandlers(memory);
+  const events = gate.guard(
+    EventStoreService,
+    eventStoreHandlers(eventStore, subscriptions, config.tails.checkpointInterval, logReads),
+    EVENT_STORE_SCOPES,
+  );
+  const memories = gate.guard(MemoryService, memoryHandlers(memory), MEMORY_SCOPES);
   const described = [file_auren_v1_events, file_auren_v1_memory];
   const observer = monitoring.instrument
     ? createCallObserver({ metrics: metrics.rpc, log, accessLog: monitoring.accessLog, tracer: tracing?.tracer })
@@ -237,6 +292,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     readiness,
     ...(monitoring.metricsPort === undefined && { metrics: scrape }),
     ...(monitoring.dashboard && { dashboard: loadDashboardFiles() }),
+    ...(config.auth.anonymous && { warnings: [ANONYMOUS_WARNING] }),
   };
   const handler = connectNodeAdapter({
     routes: (router) => {
@@ -252,10 +308,14 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     readMaxBytes: config.messageMaxBytes,
     fallback: (request, response) => plainHttp(request, response, routes),
   });
-  const listener = createListener(withCors(handler, config.corsOrigins), config.connections, log);
+  const tls = config.tls === undefined ? undefined : await readTls(config.tls).catch(abandon);
+  const listener = createListener(withCors(handler, config.corsOrigins), config.connections, log, tls?.node);
   const port = await listener.listen(config.port, config.host).catch(abandon);
   started.push(() => listener.close(0));
-  log.info({ host: config.host, port }, 'PORT: serving Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 and HTTP/1.1');
+  log.info(
+    { host: config.host, port, tls: tls !== undefined },
+    'PORT: serving Connect, gRPC-Web and gRPC (connect-node) over HTTP/2 and HTTP/1.1',
+  );
   const grpcListener = await startGrpcServer({
     host: config.host,
     port: config.grpcPort,
@@ -265,9 +325,20 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     services: [grpcService(EventStoreService, events, log, observer), grpcService(MemoryService, memories, log, observer)],
     health,
     reflect: described,
+    ...(tls ? { credentials: tls.grpc } : {}),
   }).catch(abandon);
   started.push(() => grpcListener.close(0));
-  log.info({ host: config.host, port: grpcListener.port }, 'GRPC_PORT: serving gRPC (grpc-js) over HTTP/2');
+  // Made once the service serves, so that a start that fails shows nothing but its reason, and
+  // a key it shows is one a running service accepts.
+  const firstAdmin = await keys.createFirstAdminKey().catch(abandon);
+  if (firstAdmin) {
+    (options.announce ?? ((message) => process.stderr.write(`${message}\n`)))(
+      `auren: no API key existed, so this first admin key was made; it is shown this once, keep it now:\n  ${firstAdmin.key}\n` +
+        `(make more with 'auren keys create', list them with 'auren keys list', revoke with 'auren keys revoke')`,
+    );
+    log.warn({ keyId: firstAdmin.record.id }, 'made the first admin key (shown once on stderr)');
+  }
+  log.info({ host: config.host, port: grpcListener.port, tls: tls !== undefined }, 'GRPC_PORT: serving gRPC (grpc-js) over HTTP/2');
   let admin: http.Server | undefined;
   let metricsPort: number | undefined;
   if (monitoring.metricsPort !== undefined) {
@@ -289,7 +360,7 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     grpcPort: grpcListener.port,
     metricsPort,
     metrics,
-    url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
+    url: `${tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`,
     pool,
     eventStore,
     memoryStreams,
@@ -298,6 +369,9 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
     wakeups,
     longTransactions,
     health,
+    keys,
+    pageTokens,
+    firstAdminKey: firstAdmin?.key ?? null,
     expirySweeper,
     redisProjection,
     chromaProjection,
@@ -326,6 +400,24 @@ export async function startApp(config: Config, log: Logger): Promise<App> {
       await tracing?.stop();
       log.info('stopped');
     },
+  };
+}
+
+/** TLS for both listeners, from the configured PEM files; a file that cannot be read stops the start naming it. */
+async function readTls(config: TlsConfig): Promise<{ node: tlsOptions; grpc: ServerCredentials }> {
+  const read = async (variable: string, file: string) => {
+    try {
+      return await readFile(file);
+    } catch (error) {
+      throw new ConfigError([`${variable}=${JSON.stringify(file)}: cannot be read (${(error as Error).message})`]);
+    }
+  };
+  const cert = await read('TLS_CERT_FILE', config.certFile);
+  const key = await read('TLS_KEY_FILE', config.keyFile);
+  const ca = config.clientCaFile === undefined ? undefined : await read('TLS_CLIENT_CA_FILE', config.clientCaFile);
+  return {
+    node: { cert, key, ...(ca ? { ca } : {}) },
+    grpc: ServerCredentials.createSsl(ca ?? null, [{ private_key: key, cert_chain: cert }], ca !== undefined),
   };
 }
 

@@ -3,6 +3,9 @@ import { startApp } from './app.js';
 import { version } from './version.js';
 import { loadConfig } from './config.js';
 import { openDatabase } from './db/openDatabase.js';
+import { auditCommand } from './audit/verifyCommand.js';
+import { keysCommand, KEYS_USAGE } from './auth/keysCommand.js';
+import { loadServerSecret } from './auth/secret.js';
 import { MIGRATE_USAGE, migrateCommand } from './importer/command.js';
 import { createLogger } from './log.js';
 import { projectionsCommand } from './projections/cli.js';
@@ -15,6 +18,9 @@ const USAGE = `usage: auren [command]
 commands:
   serve           run the data plane (the default)
   db migrate      apply the pending schema files in sql/ and exit
+${KEYS_USAGE}
+  audit verify [--stream ID]
+                  recompute the log's hash chains; report every event changed, removed or inserted
   migrate <dir>   import legacy JSON memory files, each memory once (auren migrate --help)
   projections status            each projection's checkpoint and lag
   projections rebuild redis|chroma  replay one projection from the start of the log (the service may run)
@@ -38,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${version()}\n`);
     return 0;
   }
+  if (argv[0] === 'keys' || argv[0] === 'audit') return databaseCommand(argv);
   if (argv[0] === 'migrate') return migrate(argv.slice(1));
   if (argv[0] === 'projections') {
     const config = loadConfig();
@@ -87,6 +94,31 @@ async function serve(config: Config, log: Logger): Promise<number> {
   log.info({ signal, graceMs: config.shutdownTimeoutMs }, 'shutting down: finishing open calls');
   await app.stop();
   return 0;
+}
+
+// `auren keys …` and `auren audit …`: on the configured (or embedded) database, migrated.
+async function databaseCommand(argv: string[]): Promise<number> {
+  const config = loadConfig();
+  // Their answer is on stdout: the logs there only when asked for below warn.
+  const log = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const database = await openDatabase(
+    {
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      embeddedPort: config.embeddedPostgresPort,
+      poolSize: 2,
+      startupTimeoutMs: config.startupTimeoutMs,
+    },
+    log,
+  );
+  const output = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
+  try {
+    const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir });
+    if (argv[0] === 'keys') return await keysCommand(argv.slice(1), database.pool, secret, output);
+    return await auditCommand(argv.slice(1), database.pool, secret, output);
+  } finally {
+    await database.close();
+  }
 }
 
 async function migrate(args: string[]): Promise<number> {

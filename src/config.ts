@@ -112,6 +112,13 @@ const schema = z.object({
   EMBEDDINGS_RETRIES: integer(0, 20).default('3'),
   EMBEDDINGS_LOCAL_WORDS: integer(1000, 341_479).default('100000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  AUREN_SECRET: z.string().min(32, 'expects at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  AUTH_ANONYMOUS: z.enum(['true', 'false'], { message: 'expects true or false' }).default('false'),
+  AUTH_CACHE_MS: integer(0, 600_000).default('1000'),
+  PAGE_TOKEN_ROTATE_MS: integer(60_000, 365 * 86_400_000).default('86400000'),
+  TLS_CERT_FILE: z.string().min(1, 'expects a PEM file path').optional(),
+  TLS_KEY_FILE: z.string().min(1, 'expects a PEM file path').optional(),
+  TLS_CLIENT_CA_FILE: z.string().min(1, 'expects a PEM file path').optional(),
 });
 
 /** Everything the service can be configured with, validated. */
@@ -146,6 +153,9 @@ export interface Config {
   /** Browser origins allowed to call the service; empty: its own origin only. */
   corsOrigins: string[];
   logLevel: string;
+  auth: AuthConfig;
+  /** Absent: both listeners without TLS. */
+  tls: TlsConfig | undefined;
   monitoring: MonitoringConfig;
   /** The Redis projection; absent (no REDIS_URL): off. */
   redis: RedisConfig | undefined;
@@ -154,6 +164,25 @@ export interface Config {
   /** The Chroma projection: a server's URL, the embedded one (`chroma run`), or off. */
   chroma: { kind: 'url'; url: string; collection: string } | { kind: 'embedded'; port: number; collection: string } | { kind: 'off' };
   embeddings: EmbeddingsConfig;
+}
+
+/** Authentication: where the server's secret comes from, and whether calls without a key are let in. */
+export interface AuthConfig {
+  /** Absent: a secret file in dataDir, made at first start. */
+  secret: string | undefined;
+  /** Calls without a key act as an anonymous admin (development only; warned about at start and in health). */
+  anonymous: boolean;
+  /** How long a key's row is trusted without reading it again: a revocation takes this long in other replicas. */
+  cacheMs: number;
+  /** How often the page-token key changes; a token of the previous key still verifies. */
+  pageTokenRotateMs: number;
+}
+
+/** TLS on both listeners: PEM files; with a client CA, clients must present a certificate it signed. */
+export interface TlsConfig {
+  certFile: string;
+  keyFile: string;
+  clientCaFile: string | undefined;
 }
 
 /** Metrics, logs, traces and the dashboard. */
@@ -292,6 +321,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(problems);
   }
   const e = parsed.data;
+  if (
+    (e.TLS_CERT_FILE === undefined) !== (e.TLS_KEY_FILE === undefined) ||
+    (e.TLS_CLIENT_CA_FILE !== undefined && e.TLS_CERT_FILE === undefined)
+  ) {
+    throw new ConfigError(['TLS_CERT_FILE and TLS_KEY_FILE: expects both or neither (TLS_CLIENT_CA_FILE only with them)']);
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -338,6 +373,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       .map((origin) => origin.trim())
       .filter(Boolean),
     logLevel: e.LOG_LEVEL,
+    auth: {
+      secret: e.AUREN_SECRET,
+      anonymous: e.AUTH_ANONYMOUS === 'true',
+      cacheMs: e.AUTH_CACHE_MS,
+      pageTokenRotateMs: e.PAGE_TOKEN_ROTATE_MS,
+    },
+    tls:
+      e.TLS_CERT_FILE !== undefined && e.TLS_KEY_FILE !== undefined
+        ? { certFile: e.TLS_CERT_FILE, keyFile: e.TLS_KEY_FILE, clientCaFile: e.TLS_CLIENT_CA_FILE }
+        : undefined,
     monitoring: {
       instrument: e.METRICS === 'true',
       metricsPort: e.METRICS_PORT,

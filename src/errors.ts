@@ -11,6 +11,8 @@ export type ErrorCode =
   | 'unavailable'
   | 'cancelled'
   | 'deadline_exceeded'
+  | 'unauthenticated'
+  | 'permission_denied'
   | 'resource_exhausted';
 
 /**

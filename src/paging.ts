@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { InvalidArgument } from './errors.js';
 
@@ -25,52 +25,85 @@ const tokenShape = z
     p: z.record(z.string()),
     // Digest of the scope the token was made for (a query's filters, a person).
     q: z.string(),
-    // Digest of both: a token edited by hand is refused rather than obeyed.
+    // The period of the key that signed it.
+    k: z.number().int().nonnegative(),
+    // HMAC-SHA256 of all three under that key: a token made or edited by anyone else is refused.
     s: z.string(),
   })
   .strict();
 
-/**
- * Makes the opaque token of a page that starts at `position`, good only for `scope` (base64url
- * of JSON). The digests hold no secret: they catch tokens that were corrupted, edited, or
- * reused for another scope; what a token decodes to is checked again by its reader.
- */
-export function encodePageToken(scope: string, position: Record<string, string>): string {
-  const q = digest(scope);
-  return Buffer.from(JSON.stringify({ p: position, q, s: digest(JSON.stringify(position), q) })).toString('base64url');
+/** Opaque page tokens signed with the server's key, good only for the scope they were made for. */
+export interface PageTokens {
+  /** The token of a page that starts at `position`, good only for `scope` (base64url of JSON). */
+  encode(scope: string, position: Record<string, string>): string;
+  /**
+   * Reads a token made by encode for the same `scope`, its position checked by `shape`.
+   * Anything else is InvalidArgument on `field`: `otherScope` says what to do when the token
+   * is sound but was made for another scope.
+   */
+  decode<T>(field: string, token: string, scope: string, shape: z.ZodType<T, z.ZodTypeDef, unknown>, otherScope: string): T;
 }
 
 /**
- * Reads a token made by encodePageToken for the same `scope`, its position checked by
- * `shape`. Anything else is InvalidArgument on `field`: `otherScope` says what to do when
- * the token is sound but was made for another scope.
+ * Creates the page-token codec. The signing key changes every `rotateMs` (the key of period n
+ * is `keyOf(n)`); a token signed with the previous period's key still verifies, so a client
+ * paging across a change goes on, and any older one is refused. Replicas with the same
+ * secret sign and verify alike.
  */
-export function decodePageToken<T>(
-  field: string,
-  token: string,
-  scope: string,
-  shape: z.ZodType<T, z.ZodTypeDef, unknown>,
-  otherScope: string,
-): T {
-  const invalid = new InvalidArgument(
-    field,
-    'is not a page token of this service; pass next_page_token unchanged, or start again without one',
-  );
-  if (token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) throw invalid;
-  let parsed: z.infer<typeof tokenShape>;
-  try {
-    const text = Buffer.from(token, 'base64url').toString('utf8');
-    // base64url decoding ignores trailing bits: only the exact encoding of the text counts.
-    if (Buffer.from(text).toString('base64url') !== token) throw invalid;
-    parsed = tokenShape.parse(JSON.parse(text));
-  } catch {
-    throw invalid;
-  }
-  if (parsed.s !== digest(JSON.stringify(parsed.p), parsed.q)) throw invalid;
-  if (parsed.q !== digest(scope)) throw new InvalidArgument(field, otherScope);
-  const position = shape.safeParse(parsed.p);
-  if (!position.success) throw invalid;
-  return position.data;
+export function createPageTokens(keyOf: (period: number) => Buffer, rotateMs: number, now: () => number = Date.now): PageTokens {
+  const keys = new Map<number, Buffer>();
+  const key = (period: number) => {
+    let found = keys.get(period);
+    if (!found) {
+      found = keyOf(period);
+      keys.set(period, found);
+      // Only the current and the previous period verify: older keys are dropped.
+      for (const old of keys.keys()) if (old < period - 1) keys.delete(old);
+    }
+    return found;
+  };
+  const sign = (period: number, q: string, p: Record<string, string>) =>
+    createHmac('sha256', key(period))
+      .update(`${period}\n${q}\n${JSON.stringify(p)}`)
+      .digest()
+      .subarray(0, 16);
+
+  return {
+    encode(scope, position) {
+      const q = digest(scope);
+      const k = Math.floor(now() / rotateMs);
+      return Buffer.from(JSON.stringify({ p: position, q, k, s: sign(k, q, position).toString('base64url') })).toString('base64url');
+    },
+    decode(field, token, scope, shape, otherScope) {
+      const invalid = new InvalidArgument(
+        field,
+        'is not a page token of this service; pass next_page_token unchanged, or start again without one',
+      );
+      if (token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) throw invalid;
+      let parsed: z.infer<typeof tokenShape>;
+      try {
+        const text = Buffer.from(token, 'base64url').toString('utf8');
+        // base64url decoding ignores trailing bits: only the exact encoding of the text counts.
+        if (Buffer.from(text).toString('base64url') !== token) throw invalid;
+        parsed = tokenShape.parse(JSON.parse(text));
+      } catch {
+        throw invalid;
+      }
+      const current = Math.floor(now() / rotateMs);
+      if (parsed.k !== current && parsed.k !== current - 1) {
+        if (parsed.k < current)
+          throw new InvalidArgument(field, 'has expired (its signing key was retired); start again without a page token');
+        throw invalid;
+      }
+      const given = Buffer.from(parsed.s, 'base64url');
+      const expected = sign(parsed.k, parsed.q, parsed.p);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid;
+      if (parsed.q !== digest(scope)) throw new InvalidArgument(field, otherScope);
+      const position = shape.safeParse(parsed.p);
+      if (!position.success) throw invalid;
+      return position.data;
+    },
+  };
 }
 
 function digest(...parts: string[]): string {

@@ -15,7 +15,10 @@
 --                            stream: nothing written; conflicting_ids names them.
 -- created_at is when the events were (or, for a duplicate, had been) written.
 
-create or replace function append_batch(p_appends jsonb)
+-- p_inner, p_outer: the pads of the log's hash-chain key (sql/functions/event_chain.sql), from the
+-- service; for this transaction only. Without them the events get no hash.
+drop function if exists append_batch(jsonb);
+create or replace function append_batch(p_appends jsonb, p_inner bytea default null, p_outer bytea default null)
 returns table (
   ord             int,
   outcome         text,
@@ -40,6 +43,9 @@ declare
   v_found    int;
   v_same     int;
 begin
+  if p_inner is not null then
+    perform set_config('auren.chain_inner', encode(p_inner, 'hex'), true), set_config('auren.chain_outer', encode(p_outer, 'hex'), true);
+  end if;
   -- The counter first: from here to commit this transaction is the only appender (see
   -- log_head in 001_event_store.sql), so positions follow commit order and the checks below
   -- see every earlier append.

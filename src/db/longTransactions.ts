@@ -46,10 +46,12 @@ export function watchLongTransactions(pool: DatabasePool, thresholdMs: number, l
     try {
       last = await oldestTransaction(pool);
       if (last.ageMs > thresholdMs) {
+        // No query text above debug: a session's statement may hold a person's data (an append's events).
         log.warn(
-          { ageMs: Math.round(last.ageMs), pid: last.pid, state: last.state, query: last.query },
+          { ageMs: Math.round(last.ageMs), pid: last.pid, state: last.state },
           'a long-running transaction is open: VACUUM cannot clean up behind it, and if it appends, other appends wait',
         );
+        log.debug({ pid: last.pid, query: last.query }, "the long-running transaction's current statement");
       }
     } catch (error) {
       log.debug({ err: error }, 'could not read the oldest transaction');

@@ -3,6 +3,7 @@ import type { Logger } from '../log.js';
 import { InvalidArgument } from '../errors.js';
 import { DuplicateEventId, EventNotFound, StreamNotFound, WrongExpectedVersion } from './errors.js';
 import { createGroupCommit } from './groupCommit.js';
+import { chainPads } from './chain.js';
 import type { AppendOutcome, GroupCommitStats } from './groupCommit.js';
 import type { z } from 'zod';
 import { wasCut } from '../db/pages.js';
@@ -24,6 +25,7 @@ import type {
   EventFilter,
   EventPage,
   ExpectedVersion,
+  JsonObject,
   LogSlice,
   Position,
   ProposedEvent,
@@ -32,6 +34,9 @@ import type {
   StreamSlice,
 } from './types.js';
 import { checkEventId, checkFilter, checkLimit, checkProposedEvents, checkStreamId } from './validation.js';
+
+/** The metadata key the service stamps the appending principal under, and clients may not use. */
+export const STAMP_KEY = 'auren';
 
 const NO_FILTER: EventFilter = { eventTypes: [], streamIdPrefixes: [] };
 
@@ -61,6 +66,8 @@ export interface EventStoreOptions {
   log: Logger;
   /** Runs after every commit that appended (it wakes the live tails, counts the events), with the appends written. */
   afterCommit?: (appended: readonly BatchAppend[]) => void;
+  /** The log's hash-chain key (events/chain.ts); absent: events are appended without hashes. */
+  chainKey?: Buffer;
 }
 
 /** Appends to the streams a module of this process owns (see EventStore.claimStreams). */
@@ -98,9 +105,20 @@ export interface EventStore {
    * Appends events atomically after checking the expected version, committed together with
    * the appends that arrive meanwhile. A stream with a claimed prefix is refused. When
    * `signal` aborts (the caller's client left, its deadline passed) before the append
-   * committed, nothing is written and the append fails with the signal's reason.
+   * committed, nothing is written and the append fails with the signal's reason. `stamp` (who
+   * appends: the authenticated principal) is written into each event's metadata under the
+   * reserved key `auren`, which a client's metadata may not hold: what is there comes from the
+   * service alone.
    */
-  appendToStream(streamId: string, expected: ExpectedVersion, events: ProposedEvent[], signal?: AbortSignal): Promise<AppendResult>;
+  appendToStream(
+    streamId: string,
+    expected: ExpectedVersion,
+    events: ProposedEvent[],
+    signal?: AbortSignal,
+    stamp?: JsonObject,
+  ): Promise<AppendResult>;
+  /** The stream-id prefixes claimed by modules of this process (their streams are written by the service only). */
+  claimedPrefixes(): readonly string[];
   /**
    * Claims the streams whose ids start with these prefixes for a module of this process (it
    * keeps their versions in rows of its own): clients may no longer append to them, and the
@@ -127,6 +145,7 @@ export interface EventStore {
     after: Position,
     limit: number,
     maxBytes: number,
+    exceptTypes?: readonly string[],
   ): Promise<EventPage>;
   /** The position after the last event: where a tail "from the end" starts. */
   logEnd(): Promise<Position>;
@@ -137,9 +156,10 @@ export interface EventStore {
 }
 
 /** Creates the event store over a PostgreSQL pool. */
-export function createEventStore({ pool, limits, log, afterCommit = () => {} }: EventStoreOptions): EventStore {
+export function createEventStore({ pool, limits, log, afterCommit = () => {}, chainKey }: EventStoreOptions): EventStore {
   const claimed: string[] = [];
-  const commits = createGroupCommit({ pool, log, maxBatchEvents: limits.batchMaxEvents, afterCommit });
+  const chain = chainKey ? chainPads(chainKey) : undefined;
+  const commits = createGroupCommit({ pool, log, maxBatchEvents: limits.batchMaxEvents, afterCommit, chain });
 
   function batchAppend(streamId: string, expected: ExpectedVersion, events: ProposedEvent[]): BatchAppend {
     checkStreamId('stream_id', streamId);
@@ -183,11 +203,19 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {} }: 
   }
 
   return {
-    appendToStream(streamId, expected, events, signal) {
+    appendToStream(streamId, expected, events, signal, stamp) {
       const prefix = claimed.find((p) => streamId.startsWith(p));
       if (prefix) throw new InvalidArgument('stream_id', `streams starting with '${prefix}' are written by this service only`);
-      return append(streamId, expected, events, signal);
+      events.forEach((event, i) => {
+        if (event.metadata !== null && typeof event.metadata === 'object' && Object.hasOwn(event.metadata, STAMP_KEY))
+          throw new InvalidArgument(`events[${i}].metadata.${STAMP_KEY}`, 'is written by this service only');
+      });
+      const stamped =
+        stamp === undefined ? events : events.map((event) => ({ ...event, metadata: { ...event.metadata, [STAMP_KEY]: stamp } }));
+      return append(streamId, expected, stamped, signal);
     },
+
+    claimedPrefixes: () => claimed,
 
     claimStreams(prefixes) {
       claimed.push(...prefixes);
@@ -277,8 +305,9 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {} }: 
       return pageOf(await pool.any(streamEventsQuery(streamId, fromVersion, limit, maxBytes)), limit);
     },
 
-    async readAboutPerson(userId, from, to, after, limit, maxBytes) {
-      return pageOf(await pool.any(aboutPersonQuery(userId, from, to, after, limit, maxBytes)), limit);
+    async readAboutPerson(userId, from, to, after, limit, maxBytes, exceptTypes = []) {
+      // Only the service's own streams: an event a client appended with metadata.user_id is no audit record.
+      return pageOf(await pool.any(aboutPersonQuery(userId, from, to, after, limit, maxBytes, claimed, exceptTypes)), limit);
     },
 
     async logEnd() {

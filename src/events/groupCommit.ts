@@ -7,6 +7,7 @@ import { Cancelled, DatabaseUnavailable, DeadlineExceeded, DomainError } from '.
 import type { Logger } from '../log.js';
 import { appendBatchQuery, batchTagPattern } from './queries.js';
 import type { appendOutcomeRow, BatchAppend } from './queries.js';
+import type { ChainPads } from './chain.js';
 
 /** Appends waiting for their batch: usually one; several are committed together or not at all. */
 export interface QueuedAppend {
@@ -44,6 +45,8 @@ export interface GroupCommitOptions {
   log: Logger;
   /** A batch takes appends until it holds this many events (at least one append). */
   maxBatchEvents: number;
+  /** The hash-chain key's pads, handed to every batch (events/chain.ts); absent: events get no hash. */
+  chain?: ChainPads | undefined;
   /** Runs after each batch that appended anything committed, with the appends it wrote. */
   afterCommit: (appended: readonly BatchAppend[]) => void;
 }
@@ -117,6 +120,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
         appendBatchQuery(
           batch.flatMap((m) => m.appends),
           inFlightTag,
+          options.chain,
         ),
       );
     } catch (error) {

@@ -3,6 +3,7 @@ import type { FragmentSqlToken, QuerySqlToken } from 'slonik';
 import { z } from 'zod';
 import { cutColumns, withinBytes } from '../db/pages.js';
 import type { CheckedEvent } from './validation.js';
+import type { ChainPads } from './chain.js';
 import type { EventFilter, ExpectedVersion, JsonObject, Position, RecordedEvent } from './types.js';
 
 // Every statement of the event store, and the rows they return.
@@ -73,10 +74,11 @@ export interface BatchAppend {
  * `batchId` is written into the statement's text, so that pg_stat_activity shows which batch
  * runs (see batchTagPattern).
  */
-export function appendBatchQuery(appends: BatchAppend[], batchId = '0'): QuerySqlToken<typeof appendOutcomeRow> {
+export function appendBatchQuery(appends: BatchAppend[], batchId = '0', pads?: ChainPads): QuerySqlToken<typeof appendOutcomeRow> {
+  const chain = pads ? sql.fragment`, ${sql.binary(pads.inner)}, ${sql.binary(pads.outer)}` : sql.fragment``;
   return sql.type(
     appendOutcomeRow,
-  )`/* auren append batch ${sql.identifier([batchId])} */ select * from append_batch(${JSON.stringify(appends)}::jsonb)`;
+  )`/* auren append batch ${sql.identifier([batchId])} */ select * from append_batch(${JSON.stringify(appends)}::jsonb${chain})`;
 }
 
 /** A LIKE pattern matching the text of the batch statement `batchId` in pg_stat_activity. */
@@ -108,14 +110,19 @@ export function aboutPersonQuery(
   after: Position,
   limit: number,
   maxBytes: number,
+  streamPrefixes: readonly string[],
+  exceptTypes: readonly string[] = [],
 ): QuerySqlToken<typeof pageRow> {
+  const except = exceptTypes.length === 0 ? sql.fragment`` : sql.fragment`and type <> all(${sql.array([...exceptTypes], 'text')})`;
+  const patterns = streamPrefixes.map((prefix) => `${prefix.replace(/[\\%_]/g, '\\$&')}%`);
   const since = from === null ? sql.fragment`` : sql.fragment`and created_at >= ${new Date(from).toISOString()}::timestamptz`;
   const until = to === null ? sql.fragment`` : sql.fragment`and created_at < ${new Date(to).toISOString()}::timestamptz`;
   const source = sql.fragment`
     select * from events
      where metadata ? 'user_id' and metadata->>'user_id' = ${userId}
        and position > ${after.prepare}
-       ${since} ${until}
+       and stream_id like any(${sql.array(patterns, 'text')})
+       ${since} ${until} ${except}
      order by position limit ${limit}`;
   return sql.type(pageRow)`${withinBytes(eventColumns, source, sql.fragment`position`, maxBytes)}`;
 }

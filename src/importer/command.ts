@@ -5,6 +5,7 @@ import type { Config } from '../config.js';
 import { openDatabase } from '../db/openDatabase.js';
 import { DomainError, InvalidArgument } from '../errors.js';
 import { createEventStore } from '../events/eventStore.js';
+import { CHAIN_KEY_PURPOSE, loadServerSecret } from '../auth/secret.js';
 import type { Logger } from '../log.js';
 import { RESERVED_STREAM_PREFIXES } from '../memory/model.js';
 import { checkName } from '../memory/validation.js';
@@ -99,7 +100,9 @@ export async function migrateCommand(args: string[], config: Config, log: Logger
       );
   // The event store's one write path, as the service uses it: memories are written through the
   // memory module's claimed streams.
-  const store = database && createEventStore({ pool: database.pool, limits: config.events, log });
+  // Its events are chained with the server's key, as the service's are (`auren audit verify`).
+  const chainKey = database && (await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir })).derive(CHAIN_KEY_PURPOSE);
+  const store = database && createEventStore({ pool: database.pool, limits: config.events, log, ...(chainKey ? { chainKey } : {}) });
   const memories = database && store ? { pool: database.pool, writer: store.claimStreams(RESERVED_STREAM_PREFIXES) } : null;
   const progress = startProgress();
   try {

@@ -8,11 +8,12 @@ import { listLegacyFiles } from './legacyFolder.js';
 import type { LegacyFile, LegacyItem } from './legacyFile.js';
 import { agentFromPath, isObject, readLegacyItem, UNKNOWN_AGENT, userFromPath } from './legacyRules.js';
 import { importedEventId, importedMemoryId } from './memoryIds.js';
+import { SERVICE_ITSELF } from '../auth/principal.js';
 import { buildReport } from './report.js';
 import type { AgentCounts, FileResult, ImportReport, ItemProblem } from './report.js';
 
 /** The principal the importer's events name as their caller. */
-export const IMPORTER: Caller = { agentId: 'auren.importer' };
+export const IMPORTER: Caller = { ...SERVICE_ITSELF, name: 'auren.importer' };
 
 /** What to import and how. */
 export interface ImportOptions {

@@ -1,6 +1,8 @@
 import type { StreamWriter } from '../events/eventStore.js';
 import { comparePositions } from '../events/types.js';
 import type { JsonObject, Position } from '../events/types.js';
+
+import { principalStamp, RESERVED_METADATA_KEY } from '../auth/principal.js';
 import { accessStream, MEMORY_EVENTS } from './model.js';
 import type { Caller, Memory } from './model.js';
 
@@ -8,6 +10,45 @@ import type { Caller, Memory } from './model.js';
 export interface Retrieval {
   operation: 'get_memory' | 'list_memories' | 'search_memories' | 'get_memory_history';
   query: JsonObject;
+}
+
+/** The type of the record of a read of people's data that is not a memory read (the audit trail, the log). */
+export const DATA_ACCESSED = 'data_accessed';
+/**
+ * The type of the record of a page of a person's audit trail read. It is on their access stream
+ * but not in the trail itself: a trail that grew with each page read would never end.
+ */
+export const AUDIT_TRAIL_READ = 'audit_trail_read';
+/** Records of reads: reading one is not itself recorded, or a tail that reads them would record forever. */
+export const READ_RECORDS: readonly string[] = [DATA_ACCESSED, AUDIT_TRAIL_READ];
+
+/**
+ * Records reads of people's data other than memory reads: one data_accessed event per person on
+ * their access stream, naming the caller (its principal), the operation and what was read.
+ */
+export async function recordPersonAccess(
+  writer: StreamWriter,
+  caller: Caller,
+  byPerson: ReadonlyMap<string, JsonObject>,
+  operation: string,
+  signal?: AbortSignal,
+  type = DATA_ACCESSED,
+): Promise<void> {
+  if (byPerson.size === 0) return;
+  const principal = principalStamp(caller);
+  await writer.appendEach(
+    [...byPerson].map(([userId, what]) => ({
+      streamId: accessStream(userId),
+      events: [
+        {
+          type,
+          data: { caller: caller.name, principal, user_id: userId, operation, ...what },
+          metadata: { user_id: userId, caller: caller.name, [RESERVED_METADATA_KEY]: { principal } },
+        },
+      ],
+    })),
+    signal,
+  );
 }
 
 /**
@@ -26,6 +67,7 @@ export async function recordRetrieval(
   signal?: AbortSignal,
 ): Promise<Position | undefined> {
   const byPerson = new Map<string, string[]>();
+  const others = new Set(memories.filter((m) => caller.agentId !== null && m.agentId !== caller.agentId).map((m) => m.id));
   for (const memory of memories) {
     if (memory.userId === null) continue;
     const ids = byPerson.get(memory.userId) ?? [];
@@ -39,8 +81,17 @@ export async function recordRetrieval(
       events: [
         {
           type: MEMORY_EVENTS.retrieved,
-          data: { caller: caller.agentId, user_id: userId, operation: retrieval.operation, memory_ids: memoryIds, query: retrieval.query },
-          metadata: { user_id: userId, caller: caller.agentId },
+          data: {
+            caller: caller.name,
+            principal: principalStamp(caller),
+            user_id: userId,
+            operation: retrieval.operation,
+            // Another agent's memories, read through the shared-context scope: said so in the record.
+            shared: memoryIds.some((id) => others.has(id)),
+            memory_ids: memoryIds,
+            query: retrieval.query,
+          },
+          metadata: { user_id: userId, caller: caller.name, [RESERVED_METADATA_KEY]: { principal: principalStamp(caller) } },
         },
       ],
     })),

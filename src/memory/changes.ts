@@ -1,5 +1,6 @@
 import type { StreamAppend, StreamWriter } from '../events/eventStore.js';
 import type { AppendResult, JsonObject } from '../events/types.js';
+import { principalStamp, RESERVED_METADATA_KEY } from '../auth/principal.js';
 import { memoryStream } from './model.js';
 import type { Caller, Memory, MEMORY_EVENTS } from './model.js';
 
@@ -42,8 +43,9 @@ export function changeAppend(change: MemoryChange): StreamAppend {
         data: { memory_id: memory.id, agent_id: memory.agentId, user_id: memory.userId, type: memory.type, ...change.data },
         metadata: {
           ...(memory.userId === null ? {} : { user_id: memory.userId }),
-          caller: change.caller.agentId,
           ...change.metadata,
+          caller: change.caller.name,
+          [RESERVED_METADATA_KEY]: { principal: principalStamp(change.caller) },
         },
       },
     ],

@@ -7,9 +7,10 @@ import { appendChange, expiryData } from './changes.js';
 import { MEMORY_EVENTS } from './model.js';
 import { dueExpiriesQuery, toMemory } from './queries.js';
 import type { Caller } from './model.js';
+import { SERVICE_ITSELF } from '../auth/principal.js';
 
 /** The caller named on memory_expired events: the service itself, not an agent. */
-export const EXPIRY_CALLER: Caller = { agentId: 'auren.expiry-sweeper' };
+export const EXPIRY_CALLER: Caller = { ...SERVICE_ITSELF, name: 'auren.expiry-sweeper' };
 
 /** What the sweeper needs. */
 export interface ExpirySweeperOptions {

@@ -1,3 +1,4 @@
+import type { Principal } from '../auth/principal.js';
 import type { JsonObject } from '../events/types.js';
 
 /** The kinds of memory, as stored. */
@@ -24,10 +25,8 @@ export interface Memory {
   lastEventId: string;
 }
 
-/** Who is calling: the agent named by the request (until authentication names it). */
-export interface Caller {
-  agentId: string;
-}
+/** Who is calling: the authenticated principal (an agent key acts as its agent only). */
+export type Caller = Principal;
 
 /** The stream of one memory's events. */
 export const memoryStream = (id: string): string => `memory-${id}`;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { decodePageToken, encodePageToken } from '../paging.js';
+import type { PageTokens } from '../paging.js';
 
 /**
  * Where a page of memories starts: just after this memory in newest-first order. The time is in
@@ -29,13 +29,13 @@ const keysetShape = z
   .transform(({ c, i }): Keyset => ({ createdAtUs: c, id: i }));
 
 /** The token of the page after `at`, for the query whose filters are `queryKey`. */
-export function encodeKeysetToken(at: Keyset, queryKey: string): string {
-  return encodePageToken(queryKey, { c: at.createdAtUs.toString(), i: at.id });
+export function encodeKeysetToken(tokens: PageTokens, at: Keyset, queryKey: string): string {
+  return tokens.encode(queryKey, { c: at.createdAtUs.toString(), i: at.id });
 }
 
 /** Reads a token made by encodeKeysetToken for the same filters. */
-export function decodeKeysetToken(field: string, token: string, queryKey: string): Keyset {
-  return decodePageToken(
+export function decodeKeysetToken(tokens: PageTokens, field: string, token: string, queryKey: string): Keyset {
+  return tokens.decode(
     field,
     token,
     queryKey,

@@ -58,6 +58,8 @@ export function toMemory(row: z.infer<typeof memoryRow>, now = Date.now()): Memo
 export interface MemoryFilter {
   agentId: string | null;
   userId: string | null;
+  /** Only these people (a tenant-bound key's); null: anyone. */
+  userIds?: string[] | null;
   /** Empty: every type. */
   types: MemoryType[];
   minConfidence: number | null;
@@ -93,6 +95,7 @@ export function matching(filter: MemoryFilter): FragmentSqlToken {
   const conditions = [sql.fragment`deleted_at is null`];
   if (filter.agentId !== null) conditions.push(sql.fragment`agent_id = ${filter.agentId}`);
   if (filter.userId !== null) conditions.push(sql.fragment`user_id = ${filter.userId}`);
+  if (filter.userIds != null) conditions.push(sql.fragment`user_id = any(${sql.array(filter.userIds, 'text')})`);
   if (filter.types.length > 0) conditions.push(sql.fragment`type = any(${sql.array(filter.types, 'text')})`);
   if (filter.minConfidence !== null) conditions.push(sql.fragment`confidence >= ${filter.minConfidence}`);
   if (!filter.includeExpired) conditions.push(live);

@@ -4,9 +4,11 @@ import { InvalidArgument } from '../errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
 import type { JsonObject, Position } from '../events/types.js';
 import { checkPageSize } from '../paging.js';
+import type { PageTokens } from '../paging.js';
 import { recordRetrieval } from './audit.js';
 import type { Retrieval } from './audit.js';
 import { MemoryNotFound, SearchModeUnavailable } from './errors.js';
+import { checkRead, readableFilter } from './access.js';
 import { MEMORY_TYPES } from './model.js';
 import type { Caller, Memory, MemoryLimits, MemoryType } from './model.js';
 import { decodeKeysetToken, encodeKeysetToken } from './pageToken.js';
@@ -100,7 +102,7 @@ export interface MemoryReads {
   getMemory(caller: Caller, id: string, includeExpired: boolean, signal?: AbortSignal): Promise<Memory>;
   listMemories(caller: Caller, filter: ListFilter, signal?: AbortSignal): Promise<MemoryPage>;
   searchMemories(caller: Caller, query: SearchQuery, signal?: AbortSignal): Promise<ScoredMemory[]>;
-  getMemoryStats(agentId: string): Promise<MemoryStats>;
+  getMemoryStats(caller: Caller, agentId: string): Promise<MemoryStats>;
 }
 
 /** A memory as a cache holds it, and the log position its state is known to be current at. */
@@ -131,6 +133,8 @@ export interface MemoryReadsOptions {
   cache?: MemoryCache;
   /** Semantic and hybrid search; absent: they are FAILED_PRECONDITION. */
   semantic?: SemanticIndex;
+  /** The signed page-token codec. */
+  tokens: PageTokens;
 }
 
 // Reciprocal rank fusion's constant (Cormack et al., 2009): a result scores 1 / (K + rank) per list.
@@ -146,7 +150,7 @@ const SEMANTIC_OVERFETCH = 2;
 const EXPIRY_MARGIN_MS = 1_000;
 
 /** Creates the read side over the memories table. */
-export function createMemoryReads({ pool, writer, limits, cache, semantic }: MemoryReadsOptions): MemoryReads {
+export function createMemoryReads({ pool, writer, limits, cache, semantic, tokens }: MemoryReadsOptions): MemoryReads {
   // A read answers only once its access-log events committed: a read whose record cannot be
   // written fails and returns nothing.
   async function auditedRead<T>(
@@ -162,12 +166,12 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
 
   return {
     async getMemory(caller, id, includeExpired, signal) {
-      checkCaller(caller);
       const memoryId = checkMemoryId('id', id);
       const retrieval: Retrieval = { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } };
       const cached = cache && (await cache.lookup(memoryId));
       const served = cached && servable(cached.memory, includeExpired);
       if (cache && cached && served) {
+        checkRead(caller, served);
         // The same record as a read from PostgreSQL (it names the memory's person and id, which
         // never change), committed before the answer; then the cache must prove it is current.
         const audited = await recordRetrieval(writer, caller, [served], retrieval, signal);
@@ -185,6 +189,7 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
           // know about expiry never see it.
           if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);
           const memory = fromRow(row);
+          checkRead(caller, memory);
           return { result: memory, memories: [memory] };
         },
         retrieval,
@@ -193,11 +198,10 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
     },
 
     async listMemories(caller, request, signal) {
-      checkCaller(caller);
-      const filter = checkFilter(request);
+      const filter = readableFilter(caller, checkFilter(request));
       const pageSize = checkPageSize('page_size', request.pageSize, LIST_PAGE);
       const key = queryKey(filter);
-      const after = request.pageToken ? decodeKeysetToken('page_token', request.pageToken, key) : null;
+      const after = request.pageToken ? decodeKeysetToken(tokens, 'page_token', request.pageToken, key) : null;
       return auditedRead(
         caller,
         async () => {
@@ -207,7 +211,7 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
           const last = page.at(-1);
           const nextPageToken =
             (rows.length > pageSize || wasCut(rows)) && last
-              ? encodeKeysetToken({ createdAtUs: last.created_at_us, id: last.id }, key)
+              ? encodeKeysetToken(tokens, { createdAtUs: last.created_at_us, id: last.id }, key)
               : '';
           const memories = page.map(fromRow);
           return { result: { memories, nextPageToken }, memories };
@@ -218,7 +222,6 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
     },
 
     async searchMemories(caller, request, signal) {
-      checkCaller(caller);
       const mode = request.mode;
       if (mode !== 'full_text' && mode !== 'semantic' && mode !== 'hybrid')
         throw new InvalidArgument('mode', `unknown search mode '${String(mode)}'`);
@@ -226,7 +229,7 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
       if (embedding && mode === 'full_text') throw new InvalidArgument('embedding', 'is for SEMANTIC and HYBRID searches');
       // A semantic search by the client's vector needs no text.
       const text = mode === 'semantic' && embedding && request.text === '' ? '' : checkQueryText(request.text);
-      const filter = checkFilter(request);
+      const filter = readableFilter(caller, checkFilter(request));
       const limit = checkPageSize('limit', request.limit, SEARCH_LIMIT);
       if (mode !== 'full_text' && !semantic) throw new SearchModeUnavailable(mode);
       const recorded: JsonObject = { text, mode, ...describeFilter(filter), limit };
@@ -248,8 +251,10 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic }: Mem
 
     // Not recorded in any access log: the answer is counts and an average over every person the
     // agent remembers, with no person's id or data in it, so no person's record would name it.
-    async getMemoryStats(agentId) {
-      const rows = await pool.any(statsQuery(checkName('agent_id', agentId)));
+    async getMemoryStats(caller, agentId) {
+      const agent = checkName('agent_id', agentId);
+      readableFilter(caller, { agentId: agent, userId: null, types: [], minConfidence: null, includeExpired: false });
+      const rows = await pool.any(statsQuery(agent));
       const countByType = Object.fromEntries(MEMORY_TYPES.map((type) => [type, 0])) as Record<MemoryType, number>;
       let total = 0;
       let confidenceSum = 0;
@@ -356,11 +361,6 @@ function withinBytes(results: ScoredMemory[], maxBytes: number): ScoredMemory[] 
 
 function fromRow(row: z.infer<typeof readRow>): Memory {
   return { ...toMemory(row), expired: row.expired_now };
-}
-
-// The access log must name who read; a read by nobody in particular is refused.
-function checkCaller(caller: Caller): void {
-  checkName('caller', caller.agentId);
 }
 
 function checkFilter(request: Pick<ListFilter, 'agentId' | 'userId' | 'types' | 'minConfidence' | 'includeExpired'>): MemoryFilter {

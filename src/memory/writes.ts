@@ -4,6 +4,7 @@ import { InvalidArgument } from '../errors.js';
 import { WrongExpectedVersion } from '../events/errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
+import { checkWrite } from './access.js';
 import { appendChange, expiryData } from './changes.js';
 import type { MemoryChange } from './changes.js';
 import { MemoryDeleted, MemoryNotFound, WrongMemoryVersion } from './errors.js';
@@ -88,6 +89,7 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
       const row = await pool.maybeOne(memoryQuery(id));
       if (!row) throw new MemoryNotFound(id);
       const before = toMemory(row);
+      checkWrite(caller, before.agentId, before.userId);
       if (before.deleted) throw new MemoryDeleted(id);
       if (expectedVersion !== undefined && before.version !== expectedVersion)
         throw new WrongMemoryVersion(id, expectedVersion, before.version);
@@ -117,6 +119,7 @@ export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }:
       const confidence = checkConfidence('confidence', input.confidence ?? 1);
       const expiresAt = input.expiresAt == null ? null : checkExpiry('expires_at', input.expiresAt);
       const embedding = checkEmbedding('embedding', input.embedding, limits.embeddingDimensions ?? 0);
+      checkWrite(caller, agentId, userId);
       const id = newId();
       const eventId = newId();
       const identity = { id, agentId, userId, type };

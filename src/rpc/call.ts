@@ -1,3 +1,4 @@
+import type { Principal } from '../auth/principal.js';
 import type {
   DescMethod,
   DescMethodServerStreaming,
@@ -11,11 +12,10 @@ import type {
 export type Wire = 'binary' | 'json';
 
 /**
- * What a handler may know of the call it serves, whichever transport carried it (connect-node
- * on PORT, grpc-js on GRPC_PORT): handlers are written once against this, and each transport
- * has a thin adapter that builds it.
+ * What a transport knows of a call, whichever carried it (connect-node on PORT, grpc-js on
+ * GRPC_PORT): each transport has a thin adapter that builds it.
  */
-export interface Call {
+export interface TransportCall {
   /** A request header (gRPC metadata) by lower-case name; undefined when absent. */
   header(name: string): string | undefined;
   /**
@@ -30,6 +30,16 @@ export interface Call {
   readonly requestId?: string | undefined;
 }
 
+/**
+ * What a handler may know of the call it serves: the transport's call and who is calling,
+ * authenticated by the gate (src/auth/gate.ts) before any handler runs. Handlers are written
+ * once against this.
+ */
+export interface Call extends TransportCall {
+  /** The caller, as its key says: stamped on what the call appends, checked against what it touches. */
+  readonly principal: Principal;
+}
+
 /** One RPC, transport-neutral: a unary method answers once, a server-streaming one yields messages. */
 export type Handler<M extends DescMethod> =
   M extends DescMethodUnary<infer I, infer O>
@@ -41,11 +51,14 @@ export type Handler<M extends DescMethod> =
 /** Every RPC of a service, each written once; the transports' adapters serve them. */
 export type Handlers<S extends DescService> = { [K in keyof S['method']]: Handler<S['method'][K]> };
 
-/** The handler of one method of a service, untyped: what the adapters call. */
-export type AnyHandler = (request: never, call: Call) => Promise<unknown> | AsyncIterable<unknown>;
+/** The handler of one method of a service as the adapters call it: with the transport's call, before authentication. */
+export type AnyHandler = (request: never, call: TransportCall) => Promise<unknown> | AsyncIterable<unknown>;
+
+/** Every RPC of a service as the transports serve them: behind the gate, which authenticates each call (src/auth/gate.ts). */
+export type ServedHandlers<S extends DescService> = { [K in keyof S['method']]: AnyHandler };
 
 /** Looks up the handler of `method` among `handlers`. */
-export function handlerOf<S extends DescService>(handlers: Handlers<S>, method: DescMethod): AnyHandler {
+export function handlerOf<S extends DescService>(handlers: ServedHandlers<S>, method: DescMethod): AnyHandler {
   const handler = (handlers as Record<string, AnyHandler | undefined>)[method.localName];
   if (!handler) throw new Error(`no handler for ${method.parent.typeName}/${method.name}`);
   return handler;

@@ -17,6 +17,7 @@ export const StatusCode = {
   CANCELLED: 1,
   INVALID_ARGUMENT: 3,
   DEADLINE_EXCEEDED: 4,
+  PERMISSION_DENIED: 7,
   NOT_FOUND: 5,
   ALREADY_EXISTS: 6,
   RESOURCE_EXHAUSTED: 8,
@@ -24,6 +25,7 @@ export const StatusCode = {
   ABORTED: 10,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;
 
 // A domain error's code to the status code: the one table of them.
@@ -36,6 +38,8 @@ const CODES: Record<ErrorCode, number> = {
   unavailable: StatusCode.UNAVAILABLE,
   cancelled: StatusCode.CANCELLED,
   deadline_exceeded: StatusCode.DEADLINE_EXCEEDED,
+  unauthenticated: StatusCode.UNAUTHENTICATED,
+  permission_denied: StatusCode.PERMISSION_DENIED,
   resource_exhausted: StatusCode.RESOURCE_EXHAUSTED,
 };
 

@@ -7,6 +7,9 @@ import type { EventStore } from '../events/eventStore.js';
 import { START } from '../events/types.js';
 import type { Subscriptions, TailStart } from '../tails/subscriptions.js';
 import type { Handlers } from './call.js';
+import { PermissionDenied } from '../auth/errors.js';
+import { inTenant, principalStamp } from '../auth/principal.js';
+import type { LogReads } from '../memory/logReads.js';
 import { directionFromProto, eventToProto, expectedFromProto, filterFromProto, positionFromProto, positionToProto } from './convert.js';
 
 /** EventStoreService, once for every transport: translates protobuf to the event store's and the tails' calls and back. */
@@ -14,9 +17,17 @@ export function eventStoreHandlers(
   store: EventStore,
   tails: Subscriptions,
   defaultCheckpointInterval: number,
+  logReads: LogReads,
 ): Handlers<typeof EventStoreService> {
   return {
     async appendToStream(request, call) {
+      const { principal } = call;
+      // A tenant-bound key appends nothing about people outside its tenant.
+      for (const event of request.events) {
+        const person = event.metadata?.user_id;
+        if (typeof person === 'string' && !inTenant(principal, person))
+          throw new PermissionDenied(`this key may not write the data of '${person}'`, person);
+      }
       const result = await store.appendToStream(
         request.streamId,
         expectedFromProto(request.expected),
@@ -29,6 +40,7 @@ export function eventStoreHandlers(
           causationId: event.causationId || undefined,
         })),
         call.signal,
+        { principal: principalStamp(principal) },
       );
       return {
         nextExpectedVersion: result.nextExpectedVersion,
@@ -37,19 +49,24 @@ export function eventStoreHandlers(
       };
     },
 
-    async readStream(request, { wire }) {
+    async readStream(request, { wire, principal, signal }) {
       const slice = await store.readStream(request.streamId, request.fromVersion, directionFromProto(request.direction), request.limit);
+      logReads.checkVisible(principal, slice.events);
+      await logReads.record(principal, slice.events, 'read_stream', signal);
       return { events: slice.events.map((e) => eventToProto(e, wire)), streamVersion: slice.streamVersion, endOfStream: slice.endOfStream };
     },
 
-    async readAll(request, { wire }) {
+    async readAll(request, { wire, principal, signal }) {
       const slice = await store.readAll(
         positionFromProto('from_position', request.fromPosition),
         request.limit,
         filterFromProto(request.filter),
       );
+      // What the caller may not see is withheld; the page's next position is the whole page's.
+      const events = slice.events.filter((e) => logReads.visible(principal, e));
+      await logReads.record(principal, events, 'read_all', signal);
       return {
-        events: slice.events.map((e) => eventToProto(e, wire)),
+        events: events.map((e) => eventToProto(e, wire)),
         nextPosition: positionToProto(slice.nextPosition),
         endOfLog: slice.endOfLog,
       };
@@ -65,11 +82,14 @@ export function eventStoreHandlers(
       });
     },
 
-    async getEvent(request, { wire }) {
-      return { event: eventToProto(await store.getEvent(request.eventId), wire) };
+    async getEvent(request, { wire, principal, signal }) {
+      const event = await store.getEvent(request.eventId);
+      logReads.checkVisible(principal, [event]);
+      await logReads.record(principal, [event], 'get_event', signal);
+      return { event: eventToProto(event, wire) };
     },
 
-    async *subscribeToAll(request, { wire, signal }) {
+    async *subscribeToAll(request, { wire, signal, principal }) {
       const from: TailStart =
         request.from.case === 'end'
           ? 'end'
@@ -81,6 +101,9 @@ export function eventStoreHandlers(
       for await (const message of tail) {
         switch (message.kind) {
           case 'event':
+            // Withheld when the caller may not see it; recorded before it is sent when it is a person's data.
+            if (!logReads.visible(principal, message.event)) break;
+            await logReads.record(principal, [message.event], 'subscribe_to_all', signal);
             yield { message: { case: 'event', value: eventToProto(message.event, wire) } };
             break;
           case 'caught_up':
@@ -94,8 +117,12 @@ export function eventStoreHandlers(
       endOfTail(signal);
     },
 
-    async *subscribeToStream(request, { wire, signal }) {
+    async *subscribeToStream(request, { wire, signal, principal }) {
       for await (const message of tails.subscribeToStream(request.streamId, request.fromVersion, signal)) {
+        if (message.kind === 'event') {
+          logReads.checkVisible(principal, [message.event]);
+          await logReads.record(principal, [message.event], 'subscribe_to_stream', signal);
+        }
         yield message.kind === 'event'
           ? { message: { case: 'event', value: eventToProto(message.event, wire) } }
           : { message: { case: 'caughtUp', value: { version: message.version } } };

@@ -4,13 +4,8 @@ import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import { MemorySchema, MemoryType as ProtoMemoryType, SearchMode as ProtoSearchMode } from '../gen/auren/v1/memory_pb.js';
 import type { Memory as ProtoMemory } from '../gen/auren/v1/memory_pb.js';
 import { InvalidArgument } from '../errors.js';
-import type { Caller, Memory, MemoryType } from '../memory/model.js';
+import type { Memory, MemoryType } from '../memory/model.js';
 import type { SearchMode } from '../memory/reads.js';
-import { checkName } from '../memory/validation.js';
-import type { Call } from './call.js';
-
-/** The request header that names the calling agent. */
-export const CALLER_HEADER = 'x-auren-agent';
 
 const TYPE_TO_PROTO: Record<MemoryType, ProtoMemoryType> = {
   fact: ProtoMemoryType.FACT,
@@ -77,16 +72,6 @@ export function timeFromProto(field: string, time: Timestamp | undefined): numbe
   const ms = timestampMs(time);
   if (!Number.isFinite(ms) || time.nanos < 0 || time.nanos > 999_999_999) throw new InvalidArgument(field, 'is not a valid time');
   return ms;
-}
-
-/**
- * The caller a request names in its x-auren-agent header; without one, `fallback` (StoreMemory's
- * agent_id) or 'unknown'. The header is checked like any agent id.
- */
-export function callerFrom(call: Call, fallback = ''): Caller {
-  const named = call.header(CALLER_HEADER);
-  if (named !== undefined) return { agentId: checkName(CALLER_HEADER, named) };
-  return { agentId: fallback || 'unknown' };
 }
 
 /** Domain search mode to protobuf. */

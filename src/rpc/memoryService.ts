@@ -8,7 +8,6 @@ import type { MemoryWrites } from '../memory/writes.js';
 import type { Handlers } from './call.js';
 import { eventToProto } from './convert.js';
 import {
-  callerFrom,
   memoryToProto,
   memoryTypeFromProto,
   memoryTypesFromProto,
@@ -33,7 +32,7 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
   return {
     async storeMemory(request, call) {
       const memory = await writes.storeMemory(
-        callerFrom(call, request.agentId),
+        call.principal,
         {
           agentId: request.agentId,
           userId: request.userId === '' ? null : request.userId,
@@ -50,19 +49,19 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async getMemory(request, call) {
-      return { memory: memoryToProto(await reads.getMemory(callerFrom(call), request.id, request.includeExpired, call.signal)) };
+      return { memory: memoryToProto(await reads.getMemory(call.principal, request.id, request.includeExpired, call.signal)) };
     },
 
     async listMemories(request, call) {
       const filter = { ...filterFromProto(request), pageSize: request.pageSize, pageToken: request.pageToken || undefined };
-      const page = await reads.listMemories(callerFrom(call), filter, call.signal);
+      const page = await reads.listMemories(call.principal, filter, call.signal);
       return { memories: page.memories.map(memoryToProto), nextPageToken: page.nextPageToken };
     },
 
     async updateMemory(request, call) {
       const { id, content, metadata, confidence, expectedVersion, embedding } = request;
       const memory = await writes.updateMemory(
-        callerFrom(call),
+        call.principal,
         { id, content, metadata, confidence, expectedVersion, embedding },
         call.signal,
       );
@@ -70,7 +69,7 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async deleteMemory(request, call) {
-      return { memory: memoryToProto(await writes.deleteMemory(callerFrom(call), request.id, request.reason, call.signal)) };
+      return { memory: memoryToProto(await writes.deleteMemory(call.principal, request.id, request.reason, call.signal)) };
     },
 
     async searchMemories(request, call) {
@@ -81,7 +80,7 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
         limit: request.limit,
         embedding: request.embedding,
       };
-      const results = await reads.searchMemories(callerFrom(call), query, call.signal);
+      const results = await reads.searchMemories(call.principal, query, call.signal);
       return {
         results: results.map((result) => ({
           memory: memoryToProto(result.memory),
@@ -94,12 +93,12 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
     },
 
     async getMemoryHistory(request, call) {
-      const page = await history.getMemoryHistory(callerFrom(call), request.id, request.pageSize, request.pageToken, call.signal);
+      const page = await history.getMemoryHistory(call.principal, request.id, request.pageSize, request.pageToken, call.signal);
       return { events: page.events.map((e) => eventToProto(e)), nextPageToken: page.nextPageToken };
     },
 
-    async getMemoryStats(request) {
-      const stats = await reads.getMemoryStats(request.agentId);
+    async getMemoryStats(request, call) {
+      const stats = await reads.getMemoryStats(call.principal, request.agentId);
       return create(GetMemoryStatsResponseSchema, {
         countByType: Object.fromEntries(Object.entries(stats.countByType).map(([type, count]) => [type, BigInt(count)])),
         total: BigInt(stats.total),
@@ -108,13 +107,15 @@ export function memoryHandlers({ writes, reads, history }: MemoryParts): Handler
       });
     },
 
-    async listAuditTrail(request) {
+    async listAuditTrail(request, call) {
       const page = await history.listAuditTrail(
+        call.principal,
         request.userId,
         timeFromProto('from', request.from),
         timeFromProto('to', request.to),
         request.pageSize,
         request.pageToken,
+        call.signal,
       );
       return create(ListAuditTrailResponseSchema, { events: page.events.map((e) => eventToProto(e)), nextPageToken: page.nextPageToken });
     },

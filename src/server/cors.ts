@@ -21,7 +21,8 @@ export function withCors(handler: RequestHandler, origins: readonly string[]): R
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
       response.writeHead(204, {
         'access-control-allow-methods': cors.allowedMethods.join(', '),
-        'access-control-allow-headers': [...cors.allowedHeaders, 'X-Request-Id'].join(', '),
+        // authorization: the API key (src/auth/).
+        'access-control-allow-headers': [...cors.allowedHeaders, 'X-Request-Id', 'authorization'].join(', '),
         'access-control-max-age': '7200',
       });
       response.end();

@@ -24,6 +24,8 @@ export interface GrpcServerOptions {
   health: HealthStatus;
   /** The files reflection describes (their services, health and reflection are listed). */
   reflect: DescFile[];
+  /** TLS (and client certificates) when configured; absent: plain HTTP/2. */
+  credentials?: ServerCredentials;
 }
 
 /** The listener on GRPC_PORT: gRPC over HTTP/2 without TLS, served by @grpc/grpc-js. */
@@ -53,7 +55,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
   addGrpcReflection(server, options.reflect);
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${host}:${options.port}`, ServerCredentials.createInsecure(), (error, bound) => {
+    server.bindAsync(`${host}:${options.port}`, options.credentials ?? ServerCredentials.createInsecure(), (error, bound) => {
       if (!error) return resolve(bound);
       server.forceShutdown();
       // grpc-js says only "No address added out of total 1 resolved": name what could not be bound.

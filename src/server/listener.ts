@@ -2,10 +2,14 @@ import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import type { Socket } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import type { connectNodeAdapter } from '@connectrpc/connect-node';
 import type { ConnectionLimits } from '../config.js';
 import type { Logger } from '../log.js';
 import { StartupError } from '../startupError.js';
+
+/** TLS of the port: its certificate and key, and the CA of client certificates (then required). */
+export type tlsOptions = Pick<SecureContextOptions, 'cert' | 'key' | 'ca'>;
 
 /** Handles a request from either protocol: connect-node's adapter. */
 export type RequestHandler = ReturnType<typeof connectNodeAdapter>;
@@ -21,8 +25,25 @@ export interface Listener {
 // Every HTTP/2 connection without TLS opens with this preface; no HTTP/1.1 request does.
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
 
-/** Creates the one-port listener. */
-export function createListener(handler: RequestHandler, limits: ConnectionLimits, log: Logger): Listener {
+/**
+ * Creates the one-port listener. With `tls`, the port speaks TLS only: HTTP/2 or HTTP/1.1 as
+ * the client's ALPN says (and, with a client CA, only to clients with a certificate it signed).
+ */
+export function createListener(handler: RequestHandler, limits: ConnectionLimits, log: Logger, tls?: tlsOptions): Listener {
+  const secure =
+    tls === undefined
+      ? undefined
+      : http2.createSecureServer(
+          {
+            ...tls,
+            allowHTTP1: true,
+            requestCert: tls.ca !== undefined,
+            rejectUnauthorized: tls.ca !== undefined,
+            handshakeTimeout: limits.headersTimeoutMs,
+            settings: { maxConcurrentStreams: limits.maxStreamsPerConnection },
+          },
+          (request, response) => void handler(request, response),
+        );
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, (request, response) => {
     stopUploadAfterEarlyAnswer(request, limits.requestTimeoutMs);
     void handler(request, response);
@@ -39,11 +60,14 @@ export function createListener(handler: RequestHandler, limits: ConnectionLimits
   h1.emit('listening');
   const sockets = new Set<Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
-  h2.on('session', (session) => {
-    sessions.add(session);
-    session.once('close', () => sessions.delete(session));
-    closeWhenIdle(session, limits.idleTimeoutMs);
-  });
+  for (const server of secure ? [h2, secure] : [h2]) {
+    server.on('session', (session: http2.ServerHttp2Session) => {
+      sessions.add(session);
+      session.once('close', () => sessions.delete(session));
+      closeWhenIdle(session, limits.idleTimeoutMs);
+    });
+  }
+  secure?.on('tlsClientError', (error) => log.debug({ err: error }, 'TLS handshake failed'));
   const keepalive = setInterval(() => {
     for (const session of sessions) pingOrCut(session, limits.keepaliveTimeoutMs);
   }, limits.keepaliveTimeMs);
@@ -57,6 +81,12 @@ export function createListener(handler: RequestHandler, limits: ConnectionLimits
     socket.on('error', (error) => log.debug({ err: error }, 'client connection error'));
     // A connection that has not said which protocol it speaks in time is cut.
     const undecided = setTimeout(() => socket.destroy(), limits.headersTimeoutMs);
+    if (secure) {
+      // TLS first (the secure server's own handshake); then HTTP/2 or HTTP/1.1 as ALPN agreed.
+      clearTimeout(undecided);
+      secure.emit('connection', socket);
+      return;
+    }
     sniff(socket, (isHttp2) => {
       clearTimeout(undecided);
       (isHttp2 ? h2 : h1).emit('connection', socket);

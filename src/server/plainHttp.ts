@@ -15,6 +15,8 @@ export interface PlainRoutes {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** A page served at GET /dashboard/ (its files by name); absent: not served here. */
   dashboard?: (path: string) => { contentType: string; body: Buffer } | undefined;
+  /** Said in /healthz's answer (anonymous access: src/auth/). */
+  warnings?: readonly string[];
 }
 
 /**
@@ -32,7 +34,8 @@ export function plainHttp(request: Request, response: Response, routes: PlainRou
   };
   if (read && path === '/healthz') {
     const serving = routes.health.get('') === ServingStatus.SERVING;
-    send(serving ? 200 : 503, 'application/json', JSON.stringify({ status: serving ? 'SERVING' : 'NOT_SERVING' }));
+    const warnings = routes.warnings?.length ? { warnings: routes.warnings } : {};
+    send(serving ? 200 : 503, 'application/json', JSON.stringify({ status: serving ? 'SERVING' : 'NOT_SERVING', ...warnings }));
     return;
   }
   if (read && path === '/readyz' && routes.readiness) {

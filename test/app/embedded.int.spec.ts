@@ -3,6 +3,7 @@ import { lstat, mkdtemp, realpath, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient } from '@connectrpc/connect';
+import type { Interceptor } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { startApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -31,13 +32,22 @@ describe('Embedded PostgreSQL (no DATABASE_URL)', function () {
     startApp(
       loadConfig({ PORT: '0', GRPC_PORT: '0', AUREN_DATA_DIR: dataDir, LOG_LEVEL: 'silent' }),
       createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+      { announce: () => {} },
     );
+  // Calls send the admin key the first start made; the second start finds the same secret (the
+  // data folder's auth.secret) and accepts it.
+  let key = '';
+  const sendKey: Interceptor = (next) => (request) => {
+    request.header.set('authorization', `Bearer ${key}`);
+    return next(request);
+  };
 
   it('starts a real PostgreSQL, reaches SERVING, and keeps the data across restarts', async () => {
     const streamId = freshStream('embedded');
     const first = await start();
+    key = first.firstAdminKey ?? '';
     try {
-      const transport = createGrpcTransport({ baseUrl: first.url });
+      const transport = createGrpcTransport({ baseUrl: first.url, interceptors: [sendKey] });
       assert.equal((await createClient(Health, transport).check({ service: '' })).status, Status.SERVING);
       await createClient(EventStoreService, transport).appendToStream({ streamId, events: [proposed({ data: { kept: true } })] });
     } finally {
@@ -54,7 +64,9 @@ describe('Embedded PostgreSQL (no DATABASE_URL)', function () {
 
     const second = await start();
     try {
-      const read = await createClient(EventStoreService, createGrpcTransport({ baseUrl: second.url })).readStream({ streamId });
+      const read = await createClient(EventStoreService, createGrpcTransport({ baseUrl: second.url, interceptors: [sendKey] })).readStream({
+        streamId,
+      });
       assert.deepEqual(
         read.events.map((e) => e.data),
         [{ kept: true }],

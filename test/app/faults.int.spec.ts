@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Code, ConnectError, createClient } from '@connectrpc/connect';
+import type { Interceptor } from '@connectrpc/connect';
 import type { Client } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import pg from 'pg';
 import { EventStoreService } from '../../src/gen/auren/v1/events_pb.js';
 import { createTestDatabase } from '../support/database.js';
 import { startAuren } from '../support/auren.js';
+import { TEST_SECRET } from '../support/app.js';
 import type { RunningAuren } from '../support/auren.js';
 import { exact, noStream } from '../support/events.js';
 
@@ -27,9 +29,14 @@ interface Ledger {
   failed: Map<string, string>;
 }
 
-function clientOf(target: { url: string; grpcPort: number }, listener: 'PORT' | 'GRPC_PORT'): Events {
+// Every call sends the admin key the database's first start made (test/support/auren.ts).
+function clientOf(target: { url: string; grpcPort: number }, listener: 'PORT' | 'GRPC_PORT', key: string | undefined): Events {
   const baseUrl = listener === 'PORT' ? target.url : `http://127.0.0.1:${target.grpcPort}`;
-  return createClient(EventStoreService, createGrpcTransport({ baseUrl }));
+  const authorization: Interceptor = (next) => (request) => {
+    request.header.set('authorization', `Bearer ${key ?? ''}`);
+    return next(request);
+  };
+  return createClient(EventStoreService, createGrpcTransport({ baseUrl, interceptors: [authorization] }));
 }
 
 /**
@@ -109,10 +116,11 @@ describe('Faults under load: every acknowledged event stored exactly once', func
   for (const listener of ['GRPC_PORT', 'PORT'] as const) {
     it(`SIGTERM under ${WRITERS} writers on ${listener}: each call succeeds with its event stored, or fails with nothing stored; tails end UNAVAILABLE`, async () => {
       const databaseUrl = await createTestDatabase();
-      const env = { DATABASE_URL: databaseUrl, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '5000' };
+      const env = { DATABASE_URL: databaseUrl, AUREN_SECRET: TEST_SECRET, LOG_LEVEL: 'info', SHUTDOWN_TIMEOUT_MS: '5000' };
       let auren: RunningAuren | undefined = await startAuren({ env });
+      const key = auren.firstAdminKey;
       try {
-        const client = clientOf(auren, listener);
+        const client = clientOf(auren, listener, key);
         const prefix = `sigterm-${randomUUID().slice(0, 8)}-`;
         const ledger: Ledger = { acked: new Map(), failed: new Map() };
         const writers = Array.from({ length: WRITERS }, (_, i) =>
@@ -163,7 +171,10 @@ describe('Faults under load: every acknowledged event stored exactly once', func
 
         // It starts again on the same database and serves.
         auren = await startAuren({ env });
-        const again = await clientOf(auren, listener).appendToStream({ streamId: `${prefix}after`, events: [{ type: 'after_restart' }] });
+        const again = await clientOf(auren, listener, key).appendToStream({
+          streamId: `${prefix}after`,
+          events: [{ type: 'after_restart' }],
+        });
         assert.equal(again.nextExpectedVersion, 1n);
       } finally {
         await auren?.stop('SIGTERM');
@@ -173,9 +184,10 @@ describe('Faults under load: every acknowledged event stored exactly once', func
 
   it(`SIGKILL under ${WRITERS} writers with idempotent retries: every acknowledged event present exactly once`, async () => {
     const databaseUrl = await createTestDatabase();
-    const env = { DATABASE_URL: databaseUrl, LOG_LEVEL: 'info' };
+    const env = { DATABASE_URL: databaseUrl, AUREN_SECRET: TEST_SECRET, LOG_LEVEL: 'info' };
     let auren: RunningAuren | undefined = await startAuren({ env });
-    let client = clientOf(auren, 'GRPC_PORT');
+    const key = auren.firstAdminKey;
+    let client = clientOf(auren, 'GRPC_PORT', key);
     try {
       const prefix = `sigkill-${randomUUID().slice(0, 8)}-`;
       const ledger: Ledger = { acked: new Map(), failed: new Map() };
@@ -193,7 +205,7 @@ describe('Faults under load: every acknowledged event stored exactly once', func
       const before = ledger.acked.size;
       await auren.stop('SIGKILL');
       auren = await startAuren({ env });
-      client = clientOf(auren, 'GRPC_PORT');
+      client = clientOf(auren, 'GRPC_PORT', key);
       await sleep(LOAD_MS);
       stopping = true;
       await Promise.all(writers);

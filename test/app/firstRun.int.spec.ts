@@ -3,6 +3,7 @@ import { cp, lstat, mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, symli
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createClient } from '@connectrpc/connect';
+import type { Interceptor } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { EventStoreService } from '../../src/gen/auren/v1/events_pb.js';
 import { REPOSITORY, logLines, startAuren } from '../support/auren.js';
@@ -33,13 +34,28 @@ async function cloneCheckout(to: string): Promise<void> {
 // startAuren leaves off unless asked: an empty CHROMA_URL is an unset one).
 const EMBEDDED_DEFAULTS = { CHROMA_URL: '' };
 
-// Nothing at warning level or above, and no stack trace: a clean start and a clean stop.
-function assertQuiet(exit: AurenExit): void {
-  assert.equal(exit.stderr, '');
+// Nothing at warning level or above, and no stack trace: a clean start and a clean stop. A first
+// start shows its admin key on stderr, and says so in one warning, and nothing else.
+function assertQuiet(exit: AurenExit, firstStart = false): void {
+  const key = /\n  auren_[0-9a-f]{32}_[A-Za-z0-9_-]{43}\n/;
+  if (firstStart) assert.match(exit.stderr, key);
+  else assert.equal(exit.stderr, '');
   const loud = logLines(exit.stdout).filter((line) => Number(line.level) >= 40);
-  assert.deepEqual(loud, []);
+  assert.deepEqual(
+    loud.map((line) => line.msg),
+    firstStart ? ['made the first admin key (shown once on stderr)'] : [],
+  );
   assert.doesNotMatch(exit.stdout, /"stack"/);
 }
+
+// Every call sends the admin key the first start showed.
+const withKey =
+  (key: string | undefined): Interceptor =>
+  (next) =>
+  (request) => {
+    request.header.set('authorization', `Bearer ${key ?? ''}`);
+    return next(request);
+  };
 
 describe('First run from a fresh checkout in a private folder (npm ci && npm start)', function () {
   this.timeout(180_000);
@@ -62,16 +78,23 @@ describe('First run from a fresh checkout in a private folder (npm ci && npm sta
   it('serves with the embedded PostgreSQL, stops cleanly on SIGTERM, and finds its events again at the next start', async () => {
     const streamId = freshStream('first-run');
     const first = await startAuren({ checkout, env: EMBEDDED_DEFAULTS });
+    const key = first.firstAdminKey;
     try {
-      const events = createClient(EventStoreService, createConnectTransport({ baseUrl: first.url, httpVersion: '1.1' }));
+      const events = createClient(
+        EventStoreService,
+        createConnectTransport({ baseUrl: first.url, httpVersion: '1.1', interceptors: [withKey(key)] }),
+      );
       await events.appendToStream({ streamId, events: [proposed({ data: { first: 'run' } })] });
     } finally {
-      assertQuiet(await first.stop('SIGTERM'));
+      assertQuiet(await first.stop('SIGTERM'), true);
     }
 
     const second = await startAuren({ checkout, env: EMBEDDED_DEFAULTS });
     try {
-      const events = createClient(EventStoreService, createConnectTransport({ baseUrl: second.url, httpVersion: '1.1' }));
+      const events = createClient(
+        EventStoreService,
+        createConnectTransport({ baseUrl: second.url, httpVersion: '1.1', interceptors: [withKey(key)] }),
+      );
       assert.deepEqual(
         (await events.readStream({ streamId })).events.map((event) => event.data),
         [{ first: 'run' }],

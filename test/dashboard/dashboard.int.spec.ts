@@ -44,6 +44,8 @@ describe('The live dashboard in headless Chromium', function () {
     });
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
+    // The key an operator would type into the page's form (kept in sessionStorage).
+    await page.addInitScript(`sessionStorage.setItem('auren.dashboard.key', '${t.adminKey}')`);
     await page.goto(`${t.app.url}/dashboard/`);
     await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
 

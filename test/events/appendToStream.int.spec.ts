@@ -182,7 +182,10 @@ describeOnEachListener('AppendToStream', (listener) => {
       const { event } = await t.events.getEvent({ eventId });
       assert.equal(event?.correlationId, 'conv-42');
       assert.equal(event?.causationId, 'cmd-7');
-      assert.deepEqual(event?.metadata, { agent: 'sleep' });
+      // The service stamps who appended under the reserved key `auren` (test/auth/).
+      const { auren, ...theirs } = event!.metadata!;
+      assert.deepEqual(theirs, { agent: 'sleep' });
+      assert.deepEqual((auren as { principal: { name: string } }).principal.name, 'test-admin');
       assert.equal(event?.streamId, streamId);
       assert.equal(event?.version, 1n);
     });

@@ -21,7 +21,7 @@ describe('Response byte budgets', function () {
   let t: TestApp;
   before(async () => (t = await startTestApp({ RESPONSE_MAX_BYTES: String(BUDGET), TAIL_PAGE_MAX_BYTES: '40000', MAX_TAILS: '2' })));
   after(() => t.stop());
-  const as = (agent: string) => ({ headers: { 'x-auren-agent': agent } });
+  const as = (agent: string) => t.as(agent);
 
   it('ReadStream pages stop at the budget, forwards and backwards, and continue to the end', async () => {
     const streamId = freshStream('budget');

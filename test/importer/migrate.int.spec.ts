@@ -151,6 +151,7 @@ describe('auren migrate', function () {
       assert.equal(memory.confidence, 0.9);
       assert.equal(memory.created_at.toISOString(), '2025-06-01T12:00:00.000Z');
       assert.deepEqual(memory.event_metadata, {
+        auren: { principal: { name: 'auren.importer', kind: 'service', key_id: null } },
         caller: 'auren.importer',
         source_file: 'test_agent_memories.json',
         item_index: 0,

@@ -1,3 +1,4 @@
+import { agentCaller } from '../support/memories.js';
 import { memoryLimits } from '../../src/app.js';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,7 @@ describe('Memory writes are atomic', () => {
   // Ids the writes will use next, in order (memory id, then event id); random once empty.
   const nextIds: string[] = [];
   let writes: MemoryWrites;
-  const caller = { agentId: 'sleep' };
+  const caller = agentCaller('sleep');
 
   before(async () => {
     t = await startTestApp();

@@ -56,7 +56,11 @@ describe('Memory expiry', () => {
     assert.equal(row.version, '2');
     assert.equal(row.last_event_id, event.event_id);
     assert.equal(event.data.memory_id, memory.id);
-    assert.deepEqual(event.metadata, { user_id: 'user_e', caller: 'auren.expiry-sweeper' });
+    assert.deepEqual(event.metadata, {
+      user_id: 'user_e',
+      caller: 'auren.expiry-sweeper',
+      auren: { principal: { name: 'auren.expiry-sweeper', kind: 'service', key_id: null } },
+    });
   });
 
   it('leaves deleted memories and memories without an expiry alone', async () => {

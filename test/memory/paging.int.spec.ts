@@ -5,9 +5,9 @@ import { createMemoryReads } from '../../src/memory/reads.js';
 import type { MemoryReads } from '../../src/memory/reads.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { insertGenerated, insertMemories } from '../support/memories.js';
+import { insertGenerated, insertMemories, serviceCaller } from '../support/memories.js';
 
-const caller = { agentId: 'agent-pager' };
+const caller = serviceCaller('agent-pager');
 const FROM = Date.parse('2024-06-01T00:00:00Z');
 const COUNT = 10_000;
 const TIE = 4;
@@ -25,7 +25,12 @@ describe('Paging through memories while others are inserted', () => {
   before(async function () {
     this.timeout(120_000);
     t = await startTestApp();
-    reads = createMemoryReads({ pool: t.app.pool, writer: t.app.memoryStreams, limits: memoryLimits(loadConfig({})) });
+    reads = createMemoryReads({
+      pool: t.app.pool,
+      writer: t.app.memoryStreams,
+      tokens: t.app.pageTokens,
+      limits: memoryLimits(loadConfig({})),
+    });
     // Four rows per created_at, times 1.001 ms apart: many pages end inside a millisecond and
     // inside a tie, where a millisecond token or a missing id tie-break would skip or repeat rows.
     await insertGenerated(t.app.pool, { count: COUNT, prefix: 'page', agents: 1, users: 20, from: new Date(FROM).toISOString(), tie: TIE });

@@ -10,9 +10,10 @@ import { createMemoryReads } from '../../src/memory/reads.js';
 import type { MemoryReads } from '../../src/memory/reads.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { insertMemories, rejectsInvalid } from '../support/memories.js';
+import { insertMemories, serviceCaller } from '../support/memories.js';
 
-const caller = { agentId: 'agent-auditor' };
+const caller = serviceCaller('agent-auditor');
+const principal = { name: 'agent-auditor', kind: 'service', key_id: null };
 
 describe('Access log of memory reads', () => {
   let t: TestApp;
@@ -20,7 +21,7 @@ describe('Access log of memory reads', () => {
   const limits = memoryLimits(loadConfig({}));
   before(async () => {
     t = await startTestApp();
-    reads = createMemoryReads({ pool: t.app.pool, writer: t.app.memoryStreams, limits });
+    reads = createMemoryReads({ pool: t.app.pool, writer: t.app.memoryStreams, tokens: t.app.pageTokens, limits });
   });
   after(() => t.stop());
 
@@ -54,13 +55,15 @@ describe('Access log of memory reads', () => {
     assert.equal(more.length, 0);
     assert.equal(event!.type, 'memory_retrieved');
     assert.deepEqual(event!.data, {
-      caller: caller.agentId,
+      caller: caller.name,
+      principal,
+      shared: false,
       user_id: f.alice,
       operation: 'get_memory',
       memory_ids: [f.a1],
       query: { id: f.a1, include_expired: false },
     });
-    assert.deepEqual(event!.metadata, { user_id: f.alice, caller: caller.agentId });
+    assert.deepEqual(event!.metadata, { user_id: f.alice, caller: caller.name, auren: { principal } });
   });
 
   it("records a list once per person returned, naming only that person's memories, the filters and the page token", async () => {
@@ -79,13 +82,23 @@ describe('Access log of memory reads', () => {
       page_token: null,
     };
     assert.deepEqual(forAlice!.data, {
-      caller: caller.agentId,
+      caller: caller.name,
+      principal,
+      shared: false,
       user_id: f.alice,
       operation: 'list_memories',
       memory_ids: [f.a2, f.a1],
       query,
     });
-    assert.deepEqual(forBob!.data, { caller: caller.agentId, user_id: f.bob, operation: 'list_memories', memory_ids: [f.b1], query });
+    assert.deepEqual(forBob!.data, {
+      caller: caller.name,
+      principal,
+      shared: false,
+      user_id: f.bob,
+      operation: 'list_memories',
+      memory_ids: [f.b1],
+      query,
+    });
   });
 
   it('records a search once per person returned, with the search text', async () => {
@@ -143,16 +156,10 @@ describe('Access log of memory reads', () => {
     }
   });
 
-  it('refuses a read by an unnamed caller', async () => {
-    const f = await fixtures();
-    await rejectsInvalid(reads.getMemory({ agentId: '' }, f.a1, false), 'caller');
-    assert.deepEqual(await accessLog(f.alice), []);
-  });
-
   it("does not record stats: they hold no person's data", async () => {
     const f = await fixtures();
     const before = await t.app.eventStore.logEnd();
-    assert.equal((await reads.getMemoryStats(f.agent)).total, 4);
+    assert.equal((await reads.getMemoryStats(caller, f.agent)).total, 4);
     assert.deepEqual(await t.app.eventStore.logEnd(), before);
   });
 });

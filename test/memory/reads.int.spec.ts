@@ -8,9 +8,9 @@ import type { MemoryReads } from '../../src/memory/reads.js';
 import type { Memory } from '../../src/memory/model.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { insertMemories, rejectsInvalid } from '../support/memories.js';
+import { insertMemories, rejectsInvalid, serviceCaller } from '../support/memories.js';
 
-const caller = { agentId: 'agent-reader' };
+const caller = serviceCaller('agent-reader');
 const ids = (memories: Memory[]): string[] => memories.map((m) => m.id);
 /** An ISO time `s` seconds into 2024. */
 const at = (s: number): string => new Date(Date.UTC(2024, 0, 1) + s * 1000).toISOString();
@@ -21,7 +21,12 @@ describe('Memory reads', () => {
   let reads: MemoryReads;
   before(async () => {
     t = await startTestApp();
-    reads = createMemoryReads({ pool: t.app.pool, writer: t.app.memoryStreams, limits: memoryLimits(loadConfig({})) });
+    reads = createMemoryReads({
+      pool: t.app.pool,
+      writer: t.app.memoryStreams,
+      tokens: t.app.pageTokens,
+      limits: memoryLimits(loadConfig({})),
+    });
   });
   after(() => t.stop());
 
@@ -253,7 +258,7 @@ describe('Memory reads', () => {
         { agentId: agent, type: 'analysis', confidence: 1, createdAt: at(22), expiredAt: PAST },
         { agentId: `${agent}-other`, type: 'fact', confidence: 1, createdAt: at(23) },
       ]);
-      const stats = await reads.getMemoryStats(agent);
+      const stats = await reads.getMemoryStats(caller, agent);
       assert.deepEqual(stats.countByType, {
         fact: 2,
         analysis: 0,
@@ -269,12 +274,12 @@ describe('Memory reads', () => {
     });
 
     it('answers zeros for an agent with no memories and refuses an empty agent id', async () => {
-      const stats = await reads.getMemoryStats(`agent-${randomUUID()}`);
+      const stats = await reads.getMemoryStats(caller, `agent-${randomUUID()}`);
       assert.equal(stats.total, 0);
       assert.equal(stats.averageConfidence, 0);
       assert.equal(stats.lastCreatedAt, null);
       assert.equal(Object.values(stats.countByType).length, 7);
-      await rejectsInvalid(reads.getMemoryStats(''), 'agent_id');
+      await rejectsInvalid(reads.getMemoryStats(caller, ''), 'agent_id');
     });
   });
 });

@@ -120,12 +120,20 @@ describe('GET /metrics on PORT, by protocol', () => {
   it('labels Connect JSON calls protocol="connect" and gRPC-Web calls protocol="grpc-web"', async () => {
     const before = await scrape(`${t.app.url}/metrics`);
     const path = `${t.app.url}/auren.v1.EventStoreService/GetStreamInfo`;
-    const json = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"streamId":"s-1"}' });
+    const json = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: t.authorization },
+      body: '{"streamId":"s-1"}',
+    });
     assert.equal(json.status, 200);
     // An empty GetStreamInfoRequest... with stream_id "s-1" (field 1, length 3), in a gRPC-Web frame.
     const message = Buffer.from([0x0a, 0x03, 0x73, 0x2d, 0x31]);
     const frame = Buffer.concat([Buffer.from([0, 0, 0, 0, message.length]), message]);
-    const web = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/grpc-web+proto' }, body: frame });
+    const web = await fetch(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/grpc-web+proto', authorization: t.authorization },
+      body: frame,
+    });
     assert.equal(web.status, 200);
     await web.arrayBuffer();
     const after = await scrape(`${t.app.url}/metrics`);

@@ -87,7 +87,7 @@ describe('A sweep of bad input through every RPC, protocol and listener', functi
 
   before(async () => {
     t = await startTestApp({ MESSAGE_MAX_BYTES: String(MESSAGE_MAX_BYTES) });
-    client = rawClient({ url: t.app.url, grpcPort: t.app.grpcPort });
+    client = rawClient({ url: t.app.url, grpcPort: t.app.grpcPort, authorization: t.authorization });
     db = new pg.Client({ connectionString: t.databaseUrl });
     await db.connect();
   });

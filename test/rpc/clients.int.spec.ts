@@ -11,13 +11,14 @@ import { EventStoreService, ExpectedVersionKind } from '../../src/gen/auren/v1/e
 import { ErrorInfoSchema } from '../../src/gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../../src/gen/google/rpc/status_pb.js';
 import { LISTENERS, startTestApp } from '../support/app.js';
+import { sending } from '../support/grpc.js';
 import type { TestApp } from '../support/app.js';
 import { freshStream, rejectsWith } from '../support/events.js';
 
 const root = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 
 // A client that knows nothing of our TypeScript: the .proto files, loaded at run time.
-function grpcJsClients(address: string) {
+function grpcJsClients(address: string, authorization: string) {
   const definition = protoLoader.loadSync(['auren/v1/events.proto', 'health/v1/health.proto'], {
     includeDirs: [root('proto'), root('node_modules/grpc-health-check/proto')],
     longs: String,
@@ -28,7 +29,7 @@ function grpcJsClients(address: string) {
   const loaded = grpc.loadPackageDefinition(definition) as any;
   const credentials = grpc.credentials.createInsecure();
   return {
-    events: new loaded.auren.v1.EventStoreService(address, credentials),
+    events: new loaded.auren.v1.EventStoreService(address, credentials, sending(authorization)),
     health: new loaded.grpc.health.v1.Health(address, credentials),
   };
 }
@@ -60,7 +61,7 @@ describe('Clients of every protocol and listener', () => {
     describe(`@grpc/grpc-js with the .proto files loaded at run time, on ${listener}`, () => {
       let clients: ReturnType<typeof grpcJsClients>;
       before(() => {
-        clients = grpcJsClients(`127.0.0.1:${listener === 'PORT' ? t.app.port : t.app.grpcPort}`);
+        clients = grpcJsClients(`127.0.0.1:${listener === 'PORT' ? t.app.port : t.app.grpcPort}`, t.authorization);
       });
       after(() => {
         clients.events.close();
@@ -130,7 +131,7 @@ describe('Clients of every protocol and listener', () => {
     const post = async (method: string, body: object) => {
       const response = await fetch(`${t.app.url}/auren.v1.EventStoreService/${method}`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: t.authorization },
         body: JSON.stringify(body),
       });
       return { status: response.status, body: (await response.json()) as any };
@@ -186,7 +187,19 @@ describe('Clients of every protocol and listener', () => {
 
   describe('gRPC-Web over HTTP/1.1', () => {
     it('appends and reads back, and gets codes for errors', async () => {
-      const client = createClient(EventStoreService, createGrpcWebTransport({ baseUrl: t.app.url, httpVersion: '1.1' }));
+      const client = createClient(
+        EventStoreService,
+        createGrpcWebTransport({
+          baseUrl: t.app.url,
+          httpVersion: '1.1',
+          interceptors: [
+            (next) => (request) => {
+              request.header.set('authorization', t.authorization);
+              return next(request);
+            },
+          ],
+        }),
+      );
       const streamId = freshStream('grpcweb');
       const appended = await client.appendToStream({
         streamId,
@@ -233,7 +246,7 @@ describe('Browsers (CORS)', () => {
     assert.match(preflight.headers.get('access-control-allow-headers') ?? '', /connect-protocol-version/i);
     const call = await fetch(`${t.app.url}/auren.v1.EventStoreService/GetStreamInfo`, {
       method: 'POST',
-      headers: { origin: 'http://dashboard.test', 'content-type': 'application/json' },
+      headers: { origin: 'http://dashboard.test', 'content-type': 'application/json', authorization: t.authorization },
       body: JSON.stringify({ streamId: 'x' }),
     });
     assert.equal(call.status, 200);
@@ -243,7 +256,7 @@ describe('Browsers (CORS)', () => {
   it('gives other origins no CORS headers', async () => {
     const call = await fetch(`${t.app.url}/auren.v1.EventStoreService/GetStreamInfo`, {
       method: 'POST',
-      headers: { origin: 'http://evil.test', 'content-type': 'application/json' },
+      headers: { origin: 'http://evil.test', 'content-type': 'application/json', authorization: t.authorization },
       body: JSON.stringify({ streamId: 'x' }),
     });
     assert.equal(call.headers.get('access-control-allow-origin'), null);

@@ -12,6 +12,7 @@ import { MAX_DOCUMENT_DEPTH } from '../../src/memory/validation.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { freshStream } from '../support/events.js';
+import { sending } from '../support/grpc.js';
 import { rawClient } from '../support/wire.js';
 
 // One nesting limit for documents (event data and metadata, memory content and metadata), the
@@ -50,7 +51,7 @@ channel = grpc.insecure_channel(sys.argv[2])
 def call(path, request_type, response_type, request):
     rpc = channel.unary_unary(path, request_serializer=lambda m: m.SerializeToString(),
                               response_deserializer=cls(response_type).FromString)
-    return rpc(json_format.ParseDict(request, cls(request_type)()), metadata=[('x-auren-agent', 'python')], timeout=10)
+    return rpc(json_format.ParseDict(request, cls(request_type)()), metadata=[('authorization', sys.argv[5])], timeout=10)
 def depth(v):
     if isinstance(v, list): return 1 + max([0] + [depth(x) for x in v])
     if isinstance(v, dict): return 1 + max([0] + [depth(x) for x in v.values()])
@@ -74,7 +75,7 @@ describe('One nesting limit that every client can read back', function () {
     t = await startTestApp();
     assert.equal(depthOf(deepest), MAX_JSON_DEPTH);
     // Sent as JSON over Connect, where a deep document can be written by hand.
-    const client = rawClient({ url: t.app.url, grpcPort: t.app.grpcPort });
+    const client = rawClient({ url: t.app.url, grpcPort: t.app.grpcPort, authorization: t.authorization });
     streamId = freshStream('deep');
     const appended = await client.call(
       'connect+json',
@@ -86,7 +87,7 @@ describe('One nesting limit that every client can read back', function () {
     client.close();
     const stored = await t.memory.storeMemory(
       { agentId: 'deep-agent', type: MemoryType.FACT, content: nested(MAX_DOCUMENT_DEPTH) as never },
-      { headers: { 'x-auren-agent': 'deep-agent' } },
+      t.as('deep-agent'),
     );
     memoryId = stored.memory!.id;
   });
@@ -96,14 +97,14 @@ describe('One nesting limit that every client can read back', function () {
     await assert.rejects(
       t.memory.storeMemory(
         { agentId: 'deep-agent', type: MemoryType.FACT, content: nested(MAX_DOCUMENT_DEPTH + 1) as never },
-        { headers: { 'x-auren-agent': 'deep-agent' } },
+        t.as('deep-agent'),
       ),
       /content\.top.*: nests deeper than 31 levels/,
     );
   });
 
   it(`refuses one level more (${MAX_JSON_DEPTH + 1}) on JSON and on binary`, async () => {
-    const client = rawClient({ url: t.app.url, grpcPort: t.app.grpcPort });
+    const client = rawClient({ url: t.app.url, grpcPort: t.app.grpcPort, authorization: t.authorization });
     const tooDeep = JSON.stringify({ streamId, events: [{ type: 'deep', data: nested(MAX_JSON_DEPTH + 1) }] });
     const json = await client.call('connect+json', 'auren.v1.EventStoreService/AppendToStream', tooDeep, false);
     assert.equal(json.code, 'INVALID_ARGUMENT');
@@ -130,7 +131,7 @@ describe('One nesting limit that every client can read back', function () {
       defaults: true,
     });
     const Service = (grpc.loadPackageDefinition(definition) as any).auren.v1.EventStoreService as typeof grpc.Client;
-    const client = new Service(`127.0.0.1:${t.app.grpcPort}`, grpc.credentials.createInsecure()) as any;
+    const client = new Service(`127.0.0.1:${t.app.grpcPort}`, grpc.credentials.createInsecure(), sending(t.authorization)) as any;
     try {
       const page = await new Promise<any>((resolve, reject) =>
         client.ReadStream({ streamId }, (error: Error | null, response: unknown) => (error ? reject(error) : resolve(response))),
@@ -163,7 +164,7 @@ describe('One nesting limit that every client can read back', function () {
       await run(path.join(process.cwd(), 'node_modules/.bin/buf'), ['build', '-o', descriptors]);
       const script = path.join(dir, 'reader.py');
       await writeFile(script, PYTHON_READER);
-      const { stdout } = await run(python, [script, descriptors, `127.0.0.1:${t.app.grpcPort}`, streamId, memoryId]);
+      const { stdout } = await run(python, [script, descriptors, `127.0.0.1:${t.app.grpcPort}`, streamId, memoryId, t.authorization]);
       assert.deepEqual(JSON.parse(stdout), { event: MAX_JSON_DEPTH, memory: MAX_DOCUMENT_DEPTH });
     } finally {
       await rm(dir, { recursive: true, force: true });

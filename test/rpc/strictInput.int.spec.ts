@@ -21,7 +21,6 @@ import {
 import { BadRequestSchema, ErrorInfoSchema } from '../../src/gen/google/rpc/error_details_pb.js';
 import { StatusSchema } from '../../src/gen/google/rpc/status_pb.js';
 import { encodeKeysetToken } from '../../src/memory/pageToken.js';
-import { encodePageToken } from '../../src/paging.js';
 import { LISTENERS, startTestApp } from '../support/app.js';
 import type { ListenerName, TestApp } from '../support/app.js';
 
@@ -42,10 +41,13 @@ interface Refusal {
 const EVENTS = 'auren.v1.EventStoreService';
 const MEMORY = 'auren.v1.MemoryService';
 
+// The test app's admin key, as every request here sends it.
+let authorization = '';
+
 async function connectJson(t: TestApp, path: string, body: string | Buffer): Promise<Refusal> {
   const response = await fetch(`${t.app.url}/${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-auren-agent': 'checker' },
+    headers: { 'content-type': 'application/json', authorization: t.authorization },
     body,
   });
   const json = (await response.json()) as { code: string; message: string; details?: { type: string; value: string }[] };
@@ -64,7 +66,7 @@ async function connectJson(t: TestApp, path: string, body: string | Buffer): Pro
 
 function grpcBinary(client: grpc.Client, path: string, body: Uint8Array): Promise<Refusal> {
   const metadata = new grpc.Metadata();
-  metadata.set('x-auren-agent', 'checker');
+  metadata.set('authorization', authorization);
   return new Promise((resolve, reject) => {
     client.makeUnaryRequest(
       `/${path}`,
@@ -132,6 +134,7 @@ describe('Strict input: one answer on every protocol and listener', () => {
 
   before(async () => {
     t = await startTestApp();
+    authorization = t.authorization;
     grpcClients = LISTENERS.map((listener) => ({
       listener,
       client: new grpc.Client(`127.0.0.1:${listener === 'PORT' ? t.app.port : t.app.grpcPort}`, grpc.credentials.createInsecure()),
@@ -246,7 +249,7 @@ describe('Strict input: one answer on every protocol and listener', () => {
       const streamId = `strict-${randomUUID()}`;
       const json = await fetch(`${t.app.url}/${EVENTS}/AppendToStream`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: t.authorization },
         body: JSON.stringify(append({ k: '__proto__' }, streamId)),
       });
       assert.equal(json.status, 200);
@@ -254,7 +257,7 @@ describe('Strict input: one answer on every protocol and listener', () => {
       // Read back as JSON: this process's own binary decoding marks "__proto__" (see requestCheck.ts).
       const read = await fetch(`${t.app.url}/${EVENTS}/ReadStream`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: t.authorization },
         body: JSON.stringify({ streamId }),
       });
       const { events } = (await read.json()) as { events: { data: unknown }[] };
@@ -420,11 +423,12 @@ describe('Strict input: one answer on every protocol and listener', () => {
   describe('page tokens that are well-formed but not ours', () => {
     // Made with the service's own codec, so every digest matches: only the position is wrong.
     it('an audit-trail position beyond bigint', () => {
-      const token = encodePageToken('u1', { commit: '99999999999999999999', prepare: '1' });
+      const token = t.app.pageTokens.encode('u1', { commit: '99999999999999999999', prepare: '1' });
       return refusedJson(`${MEMORY}/ListAuditTrail`, JSON.stringify({ userId: 'u1', pageToken: token }), 'page_token', /not a page token/);
     });
     it('a memory page at a time no memory can have', () => {
       const token = encodeKeysetToken(
+        t.app.pageTokens,
         { createdAtUs: 2n ** 63n - 1n, id: randomUUID() },
         JSON.stringify({ agent_id: null, user_id: null, types: [], min_confidence: null, include_expired: false }),
       );

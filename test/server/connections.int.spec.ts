@@ -54,7 +54,7 @@ describe('Connections', function () {
     });
 
     it('over HTTP/1.1: the answer says connection: close, and the next request on a new connection is served', async () => {
-      const client = rawClient({ url: t.app.url, grpcPort: t.app.grpcPort });
+      const client = rawClient({ url: t.app.url, grpcPort: t.app.grpcPort, authorization: t.authorization });
       const big = JSON.stringify({ streamId: 'x'.repeat(200_000) });
       const response = await fetch(`${t.app.url}/${APPEND}`, {
         method: 'POST',
@@ -150,6 +150,7 @@ describe('Connection hygiene on both listeners', function () {
         ':path': '/auren.v1.EventStoreService/SubscribeToAll',
         'content-type': 'application/grpc',
         te: 'trailers',
+        authorization: t.authorization,
       });
       tail.on('data', () => undefined);
       tail.on('error', () => undefined);

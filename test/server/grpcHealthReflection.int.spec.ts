@@ -97,13 +97,23 @@ describe('Health and reflection on GRPC_PORT', () => {
     }
     const appended = JSON.parse(
       await bufCurl([
+        '-H',
+        `authorization: ${t.authorization}`,
         '-d',
         '{"streamId":"curled","events":[{"type":"noted","data":{"via":"buf curl"}}]}',
         `http://${address}/auren.v1.EventStoreService/AppendToStream`,
       ]),
     );
     assert.equal(appended.nextExpectedVersion, '1');
-    const read = JSON.parse(await bufCurl(['-d', '{"streamId":"curled"}', `http://${address}/auren.v1.EventStoreService/ReadStream`]));
+    const read = JSON.parse(
+      await bufCurl([
+        '-H',
+        `authorization: ${t.authorization}`,
+        '-d',
+        '{"streamId":"curled"}',
+        `http://${address}/auren.v1.EventStoreService/ReadStream`,
+      ]),
+    );
     assert.deepEqual(read.events[0].data, { via: 'buf curl' });
   });
 

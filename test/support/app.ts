@@ -1,5 +1,6 @@
 import { createClient } from '@connectrpc/connect';
-import type { Client } from '@connectrpc/connect';
+import type { CallOptions, Client, Interceptor } from '@connectrpc/connect';
+import type { NewKey } from '../../src/auth/keys.js';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import { startApp } from '../../src/app.js';
 import type { App } from '../../src/app.js';
@@ -25,8 +26,26 @@ export interface TestApp {
   listener: ListenerName;
   events: Client<typeof EventStoreService>;
   memory: Client<typeof MemoryService>;
+  /** An admin key of this app: what `events` and `memory` send unless a call says otherwise. */
+  adminKey: string;
+  /** `authorization: Bearer <adminKey>`, for hand-made requests. */
+  authorization: string;
+  /** Makes a key (see KeyStore.create) and returns its secret. */
+  key(spec: NewKey): Promise<string>;
+  /** Call options that send `key` instead of the admin key (an empty string: no key at all). */
+  withKey(key: string): CallOptions;
+  /** Call options that act as `agent`, with an agent key (memory:read, memory:write) made on first use. */
+  as(agent: string): CallOptions;
   stop(): Promise<void>;
 }
+
+/** The server secret of test apps (any 32 characters; the CLI run by a test passes it too). */
+export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123';
+
+// Headers the test clients turn into an authorization header: the client's interceptor makes
+// the agent's key on first use, so that `as(agent)` can stay synchronous.
+const AS_AGENT = 'x-test-as-agent';
+const KEY = 'x-test-key';
 
 /**
  * Starts the service with both listeners on port 0 and a fresh database; `env` overrides
@@ -41,18 +60,40 @@ export async function startTestApp(env: Record<string, string> = {}, listener: L
     SHUTDOWN_TIMEOUT_MS: '2000',
     // No Chroma of its own for every test app: the projection tests start one and name it.
     CHROMA_URL: 'off',
+    AUREN_SECRET: TEST_SECRET,
     ...env,
     DATABASE_URL: databaseUrl,
   });
-  const app = await startApp(config, createLogger(process.env.TEST_LOG_LEVEL ?? config.logLevel));
+  const app = await startApp(config, createLogger(process.env.TEST_LOG_LEVEL ?? config.logLevel), { announce: () => {} });
+  const adminKey = (await app.keys.create({ kind: 'admin', name: 'test-admin' })).key;
+  const agentKeys = new Map<string, Promise<string>>();
+  const agentKey = (agent: string) => {
+    let found = agentKeys.get(agent);
+    if (!found) agentKeys.set(agent, (found = app.keys.create({ kind: 'agent', agentId: agent }).then((made) => made.key)));
+    return found;
+  };
+  const authenticate: Interceptor = (next) => async (request) => {
+    const agent = request.header.get(AS_AGENT);
+    const key = request.header.get(KEY);
+    request.header.delete(AS_AGENT);
+    request.header.delete(KEY);
+    const bearer = agent !== null ? await agentKey(agent) : (key ?? adminKey);
+    if (bearer !== '') request.header.set('authorization', `Bearer ${bearer}`);
+    return next(request);
+  };
   // connect-node's gRPC client speaks to both: it is a plain gRPC client over HTTP/2.
-  const transport = createGrpcTransport({ baseUrl: listenerUrl(app, listener) });
+  const transport = createGrpcTransport({ baseUrl: listenerUrl(app, listener), interceptors: [authenticate] });
   return {
     app,
     databaseUrl,
     listener,
     events: createClient(EventStoreService, transport),
     memory: createClient(MemoryService, transport),
+    adminKey,
+    authorization: `Bearer ${adminKey}`,
+    key: async (spec) => (await app.keys.create(spec)).key,
+    withKey: (key) => ({ headers: { [KEY]: key } }),
+    as: (agent) => ({ headers: { [AS_AGENT]: agent } }),
     stop: () => app.stop(),
   };
 }

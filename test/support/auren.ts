@@ -33,13 +33,18 @@ export interface RunningAuren {
   url: string;
   /** Its GRPC_PORT, read from its log line. */
   grpcPort: number;
+  /** The admin key it made and showed on stderr, when this was the database's first start. */
+  firstAdminKey: string | undefined;
   /** Its log lines so far, parsed. */
   logs(): Record<string, unknown>[];
   /** Sends the signal and resolves once it exited. */
   stop(signal?: NodeJS.Signals): Promise<AurenExit>;
 }
 
-function launch(args: string[], options: AurenOptions): { child: ChildProcess; exited: Promise<AurenExit>; stdout: () => string } {
+function launch(
+  args: string[],
+  options: AurenOptions,
+): { child: ChildProcess; exited: Promise<AurenExit>; stdout: () => string; stderr: () => string } {
   const checkout = options.checkout ?? REPOSITORY;
   // What `npm start` runs: node with tsx's loader on the TypeScript sources, from the checkout.
   // One process: the tsx command would run the service as its child and, when a signal reaches
@@ -62,7 +67,7 @@ function launch(args: string[], options: AurenOptions): { child: ChildProcess; e
     child.on('error', reject);
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return { child, exited, stdout: () => stdout };
+  return { child, exited, stdout: () => stdout, stderr: () => stderr };
 }
 
 /** Runs `auren <args>` to its end. */
@@ -84,7 +89,7 @@ export function logLines(stdout: string): Record<string, unknown>[] {
 
 /** Starts `auren serve` and resolves once it serves (PORT=0 unless set: the port is read from its log). */
 export async function startAuren(options: AurenOptions = {}, timeoutMs = 120_000): Promise<RunningAuren> {
-  const { child, exited, stdout } = launch(['serve'], {
+  const { child, exited, stdout, stderr } = launch(['serve'], {
     ...options,
     // No embedded Chroma unless a test asks for it (the first-run test does): a service killed
     // and started again at once would find the last one's Chroma still holding .auren/chroma.
@@ -97,10 +102,14 @@ export async function startAuren(options: AurenOptions = {}, timeoutMs = 120_000
     const lines = logLines(stdout());
     const serving = lines.find((line) => String(line.msg).startsWith('PORT: serving'));
     const grpcServing = lines.find((line) => String(line.msg).startsWith('GRPC_PORT: serving'));
-    if (serving && grpcServing) {
+    // A first start shows its admin key on stderr, a pipe of its own: wait for it once the log says so.
+    const madeKey = lines.some((line) => String(line.msg).startsWith('made the first admin key'));
+    const keyShown = /auren_[0-9a-f]{32}_[A-Za-z0-9_-]{43}/.test(stderr());
+    if (serving && grpcServing && (!madeKey || keyShown)) {
       return {
         url: `http://127.0.0.1:${String(serving.port)}`,
         grpcPort: Number(grpcServing.port),
+        firstAdminKey: /auren_[0-9a-f]{32}_[A-Za-z0-9_-]{43}/.exec(stderr())?.[0],
         logs: () => logLines(stdout()),
         stop: async (signal = 'SIGTERM') => {
           if (signal === 'SIGKILL') process.kill(-child.pid!, signal);

@@ -42,6 +42,18 @@ export const ReflectionV1alpha = load(
   'grpc.reflection.v1alpha.ServerReflection',
 );
 
+/** Client options of a plain grpc-js client that sends `authorization` (e.g. 'Bearer <key>') on every call. */
+export function sending(authorization: string): grpc.ClientOptions {
+  const interceptor: grpc.Interceptor = (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set('authorization', authorization);
+        next(metadata, listener);
+      },
+    });
+  return { interceptors: [interceptor] };
+}
+
 /** Sends all requests on one bidi stream and collects one response per request. */
 export function reflect(client: Json, requests: Json[]): Promise<Json[]> {
   return new Promise((resolve, reject) => {

@@ -6,6 +6,7 @@ import { InvalidArgument } from '../../src/errors.js';
 import { noRows } from '../../src/db/pool.js';
 import type { JsonObject } from '../../src/events/types.js';
 import type { MemoryType } from '../../src/memory/model.js';
+import type { Principal, Scope } from '../../src/auth/principal.js';
 
 /** A memory row as a test wants it; what it leaves out gets a plain default. Times are SQL timestamptz text. */
 export interface MemoryFixture {
@@ -116,4 +117,14 @@ export async function rejectsInvalid(call: Promise<unknown>, field: string, mess
     if (message) assert.match(error.message, message);
     return true;
   });
+}
+
+/** A caller of the memory module as an agent key makes it: acts as `agentId` only. */
+export function agentCaller(agentId: string, scopes: Scope[] = ['memory:read', 'memory:write'], tenant: string[] | null = null): Principal {
+  return { keyId: null, name: agentId, kind: 'agent', agentId, scopes: new Set(scopes), tenant: tenant === null ? null : new Set(tenant) };
+}
+
+/** A caller that reads for every agent (a service key with memory:read), named `name`. */
+export function serviceCaller(name: string): Principal {
+  return { keyId: null, name, kind: 'service', agentId: null, scopes: new Set<Scope>(['memory:read', 'memory:write']), tenant: null };
 }

@@ -78,6 +78,8 @@ export interface Target {
   url: string;
   /** GRPC_PORT. */
   grpcPort: number;
+  /** Sent as the authorization header of every call (the test app's `authorization`); absent: none. */
+  authorization?: string;
 }
 
 /**
@@ -96,13 +98,14 @@ export function rawClient(target: Target) {
     return s;
   };
   const grpcAuthority = `http://127.0.0.1:${target.grpcPort}`;
+  const auth: Record<string, string> = target.authorization === undefined ? {} : { authorization: target.authorization };
 
   async function connectCall(path: string, body: Uint8Array | string, json: boolean, streaming: boolean, timeoutMs: number) {
     const type = `application/${streaming ? 'connect+' : ''}${json ? 'json' : 'proto'}`;
     const payload = streaming ? envelope(typeof body === 'string' ? Buffer.from(body) : body) : body;
     const response = await fetch(`${target.url}/${path}`, {
       method: 'POST',
-      headers: { 'content-type': type, 'connect-protocol-version': '1', 'connect-timeout-ms': String(timeoutMs) },
+      headers: { 'content-type': type, 'connect-protocol-version': '1', 'connect-timeout-ms': String(timeoutMs), ...auth },
       body: payload,
       signal: AbortSignal.timeout(timeoutMs + 5_000),
     });
@@ -125,7 +128,7 @@ export function rawClient(target: Target) {
   async function grpcWebCall(path: string, body: Uint8Array, timeoutMs: number): Promise<Outcome> {
     const response = await fetch(`${target.url}/${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1', 'grpc-timeout': `${timeoutMs}m` },
+      headers: { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1', 'grpc-timeout': `${timeoutMs}m`, ...auth },
       body: envelope(body),
       signal: AbortSignal.timeout(timeoutMs + 5_000),
     });
@@ -154,6 +157,7 @@ export function rawClient(target: Target) {
         'content-type': 'application/grpc',
         te: 'trailers',
         'grpc-timeout': `${timeoutMs}m`,
+        ...auth,
       });
       let headers: http2.IncomingHttpHeaders = {};
       let messages = Buffer.alloc(0);

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import json
+import re
 import os
 import signal
 import subprocess
@@ -56,6 +57,8 @@ class Server:
         self.grpc_port = 0
         self.port = 0
         self.log: List[str] = []
+        # The admin key a first start on a database shows once (stderr, read with the log).
+        self.first_admin_key: Optional[str] = None
         self._process: Optional[subprocess.Popen[str]] = None
 
     @property
@@ -71,6 +74,8 @@ class Server:
             "GRPC_PORT": str(self.requested_grpc_port),
             "SHUTDOWN_TIMEOUT_MS": "2000",
             "LOG_LEVEL": "info",
+            # The server's secret: a restart on the same database accepts the same keys.
+            "AUREN_SECRET": SECRET,
         }
         self._process = subprocess.Popen(
             ["node", "--import", "tsx", "src/cli.ts", "serve"],
@@ -91,6 +96,9 @@ class Server:
         assert self._process is not None and self._process.stdout is not None
         for line in self._process.stdout:
             self.log.append(line.rstrip())
+            key = re.search(r"auren_[0-9a-f]{32}_[A-Za-z0-9_-]{43}", line)
+            if key:
+                self.first_admin_key = key.group(0)
             try:
                 entry = json.loads(line)
             except ValueError:
@@ -117,6 +125,10 @@ class Server:
             self._process.wait(timeout=10)
 
 
+# The server's secret: a restart on the same database, and `auren keys`, see the same keys.
+SECRET = "python-client-tests-secret-0123456789abcdef"
+
+
 class ServerOnItsOwnDatabase:
     """A test module's server: a fresh database and a server on it, both gone at close()."""
 
@@ -124,6 +136,9 @@ class ServerOnItsOwnDatabase:
         self.database = Database()
         try:
             self.server = Server(self.database.url).start()
+            if self.server.first_admin_key is None:
+                raise RuntimeError("the first start showed no admin key:\n" + "\n".join(self.server.log[-30:]))
+            self.api_key: str = self.server.first_admin_key
         except BaseException:
             self.database.drop()
             raise
@@ -131,6 +146,19 @@ class ServerOnItsOwnDatabase:
     @property
     def target(self) -> str:
         return self.server.target
+
+    def agent_key(self, agent: str, scopes: str = "memory:read,memory:write,memory:shared") -> str:
+        """A new API key that acts as `agent` (`auren keys create`, as an operator makes one)."""
+        made = subprocess.run(
+            ["node", "--import", "tsx", "src/cli.ts", "keys", "create", "--kind", "agent", "--agent", agent, "--scopes", scopes],
+            cwd=REPOSITORY,
+            env={**os.environ, "DATABASE_URL": self.database.url, "AUREN_SECRET": SECRET},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return made.stdout.strip()
 
     def restart(self) -> None:
         """Stops the server with SIGTERM and starts a new one on the same database and GRPC_PORT."""

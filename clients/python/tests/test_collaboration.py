@@ -23,9 +23,10 @@ READING = {"hrv": 45, "resting_hr": 65, "sleep_quality": 0.7, "timestamp": "2025
 class AgentsShareWhatTheyLearn(unittest.TestCase):
     def test_the_seed_workflow_through_the_python_client(self) -> None:
         user = f"user_{uuid.uuid4().hex[:8]}"
-        connection = AurenClient(service.target)
+        connection = AurenClient(service.target, api_key=service.api_key)
         neuroscientist = connection.as_agent("neuroscientist")
-        nutritionist = connection.as_agent("nutritionist")
+        # Its own key: the server names the reader by the key, not by a header.
+        nutritionist = AurenClient(service.target, api_key=service.agent_key("nutritionist"), agent="nutritionist")
         training = connection.as_agent("training_agent")
 
         decisions_before = neuroscientist.memory_stats().count_by_type["decision"]
@@ -72,7 +73,7 @@ class AgentsShareWhatTheyLearn(unittest.TestCase):
         # The training agent searches what everyone knows about the person's stress, with
         # the async client an asyncio agent would use.
         async def training_reads() -> list:
-            client = AsyncAurenClient(service.target, agent="training_agent")
+            client = AsyncAurenClient(service.target, api_key=service.agent_key("training_agent"), agent="training_agent")
             try:
                 return await client.search_memories("stress", user_id=user, min_confidence=0.7, limit=10)
             finally:

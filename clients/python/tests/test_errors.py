@@ -29,7 +29,7 @@ client: AurenClient
 def setUpModule() -> None:
     global service, client
     service = shared_server()
-    client = AurenClient(service.target, agent="error_test")
+    client = AurenClient(service.target, api_key=service.api_key, agent="error_test")
 
 
 def tearDownModule() -> None:
@@ -77,7 +77,7 @@ class RefusalsFromTheServer(unittest.TestCase):
 
     def test_the_async_client_raises_the_same(self) -> None:
         async def refused() -> AurenError:
-            async with AsyncAurenClient(service.target, agent="error_test") as aclient:
+            async with AsyncAurenClient(service.target, api_key=service.api_key, agent="error_test") as aclient:
                 try:
                     await aclient.get_memory("not-a-uuid")
                 except AurenError as error:
@@ -118,10 +118,10 @@ class CallerHeaders(unittest.TestCase):
         )
         self.assertEqual(Caller().metadata(), ())
 
-    def test_the_server_records_the_agent_header_as_the_reader(self) -> None:
+    def test_the_server_records_the_keys_agent_as_the_reader(self) -> None:
         user = f"user_{uuid.uuid4().hex[:8]}"
         memory = client.store_memory(user, "fact", {"text": "likes rowing"})
-        client.as_agent("coach_x").get_memory(memory.id)
+        AurenClient(service.target, api_key=service.agent_key("coach_x")).get_memory(memory.id)
         reads = [e for e in client.audit_trail(user).events if e.type == "memory_retrieved"]
         self.assertEqual([e.data["caller"] for e in reads], ["coach_x"])
 

@@ -15,7 +15,7 @@ client: AurenClient
 def setUpModule() -> None:
     global service, client
     service = shared_server()
-    client = AurenClient(service.target)
+    client = AurenClient(service.target, api_key=service.api_key)
 
 
 def tearDownModule() -> None:

@@ -58,7 +58,7 @@ def wait_until(condition, timeout: float, what: str) -> None:
 class TailAcrossARestart(unittest.TestCase):
     def test_a_tail_resumes_after_a_restart_and_sees_every_event_once(self) -> None:
         prefix = f"tail-{uuid.uuid4().hex[:8]}-"
-        client = AurenClient(service.target, agent="tail_test", timeout=20)
+        client = AurenClient(service.target, api_key=service.api_key, agent="tail_test", timeout=20)
         writer = Writer(client, prefix, 60)
         seen: List[Event] = []
         with client.tail(stream_id_prefixes=[prefix], checkpoint_interval=10) as tail:
@@ -88,7 +88,7 @@ class TailAcrossARestart(unittest.TestCase):
 
     def test_a_tail_from_a_position_goes_on_after_it(self) -> None:
         prefix = f"tail-{uuid.uuid4().hex[:8]}-"
-        client = AurenClient(service.target, agent="tail_test")
+        client = AurenClient(service.target, api_key=service.api_key, agent="tail_test")
         for i in range(5):
             client.append(f"{prefix}a", [ProposedEvent("step", {"i": i})])
         with client.tail(stream_id_prefixes=[prefix]) as tail:
@@ -104,7 +104,7 @@ class AsyncTailAcrossARestart(unittest.TestCase):
         prefix = f"atail-{uuid.uuid4().hex[:8]}-"
 
         async def scenario() -> List[Event]:
-            client = AsyncAurenClient(service.target, agent="tail_test", timeout=20)
+            client = AsyncAurenClient(service.target, api_key=service.api_key, agent="tail_test", timeout=20)
             for i in range(3):
                 await client.append(f"{prefix}a", [ProposedEvent("step", {"i": i})])
             tail = client.tail(stream_id_prefixes=[prefix])

@@ -5,7 +5,7 @@ import { Cancelled, DeadlineExceeded, InvalidArgument } from '../../errors.js';
 import type { DomainError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { handlerOf } from '../call.js';
-import type { Call, Handlers } from '../call.js';
+import type { ServedHandlers, TransportCall } from '../call.js';
 import { domainStatus, statusOf } from '../errors.js';
 import type { RpcStatus } from '../errors.js';
 import { checkJsonBody } from '../jsonCheck.js';
@@ -18,7 +18,7 @@ import type { CallObserver, ObservedCall } from '../observeCall.js';
 // request and map every error, as the grpc-js adapter does on GRPC_PORT.
 
 /** Serves a service's handlers on connect-node's router, each method with its own strict JSON reading options. */
-export function serveOnConnect<S extends DescService>(router: ConnectRouter, service: S, handlers: Handlers<S>): void {
+export function serveOnConnect<S extends DescService>(router: ConnectRouter, service: S, handlers: ServedHandlers<S>): void {
   for (const method of service.methods) {
     const handler = handlerOf(handlers, method);
     const impl = (request: never, context: HandlerContext) => handler(request, connectCall(context));
@@ -27,7 +27,7 @@ export function serveOnConnect<S extends DescService>(router: ConnectRouter, ser
 }
 
 /** The transport-neutral call of a connect-node handler context. */
-export function connectCall(context: HandlerContext): Call {
+export function connectCall(context: HandlerContext): TransportCall {
   let signal: AbortSignal | undefined;
   return {
     header: (name) => context.requestHeader.get(name) ?? undefined,

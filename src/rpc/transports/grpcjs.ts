@@ -16,7 +16,7 @@ import type { DomainError } from '../../errors.js';
 import { StatusSchema } from '../../gen/google/rpc/status_pb.js';
 import type { Logger } from '../../log.js';
 import { handlerOf } from '../call.js';
-import type { AnyHandler, Call, Handlers } from '../call.js';
+import type { AnyHandler, ServedHandlers, TransportCall } from '../call.js';
 import { statusOf } from '../errors.js';
 import type { RpcStatus } from '../errors.js';
 import { binaryReadOptions, checkMessage } from '../requestCheck.js';
@@ -36,7 +36,12 @@ export interface GrpcService {
 type SurfaceCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>;
 
 /** Serves a service's handlers on grpc-js; `observer` counts, logs and traces each call as on PORT. */
-export function grpcService<S extends DescService>(service: S, handlers: Handlers<S>, log: Logger, observer?: CallObserver): GrpcService {
+export function grpcService<S extends DescService>(
+  service: S,
+  handlers: ServedHandlers<S>,
+  log: Logger,
+  observer?: CallObserver,
+): GrpcService {
   const definition: Record<string, ServiceDefinition[string]> = {};
   const implementation: Record<string, UntypedHandleCall> = {};
   for (const method of service.methods) {
@@ -175,7 +180,7 @@ function drained(stream: ServerWritableStream<unknown, unknown>): Promise<void> 
 }
 
 /** A Call over grpc-js, told when its handler finished. */
-interface GrpcCall extends Call {
+interface GrpcCall extends TransportCall {
   /** The handler is done: grpc-js's 'cancelled' at the end of every call no longer means the caller gave up. */
   finish(): void;
 }

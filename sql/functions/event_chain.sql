@@ -1,0 +1,43 @@
+-- event_hash: the hash of one event: HMAC-SHA256 (inner and outer key pads given) over the
+-- previous event of its stream's hash and the event's fields as a JSON array (jsonb's text is
+-- canonical: one spelling per value, keys ordered), so no two events encode alike.
+create or replace function event_hash(
+  p_prev bytea, p_inner bytea, p_outer bytea,
+  p_event_id uuid, p_stream_id text, p_version bigint, p_type text, p_data jsonb, p_metadata jsonb,
+  p_correlation_id text, p_causation_id text, p_position bigint, p_created_at timestamptz
+) returns bytea language sql immutable as $$
+  select sha256(p_outer || sha256(p_inner || coalesce(p_prev, ''::bytea) || convert_to(jsonb_build_array(
+    p_event_id, p_stream_id, p_version, p_type, p_data, p_metadata, p_correlation_id, p_causation_id, p_position,
+    (extract(epoch from p_created_at) * 1000000)::bigint)::text, 'UTF8')))
+$$;
+
+-- Chains each new event to the previous one of its stream. The key pads come from the appending
+-- transaction (append_batch sets them from its caller); an insert without them (plain SQL, not the
+-- service) gets no hash, and `auren audit verify` reports it. A BEFORE trigger sees the rows its
+-- statement inserted before (PostgreSQL: "Trigger visibility"), and append_batch inserts in
+-- version order, so the predecessor is always there.
+create or replace function event_chain() returns trigger language plpgsql as $$
+declare
+  v_inner bytea := decode(coalesce(current_setting('auren.chain_inner', true), ''), 'hex');
+  v_outer bytea := decode(coalesce(current_setting('auren.chain_outer', true), ''), 'hex');
+  v_prev  bytea;
+begin
+  if length(v_inner) = 0 then
+    new.hash := null;
+    return new;
+  end if;
+  if new.version > 1 then
+    select e.hash into v_prev from events e where e.stream_id = new.stream_id and e.version = new.version - 1;
+    if not found then
+      raise exception 'event_chain: version % of stream % has no predecessor', new.version, new.stream_id;
+    end if;
+  end if;
+  new.created_at := coalesce(new.created_at, now());
+  new.hash := event_hash(v_prev, v_inner, v_outer, new.event_id, new.stream_id, new.version, new.type, new.data,
+                         new.metadata, new.correlation_id, new.causation_id, new.position, new.created_at);
+  return new;
+end;
+$$;
+
+create or replace trigger events_chain before insert on events
+  for each row execute function event_chain();

@@ -1,0 +1,72 @@
+import { PermissionDenied } from '../auth/errors.js';
+import { holds, inTenant } from '../auth/principal.js';
+import type { StreamWriter } from '../events/eventStore.js';
+import type { RecordedEvent } from '../events/types.js';
+import { READ_RECORDS, recordPersonAccess } from './audit.js';
+import type { Caller } from './model.js';
+
+/**
+ * Reads of the log (ReadStream, GetEvent, ReadAll, the tails) that return a person's data go
+ * through here, so that no path to it is unaudited. An event is a person's data when it is in
+ * one of the service's own streams (memories, access logs, refusals) or its metadata names a
+ * user_id. Such events need the scope audit:read (and a tenant-bound key, the person in its
+ * tenant), and each read of them is recorded on the person's access stream.
+ */
+export interface LogReads {
+  /** Whether the caller may see this event at all. */
+  visible(caller: Caller, event: RecordedEvent): boolean;
+  /** Refuses (PermissionDenied naming the person) when any event is not visible to the caller. */
+  checkVisible(caller: Caller, events: readonly RecordedEvent[]): void;
+  /** Records the read of the events about a person, one record per person; answer only once it returned. */
+  record(caller: Caller, events: readonly RecordedEvent[], operation: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** What the log reads need: the access streams' writer and the service's own stream prefixes. */
+export interface LogReadsOptions {
+  writer: StreamWriter;
+  ownPrefixes: () => readonly string[];
+}
+
+/** The person an event is about (metadata.user_id), or null. */
+export function personOf(event: RecordedEvent): string | null {
+  const userId = event.metadata.user_id;
+  return typeof userId === 'string' ? userId : null;
+}
+
+/** Creates the audited log reads. */
+export function createLogReads({ writer, ownPrefixes }: LogReadsOptions): LogReads {
+  const restricted = (event: RecordedEvent) => personOf(event) !== null || ownPrefixes().some((p) => event.streamId.startsWith(p));
+
+  function visible(caller: Caller, event: RecordedEvent): boolean {
+    if (!restricted(event)) return true;
+    return holds(caller, 'audit:read') && inTenant(caller, personOf(event));
+  }
+
+  return {
+    visible,
+    checkVisible(caller, events) {
+      const hidden = events.find((event) => !visible(caller, event));
+      if (!hidden) return;
+      const person = personOf(hidden);
+      throw new PermissionDenied(
+        holds(caller, 'audit:read')
+          ? `this key may not read the data of '${person}'`
+          : `events of the service's own streams and events about a person are read only with the scope 'audit:read' (event ${hidden.eventId})`,
+        person,
+      );
+    },
+    async record(caller, events, operation, signal) {
+      const byPerson = new Map<string, string[]>();
+      for (const event of events) {
+        const person = personOf(event);
+        // A record of a read is not itself recorded when read: a tail would record forever.
+        if (person === null || READ_RECORDS.includes(event.type)) continue;
+        const ids = byPerson.get(person) ?? [];
+        ids.push(event.eventId);
+        byPerson.set(person, ids);
+      }
+      const what = new Map([...byPerson].map(([person, ids]) => [person, { event_ids: ids }]));
+      await recordPersonAccess(writer, caller, what, operation, signal);
+    },
+  };
+}
