@@ -147,8 +147,10 @@ describe('Redis projection', function () {
     }
     const log = (await t.app.eventStore.readStream(accessStream(userId), 0n, 'forwards', 10)).events;
     assert.equal(log.length, 2);
-    assert.deepEqual(log[0]!.data, log[1]!.data);
-    assert.deepEqual(log[0]!.metadata, log[1]!.metadata);
+    // The two services minted their own admin keys: the records match but for the key's id.
+    const withoutKeyId = (value: unknown) => JSON.parse(JSON.stringify(value).replace(/"key_id":"[^"]*"/g, '"key_id":"…"'));
+    assert.deepEqual(withoutKeyId(log[0]!.data), withoutKeyId(log[1]!.data));
+    assert.deepEqual(withoutKeyId(log[0]!.metadata), withoutKeyId(log[1]!.metadata));
   });
 
   it('never serves a memory changed after what the projection applied', async () => {
