@@ -255,7 +255,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     personStream: accessStream,
     log,
   });
-  const gate = createGate({ keys, refusals, anonymous: config.auth.anonymous });
+  const gate = createGate({ keys, refusals, anonymous: config.auth.anonymous, maxCallsPerKey: config.auth.maxCallsPerKey });
   if (config.auth.anonymous) {
     log.warn(ANONYMOUS_WARNING);
   }

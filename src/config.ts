@@ -115,6 +115,7 @@ const schema = z.object({
   AUREN_SECRET: z.string().min(32, 'expects at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   AUTH_ANONYMOUS: z.enum(['true', 'false'], { message: 'expects true or false' }).default('false'),
   AUTH_CACHE_MS: integer(0, 600_000).default('1000'),
+  MAX_CALLS_PER_KEY: integer(1, 1_000_000).default('1000'),
   PAGE_TOKEN_ROTATE_MS: integer(60_000, 365 * 86_400_000).default('86400000'),
   TLS_CERT_FILE: z.string().min(1, 'expects a PEM file path').optional(),
   TLS_KEY_FILE: z.string().min(1, 'expects a PEM file path').optional(),
@@ -168,6 +169,8 @@ export interface Config {
 
 /** Authentication: where the server's secret comes from, and whether calls without a key are let in. */
 export interface AuthConfig {
+  /** Calls (tails included) one key may have open at once; more are RESOURCE_EXHAUSTED. */
+  maxCallsPerKey: number;
   /** Absent: a secret file in dataDir, made at first start. */
   secret: string | undefined;
   /** Calls without a key act as an anonymous admin (development only; warned about at start and in health). */
@@ -377,6 +380,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secret: e.AUREN_SECRET,
       anonymous: e.AUTH_ANONYMOUS === 'true',
       cacheMs: e.AUTH_CACHE_MS,
+      maxCallsPerKey: e.MAX_CALLS_PER_KEY,
       pageTokenRotateMs: e.PAGE_TOKEN_ROTATE_MS,
     },
     tls:

@@ -1,5 +1,5 @@
 import type { DescMethod, DescService } from '@bufbuild/protobuf';
-import { DomainError } from '../errors.js';
+import { DomainError, ResourceExhausted } from '../errors.js';
 import type { AnyHandler, Call, Handlers, ServedHandlers, TransportCall } from '../rpc/call.js';
 import { MissingScope, PermissionDenied, Unauthenticated } from './errors.js';
 import type { KeyStore } from './keys.js';
@@ -24,10 +24,37 @@ export interface GateOptions {
   refusals: RefusalLog;
   /** Calls without a key act as ANONYMOUS (AUTH_ANONYMOUS=true: development only). */
   anonymous: boolean;
+  /** Calls one key (or the anonymous principal) may have open at once; more are RESOURCE_EXHAUSTED. */
+  maxCallsPerKey: number;
 }
 
 /** Creates the gate. */
-export function createGate({ keys, refusals, anonymous }: GateOptions): Gate {
+export function createGate({ keys, refusals, anonymous, maxCallsPerKey }: GateOptions): Gate {
+  // Open calls per key: one client cannot take every connection's streams, tail and pool slot.
+  const open = new Map<string, number>();
+  const enter = (principal: Principal): (() => void) => {
+    const id = principal.keyId ?? 'anonymous';
+    const count = open.get(id) ?? 0;
+    if (count >= maxCallsPerKey) {
+      throw new ResourceExhausted(
+        'TOO_MANY_CALLS',
+        `this key has ${count} calls open, the most one key may (MAX_CALLS_PER_KEY); retry later`,
+        {
+          max_calls_per_key: String(maxCallsPerKey),
+        },
+      );
+    }
+    open.set(id, count + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const now = (open.get(id) ?? 1) - 1;
+      if (now === 0) open.delete(id);
+      else open.set(id, now);
+    };
+  };
+
   async function authenticate(call: TransportCall): Promise<Principal> {
     const authorization = call.header('authorization');
     if (authorization === undefined && anonymous) return ANONYMOUS;
@@ -65,19 +92,27 @@ export function createGate({ keys, refusals, anonymous }: GateOptions): Gate {
     if (method.methodKind === 'server_streaming') {
       return async function* (request: never, transport: TransportCall) {
         const call = await admit(transport);
+        const leave = enter(call.principal);
+        // A tail suspended at a yield whose client left may never be resumed: its end is taken from the abort too.
+        call.signal.addEventListener('abort', leave, { once: true });
         try {
           yield* handler(request, call) as AsyncIterable<unknown>;
         } catch (error) {
           await refused(error, procedure, call.principal);
+        } finally {
+          leave();
         }
       };
     }
     return async (request: never, transport: TransportCall) => {
       const call = await admit(transport);
+      const leave = enter(call.principal);
       try {
         return await (handler(request, call) as Promise<unknown>);
       } catch (error) {
         return refused(error, procedure, call.principal);
+      } finally {
+        leave();
       }
     };
   }

@@ -175,6 +175,41 @@ describe('Response byte budgets', function () {
   });
 });
 
+describe('Calls per key', function () {
+  this.timeout(30_000);
+  let t: TestApp;
+  before(async () => (t = await startTestApp({ MAX_CALLS_PER_KEY: '2' })));
+  after(() => t.stop());
+
+  it('refuses a key its call beyond MAX_CALLS_PER_KEY with RESOURCE_EXHAUSTED; other keys are served; an ended call frees its place', async () => {
+    const controllers = [new AbortController(), new AbortController()];
+    const open = controllers.map(async (controller) => {
+      try {
+        for await (const _ of t.events.subscribeToAll({ from: { case: 'end', value: {} } }, { signal: controller.signal })) void _;
+      } catch {
+        // ended by the abort
+      }
+    });
+    await eventually(() => t.app.subscriptions.active() === 2);
+    await rejectsWith(t.events.getStreamInfo({ streamId: 'per-key' }), Code.ResourceExhausted, /MAX_CALLS_PER_KEY/);
+    // Another key is not held back by this one.
+    await t.memory.listMemories({ agentId: 'per-key-agent' }, t.as('per-key-agent'));
+    controllers[0]!.abort();
+    await Promise.all([open[0]]);
+    let served = false;
+    for (let i = 0; i < 100 && !served; i++) {
+      served = await t.events.getStreamInfo({ streamId: 'per-key' }).then(
+        () => true,
+        () => false,
+      );
+      if (!served) await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(served, 'the key is served again once one of its calls ended');
+    controllers[1]!.abort();
+    await Promise.all(open);
+  });
+});
+
 async function eventually(check: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
   assert.ok(check());
