@@ -68,8 +68,13 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
     async close(graceMs) {
       await Promise.all(connectionsOf(server).map(roundTrip));
       await new Promise<void>((resolve) => {
-        // Cutting the calls left aborts their signals: their work stops.
-        const cut = setTimeout(() => server.forceShutdown(), graceMs);
+        // Cutting the calls left aborts their signals: their work stops. grpc-js does not always
+        // call tryShutdown's callback after a forced shutdown (a stream its client cancelled while
+        // the server waited for it to read was seen to hold it for ever): the cut ends the wait.
+        const cut = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, graceMs);
         server.tryShutdown(() => {
           clearTimeout(cut);
           resolve();

@@ -138,6 +138,27 @@ describe('Service lifecycle', () => {
   });
 
   for (const listener of LISTENERS) {
+    it(`stops within its grace on ${listener} when a client left a tail it had stopped reading`, async () => {
+      const t = await startTestApp({}, listener);
+      const streamId = freshStream();
+      await t.events.appendToStream({
+        streamId,
+        events: Array.from({ length: 50 }, () => proposed({ data: { text: 'y'.repeat(2_000) } })),
+      });
+      // One message read, then the loop is left: the client cancels while the server waits for it to read.
+      for await (const response of t.events.subscribeToStream({ streamId })) {
+        void response;
+        break;
+      }
+      const started = Date.now();
+      const stopped = t.stop().then(() => Date.now() - started);
+      const ms = await Promise.race([stopped, sleep(10_000).then(() => Infinity)]);
+      // Before: grpc-js never called back after its forced shutdown, and the stop hung for ever.
+      assert.ok(ms < 5_000, `stopped after ${ms} ms`);
+    });
+  }
+
+  for (const listener of LISTENERS) {
     it(`lets calls in flight on ${listener} finish when it stops`, async () => {
       const t = await startTestApp({}, listener);
       // An appending transaction held open keeps the calls in the server, waiting, when it stops.

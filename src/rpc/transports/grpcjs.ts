@@ -167,15 +167,21 @@ function serveStream(method: DescMethod, handler: AnyHandler, log: Logger, obser
 }
 
 // Resolves once the stream takes writes again, or is gone.
+// A client that cancels while the server waits for it to read never drains and, in grpc-js,
+// never closes the stream either: its 'cancelled' ends the wait too, or the tail would be held
+// (and the server's stop with it) for ever.
 function drained(stream: ServerWritableStream<unknown, unknown>): Promise<void> {
+  if (stream.cancelled || stream.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       stream.off('drain', done);
       stream.off('close', done);
+      stream.off('cancelled', done);
       resolve();
     };
     stream.on('drain', done);
     stream.on('close', done);
+    stream.on('cancelled', done);
   });
 }
 
