@@ -6,6 +6,7 @@ import type { GrpcService } from '../rpc/transports/grpcjs.js';
 import { addGrpcHealth } from './grpcHealth.js';
 import { addGrpcReflection } from './grpcReflection.js';
 import type { HealthStatus } from './health.js';
+import { capConnections } from './listener.js';
 import type { ConnectionLimits } from '../config.js';
 import type { Logger } from '../log.js';
 
@@ -89,8 +90,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
 // PORT's listener does. grpc-js does not expose its connections: they are read from its
 // private `http2Servers` map (grpc-js 1.10 to 1.14); a version without it skips the wait.
 function connectionsOf(server: Server): Http2Session[] {
-  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  if (!(servers instanceof Map)) return [];
+  const servers = privateServers(server);
   return [...servers.values()]
     .flatMap((entry: { sessions?: unknown }) => (entry?.sessions instanceof Set ? [...entry.sessions] : []))
     .filter((session): session is Http2Session => session instanceof EventEmitter && 'ping' in session);
@@ -101,27 +101,24 @@ function connectionsOf(server: Server): Http2Session[] {
 // its private HTTP/2 servers, as connectionsOf reads them; without them the caps are skipped
 // and a warning says so.
 function limitConnections(server: Server, limits: ConnectionLimits, log: Logger): void {
-  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
-  const http2Servers = servers instanceof Map ? [...servers.keys()].filter((s): s is Http2Server => s instanceof EventEmitter) : [];
+  const http2Servers = [...privateServers(server).keys()].filter((s): s is Http2Server => s instanceof EventEmitter);
   if (http2Servers.length === 0)
     log.warn('GRPC_PORT: this grpc-js version hides its servers; MAX_CONNECTIONS and HEADERS_TIMEOUT_MS do not apply');
   for (const http2Server of http2Servers) {
-    http2Server.maxConnections = limits.maxConnections;
-    let lastDropWarning = 0;
-    http2Server.on('drop', () => {
-      if (Date.now() - lastDropWarning < 60_000) return;
-      lastDropWarning = Date.now();
-      log.warn(
-        { maxConnections: limits.maxConnections },
-        'GRPC_PORT: connection limit reached; new connections are closed (MAX_CONNECTIONS)',
-      );
-    });
+    capConnections(http2Server, limits.maxConnections, 'GRPC_PORT', log);
     http2Server.on('session', (session: Http2Session) => {
       const late = setTimeout(() => session.destroy(), limits.headersTimeoutMs);
       session.once('remoteSettings', () => clearTimeout(late));
       session.once('close', () => clearTimeout(late));
     });
   }
+}
+
+// grpc-js's private map of its HTTP/2 servers to their sessions (grpc-js 1.10 to 1.14); empty
+// in a version without it.
+function privateServers(server: Server): Map<unknown, { sessions?: unknown }> {
+  const servers = (server as unknown as { http2Servers?: unknown }).http2Servers;
+  return servers instanceof Map ? servers : new Map();
 }
 
 // Resolves after the session's ping is answered, or after a second, or at once when it cannot ping.

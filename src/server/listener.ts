@@ -92,14 +92,7 @@ export function createListener(handler: RequestHandler, limits: ConnectionLimits
       (isHttp2 ? h2 : h1).emit('connection', socket);
     });
   });
-  tcp.maxConnections = limits.maxConnections;
-  let lastDropWarning = 0;
-  tcp.on('drop', () => {
-    // Once a minute at most: a flood of connections must not become a flood of log lines.
-    if (Date.now() - lastDropWarning < 60_000) return;
-    lastDropWarning = Date.now();
-    log.warn({ maxConnections: limits.maxConnections }, 'PORT: connection limit reached; new connections are closed (MAX_CONNECTIONS)');
-  });
+  capConnections(tcp, limits.maxConnections, 'PORT', log);
   // An error while starting to listen is listen()'s to report.
   tcp.on('error', (error) => tcp.listening && log.error({ err: error }, 'listener error'));
 
@@ -184,6 +177,20 @@ function closeAfterEarlyAnswer(request: http.IncomingMessage, response: http.Ser
     if (!request.complete) this.setHeader('connection', 'close');
     return writeHead.apply(this, args);
   } as typeof writeHead;
+}
+
+/**
+ * Caps a server's open connections: more are closed at once by Node, and said in a warning once a
+ * minute at most (a flood of connections must not become a flood of log lines).
+ */
+export function capConnections(server: net.Server, maxConnections: number, listener: string, log: Logger): void {
+  server.maxConnections = maxConnections;
+  let lastWarning = 0;
+  server.on('drop', () => {
+    if (Date.now() - lastWarning < 60_000) return;
+    lastWarning = Date.now();
+    log.warn({ maxConnections }, `${listener}: connection limit reached; new connections are closed (MAX_CONNECTIONS)`);
+  });
 }
 
 // What the operator can do depends on why the port cannot be had.

@@ -1,4 +1,5 @@
 import http2 from 'node:http2';
+import { codeName } from '../../src/metrics/rpcMetrics.js';
 
 // Raw calls on each protocol, written from the protocols' specifications, for tests that send
 // what no generated client would: bytes that are not protobuf, JSON no encoder makes. Each
@@ -33,25 +34,6 @@ const CONNECT_CODES: Record<string, string> = {
   data_loss: 'DATA_LOSS',
   unauthenticated: 'UNAUTHENTICATED',
 };
-const GRPC_CODES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-];
 
 /** One length-prefixed message (gRPC, gRPC-Web and Connect streaming frame their messages alike). */
 export function envelope(body: Uint8Array, flags = 0): Buffer {
@@ -143,7 +125,7 @@ export function rawClient(target: Target) {
     const status = fields.get('grpc-status') ?? response.headers.get('grpc-status') ?? '';
     const message = fields.get('grpc-message') ?? response.headers.get('grpc-message') ?? '';
     return {
-      code: GRPC_CODES[Number(status)] ?? `no status (HTTP ${response.status})`,
+      code: status === '' ? `no status (HTTP ${response.status})` : codeName(Number(status)),
       message: decodeURIComponent(message),
       messages: all.filter((f) => !(f.flags & 0x80)).length,
     };
@@ -166,7 +148,7 @@ export function rawClient(target: Target) {
       const finish = (trailers: http2.IncomingHttpHeaders) => {
         const status = trailers['grpc-status'] ?? headers['grpc-status'];
         resolve({
-          code: status === undefined ? `no status (HTTP ${headers[':status']})` : (GRPC_CODES[Number(status)] ?? String(status)),
+          code: status === undefined ? `no status (HTTP ${headers[':status']})` : codeName(Number(status)),
           message: decodeURIComponent(String(trailers['grpc-message'] ?? headers['grpc-message'] ?? '')),
           messages: frames(messages).length,
         });
