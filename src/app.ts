@@ -224,9 +224,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     return consumer;
   };
   const redisProjection = config.redis
-    ? await startRedisProjection({ config: config.redis, head, log, retryMaxMs: config.projectionRetryMaxMs, pool, startConsumer }).catch(
-        abandon,
-      )
+    ? await startRedisProjection({ config: config.redis, log, retryMaxMs: config.projectionRetryMaxMs, pool, startConsumer }).catch(abandon)
     : undefined;
   if (redisProjection) started.push(() => redisProjection.stop());
   else log.info('REDIS_URL is not set: the Redis projection is off, every read is served by PostgreSQL');
@@ -352,7 +350,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   probe.unref();
   const stopWatchingProjections = watchProjections(
     { redis: redisProjection?.consumer, chroma: chromaProjection?.consumer },
-    { health, head, log },
+    { health, store: eventStore, log },
   );
 
   return {

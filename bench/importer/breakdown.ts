@@ -31,6 +31,7 @@ export async function importBatch(dir: string, size: number): Promise<string> {
   const writer: StreamWriter = {
     append: () => Promise.reject(new Error('not used')),
     appendEach: () => Promise.reject(new Error('not used')),
+    appendIfStreamAt: () => Promise.reject(new Error('not used')),
     appendSettled(appends: StreamAppend[]): Promise<SettledAppend[]> {
       if (captured.length === 0) captured = appends;
       return Promise.resolve(

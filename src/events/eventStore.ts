@@ -85,6 +85,18 @@ export interface StreamWriter {
    * whose event ids were already appended with the same content is a duplicate, written once.
    */
   appendSettled(appends: StreamAppend[], signal?: AbortSignal): Promise<SettledAppend[]>;
+  /**
+   * Appends to a claimed stream (its events get new ids) only if the stream `watch.streamId` is
+   * at `watch.version` (0: does not exist) at the append's own place in the log, checked and
+   * committed in one transaction that no other append can come between. Resolves to the
+   * result, or to 'changed' (nothing written) when the watched stream was at another version.
+   */
+  appendIfStreamAt(
+    streamId: string,
+    events: ProposedEvent[],
+    watch: { streamId: string; version: bigint },
+    signal?: AbortSignal,
+  ): Promise<AppendResult | 'changed'>;
 }
 
 /** One append of appendSettled. */
@@ -184,6 +196,9 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
         throw new WrongExpectedVersion(streamId, describeExpected(expected), outcome.stream_version);
       case 'duplicate_id_conflict':
         throw new DuplicateEventId(outcome.conflicting_ids?.split(',') ?? batched.events.map((e) => e.event_id));
+      case 'watch_mismatch':
+        // Only appendIfStreamAt sets a condition, and it reads this outcome itself.
+        throw new Error(`append to ${streamId}: its condition on ${batched.watch?.stream_id} did not hold`);
       default:
         return {
           nextExpectedVersion: outcome.stream_version,
@@ -239,6 +254,19 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
           });
           const outcomes = await commits.submit({ appends: batched, signal });
           return batched.map((b, i) => resultOf(b, { kind: 'any' }, outcomes[i]!));
+        },
+        async appendIfStreamAt(streamId, events, watch, signal) {
+          own(streamId);
+          const batched: BatchAppend = {
+            ...batchAppend(
+              streamId,
+              { kind: 'any' },
+              events.map((event) => ({ ...event, eventId: undefined })),
+            ),
+            watch: { stream_id: watch.streamId, version: watch.version.toString() },
+          };
+          const [outcome] = await commits.submit({ appends: [batched], signal });
+          return outcome!.outcome === 'watch_mismatch' ? 'changed' : resultOf(batched, { kind: 'any' }, outcome!);
         },
         async appendSettled(appends, signal) {
           const batched = appends.map(({ streamId, expected, events }) => {

@@ -53,12 +53,14 @@ export function toRecordedEvent(row: z.infer<typeof eventRow>): RecordedEvent {
 /** One result row of append_batch(), per append. */
 export const appendOutcomeRow = z.object({
   ord: z.number(),
-  outcome: z.enum(['appended', 'duplicate', 'wrong_expected_version', 'duplicate_id_conflict']),
+  outcome: z.enum(['appended', 'duplicate', 'wrong_expected_version', 'duplicate_id_conflict', 'watch_mismatch']),
   stream_version: z.bigint(),
   first_position: z.bigint().nullable(),
   last_position: z.bigint().nullable(),
   created_at: z.number().nullable(),
   conflicting_ids: z.string().nullable(),
+  /** The watched stream's version, when the append had a condition on one. */
+  watched_version: z.bigint().nullable(),
 });
 
 /** One append of a batch, as append_batch() reads it. */
@@ -67,6 +69,8 @@ export interface BatchAppend {
   expected: ExpectedVersion['kind'];
   expected_version: string;
   events: CheckedEvent[];
+  /** Written only if this stream is at this version at the append's place in the log (sql/functions/append_batch.sql). */
+  watch?: { stream_id: string; version: string };
 }
 
 /**

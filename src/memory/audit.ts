@@ -1,9 +1,9 @@
 import type { StreamWriter } from '../events/eventStore.js';
 import { comparePositions } from '../events/types.js';
-import type { JsonObject, Position } from '../events/types.js';
+import type { JsonObject, Position, ProposedEvent } from '../events/types.js';
 
 import { principalStamp, RESERVED_METADATA_KEY } from '../auth/principal.js';
-import { accessStream, MEMORY_EVENTS } from './model.js';
+import { accessStream, MEMORY_EVENTS, memoryStream } from './model.js';
 import type { Caller, Memory } from './model.js';
 
 /** What a read was: the operation and the query it answered (filters, search text, ids asked for). */
@@ -79,23 +79,57 @@ export async function recordRetrieval(
     [...byPerson].map(([userId, memoryIds]) => ({
       streamId: accessStream(userId),
       events: [
-        {
-          type: MEMORY_EVENTS.retrieved,
-          data: {
-            caller: caller.name,
-            principal: principalStamp(caller),
-            user_id: userId,
-            operation: retrieval.operation,
-            // Another agent's memories, read through the shared-context scope: said so in the record.
-            shared: memoryIds.some((id) => others.has(id)),
-            memory_ids: memoryIds,
-            query: retrieval.query,
-          },
-          metadata: { user_id: userId, caller: caller.name, [RESERVED_METADATA_KEY]: { principal: principalStamp(caller) } },
-        },
+        retrievedEvent(
+          caller,
+          userId,
+          memoryIds,
+          memoryIds.some((id) => others.has(id)),
+          retrieval,
+        ),
       ],
     })),
     signal,
   );
   return results.map((result) => result.lastPosition).reduce((a, b) => (comparePositions(a, b) >= 0 ? a : b));
+}
+
+/**
+ * Records a read of one memory answered from a cache, on the condition that the memory is at
+ * the cached version when the record commits: true when recorded (the cached state is the
+ * memory's state at its read record, so it is the answer), false when the memory had changed
+ * and nothing was recorded (the caller reads PostgreSQL and records that read instead).
+ */
+export async function recordCachedRetrieval(
+  writer: StreamWriter,
+  caller: Caller,
+  memory: Memory & { userId: string },
+  retrieval: Retrieval,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const shared = caller.agentId !== null && memory.agentId !== caller.agentId;
+  const recorded = await writer.appendIfStreamAt(
+    accessStream(memory.userId),
+    [retrievedEvent(caller, memory.userId, [memory.id], shared, retrieval)],
+    { streamId: memoryStream(memory.id), version: memory.version },
+    signal,
+  );
+  return recorded !== 'changed';
+}
+
+// The memory_retrieved event of a read of one person's memories.
+function retrievedEvent(caller: Caller, userId: string, memoryIds: string[], shared: boolean, retrieval: Retrieval): ProposedEvent {
+  return {
+    type: MEMORY_EVENTS.retrieved,
+    data: {
+      caller: caller.name,
+      principal: principalStamp(caller),
+      user_id: userId,
+      operation: retrieval.operation,
+      // Another agent's memories, read through the shared-context scope: said so in the record.
+      shared,
+      memory_ids: memoryIds,
+      query: retrieval.query,
+    },
+    metadata: { user_id: userId, caller: caller.name, [RESERVED_METADATA_KEY]: { principal: principalStamp(caller) } },
+  };
 }

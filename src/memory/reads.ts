@@ -2,10 +2,10 @@ import type { DatabasePool } from 'slonik';
 import type { z } from 'zod';
 import { InvalidArgument } from '../errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
-import type { JsonObject, Position } from '../events/types.js';
+import type { JsonObject } from '../events/types.js';
 import { checkPageSize } from '../paging.js';
 import type { PageTokens } from '../paging.js';
-import { recordRetrieval } from './audit.js';
+import { recordCachedRetrieval, recordRetrieval } from './audit.js';
 import type { Retrieval } from './audit.js';
 import { MemoryNotFound, SearchModeUnavailable } from './errors.js';
 import { checkRead, readableFilter } from './access.js';
@@ -105,22 +105,16 @@ export interface MemoryReads {
   getMemoryStats(caller: Caller, agentId: string): Promise<MemoryStats>;
 }
 
-/** A memory as a cache holds it, and the log position its state is known to be current at. */
-export interface CachedMemory {
-  memory: Memory;
-  asOf: Position;
-}
-
 /**
  * A read model in front of PostgreSQL for GetMemory (the Redis projection). It may lag: a read
- * is answered from it only when `isCurrent` proves the cached state is the memory's state at
- * the read's own audit event.
+ * is answered from it only when the cached memory's version is the memory's version at the
+ * read's own audit event, which the audit's commit reports (it watches the memory's stream).
  */
 export interface MemoryCache {
   /** The cached memory, or undefined (not cached, or the cache does not answer). */
-  lookup(id: string): Promise<CachedMemory | undefined>;
-  /** Whether no event of the memory lies between `cached.asOf` and the committed position `audited`. */
-  isCurrent(cached: CachedMemory, audited: Position): Promise<boolean>;
+  lookup(id: string): Promise<Memory | undefined>;
+  /** How a cached answer ended: served (current at its audit event), or read from PostgreSQL instead. */
+  verified(current: boolean): void;
 }
 
 /** What the reads need: the pool, the event store the access log is appended to, its limits. */
@@ -169,17 +163,15 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic, token
       const memoryId = checkMemoryId('id', id);
       const retrieval: Retrieval = { operation: 'get_memory', query: { id: memoryId, include_expired: includeExpired } };
       const cached = cache && (await cache.lookup(memoryId));
-      const served = cached && servable(cached.memory, includeExpired);
-      if (cache && cached && served) {
+      const served = cached && servable(cached, includeExpired);
+      if (cache && served) {
         checkRead(caller, served);
-        // The same record as a read from PostgreSQL (it names the memory's person and id, which
-        // never change), committed before the answer; then the cache must prove it is current.
-        const audited = await recordRetrieval(writer, caller, [served], retrieval, signal);
-        if (audited && (await cache.isCurrent(cached, audited))) return served;
-        // Recorded already: read PostgreSQL without a second record.
-        const row = await pool.maybeOne(getQuery(memoryId));
-        if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);
-        return fromRow(row);
+        // The same record as a read from PostgreSQL, committed before the answer, on the
+        // condition that the memory is still at the cached version at the record's place in the log.
+        const current = await recordCachedRetrieval(writer, caller, served, retrieval, signal);
+        cache.verified(current);
+        if (current) return served;
+        // The cache was behind: nothing was recorded, PostgreSQL answers (and records) below.
       }
       return auditedRead(
         caller,
@@ -340,13 +332,14 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic, token
 
 // The cached memory as GetMemory answers it, or undefined when PostgreSQL must answer: not
 // about a person (no read record proves the cache current), hidden by expiry, or near it.
-function servable(memory: Memory, includeExpired: boolean): Memory | undefined {
-  if (memory.userId === null) return undefined;
-  if (memory.expiresAt === null) return memory;
+function servable(memory: Memory, includeExpired: boolean): (Memory & { userId: string }) | undefined {
+  const { userId } = memory;
+  if (userId === null) return undefined;
+  if (memory.expiresAt === null) return { ...memory, userId };
   const left = memory.expiresAt - Date.now();
   if (Math.abs(left) < EXPIRY_MARGIN_MS) return undefined;
-  if (left > 0) return memory;
-  return includeExpired ? { ...memory, expired: true } : undefined;
+  if (left > 0) return { ...memory, userId };
+  return includeExpired ? { ...memory, userId, expired: true } : undefined;
 }
 
 // The first results whose documents (content and metadata, as JSON) fit in `maxBytes`, the

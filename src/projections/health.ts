@@ -3,7 +3,7 @@ import { logPosition } from '../events/types.js';
 import type { Logger } from '../log.js';
 import { ServingStatus } from '../server/health.js';
 import type { HealthStatus } from '../server/health.js';
-import type { LogHead } from '../tails/logHead.js';
+import type { EventStore } from '../events/eventStore.js';
 import type { ProjectionName } from './admin.js';
 
 /** The health service name of a projection: grpc.health.v1 Check with it says whether it keeps up. */
@@ -21,16 +21,24 @@ const LAG_EVENTS = 10_000;
  */
 export function watchProjections(
   consumers: Partial<Record<ProjectionName, Consumer>>,
-  { health, head, log }: { health: HealthStatus; head: LogHead; log: Logger },
+  { health, store, log }: { health: HealthStatus; store: Pick<EventStore, 'logEnd'>; log: Logger },
 ): () => void {
   const lagging = new Map<ProjectionName, boolean>();
-  const check = () => {
+  let checking = false;
+  const check = async () => {
+    if (checking) return;
+    checking = true;
+    // The end of the log, read once a check: keeping the log's head read after every commit only for this would cost more.
+    const end = await store.logEnd().catch(() => undefined);
+    checking = false;
+    // PostgreSQL does not answer: the database probe says so; the projections' health waits.
+    if (!end) return;
     for (const [name, consumer] of Object.entries(consumers) as [ProjectionName, Consumer | undefined][]) {
       if (!consumer) continue;
       const status = consumer.status();
       // Only the replica holding the consumer's lock knows how it is doing.
       if (!status.active) continue;
-      const behind = logPosition(head.next()) - 1n - logPosition(status.checkpoint);
+      const behind = logPosition(end) - 1n - logPosition(status.checkpoint);
       const lags = status.failedAttempts > 0 || behind > BigInt(LAG_EVENTS);
       health.set(projectionHealthName(name), lags ? ServingStatus.NOT_SERVING : ServingStatus.SERVING);
       if (lags !== (lagging.get(name) ?? false)) {
@@ -42,7 +50,7 @@ export function watchProjections(
   };
   for (const [name, consumer] of Object.entries(consumers))
     if (consumer) health.set(projectionHealthName(name as ProjectionName), ServingStatus.SERVING);
-  const timer = setInterval(check, WATCH_MS);
+  const timer = setInterval(() => void check(), WATCH_MS);
   timer.unref();
   return () => clearInterval(timer);
 }

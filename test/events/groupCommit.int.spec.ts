@@ -242,6 +242,79 @@ describe('Group commit', () => {
     }
   });
 
+  describe("an append on a condition on another stream (a cached read's record)", () => {
+    const one = (): ProposedEvent[] => [{ type: 't', data: {}, metadata: {} }];
+    const exists = async (streamId: string) => (await t.app.eventStore.getStreamInfo(streamId)).exists;
+    let writer: ReturnType<TestApp['app']['eventStore']['claimStreams']>;
+    before(() => {
+      writer = t.app.eventStore.claimStreams(['watch-']);
+    });
+
+    it('is written only when the watched stream is at the version given (0: no such stream)', async () => {
+      const watched = `watched-${randomUUID()}`;
+      await t.app.eventStore.appendToStream(watched, { kind: 'no_stream' }, [...one(), ...one(), ...one()]);
+      const at = `watch-${randomUUID()}`;
+      const result = await writer.appendIfStreamAt(at, one(), { streamId: watched, version: 3n });
+      assert.notEqual(result, 'changed');
+      assert.ok(await exists(at));
+      const behind = `watch-${randomUUID()}`;
+      assert.equal(await writer.appendIfStreamAt(behind, one(), { streamId: watched, version: 2n }), 'changed');
+      assert.equal(await exists(behind), false, 'nothing written');
+      const none = `watch-${randomUUID()}`;
+      assert.notEqual(await writer.appendIfStreamAt(none, one(), { streamId: `watched-${randomUUID()}`, version: 0n }), 'changed');
+    });
+
+    // Several appends made to share one batch: the first waits for the held log counter, the rest queue behind it.
+    async function inOneBatch<T>(calls: () => Promise<T>[]): Promise<T[]> {
+      const blocker = await holdLogCounter(t.databaseUrl);
+      try {
+        const first = t.app.eventStore.appendToStream(`first-${randomUUID()}`, { kind: 'any' }, one());
+        await sleep(50);
+        const rest = calls();
+        await sleep(50);
+        await blocker.commit();
+        await first;
+        return await Promise.all(rest);
+      } finally {
+        await blocker.end();
+      }
+    }
+
+    it('is checked at its own place in a shared batch, after the appends before it (the loop) and beside others (set-wise)', async () => {
+      const watched = `watched-${randomUUID()}`;
+      await t.app.eventStore.appendToStream(watched, { kind: 'no_stream' }, one());
+      const streams = [`watch-${randomUUID()}`, `watch-${randomUUID()}`, `plain-${randomUUID()}`];
+      const before = t.app.eventStore.stats().batches;
+      // The watched stream is written in the batch: each condition sees what came before it.
+      const [stale, update, current, unrelated] = await inOneBatch<unknown>(() => [
+        writer.appendIfStreamAt(streams[0]!, one(), { streamId: watched, version: 2n }),
+        t.app.eventStore.appendToStream(watched, { kind: 'exact', version: 1n }, one()),
+        writer.appendIfStreamAt(streams[1]!, one(), { streamId: watched, version: 2n }),
+        t.app.eventStore.appendToStream(streams[2]!, { kind: 'no_stream' }, one()),
+      ]);
+      assert.equal(t.app.eventStore.stats().batches, before + 2, 'the held append, then one batch');
+      assert.equal(stale, 'changed');
+      assert.equal((update as AppendResult).nextExpectedVersion, 2n);
+      assert.notEqual(current, 'changed');
+      assert.equal((unrelated as AppendResult).nextExpectedVersion, 1n, 'a refused condition fails no neighbour');
+      assert.deepEqual(await Promise.all(streams.slice(0, 3).map(exists)), [false, true, true]);
+      // Not written in the batch: the set-wise statement, each condition on its own.
+      const other = `watched-${randomUUID()}`;
+      await t.app.eventStore.appendToStream(other, { kind: 'no_stream' }, one());
+      const setWise = Array.from({ length: 3 }, () => `watch-${randomUUID()}`);
+      const answers = await inOneBatch(() => [
+        writer.appendIfStreamAt(setWise[0]!, one(), { streamId: other, version: 1n }),
+        writer.appendIfStreamAt(setWise[1]!, one(), { streamId: other, version: 7n }),
+        writer.appendIfStreamAt(setWise[2]!, one(), { streamId: watched, version: 2n }),
+      ]);
+      assert.deepEqual(
+        answers.map((a) => (a === 'changed' ? a : 'appended')),
+        ['appended', 'changed', 'appended'],
+      );
+      assert.deepEqual(await Promise.all(setWise.map(exists)), [true, false, true]);
+    });
+  });
+
   it('holds no connection between batches: a pool of one connection appends and reads', async () => {
     const one = await startTestApp({ DB_POOL_SIZE: '1' });
     try {

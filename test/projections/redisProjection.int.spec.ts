@@ -173,6 +173,49 @@ describe('Redis projection', function () {
     assert.equal(log.length, 1, 'one record for the one answered read');
   });
 
+  it('answers reads racing updates with the state at each read, never an older one, and records each answered read once', async function () {
+    this.timeout(60_000);
+    const userId = `u-${randomUUID()}`;
+    const { memory } = await t.memory.storeMemory(
+      { agentId: 'sleep', userId, type: MemoryType.FACT, content: { text: 'v1' } },
+      agent('writer'),
+    );
+    const id = memory!.id;
+    let acknowledged = 1n; // the newest version whose update was answered
+    let writing = true;
+    const writer = (async () => {
+      for (let v = 2n; v <= 40n; v++) {
+        await t.memory.updateMemory({ id, content: { text: `v${v}` } }, agent('writer'));
+        acknowledged = v;
+        // Pauses now and then until the projection caught up and Redis served a read.
+        if (v % 8n === 0n) {
+          await caughtUp(t);
+          const served = t.app.redisProjection!.cache.stats().served;
+          await eventually(() => t.app.redisProjection!.cache.stats().served > served, 'a read served from Redis');
+        }
+      }
+      writing = false;
+    })();
+    const before = t.app.redisProjection!.cache.stats();
+    let reads = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (writing) {
+          const floor = acknowledged;
+          const read = (await t.memory.getMemory({ id }, agent('reader'))).memory!;
+          reads++;
+          assert.ok(read.version >= floor, `read version ${read.version} after version ${floor} was acknowledged`);
+          assert.deepEqual(read.content, { text: `v${read.version}` }, 'the content of the version it says');
+        }
+      }),
+    );
+    await writer;
+    const after = t.app.redisProjection!.cache.stats();
+    assert.ok(after.served > before.served, 'some reads were served from Redis');
+    const records = (await t.app.eventStore.readStream(accessStream(userId), 0n, 'forwards', 1000)).events;
+    assert.equal(records.length, reads, 'one record per answered read, none for a cached answer found stale');
+  });
+
   it('reports each projection with its checkpoint and lag', async () => {
     const statuses = await projectionStatus(t.app.pool, t.app.eventStore);
     const redisStatus = statuses.find((s) => s.name === 'redis')!;

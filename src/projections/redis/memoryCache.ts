@@ -1,15 +1,12 @@
-import { comparePositions, positionAfter } from '../../events/types.js';
-import type { JsonObject, Position } from '../../events/types.js';
+import type { JsonObject } from '../../events/types.js';
 import type { Logger } from '../../log.js';
-import { MEMORY_TYPES, memoryStream } from '../../memory/model.js';
+import { MEMORY_TYPES } from '../../memory/model.js';
 import type { Memory, MemoryType } from '../../memory/model.js';
 import type { MemoryCache } from '../../memory/reads.js';
-import type { LogHead } from '../../tails/logHead.js';
 import type { ProjectionRedis } from './client.js';
 import type { RedisKeys } from './keys.js';
-import { parsePosition } from './redisProjection.js';
 
-/** GetMemory reads so far: answered from Redis, refused by the verification, or not in Redis. */
+/** GetMemory reads so far: answered from Redis, found stale at their audit event, or not in Redis. */
 export interface CacheStats {
   served: number;
   unverified: number;
@@ -21,29 +18,21 @@ export interface RedisMemoryCache extends MemoryCache {
   stats(): CacheStats;
 }
 
-/** What the cache needs: the projection's Redis, and the process's head of the log to verify against. */
+/** What the cache needs: the projection's Redis. */
 export interface RedisMemoryCacheOptions {
   redis: ProjectionRedis;
   keys: RedisKeys;
-  head: LogHead;
   log: Logger;
-  /** How long a read waits for the head of the log to reach its own audit event. */
-  verifyWaitMs: number;
 }
 
-// Events of the head's window a verification looks through at most; beyond, PostgreSQL answers.
-const VERIFY_SCAN_MAX = 20_000;
-const SCAN_PAGE = 1_000;
-
 /**
- * GetMemory from the Redis projection, served only when verified current. A cached memory is
- * the memory's state as of a position p (the projection's applied position, read atomically
- * with it; or the memory's own last event, if later). Once the read's memory_retrieved event
- * has committed at position A, the memory's state at A is the cached one exactly when no event
- * of the memory's stream lies between p and A: the head of the log (which reads every commit,
- * of every replica) tells, from memory, without a query per read.
+ * GetMemory from the Redis projection. A cached memory is the memory's state at its cached
+ * version; the read's memory_retrieved event reports, as it commits, the memory's version at
+ * that point of the log (reads.ts), and the cached state is served only when the two are equal.
+ * Nothing waits for the projection or for the head of the log: a lagging projection costs a
+ * read from PostgreSQL, never a stale answer.
  */
-export function createRedisMemoryCache({ redis, keys, head, log, verifyWaitMs }: RedisMemoryCacheOptions): RedisMemoryCache {
+export function createRedisMemoryCache({ redis, keys, log }: RedisMemoryCacheOptions): RedisMemoryCache {
   let failing = false;
   const stats: CacheStats = { served: 0, unverified: 0, misses: 0 };
   return {
@@ -59,74 +48,18 @@ export function createRedisMemoryCache({ redis, keys, head, log, verifyWaitMs }:
         stats.misses++;
         return undefined;
       }
-      const [appliedText, flat] = reply;
-      const applied = parsePosition(appliedText);
-      if (!applied || flat.length === 0) {
-        stats.misses++;
-        return undefined;
-      }
+      const flat = reply[1];
       const hash: Record<string, string> = {};
       for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
-      const memory = toMemory(hash);
-      const own = parsePosition(hash.position);
-      if (!memory || !own) {
-        stats.misses++;
-        return undefined;
-      }
-      const asOf = comparePositions(own, applied) > 0 ? own : applied;
-      // Changed since, as far as this process has read the log already: PostgreSQL answers,
-      // and records the read only if it finds the memory.
-      if (changedSince(id, asOf, head.next()) !== false) {
-        stats.unverified++;
-        return undefined;
-      }
-      return { memory, asOf };
+      const memory = flat.length === 0 ? undefined : toMemory(hash);
+      if (!memory) stats.misses++;
+      return memory;
     },
-
-    async isCurrent(cached, audited) {
-      const current = await verify(cached.memory.id, cached.asOf, audited);
+    verified(current) {
       if (current) stats.served++;
       else stats.unverified++;
-      return current;
     },
   };
-
-  async function verify(id: string, asOf: Position, audited: Position): Promise<boolean> {
-    if (comparePositions(asOf, audited) >= 0) return true;
-    if (!(await headReached(head, audited, verifyWaitMs))) return false;
-    return changedSince(id, asOf, audited) === false;
-  }
-
-  // Whether an event of the memory lies after `asOf` and before `until`, from the head's
-  // window; 'unknown' when the window does not reach back that far.
-  function changedSince(id: string, asOf: Position, until: Position): boolean | 'unknown' {
-    const stream = memoryStream(id);
-    let cursor = positionAfter(asOf);
-    for (let scanned = 0; scanned < VERIFY_SCAN_MAX; ) {
-      const events = head.read(cursor, SCAN_PAGE);
-      if (events === 'behind') return 'unknown';
-      for (const event of events) {
-        if (comparePositions(event.position, until) >= 0) return false;
-        if (event.streamId === stream) return true;
-      }
-      if (events.length === 0) return false;
-      scanned += events.length;
-      cursor = positionAfter(events.at(-1)!.position);
-    }
-    return 'unknown';
-  }
-}
-// Waits until the head has read past `position`; false when it has not within `ms`.
-async function headReached(head: LogHead, position: Position, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (comparePositions(head.next(), position) <= 0) {
-    const left = deadline - Date.now();
-    if (left <= 0) return false;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([head.changed(), new Promise((resolve) => (timer = setTimeout(resolve, left)))]);
-    clearTimeout(timer);
-  }
-  return true;
 }
 
 // The memory a hash holds; undefined if any field is missing (a hash half-expired, or older).

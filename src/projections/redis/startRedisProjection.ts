@@ -1,7 +1,6 @@
 import type { RedisConfig } from '../../config.js';
 import type { Consumer, ConsumerDefinition } from '../../consumers/consumer.js';
 import type { Logger } from '../../log.js';
-import type { LogHead } from '../../tails/logHead.js';
 import { openRedis } from './client.js';
 import { redisKeys } from './keys.js';
 import { createRedisMemoryCache } from './memoryCache.js';
@@ -20,27 +19,19 @@ export interface RunningRedisProjection {
 /** What starting the Redis projection needs from the composition root. */
 export interface RedisProjectionParts {
   config: RedisConfig;
-  head: LogHead;
   log: Logger;
   retryMaxMs: number;
   pool: DatabasePool;
   startConsumer(definition: ConsumerDefinition): Consumer;
 }
 
-// A GetMemory read waits at most this long for the head of the log to reach its audit event,
-// then reads PostgreSQL instead.
-const VERIFY_WAIT_MS = 50;
 // A read from Redis slower than this falls back to PostgreSQL (a stalled Redis stalls no read).
 const READ_TIMEOUT_MS = 100;
 const APPLY_TIMEOUT_MS = 2_000;
 
-/**
- * Starts the Redis projection's consumer and its read cache. The cache verifies reads against
- * the head of the log, which it keeps reading (attached) for as long as the projection runs.
- */
+/** Starts the Redis projection's consumer and its read cache. */
 export async function startRedisProjection({
   config,
-  head,
   log,
   pool,
   retryMaxMs,
@@ -50,17 +41,15 @@ export async function startRedisProjection({
   const keys = redisKeys(config.keyPrefix);
   const writer = openRedis({ url: config.url, log: projectionLog, role: 'projection', commandTimeoutMs: APPLY_TIMEOUT_MS });
   const reader = openRedis({ url: config.url, log: projectionLog, role: 'reads', commandTimeoutMs: READ_TIMEOUT_MS });
-  const detach = await head.attach();
   const replayFromStart = () => createCheckpoints(pool).reset(REDIS_PROJECTION);
   const definition = redisProjection({ redis: writer, keys, limits: config, replayFromStart, log: projectionLog });
   const consumer = startConsumer({ ...definition, retry: { maxMs: retryMaxMs } });
-  const cache = createRedisMemoryCache({ redis: reader, keys, head, log: projectionLog, verifyWaitMs: VERIFY_WAIT_MS });
+  const cache = createRedisMemoryCache({ redis: reader, keys, log: projectionLog });
   return {
     consumer,
     cache,
     async stop() {
       await consumer.stop();
-      detach();
       writer.disconnect();
       reader.disconnect();
     },
