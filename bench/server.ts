@@ -60,6 +60,10 @@ export async function startServer(databaseUrl: string, poolSize: number, env: Re
       // What checking a key costs is measured apart, by bench/security.ts.
       AUTH_ANONYMOUS: 'true',
       AUREN_SECRET: 'bench-secret-bench-secret-bench-secret-00',
+      // The projections are measured by their own bench (bench/projections/): here the event
+      // store and MemoryService alone, as Emmett and plain pg have none. Without it, every server
+      // would start an embedded Chroma and project each memory event into it while measured.
+      CHROMA_URL: 'off',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

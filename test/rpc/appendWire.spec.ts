@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { BinaryWriter } from '@bufbuild/protobuf/wire';
+import { InvalidArgument } from '../../src/errors.js';
+import type { JsonObject, JsonValue } from '../../src/events/types.js';
+import { AppendToStreamRequestSchema, ExpectedVersionKind } from '../../src/gen/auren/v1/events_pb.js';
+import { decodeAppendRequest } from '../../src/rpc/appendWire.js';
+import { binaryReadOptions, checkMessage, installWireTextDecoding } from '../../src/rpc/requestCheck.js';
+
+// The direct decoder of AppendToStreamRequest (GRPC_PORT's hot path) against protobuf-es and the
+// wire checks, which decode everything else: on any bytes, it either declines or gives exactly
+// what they give, and it declines whatever they would refuse or change.
+
+/** A small deterministic generator, so a failure can be replayed from its seed. */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+const TEXTS = [
+  '',
+  'a',
+  'memory_created',
+  'Wakes at 3am — most nights ☾',
+  '睡眠',
+  '😀',
+  'key with spaces',
+  '__proto__',
+  'x'.repeat(300),
+  '0',
+  '10',
+];
+
+function document(next: () => number, depth: number): JsonObject {
+  const object: JsonObject = {};
+  const keys = Math.floor(next() * 6);
+  for (let i = 0; i < keys; i++)
+    object[`${TEXTS[Math.floor(next() * TEXTS.length)]!.replace('__proto__', 'proto')}${i}`] = value(next, depth);
+  return object;
+}
+
+function value(next: () => number, depth: number): JsonValue {
+  const pick = Math.floor(next() * (depth > 4 ? 5 : 7));
+  switch (pick) {
+    case 0:
+      return null;
+    case 1:
+      return [0, -0.5, 1e300, 42, -7, 0.1, Number.MIN_VALUE][Math.floor(next() * 7)]!;
+    case 2:
+      return TEXTS[Math.floor(next() * TEXTS.length)]!;
+    case 3:
+      return next() < 0.5;
+    case 4:
+      return '';
+    case 5:
+      return document(next, depth + 1);
+    default:
+      return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1));
+  }
+}
+
+function request(next: () => number) {
+  const kinds = [ExpectedVersionKind.ANY, ExpectedVersionKind.NO_STREAM, ExpectedVersionKind.STREAM_EXISTS, ExpectedVersionKind.EXACT];
+  return create(AppendToStreamRequestSchema, {
+    streamId: next() < 0.1 ? '' : `stream-${TEXTS[Math.floor(next() * TEXTS.length)]!}`,
+    expected: next() < 0.2 ? undefined : { kind: kinds[Math.floor(next() * kinds.length)]!, version: BigInt(Math.floor(next() * 1e6)) },
+    events: Array.from({ length: Math.floor(next() * 5) }, () => ({
+      eventId: next() < 0.5 ? '' : '3f2b8c1e-5d6a-4f7b-9c0d-1e2f3a4b5c6d',
+      type: TEXTS[Math.floor(next() * TEXTS.length)]!.replace('__proto__', 't'),
+      data: next() < 0.2 ? undefined : document(next, 1),
+      metadata: next() < 0.5 ? undefined : document(next, 1),
+      correlationId: next() < 0.7 ? '' : 'c-1',
+      causationId: next() < 0.7 ? '' : 'c-2',
+    })),
+  });
+}
+
+/** What GRPC_PORT made of these bytes before the direct decoder: protobuf-es, then the wire checks. */
+function general(bytes: Uint8Array): unknown {
+  try {
+    const message = fromBinary(AppendToStreamRequestSchema, bytes, binaryReadOptions);
+    checkMessage(AppendToStreamRequestSchema, message as never, '');
+    return message;
+  } catch (error) {
+    return error instanceof InvalidArgument ? 'refused' : 'undecodable';
+  }
+}
+
+describe('AppendToStreamRequest read straight from the wire', () => {
+  before(() => installWireTextDecoding());
+
+  it('reads random requests exactly as protobuf-es does', () => {
+    const next = random(7);
+    for (let i = 0; i < 2_000; i++) {
+      const bytes = toBinary(AppendToStreamRequestSchema, request(next));
+      const direct = decodeAppendRequest(bytes);
+      assert.ok(direct, `request ${i} was declined`);
+      assert.deepEqual(direct, general(bytes), `request ${i}`);
+    }
+  });
+
+  it('on damaged bytes, declines or gives what protobuf-es and the checks give', () => {
+    const next = random(11);
+    let taken = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const bytes = Buffer.from(toBinary(AppendToStreamRequestSchema, request(next)));
+      if (bytes.length === 0) continue;
+      const damaged = Buffer.from(bytes);
+      const at = Math.floor(next() * damaged.length);
+      const how = next();
+      let input: Buffer;
+      if (how < 0.5) {
+        damaged[at] = Math.floor(next() * 256);
+        input = damaged;
+      } else if (how < 0.75) input = damaged.subarray(0, at);
+      else input = Buffer.concat([damaged.subarray(0, at), Buffer.from([Math.floor(next() * 256)]), damaged.subarray(at)]);
+      const direct = decodeAppendRequest(input);
+      if (direct === undefined) continue;
+      taken++;
+      assert.deepEqual(direct, general(input), `damaged request ${i}: ${input.toString('hex')}`);
+    }
+    assert.ok(taken > 1_000, `only ${taken} damaged requests were still plain`);
+  });
+
+  // Bytes written by hand: each is something the general way refuses or changes.
+  const cases: [string, (w: BinaryWriter) => void][] = [
+    ['an unknown field', (w) => w.tag(9, 2).string('x')],
+    ['a field twice', (w) => w.tag(1, 2).string('a').tag(1, 2).string('b')],
+    ['invalid UTF-8 in the stream id', (w) => w.tag(1, 2).bytes(Buffer.from([0x61, 0xff]))],
+    ['NUL in the stream id', (w) => w.tag(1, 2).string('a\u0000b')],
+    [
+      'a version over int64',
+      (w) =>
+        w.tag(2, 2).bytes(
+          new BinaryWriter()
+            .tag(2, 0)
+            .uint64(2n ** 63n)
+            .finish(),
+        ),
+    ],
+    ['an unknown expected-version kind', (w) => w.tag(2, 2).bytes(new BinaryWriter().tag(1, 0).int32(99).finish())],
+    [
+      'a "__proto__" key in data',
+      (w) =>
+        w.tag(3, 2).bytes(
+          new BinaryWriter()
+            .tag(3, 2)
+            .bytes(
+              new BinaryWriter()
+                .tag(1, 2)
+                .bytes(
+                  new BinaryWriter()
+                    .tag(1, 2)
+                    .string('__proto__')
+                    .tag(2, 2)
+                    .bytes(new BinaryWriter().tag(4, 0).bool(true).finish())
+                    .finish(),
+                )
+                .finish(),
+            )
+            .finish(),
+        ),
+    ],
+    [
+      'a NaN in data',
+      (w) =>
+        w.tag(3, 2).bytes(
+          new BinaryWriter()
+            .tag(3, 2)
+            .bytes(
+              new BinaryWriter()
+                .tag(1, 2)
+                .bytes(new BinaryWriter().tag(1, 2).string('n').tag(2, 2).bytes(new BinaryWriter().tag(2, 1).double(NaN).finish()).finish())
+                .finish(),
+            )
+            .finish(),
+        ),
+    ],
+  ];
+  for (const [what, write] of cases) {
+    it(`declines ${what}`, () => {
+      const w = new BinaryWriter();
+      write(w);
+      assert.equal(decodeAppendRequest(w.finish()), undefined);
+    });
+  }
+});
