@@ -24,6 +24,9 @@ export function checkActsAs(caller: Caller, agentId: string, what: string, userI
 export function readableAgent(caller: Caller, agentId: string | null, userId: string | null): string | null {
   if (caller.agentId === null || holds(caller, 'memory:shared')) return agentId;
   if (agentId !== null && agentId !== caller.agentId)
-    throw new PermissionDenied(`an agent key for '${caller.agentId}' reads other agents' records only with the scope 'memory:shared'`, userId);
+    throw new PermissionDenied(
+      `an agent key for '${caller.agentId}' reads other agents' records only with the scope 'memory:shared'`,
+      userId,
+    );
   return caller.agentId;
 }

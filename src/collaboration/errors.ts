@@ -13,9 +13,14 @@ export class CollaborationNotFound extends DomainError {
     readonly kind: CollaborationKind,
     readonly id: string,
   ) {
-    super('not_found', `${kind.toUpperCase()}_NOT_FOUND`, `${kind === 'profile' ? `the profile of '${id}'` : `${kind} '${id}'`} does not exist`, {
-      [idKey(kind)]: id,
-    });
+    super(
+      'not_found',
+      `${kind.toUpperCase()}_NOT_FOUND`,
+      `${kind === 'profile' ? `the profile of '${id}'` : `${kind} '${id}'`} does not exist`,
+      {
+        [idKey(kind)]: id,
+      },
+    );
   }
 }
 

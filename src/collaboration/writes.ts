@@ -147,7 +147,12 @@ function metadataOf(caller: Caller, userId: string | null, facts: JsonObject = {
 const exact = (version: bigint): ExpectedVersion => ({ kind: 'exact', version });
 
 /** Creates the write side. */
-export function createCollaborationWrites({ pool, writer, documentMaxBytes: max, newId = randomUUID }: CollaborationWritesOptions): CollaborationWrites {
+export function createCollaborationWrites({
+  pool,
+  writer,
+  documentMaxBytes: max,
+  newId = randomUUID,
+}: CollaborationWritesOptions): CollaborationWrites {
   const one = (streamId: string, expected: ExpectedVersion, event: ProposedEvent, signal?: AbortSignal): Promise<AppendResult> =>
     writer.append(streamId, expected, [event], signal);
 
@@ -281,7 +286,13 @@ export function createCollaborationWrites({ pool, writer, documentMaxBytes: max,
           exact(row.version),
           {
             type: EVENTS.handoffAcknowledged,
-            data: { handoff_id: id, user_id: row.user_id, to_agent: row.to_agent, acknowledged_by: caller.name, note: note === '' ? null : note },
+            data: {
+              handoff_id: id,
+              user_id: row.user_id,
+              to_agent: row.to_agent,
+              acknowledged_by: caller.name,
+              note: note === '' ? null : note,
+            },
             metadata: metadataOf(caller, row.user_id),
           },
           signal,
@@ -438,8 +449,7 @@ export function createCollaborationWrites({ pool, writer, documentMaxBytes: max,
 
     async validateKnowledge(caller, input, signal) {
       const id = checkId('knowledge_id', input.knowledgeId);
-      if (input.status !== 'validated' && input.status !== 'rejected')
-        throw new InvalidArgument('status', 'expects VALIDATED or REJECTED');
+      if (input.status !== 'validated' && input.status !== 'rejected') throw new InvalidArgument('status', 'expects VALIDATED or REJECTED');
       const evidence = input.evidence === undefined ? undefined : checkDocument('evidence', input.evidence, max);
       const confidence = input.confidence === undefined ? undefined : checkConfidence('confidence', input.confidence);
       for (let attempt = 1; ; attempt++) {

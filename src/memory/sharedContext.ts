@@ -68,7 +68,8 @@ function decisionsQuery(userId: string, limit: number) {
 /** Reads the memories of a shared context on `connection` (a transaction's, for one snapshot). */
 export async function readSharedMemories(connection: CommonQueryMethods, query: SharedMemoriesQuery): Promise<SharedMemories> {
   const agentIds = (await connection.any(agentsQuery(query.userId))).map((row) => row.agent_id).filter((a) => a !== query.requestingAgent);
-  const rows = agentIds.length === 0 ? [] : await connection.any(perAgentQuery(query.userId, agentIds, query.minConfidence, query.perAgent));
+  const rows =
+    agentIds.length === 0 ? [] : await connection.any(perAgentQuery(query.userId, agentIds, query.minConfidence, query.perAgent));
   const byAgent = new Map<string, Memory[]>(agentIds.map((agentId) => [agentId, []]));
   for (const row of rows) byAgent.get(row.agent_id)!.push(toMemory(row));
   const decisions = (await connection.any(decisionsQuery(query.userId, query.decisions))).map((row) => toMemory(row));

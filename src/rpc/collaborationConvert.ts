@@ -18,7 +18,15 @@ import type {
   UserProfile as ProtoProfile,
 } from '../gen/auren/v1/memory_pb.js';
 import { InvalidArgument } from '../errors.js';
-import type { BiometricReading, Handoff, Hypothesis, HypothesisStatus, Knowledge, KnowledgeStatus, UserProfile } from '../collaboration/model.js';
+import type {
+  BiometricReading,
+  Handoff,
+  Hypothesis,
+  HypothesisStatus,
+  Knowledge,
+  KnowledgeStatus,
+  UserProfile,
+} from '../collaboration/model.js';
 
 // Protobuf ⇄ the collaboration module's model.
 
