@@ -1,11 +1,13 @@
 import { sql } from 'slonik';
+import type { FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import type { JsonObject } from '../events/types.js';
 import { HYPOTHESIS_STATUSES, KNOWLEDGE_STATUSES } from './model.js';
 import type { BiometricReading, Handoff, Hypothesis, Knowledge, KnowledgeStatus, HypothesisStatus, UserProfile } from './model.js';
 
 // Every statement of the collaboration module, and the rows they return. The rows are kept by
-// the trigger apply_collaboration_event (sql/functions/): this module only reads them.
+// the trigger apply_collaboration_event (sql/functions/): this module only reads them. Orders
+// name the table's columns: a bare `id` would be the selected `id::text`, which no index holds.
 
 const jsonObject = z.custom<JsonObject>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
 
@@ -63,7 +65,7 @@ export function pendingHandoffsQuery(agentId: string, userId: string | null, use
   return sql.type(handoffRow)`
     select ${handoffColumns} from agent_handoffs
      where to_agent = ${agentId} and acknowledged_at is null ${person} ${tenant}
-     order by created_at, id limit ${limit}`;
+     order by agent_handoffs.created_at, agent_handoffs.id limit ${limit}`;
 }
 
 const hypothesisRow = z.object({
@@ -104,6 +106,12 @@ export function toHypothesis(r: z.infer<typeof hypothesisRow>): Hypothesis {
   };
 }
 
+// A hypothesis as JSON (in sharedContextQuery): its version as text, JSON has no 64-bit integers.
+const hypothesisJsonRow = hypothesisRow.extend({ version: z.string() });
+
+/** A hypothesis of sharedContextQuery as the domain's Hypothesis. */
+export const hypothesisFromJson = (r: z.infer<typeof hypothesisJsonRow>): Hypothesis => toHypothesis({ ...r, version: BigInt(r.version) });
+
 /** One hypothesis. */
 export const hypothesisQuery = (id: string) => sql.type(hypothesisRow)`select ${hypothesisColumns} from hypotheses where id = ${id}::uuid`;
 
@@ -114,16 +122,27 @@ export function hypothesesQuery(userId: string, statuses: HypothesisStatus[], ag
   return sql.type(hypothesisRow)`
     select ${hypothesisColumns} from hypotheses
      where user_id = ${userId} ${status} ${agent}
-     order by formed_at desc, id desc limit ${limit}`;
+     order by hypotheses.formed_at desc, hypotheses.id desc limit ${limit}`;
 }
 
-/** A person's validated hypotheses, newest validation first (GetSharedContext). */
-export function validatedHypothesesQuery(userId: string, limit: number) {
-  return sql.type(hypothesisRow)`
-    select ${hypothesisColumns} from hypotheses
-     where user_id = ${userId} and status = 'validated'
-     order by resolved_at desc, id desc limit ${limit}`;
+/**
+ * GetSharedContext in one statement — one snapshot, one round trip: the memory module's part
+ * (`memories`, its own expression, parsed by it) and the validated hypotheses.
+ */
+export function sharedContextQuery(memories: FragmentSqlToken, userId: string, hypotheses: number) {
+  return sql.type(z.object({ memories: z.unknown(), hypotheses: z.array(hypothesisJsonRow) }))`
+    select ${memories} as memories,
+           coalesce((select jsonb_agg(validated order by validated.resolved_at desc, validated.id desc) from (
+             select id::text, agent_id, user_id, statement, status, initial_confidence, evidence, final_confidence,
+                    validation_evidence, resolved_by, ${ms(sql.fragment`formed_at`)} as formed_at,
+                    ${ms(sql.fragment`resolved_at`)} as resolved_at, version::text as version
+               from hypotheses
+              where user_id = ${userId} and status = 'validated'
+              order by hypotheses.resolved_at desc, hypotheses.id desc limit ${hypotheses}) validated), '[]'::jsonb) as hypotheses`;
 }
+
+// Times in JSON as epoch milliseconds, truncated as the pool's timestamptz parser truncates them.
+const ms = (column: FragmentSqlToken) => sql.fragment`floor(extract(epoch from ${column}) * 1000)::float8`;
 
 const profileRow = z.object({
   user_id: z.string(),
@@ -213,7 +232,7 @@ export function knowledgeListQuery(f: KnowledgeFilter) {
   return sql.type(knowledgeRow)`
     select ${knowledgeColumns} from specialist_knowledge
      where ${sql.join(conditions, sql.fragment` and `)}
-     order by confidence desc, created_at desc, id desc limit ${f.limit}`;
+     order by specialist_knowledge.confidence desc, specialist_knowledge.created_at desc, specialist_knowledge.id desc limit ${f.limit}`;
 }
 
 const readingRow = z.object({
@@ -237,5 +256,5 @@ export function readingsQuery(userId: string, from: number | null, to: number | 
   return sql.type(readingRow)`
     select id::text, user_id, source, data, measured_at, recorded_at from biometric_readings
      where user_id = ${userId} ${after} ${before}
-     order by measured_at, id limit ${limit}`;
+     order by biometric_readings.measured_at, biometric_readings.id limit ${limit}`;
 }

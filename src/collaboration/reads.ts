@@ -1,12 +1,11 @@
 import type { DatabasePool } from 'slonik';
-import { sql } from 'slonik';
 import { InvalidArgument } from '../errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
 import { DATA_ACCESSED, recordPersonAccess } from '../memory/audit.js';
 import { MEMORY_EVENTS } from '../memory/model.js';
 import type { Caller, Memory } from '../memory/model.js';
-import { readSharedMemories } from '../memory/sharedContext.js';
+import { parseSharedMemories, sharedMemoriesExpression } from '../memory/sharedContext.js';
 import { checkConfidence, checkName } from '../memory/validation.js';
 import { checkActsAs, checkPerson, readableAgent } from './access.js';
 import { CollaborationNotFound } from './errors.js';
@@ -23,7 +22,8 @@ import {
   toKnowledge,
   toProfile,
   toReading,
-  validatedHypothesesQuery,
+  hypothesisFromJson,
+  sharedContextQuery,
 } from './queries.js';
 import { checkCount } from './validation.js';
 
@@ -88,13 +88,12 @@ export function createCollaborationReads({ pool, writer }: CollaborationReadsOpt
       const hypotheses = checkCount('hypotheses_limit', query.hypotheses, limits(SHARED_CONTEXT.validatedHypotheses));
       checkPerson(caller, userId);
       checkActsAs(caller, requestingAgent, 'requesting_agent', userId);
-      // One snapshot: the memories, decisions and hypotheses as of one moment, whatever commits meanwhile.
-      const context = await pool.transaction(async (tx) => {
-        await tx.query(sql.unsafe`set transaction isolation level repeatable read, read only`);
-        const shared = await readSharedMemories(tx, { userId, requestingAgent, minConfidence, perAgent, decisions });
-        const validated = (await tx.any(validatedHypothesesQuery(userId, hypotheses))).map(toHypothesis);
-        return { agents: shared.agents, decisions: shared.decisions, validatedHypotheses: validated };
-      });
+      // One statement: the memories, decisions and hypotheses as of one snapshot, in one round trip.
+      const row = await pool.one(
+        sharedContextQuery(sharedMemoriesExpression({ userId, requestingAgent, minConfidence, perAgent, decisions }), userId, hypotheses),
+      );
+      const shared = parseSharedMemories(row.memories);
+      const context = { agents: shared.agents, decisions: shared.decisions, validatedHypotheses: row.hypotheses.map(hypothesisFromJson) };
       const memoryIds = [...context.agents.flatMap((a) => a.memories), ...context.decisions].map((m) => m.id);
       await record(
         caller,

@@ -1,11 +1,13 @@
 import { sql } from 'slonik';
-import type { CommonQueryMethods } from 'slonik';
+import type { FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
+import type { JsonObject } from '../events/types.js';
+import { MEMORY_TYPES } from './model.js';
 import type { Memory } from './model.js';
-import { readRow, toMemory } from './queries.js';
 
-// The memory module's part of GetSharedContext (src/collaboration/sharedContext.ts), read on
-// the connection of the caller's transaction so that it shares one snapshot with the rest.
+// The memory module's part of GetSharedContext (src/collaboration/reads.ts): an expression the
+// caller puts in its own statement beside its own parts, so that the whole context is read in
+// one statement — one snapshot and one round trip — and parsed back here.
 
 /** What the shared context asks of the memories. */
 export interface SharedMemoriesQuery {
@@ -25,19 +27,22 @@ export interface SharedMemories {
   decisions: Memory[];
 }
 
-// Live: not deleted (the partial indexes' condition) and not expired.
-const live = sql.fragment`deleted_at is null and expired_at is null and (expires_at is null or expires_at > now())`;
-const columns = sql.fragment`
-  id::text, agent_id, user_id, type, content, metadata, confidence, created_at, updated_at,
-  expires_at, deleted_at, expired_at, version, last_event_id::text, false as expired_now`;
+// Live: not deleted (the partial indexes' condition) and not expired. The orders name the
+// table's columns, so that they are the indexes' orders.
+const live = sql.fragment`memories.deleted_at is null and memories.expired_at is null
+  and (memories.expires_at is null or memories.expires_at > now())`;
+// Times as epoch milliseconds, truncated as the pool's timestamptz parser truncates them.
+const ms = (column: FragmentSqlToken) => sql.fragment`floor(extract(epoch from ${column}) * 1000)::float8`;
+const memoryJson = sql.fragment`jsonb_build_object(
+  'id', memories.id::text, 'agent_id', memories.agent_id, 'user_id', memories.user_id, 'type', memories.type,
+  'content', memories.content, 'metadata', memories.metadata, 'confidence', memories.confidence,
+  'created_at', ${ms(sql.fragment`memories.created_at`)}, 'updated_at', ${ms(sql.fragment`memories.updated_at`)},
+  'expires_at', ${ms(sql.fragment`memories.expires_at`)}, 'version', memories.version::text,
+  'last_event_id', memories.last_event_id::text)`;
 
-/**
- * The agents holding memories of a person, found from the data (the seed hard-coded six names):
- * a skip scan over memories_user_agent_newest, one index probe per agent rather than a read of
- * every memory of the person.
- */
-function agentsQuery(userId: string) {
-  return sql.type(z.object({ agent_id: z.string() }))`
+/** The agents holding memories of a person, found from the data (the seed hard-coded six names): a skip scan over memories_user_agents, one probe per agent. */
+function agentsOf(userId: string): FragmentSqlToken {
+  return sql.fragment`
     with recursive agents(agent_id) as (
       (select agent_id from memories where user_id = ${userId} and deleted_at is null order by agent_id limit 1)
       union all
@@ -49,29 +54,74 @@ function agentsQuery(userId: string) {
     select agent_id from agents where agent_id is not null`;
 }
 
-function perAgentQuery(userId: string, agents: string[], minConfidence: number, limit: number) {
-  return sql.type(readRow)`
-    select m.* from unnest(${sql.array(agents, 'text')}) as a(agent_id)
-     cross join lateral (
-       select ${columns} from memories
-        where agent_id = a.agent_id and user_id = ${userId} and ${live} and confidence >= ${minConfidence}
-        order by created_at desc, id desc limit ${limit}) m`;
+/** The newest live memories of `agentId` about a person at or above the threshold, as a JSON array, newest first. */
+function newestOf(agentId: FragmentSqlToken, q: SharedMemoriesQuery): FragmentSqlToken {
+  return sql.fragment`coalesce((select jsonb_agg(newest.memory order by newest.created_at desc, newest.id desc) from (
+      select ${memoryJson} as memory, memories.created_at, memories.id from memories
+       where memories.agent_id = ${agentId} and memories.user_id = ${q.userId} and ${live}
+         and memories.confidence >= ${q.minConfidence}
+       order by memories.created_at desc, memories.id desc limit ${q.perAgent}) newest), '[]'::jsonb)`;
 }
 
-function decisionsQuery(userId: string, limit: number) {
-  return sql.type(readRow)`
-    select ${columns} from memories
-     where user_id = ${userId} and type = 'decision' and ${live}
-     order by created_at desc, id desc limit ${limit}`;
+/**
+ * The shared memories of a person as one JSON expression: `{agents: [{agent_id, memories}],
+ * decisions: [...]}`. Put it in a statement; parse its value with parseSharedMemories.
+ */
+export function sharedMemoriesExpression(q: SharedMemoriesQuery): FragmentSqlToken {
+  return sql.fragment`jsonb_build_object(
+    'agents', coalesce((select jsonb_agg(jsonb_build_object('agent_id', others.agent_id, 'memories', ${newestOf(sql.fragment`others.agent_id`, q)})
+                                         order by others.agent_id)
+                          from (${agentsOf(q.userId)}) others where others.agent_id <> ${q.requestingAgent}), '[]'::jsonb),
+    'decisions', coalesce((select jsonb_agg(recent.memory order by recent.created_at desc, recent.id desc) from (
+        select ${memoryJson} as memory, memories.created_at, memories.id from memories
+         where memories.user_id = ${q.userId} and memories.type = 'decision' and ${live}
+         order by memories.created_at desc, memories.id desc limit ${q.decisions}) recent), '[]'::jsonb))`;
 }
 
-/** Reads the memories of a shared context on `connection` (a transaction's, for one snapshot). */
-export async function readSharedMemories(connection: CommonQueryMethods, query: SharedMemoriesQuery): Promise<SharedMemories> {
-  const agentIds = (await connection.any(agentsQuery(query.userId))).map((row) => row.agent_id).filter((a) => a !== query.requestingAgent);
-  const rows =
-    agentIds.length === 0 ? [] : await connection.any(perAgentQuery(query.userId, agentIds, query.minConfidence, query.perAgent));
-  const byAgent = new Map<string, Memory[]>(agentIds.map((agentId) => [agentId, []]));
-  for (const row of rows) byAgent.get(row.agent_id)!.push(toMemory(row));
-  const decisions = (await connection.any(decisionsQuery(query.userId, query.decisions))).map((row) => toMemory(row));
-  return { agents: [...byAgent].map(([agentId, memories]) => ({ agentId, memories })), decisions };
+const jsonObject = z.custom<JsonObject>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
+const memoryJsonRow = z.object({
+  id: z.string(),
+  agent_id: z.string(),
+  user_id: z.string().nullable(),
+  type: z.enum(MEMORY_TYPES),
+  content: jsonObject,
+  metadata: jsonObject,
+  confidence: z.number(),
+  created_at: z.number(),
+  updated_at: z.number(),
+  expires_at: z.number().nullable(),
+  version: z.string(),
+  last_event_id: z.string(),
+});
+const sharedMemoriesJson = z.object({
+  agents: z.array(z.object({ agent_id: z.string(), memories: z.array(memoryJsonRow) })),
+  decisions: z.array(memoryJsonRow),
+});
+
+function fromJson(m: z.infer<typeof memoryJsonRow>): Memory {
+  return {
+    id: m.id,
+    agentId: m.agent_id,
+    userId: m.user_id,
+    type: m.type,
+    content: m.content,
+    metadata: m.metadata,
+    confidence: m.confidence,
+    createdAt: m.created_at,
+    updatedAt: m.updated_at,
+    expiresAt: m.expires_at,
+    version: BigInt(m.version),
+    deleted: false,
+    expired: false,
+    lastEventId: m.last_event_id,
+  };
+}
+
+/** The value of sharedMemoriesExpression, checked, as the domain's memories. */
+export function parseSharedMemories(value: unknown): SharedMemories {
+  const parsed = sharedMemoriesJson.parse(value);
+  return {
+    agents: parsed.agents.map((a) => ({ agentId: a.agent_id, memories: a.memories.map(fromJson) })),
+    decisions: parsed.decisions.map(fromJson),
+  };
 }
