@@ -40,14 +40,18 @@ const memoryJson = sql.fragment`jsonb_build_object(
   'expires_at', ${ms(sql.fragment`memories.expires_at`)}, 'version', memories.version::text,
   'last_event_id', memories.last_event_id::text)`;
 
-/** The agents holding memories of a person, found from the data (the seed hard-coded six names): a skip scan over memories_user_agents, one probe per agent. */
+/**
+ * The agents holding memories of a person, found from the data (the seed hard-coded six names):
+ * a skip scan over memories_user_agents, one probe per agent. `agent_id <> ''` (always true) is
+ * that partial index's predicate, which no other statement states (sql/021).
+ */
 function agentsOf(userId: string): FragmentSqlToken {
   return sql.fragment`
     with recursive agents(agent_id) as (
-      (select agent_id from memories where user_id = ${userId} and deleted_at is null order by agent_id limit 1)
+      (select agent_id from memories where user_id = ${userId} and deleted_at is null and agent_id <> '' order by agent_id limit 1)
       union all
       select (select m.agent_id from memories m
-               where m.user_id = ${userId} and m.deleted_at is null and m.agent_id > a.agent_id
+               where m.user_id = ${userId} and m.deleted_at is null and m.agent_id <> '' and m.agent_id > a.agent_id
                order by m.agent_id limit 1)
         from agents a where a.agent_id is not null
     )
