@@ -198,6 +198,33 @@ class Knowledge:
         )
 
 
+@dataclass(frozen=True)
+class ConversationTurn:
+    """One turn of a conversation between an agent and a person."""
+
+    id: str
+    conversation_id: str
+    agent_id: str
+    user_id: str
+    message_context: JsonObject
+    insights: List[JsonObject]
+    follow_up_actions: List[JsonObject]
+    created_at: Optional[datetime]
+
+    @classmethod
+    def from_pb(cls, m: Any) -> "ConversationTurn":
+        return cls(
+            id=m.id,
+            conversation_id=m.conversation_id,
+            agent_id=m.agent_id,
+            user_id=m.user_id,
+            message_context=struct_to_dict(m.message_context),
+            insights=[struct_to_dict(x) for x in m.insights],
+            follow_up_actions=[struct_to_dict(x) for x in m.follow_up_actions],
+            created_at=time_of(m, "created_at"),
+        )
+
+
 class CollaborationMethods:
     """The collaboration calls of MemoryService; agent ids default to the client's agent."""
 
@@ -296,6 +323,27 @@ class CollaborationMethods:
         """Marks a handoff taken, by its receiving agent, once."""
         request = memory_pb2.AcknowledgeHandoffRequest(handoff_id=handoff_id, note=note)
         return self._call(self._memory.AcknowledgeHandoff, request, lambda r: Handoff.from_pb(r.handoff))
+
+    def record_conversation_turn(
+        self,
+        user_id: str,
+        message_context: Mapping[str, Any],
+        *,
+        conversation_id: str = "",
+        agent_id: Optional[str] = None,
+        insights: Iterable[Mapping[str, Any]] = (),
+        follow_up_actions: Iterable[Mapping[str, Any]] = (),
+    ) -> ConversationTurn:
+        """One turn of a conversation (event conversation_turn); no conversation_id starts a new one."""
+        request = memory_pb2.RecordConversationTurnRequest(
+            conversation_id=conversation_id,
+            agent_id=self._agent_or(agent_id),
+            user_id=user_id,
+            message_context=dict_to_struct(message_context),
+            insights=[dict_to_struct(x) for x in insights],
+            follow_up_actions=[dict_to_struct(x) for x in follow_up_actions],
+        )
+        return self._call(self._memory.RecordConversationTurn, request, lambda r: ConversationTurn.from_pb(r.turn))
 
     def form_hypothesis(
         self,

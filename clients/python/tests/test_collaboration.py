@@ -144,6 +144,10 @@ class TheCollaborationCalls(unittest.TestCase):
         self.assertEqual(training.acknowledge_handoff(handoff.id, note="load reduced").acknowledged_by, "training_agent")
         self.assertEqual(training.pending_handoffs(), [])
 
+        turn = training.record_conversation_turn(user, {"role": "agent", "text": "zone 2 this week"}, insights=[{"stress": "high"}])
+        again = training.record_conversation_turn(user, {"role": "person", "text": "ok"}, conversation_id=turn.conversation_id)
+        self.assertEqual((again.conversation_id, turn.insights, again.agent_id), (turn.conversation_id, [{"stress": "high"}], "training_agent"))
+
         validated = neuro.resolve_hypothesis(hypothesis.id, "validated", 0.82, evidence={"nights": 5}, expected_version=1)
         self.assertEqual((validated.status, validated.final_confidence, validated.version), ("validated", 0.82, 2))
         with self.assertRaises(Aborted) as stale:
