@@ -32,6 +32,9 @@ import { registerReflection } from './server/reflection.js';
 import { startExpirySweeper } from './memory/expiry.js';
 import type { ExpirySweeper } from './memory/expiry.js';
 import { createMemoryHistory } from './memory/history.js';
+import { COLLABORATION_STREAM_PREFIXES } from './collaboration/model.js';
+import { createCollaborationReads } from './collaboration/reads.js';
+import { createCollaborationWrites } from './collaboration/writes.js';
 import { accessStream, RESERVED_STREAM_PREFIXES } from './memory/model.js';
 import { createLogReads } from './memory/logReads.js';
 import { createGate } from './auth/gate.js';
@@ -176,6 +179,9 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   started.push(() => eventStore.stop());
   // The memory module's streams: clients may not append to them; its writer is the one way in.
   const memoryStreams = eventStore.claimStreams(RESERVED_STREAM_PREFIXES);
+  // The collaboration module's streams, with the memory module's: a decision or a handoff and
+  // its memory are appended in one commit.
+  const collaborationStreams = eventStore.claimStreams([...COLLABORATION_STREAM_PREFIXES, ...RESERVED_STREAM_PREFIXES]);
   registerPostgresCollector({
     registry: metrics.registry,
     pool,
@@ -244,6 +250,11 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       tokens: pageTokens,
     }),
     history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits, tokens: pageTokens }),
+    // Collaboration writes its own streams and memories (a decision, a handoff's memory) in one commit.
+    collaboration: {
+      writes: createCollaborationWrites({ pool, writer: collaborationStreams, documentMaxBytes: limits.contentMaxBytes }),
+      reads: createCollaborationReads({ pool, writer: collaborationStreams }),
+    },
   };
   // Who calls: API keys, checked by the gate before any handler runs; refusals recorded.
   const keys = createKeyStore({ pool, pepper: secret.derive('api key pepper'), cacheMs: config.auth.cacheMs });

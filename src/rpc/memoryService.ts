@@ -6,6 +6,8 @@ import type { MemoryHistory } from '../memory/history.js';
 import type { ListFilter, MemoryReads } from '../memory/reads.js';
 import type { MemoryWrites } from '../memory/writes.js';
 import type { Handlers } from './call.js';
+import { collaborationHandlers } from './collaborationService.js';
+import type { CollaborationParts } from './collaborationService.js';
 import { eventToProto } from './convert.js';
 import {
   memoryToProto,
@@ -16,11 +18,12 @@ import {
   timeFromProto,
 } from './memoryConvert.js';
 
-/** The memory module's parts that MemoryService serves. */
+/** The memory module's parts that MemoryService serves, and the collaboration module's. */
 export interface MemoryParts {
   writes: MemoryWrites;
   reads: MemoryReads;
   history: MemoryHistory;
+  collaboration: CollaborationParts;
 }
 
 /**
@@ -28,8 +31,10 @@ export interface MemoryParts {
  * back. Unset strings and zeros mean "no filter". Writes and audited reads get the call's signal,
  * so a caller that gives up before their commit writes nothing.
  */
-export function memoryHandlers({ writes, reads, history }: MemoryParts): Handlers<typeof MemoryService> {
+export function memoryHandlers({ writes, reads, history, collaboration }: MemoryParts): Handlers<typeof MemoryService> {
   return {
+    ...collaborationHandlers(collaboration),
+
     async storeMemory(request, call) {
       const memory = await writes.storeMemory(
         call.principal,

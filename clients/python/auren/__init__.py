@@ -3,6 +3,7 @@ AurenMemoryStorage (CrewAI's storage methods), over the stubs generated from pro
 
 from auren.aio import AsyncAurenClient
 from auren.client import AurenClient
+from auren.collaboration import BiometricReading, ConversationTurn, Handoff, Hypothesis, Knowledge, SharedContext, UserProfile
 from auren.crewai import AurenMemoryStorage
 from auren.errors import (
     Aborted,
@@ -39,6 +40,13 @@ from auren.tail import AsyncTail, Tail
 __version__ = "0.1.0"
 
 __all__ = [
+    "BiometricReading",
+    "ConversationTurn",
+    "Handoff",
+    "Hypothesis",
+    "Knowledge",
+    "SharedContext",
+    "UserProfile",
     "Aborted",
     "AlreadyExists",
     "AppendResult",

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TypeVar
 
 from auren import calls
+from auren.collaboration import CollaborationMethods
 from auren.calls import Caller, ExpectedVersion, Metadata
 from auren.model import (
     AppendResult,
@@ -29,9 +30,9 @@ from auren.v1 import events_pb2, events_pb2_grpc, memory_pb2, memory_pb2_grpc
 T = TypeVar("T")
 
 
-class ServiceMethods:
-    """Every unary call of EventStoreService and MemoryService. On AsyncAurenClient each
-    returns an awaitable of what is annotated here."""
+class ServiceMethods(CollaborationMethods):
+    """Every unary call of EventStoreService and MemoryService (the collaboration calls in
+    auren.collaboration). On AsyncAurenClient each returns an awaitable of what is annotated here."""
 
     _caller: Caller
     _events: events_pb2_grpc.EventStoreServiceStub

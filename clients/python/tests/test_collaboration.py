@@ -5,8 +5,9 @@ others concluded, and the person's audit trail shows every read, naming who read
 import asyncio
 import unittest
 import uuid
+from datetime import datetime, timezone
 
-from auren import AsyncAurenClient, AurenClient, MemoryType, ProposedEvent
+from auren import Aborted, AsyncAurenClient, AurenClient, InvalidArgument, MemoryType, ProposedEvent
 from tests.server import ServerOnItsOwnDatabase, shared_server
 
 service: ServerOnItsOwnDatabase
@@ -98,6 +99,82 @@ class AgentsShareWhatTheyLearn(unittest.TestCase):
         positions = [e.position for e in trail]
         self.assertEqual(positions, sorted(positions), "in log order")
         connection.close()
+
+
+class TheCollaborationCalls(unittest.TestCase):
+    """The seed's §4 session through the collaboration RPCs: a reading, a decision, the shared
+    context the next agents see, a handoff, a hypothesis formed then validated."""
+
+    def test_the_seed_session_through_the_collaboration_calls(self) -> None:
+        user = f"user_{uuid.uuid4().hex[:8]}"
+        neuro = AurenClient(service.target, api_key=service.agent_key("neuroscientist"), agent="neuroscientist")
+        nutri = AurenClient(service.target, api_key=service.agent_key("nutritionist"), agent="nutritionist")
+        training = AurenClient(service.target, api_key=service.agent_key("training_agent"), agent="training_agent")
+        admin = AurenClient(service.target, api_key=service.api_key)
+
+        measured = datetime(2025, 7, 24, 10, 0, tzinfo=timezone.utc)
+        reading = admin.record_biometric_reading(user, "healthkit", READING, measured_at=measured)
+        seen = neuro.biometric_readings(user, since=datetime(2025, 7, 24, tzinfo=timezone.utc), until=datetime(2025, 7, 25, tzinfo=timezone.utc))
+        self.assertEqual([(r.id, r.data, r.measured_at) for r in seen], [(reading.id, READING, measured)])
+
+        self.assertEqual(neuro.shared_context(user).memories_by_agent, {})
+        decision = neuro.record_decision(
+            user,
+            {"analysis": "Elevated stress indicators in HRV data", "recommendation": "Focus on recovery"},
+            confidence=0.85,
+            urgency="high",
+            context={"biometric_reading_id": reading.id},
+        )
+        self.assertEqual(decision.type, MemoryType.DECISION)
+        self.assertEqual(decision.metadata["urgency"], "high")
+
+        context = nutri.shared_context(user)
+        self.assertEqual({a: [m.id for m in ms] for a, ms in context.memories_by_agent.items()}, {"neuroscientist": [decision.id]})
+        self.assertEqual([(d.id, d.agent_id, d.confidence) for d in context.recent_decisions], [(decision.id, "neuroscientist", 0.85)])
+        advice = nutri.record_decision(user, {"recommendation": "magnesium-rich dinner"}, confidence=0.8, used_memory_ids=[decision.id])
+        self.assertTrue(advice.metadata["cross_agent_collaboration"])
+
+        hypothesis = neuro.form_hypothesis(user, "Stress is disrupting deep sleep", 0.6, evidence={"hrv": 45})
+        handoff = neuro.handoff(user, "training_agent", "Adjust training load for stress")
+        self.assertEqual([h.id for h in training.pending_handoffs()], [handoff.id])
+        context = training.shared_context(user)
+        self.assertEqual(sorted(context.memories_by_agent), ["neuroscientist", "nutritionist"])
+        self.assertEqual([d.id for d in context.recent_decisions], [advice.id, decision.id])
+        self.assertEqual(context.validated_hypotheses, [])
+        self.assertEqual(training.acknowledge_handoff(handoff.id, note="load reduced").acknowledged_by, "training_agent")
+        self.assertEqual(training.pending_handoffs(), [])
+
+        turn = training.record_conversation_turn(user, {"role": "agent", "text": "zone 2 this week"}, insights=[{"stress": "high"}])
+        again = training.record_conversation_turn(user, {"role": "person", "text": "ok"}, conversation_id=turn.conversation_id)
+        self.assertEqual((again.conversation_id, turn.insights, again.agent_id), (turn.conversation_id, [{"stress": "high"}], "training_agent"))
+
+        validated = neuro.resolve_hypothesis(hypothesis.id, "validated", 0.82, evidence={"nights": 5}, expected_version=1)
+        self.assertEqual((validated.status, validated.final_confidence, validated.version), ("validated", 0.82, 2))
+        with self.assertRaises(Aborted) as stale:
+            neuro.resolve_hypothesis(hypothesis.id, "refuted", 0.1, expected_version=1)
+        self.assertIn("is at version 2, expected version 1", stale.exception.message)
+        with self.assertRaises(InvalidArgument) as bad:
+            neuro.handoff(user, "neuroscientist", "to myself")
+        self.assertEqual(bad.exception.field, "to_agent")
+
+        later = nutri.shared_context(user)
+        self.assertEqual(
+            [(h.id, h.statement, h.final_confidence, h.validation_evidence) for h in later.validated_hypotheses],
+            [(hypothesis.id, "Stress is disrupting deep sleep", 0.82, {"nights": 5})],
+        )
+        self.assertEqual([h.id for h in nutri.hypotheses(user, statuses=["validated"])], [hypothesis.id])
+
+        readers = [
+            (e.data["caller"], e.data["operation"])
+            for e in admin.audit_trail(user, page_size=1000).events
+            if e.type == "memory_retrieved" and e.data["operation"] == "get_shared_context"
+        ]
+        self.assertEqual(
+            readers,
+            [("neuroscientist", "get_shared_context"), ("nutritionist", "get_shared_context"), ("training_agent", "get_shared_context"), ("nutritionist", "get_shared_context")],
+        )
+        for client in (neuro, nutri, training, admin):
+            client.close()
 
 
 if __name__ == "__main__":

@@ -63,6 +63,81 @@ class MemoryServiceStub(object):
                 request_serializer=auren_dot_v1_dot_memory__pb2.ListAuditTrailRequest.SerializeToString,
                 response_deserializer=auren_dot_v1_dot_memory__pb2.ListAuditTrailResponse.FromString,
                 )
+        self.GetSharedContext = channel.unary_unary(
+                '/auren.v1.MemoryService/GetSharedContext',
+                request_serializer=auren_dot_v1_dot_memory__pb2.GetSharedContextRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.GetSharedContextResponse.FromString,
+                )
+        self.RecordDecision = channel.unary_unary(
+                '/auren.v1.MemoryService/RecordDecision',
+                request_serializer=auren_dot_v1_dot_memory__pb2.RecordDecisionRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.RecordDecisionResponse.FromString,
+                )
+        self.HandoffAgent = channel.unary_unary(
+                '/auren.v1.MemoryService/HandoffAgent',
+                request_serializer=auren_dot_v1_dot_memory__pb2.HandoffAgentRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.HandoffAgentResponse.FromString,
+                )
+        self.ListPendingHandoffs = channel.unary_unary(
+                '/auren.v1.MemoryService/ListPendingHandoffs',
+                request_serializer=auren_dot_v1_dot_memory__pb2.ListPendingHandoffsRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.ListPendingHandoffsResponse.FromString,
+                )
+        self.AcknowledgeHandoff = channel.unary_unary(
+                '/auren.v1.MemoryService/AcknowledgeHandoff',
+                request_serializer=auren_dot_v1_dot_memory__pb2.AcknowledgeHandoffRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.AcknowledgeHandoffResponse.FromString,
+                )
+        self.RecordConversationTurn = channel.unary_unary(
+                '/auren.v1.MemoryService/RecordConversationTurn',
+                request_serializer=auren_dot_v1_dot_memory__pb2.RecordConversationTurnRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.RecordConversationTurnResponse.FromString,
+                )
+        self.RecordHypothesis = channel.unary_unary(
+                '/auren.v1.MemoryService/RecordHypothesis',
+                request_serializer=auren_dot_v1_dot_memory__pb2.RecordHypothesisRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.RecordHypothesisResponse.FromString,
+                )
+        self.ListHypotheses = channel.unary_unary(
+                '/auren.v1.MemoryService/ListHypotheses',
+                request_serializer=auren_dot_v1_dot_memory__pb2.ListHypothesesRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.ListHypothesesResponse.FromString,
+                )
+        self.GetUserProfile = channel.unary_unary(
+                '/auren.v1.MemoryService/GetUserProfile',
+                request_serializer=auren_dot_v1_dot_memory__pb2.GetUserProfileRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.GetUserProfileResponse.FromString,
+                )
+        self.UpsertUserProfile = channel.unary_unary(
+                '/auren.v1.MemoryService/UpsertUserProfile',
+                request_serializer=auren_dot_v1_dot_memory__pb2.UpsertUserProfileRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.UpsertUserProfileResponse.FromString,
+                )
+        self.AddKnowledge = channel.unary_unary(
+                '/auren.v1.MemoryService/AddKnowledge',
+                request_serializer=auren_dot_v1_dot_memory__pb2.AddKnowledgeRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.AddKnowledgeResponse.FromString,
+                )
+        self.ListKnowledge = channel.unary_unary(
+                '/auren.v1.MemoryService/ListKnowledge',
+                request_serializer=auren_dot_v1_dot_memory__pb2.ListKnowledgeRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.ListKnowledgeResponse.FromString,
+                )
+        self.ValidateKnowledge = channel.unary_unary(
+                '/auren.v1.MemoryService/ValidateKnowledge',
+                request_serializer=auren_dot_v1_dot_memory__pb2.ValidateKnowledgeRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.ValidateKnowledgeResponse.FromString,
+                )
+        self.RecordBiometricReading = channel.unary_unary(
+                '/auren.v1.MemoryService/RecordBiometricReading',
+                request_serializer=auren_dot_v1_dot_memory__pb2.RecordBiometricReadingRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.RecordBiometricReadingResponse.FromString,
+                )
+        self.ListBiometricReadings = channel.unary_unary(
+                '/auren.v1.MemoryService/ListBiometricReadings',
+                request_serializer=auren_dot_v1_dot_memory__pb2.ListBiometricReadingsRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.ListBiometricReadingsResponse.FromString,
+                )
 
 
 class MemoryServiceServicer(object):
@@ -136,6 +211,118 @@ class MemoryServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetSharedContext(self, request, context):
+        """Collaboration between agents (the seed's §3.6): messages below ListAuditTrailResponse.
+
+        GetSharedContext gives an agent what the other agents of a person concluded: each other
+        agent's recent high-confidence memories, the person's recent decisions and validated
+        hypotheses, newest first, from one snapshot. Audited (memory_retrieved, shared).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordDecision(self, request, context):
+        """RecordDecision stores a decision memory and an agent_decision event, in one commit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HandoffAgent(self, request, context):
+        """HandoffAgent hands a person over to another agent: an agent_handoff event and a conversation
+        memory for the receiving agent, in one commit.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPendingHandoffs(self, request, context):
+        """ListPendingHandoffs lists the handoffs an agent received and has not acknowledged, oldest first. Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AcknowledgeHandoff(self, request, context):
+        """AcknowledgeHandoff marks a handoff as taken by its receiving agent (event handoff_acknowledged).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordConversationTurn(self, request, context):
+        """RecordConversationTurn records one turn of a conversation (event conversation_turn).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordHypothesis(self, request, context):
+        """RecordHypothesis forms a hypothesis (hypothesis_formed) or resolves one: validated
+        (hypothesis_validated) or refuted (hypothesis_refuted), with evidence and final confidence.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListHypotheses(self, request, context):
+        """ListHypotheses lists a person's hypotheses by status, newest first. Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUserProfile(self, request, context):
+        """GetUserProfile returns a person's profile. Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpsertUserProfile(self, request, context):
+        """UpsertUserProfile creates or changes a person's profile, optionally at an expected version
+        (events user_profile_created, user_profile_updated).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AddKnowledge(self, request, context):
+        """AddKnowledge adds an item of an agent's specialist knowledge (event knowledge_added).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListKnowledge(self, request, context):
+        """ListKnowledge lists specialist knowledge by agent, domain and status, most confident first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ValidateKnowledge(self, request, context):
+        """ValidateKnowledge sets an item's validation status and evidence (event knowledge_validated).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordBiometricReading(self, request, context):
+        """RecordBiometricReading records a reading of a person's body (event biometric_received).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBiometricReadings(self, request, context):
+        """ListBiometricReadings reads a person's readings back by time of measurement. Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MemoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -183,6 +370,81 @@ def add_MemoryServiceServicer_to_server(servicer, server):
                     servicer.ListAuditTrail,
                     request_deserializer=auren_dot_v1_dot_memory__pb2.ListAuditTrailRequest.FromString,
                     response_serializer=auren_dot_v1_dot_memory__pb2.ListAuditTrailResponse.SerializeToString,
+            ),
+            'GetSharedContext': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSharedContext,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.GetSharedContextRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.GetSharedContextResponse.SerializeToString,
+            ),
+            'RecordDecision': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordDecision,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.RecordDecisionRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.RecordDecisionResponse.SerializeToString,
+            ),
+            'HandoffAgent': grpc.unary_unary_rpc_method_handler(
+                    servicer.HandoffAgent,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.HandoffAgentRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.HandoffAgentResponse.SerializeToString,
+            ),
+            'ListPendingHandoffs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPendingHandoffs,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.ListPendingHandoffsRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.ListPendingHandoffsResponse.SerializeToString,
+            ),
+            'AcknowledgeHandoff': grpc.unary_unary_rpc_method_handler(
+                    servicer.AcknowledgeHandoff,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.AcknowledgeHandoffRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.AcknowledgeHandoffResponse.SerializeToString,
+            ),
+            'RecordConversationTurn': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordConversationTurn,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.RecordConversationTurnRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.RecordConversationTurnResponse.SerializeToString,
+            ),
+            'RecordHypothesis': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordHypothesis,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.RecordHypothesisRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.RecordHypothesisResponse.SerializeToString,
+            ),
+            'ListHypotheses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListHypotheses,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.ListHypothesesRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.ListHypothesesResponse.SerializeToString,
+            ),
+            'GetUserProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUserProfile,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.GetUserProfileRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.GetUserProfileResponse.SerializeToString,
+            ),
+            'UpsertUserProfile': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpsertUserProfile,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.UpsertUserProfileRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.UpsertUserProfileResponse.SerializeToString,
+            ),
+            'AddKnowledge': grpc.unary_unary_rpc_method_handler(
+                    servicer.AddKnowledge,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.AddKnowledgeRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.AddKnowledgeResponse.SerializeToString,
+            ),
+            'ListKnowledge': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListKnowledge,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.ListKnowledgeRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.ListKnowledgeResponse.SerializeToString,
+            ),
+            'ValidateKnowledge': grpc.unary_unary_rpc_method_handler(
+                    servicer.ValidateKnowledge,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.ValidateKnowledgeRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.ValidateKnowledgeResponse.SerializeToString,
+            ),
+            'RecordBiometricReading': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordBiometricReading,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.RecordBiometricReadingRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.RecordBiometricReadingResponse.SerializeToString,
+            ),
+            'ListBiometricReadings': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBiometricReadings,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.ListBiometricReadingsRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.ListBiometricReadingsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -348,5 +610,260 @@ class MemoryService(object):
         return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/ListAuditTrail',
             auren_dot_v1_dot_memory__pb2.ListAuditTrailRequest.SerializeToString,
             auren_dot_v1_dot_memory__pb2.ListAuditTrailResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetSharedContext(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/GetSharedContext',
+            auren_dot_v1_dot_memory__pb2.GetSharedContextRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.GetSharedContextResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RecordDecision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/RecordDecision',
+            auren_dot_v1_dot_memory__pb2.RecordDecisionRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.RecordDecisionResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def HandoffAgent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/HandoffAgent',
+            auren_dot_v1_dot_memory__pb2.HandoffAgentRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.HandoffAgentResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListPendingHandoffs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/ListPendingHandoffs',
+            auren_dot_v1_dot_memory__pb2.ListPendingHandoffsRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.ListPendingHandoffsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def AcknowledgeHandoff(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/AcknowledgeHandoff',
+            auren_dot_v1_dot_memory__pb2.AcknowledgeHandoffRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.AcknowledgeHandoffResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RecordConversationTurn(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/RecordConversationTurn',
+            auren_dot_v1_dot_memory__pb2.RecordConversationTurnRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.RecordConversationTurnResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RecordHypothesis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/RecordHypothesis',
+            auren_dot_v1_dot_memory__pb2.RecordHypothesisRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.RecordHypothesisResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListHypotheses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/ListHypotheses',
+            auren_dot_v1_dot_memory__pb2.ListHypothesesRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.ListHypothesesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetUserProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/GetUserProfile',
+            auren_dot_v1_dot_memory__pb2.GetUserProfileRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.GetUserProfileResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def UpsertUserProfile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/UpsertUserProfile',
+            auren_dot_v1_dot_memory__pb2.UpsertUserProfileRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.UpsertUserProfileResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def AddKnowledge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/AddKnowledge',
+            auren_dot_v1_dot_memory__pb2.AddKnowledgeRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.AddKnowledgeResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListKnowledge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/ListKnowledge',
+            auren_dot_v1_dot_memory__pb2.ListKnowledgeRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.ListKnowledgeResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ValidateKnowledge(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/ValidateKnowledge',
+            auren_dot_v1_dot_memory__pb2.ValidateKnowledgeRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.ValidateKnowledgeResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RecordBiometricReading(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/RecordBiometricReading',
+            auren_dot_v1_dot_memory__pb2.RecordBiometricReadingRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.RecordBiometricReadingResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListBiometricReadings(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/ListBiometricReadings',
+            auren_dot_v1_dot_memory__pb2.ListBiometricReadingsRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.ListBiometricReadingsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file auren/v1/memory.proto.
  */
 export const file_auren_v1_memory: GenFile = /*@__PURE__*/
-  fileDesc("ChVhdXJlbi92MS9tZW1vcnkucHJvdG8SCGF1cmVuLnYxIocDCgZNZW1vcnkSCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIiCgR0eXBlGAQgASgOMhQuYXVyZW4udjEuTWVtb3J5VHlwZRIoCgdjb250ZW50GAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIpCghtZXRhZGF0YRgGIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEgoKY29uZmlkZW5jZRgHIAEoARIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGAsgASgEEg8KB2RlbGV0ZWQYDCABKAgSDwoHZXhwaXJlZBgNIAEoCCKbAgoSU3RvcmVNZW1vcnlSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSIgoEdHlwZRgDIAEoDjIULmF1cmVuLnYxLk1lbW9yeVR5cGUSKAoHY29udGVudBgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSKQoIbWV0YWRhdGEYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKCmNvbmZpZGVuY2UYBiABKAFIAIgBARIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgllbWJlZGRpbmcYCCADKAJCDQoLX2NvbmZpZGVuY2UiNwoTU3RvcmVNZW1vcnlSZXNwb25zZRIgCgZtZW1vcnkYASABKAsyEC5hdXJlbi52MS5NZW1vcnkiNwoQR2V0TWVtb3J5UmVxdWVzdBIKCgJpZBgBIAEoCRIXCg9pbmNsdWRlX2V4cGlyZWQYAiABKAgiNQoRR2V0TWVtb3J5UmVzcG9uc2USIAoGbWVtb3J5GAEgASgLMhAuYXVyZW4udjEuTWVtb3J5IrUBChNMaXN0TWVtb3JpZXNSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSIwoFdHlwZXMYAyADKA4yFC5hdXJlbi52MS5NZW1vcnlUeXBlEhYKDm1pbl9jb25maWRlbmNlGAQgASgBEhcKD2luY2x1ZGVfZXhwaXJlZBgFIAEoCBIRCglwYWdlX3NpemUYBiABKA0SEgoKcGFnZV90b2tlbhgHIAEoCSJTChRMaXN0TWVtb3JpZXNSZXNwb25zZRIiCghtZW1vcmllcxgBIAMoCzIQLmF1cmVuLnYxLk1lbW9yeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki5QEKE1VwZGF0ZU1lbW9yeVJlcXVlc3QSCgoCaWQYASABKAkSKAoHY29udGVudBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSKQoIbWV0YWRhdGEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKCmNvbmZpZGVuY2UYBCABKAFIAIgBARIdChBleHBlY3RlZF92ZXJzaW9uGAUgASgESAGIAQESEQoJZW1iZWRkaW5nGAYgAygCQg0KC19jb25maWRlbmNlQhMKEV9leHBlY3RlZF92ZXJzaW9uIjgKFFVwZGF0ZU1lbW9yeVJlc3BvbnNlEiAKBm1lbW9yeRgBIAEoCzIQLmF1cmVuLnYxLk1lbW9yeSIxChNEZWxldGVNZW1vcnlSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI4ChREZWxldGVNZW1vcnlSZXNwb25zZRIgCgZtZW1vcnkYASABKAsyEC5hdXJlbi52MS5NZW1vcnki5QEKFVNlYXJjaE1lbW9yaWVzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIQCghhZ2VudF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEiMKBXR5cGVzGAQgAygOMhQuYXVyZW4udjEuTWVtb3J5VHlwZRIiCgRtb2RlGAUgASgOMhQuYXVyZW4udjEuU2VhcmNoTW9kZRINCgVsaW1pdBgGIAEoDRIWCg5taW5fY29uZmlkZW5jZRgHIAEoARIXCg9pbmNsdWRlX2V4cGlyZWQYCCABKAgSEQoJZW1iZWRkaW5nGAkgAygCIpgBCgxTZWFyY2hSZXN1bHQSIAoGbWVtb3J5GAEgASgLMhAuYXVyZW4udjEuTWVtb3J5Eg0KBXNjb3JlGAIgASgBEigKCm1hdGNoZWRfYnkYAyADKA4yFC5hdXJlbi52MS5TZWFyY2hNb2RlEhYKDmZ1bGxfdGV4dF9yYW5rGAQgASgNEhUKDXNlbWFudGljX3JhbmsYBSABKA0iQQoWU2VhcmNoTWVtb3JpZXNSZXNwb25zZRInCgdyZXN1bHRzGAEgAygLMhYuYXVyZW4udjEuU2VhcmNoUmVzdWx0IkwKF0dldE1lbW9yeUhpc3RvcnlSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJIlQKGEdldE1lbW9yeUhpc3RvcnlSZXNwb25zZRIfCgZldmVudHMYASADKAsyDy5hdXJlbi52MS5FdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKQoVR2V0TWVtb3J5U3RhdHNSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIvYBChZHZXRNZW1vcnlTdGF0c1Jlc3BvbnNlEkgKDWNvdW50X2J5X3R5cGUYASADKAsyMS5hdXJlbi52MS5HZXRNZW1vcnlTdGF0c1Jlc3BvbnNlLkNvdW50QnlUeXBlRW50cnkSDQoFdG90YWwYAiABKAQSGgoSYXZlcmFnZV9jb25maWRlbmNlGAMgASgBEjMKD2xhc3RfY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaMgoQQ291bnRCeVR5cGVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBIqEBChVMaXN0QXVkaXRUcmFpbFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIoCgRmcm9tGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgJ0bxgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAQgASgNEhIKCnBhZ2VfdG9rZW4YBSABKAkiUgoWTGlzdEF1ZGl0VHJhaWxSZXNwb25zZRIfCgZldmVudHMYASADKAsyDy5hdXJlbi52MS5FdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkq5gEKCk1lbW9yeVR5cGUSGwoXTUVNT1JZX1RZUEVfVU5TUEVDSUZJRUQQABIUChBNRU1PUllfVFlQRV9GQUNUEAESGAoUTUVNT1JZX1RZUEVfQU5BTFlTSVMQAhIeChpNRU1PUllfVFlQRV9SRUNPTU1FTkRBVElPThADEhoKFk1FTU9SWV9UWVBFX0hZUE9USEVTSVMQBBIXChNNRU1PUllfVFlQRV9JTlNJR0hUEAUSHAoYTUVNT1JZX1RZUEVfQ09OVkVSU0FUSU9OEAYSGAoUTUVNT1JZX1RZUEVfREVDSVNJT04QByp2CgpTZWFyY2hNb2RlEhsKF1NFQVJDSF9NT0RFX1VOU1BFQ0lGSUVEEAASGQoVU0VBUkNIX01PREVfRlVMTF9URVhUEAESGAoUU0VBUkNIX01PREVfU0VNQU5USUMQAhIWChJTRUFSQ0hfTU9ERV9IWUJSSUQQAzLoBQoNTWVtb3J5U2VydmljZRJKCgtTdG9yZU1lbW9yeRIcLmF1cmVuLnYxLlN0b3JlTWVtb3J5UmVxdWVzdBodLmF1cmVuLnYxLlN0b3JlTWVtb3J5UmVzcG9uc2USRAoJR2V0TWVtb3J5EhouYXVyZW4udjEuR2V0TWVtb3J5UmVxdWVzdBobLmF1cmVuLnYxLkdldE1lbW9yeVJlc3BvbnNlEk0KDExpc3RNZW1vcmllcxIdLmF1cmVuLnYxLkxpc3RNZW1vcmllc1JlcXVlc3QaHi5hdXJlbi52MS5MaXN0TWVtb3JpZXNSZXNwb25zZRJNCgxVcGRhdGVNZW1vcnkSHS5hdXJlbi52MS5VcGRhdGVNZW1vcnlSZXF1ZXN0Gh4uYXVyZW4udjEuVXBkYXRlTWVtb3J5UmVzcG9uc2USTQoMRGVsZXRlTWVtb3J5Eh0uYXVyZW4udjEuRGVsZXRlTWVtb3J5UmVxdWVzdBoeLmF1cmVuLnYxLkRlbGV0ZU1lbW9yeVJlc3BvbnNlElMKDlNlYXJjaE1lbW9yaWVzEh8uYXVyZW4udjEuU2VhcmNoTWVtb3JpZXNSZXF1ZXN0GiAuYXVyZW4udjEuU2VhcmNoTWVtb3JpZXNSZXNwb25zZRJZChBHZXRNZW1vcnlIaXN0b3J5EiEuYXVyZW4udjEuR2V0TWVtb3J5SGlzdG9yeVJlcXVlc3QaIi5hdXJlbi52MS5HZXRNZW1vcnlIaXN0b3J5UmVzcG9uc2USUwoOR2V0TWVtb3J5U3RhdHMSHy5hdXJlbi52MS5HZXRNZW1vcnlTdGF0c1JlcXVlc3QaIC5hdXJlbi52MS5HZXRNZW1vcnlTdGF0c1Jlc3BvbnNlElMKDkxpc3RBdWRpdFRyYWlsEh8uYXVyZW4udjEuTGlzdEF1ZGl0VHJhaWxSZXF1ZXN0GiAuYXVyZW4udjEuTGlzdEF1ZGl0VHJhaWxSZXNwb25zZWIGcHJvdG8z", [file_auren_v1_events, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChVhdXJlbi92MS9tZW1vcnkucHJvdG8SCGF1cmVuLnYxIocDCgZNZW1vcnkSCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIiCgR0eXBlGAQgASgOMhQuYXVyZW4udjEuTWVtb3J5VHlwZRIoCgdjb250ZW50GAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIpCghtZXRhZGF0YRgGIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSEgoKY29uZmlkZW5jZRgHIAEoARIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgpleHBpcmVzX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgd2ZXJzaW9uGAsgASgEEg8KB2RlbGV0ZWQYDCABKAgSDwoHZXhwaXJlZBgNIAEoCCKbAgoSU3RvcmVNZW1vcnlSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSIgoEdHlwZRgDIAEoDjIULmF1cmVuLnYxLk1lbW9yeVR5cGUSKAoHY29udGVudBgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSKQoIbWV0YWRhdGEYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKCmNvbmZpZGVuY2UYBiABKAFIAIgBARIuCgpleHBpcmVzX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIRCgllbWJlZGRpbmcYCCADKAJCDQoLX2NvbmZpZGVuY2UiNwoTU3RvcmVNZW1vcnlSZXNwb25zZRIgCgZtZW1vcnkYASABKAsyEC5hdXJlbi52MS5NZW1vcnkiNwoQR2V0TWVtb3J5UmVxdWVzdBIKCgJpZBgBIAEoCRIXCg9pbmNsdWRlX2V4cGlyZWQYAiABKAgiNQoRR2V0TWVtb3J5UmVzcG9uc2USIAoGbWVtb3J5GAEgASgLMhAuYXVyZW4udjEuTWVtb3J5IrUBChNMaXN0TWVtb3JpZXNSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEg8KB3VzZXJfaWQYAiABKAkSIwoFdHlwZXMYAyADKA4yFC5hdXJlbi52MS5NZW1vcnlUeXBlEhYKDm1pbl9jb25maWRlbmNlGAQgASgBEhcKD2luY2x1ZGVfZXhwaXJlZBgFIAEoCBIRCglwYWdlX3NpemUYBiABKA0SEgoKcGFnZV90b2tlbhgHIAEoCSJTChRMaXN0TWVtb3JpZXNSZXNwb25zZRIiCghtZW1vcmllcxgBIAMoCzIQLmF1cmVuLnYxLk1lbW9yeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki5QEKE1VwZGF0ZU1lbW9yeVJlcXVlc3QSCgoCaWQYASABKAkSKAoHY29udGVudBgCIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSKQoIbWV0YWRhdGEYAyABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKCmNvbmZpZGVuY2UYBCABKAFIAIgBARIdChBleHBlY3RlZF92ZXJzaW9uGAUgASgESAGIAQESEQoJZW1iZWRkaW5nGAYgAygCQg0KC19jb25maWRlbmNlQhMKEV9leHBlY3RlZF92ZXJzaW9uIjgKFFVwZGF0ZU1lbW9yeVJlc3BvbnNlEiAKBm1lbW9yeRgBIAEoCzIQLmF1cmVuLnYxLk1lbW9yeSIxChNEZWxldGVNZW1vcnlSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSI4ChREZWxldGVNZW1vcnlSZXNwb25zZRIgCgZtZW1vcnkYASABKAsyEC5hdXJlbi52MS5NZW1vcnki5QEKFVNlYXJjaE1lbW9yaWVzUmVxdWVzdBINCgVxdWVyeRgBIAEoCRIQCghhZ2VudF9pZBgCIAEoCRIPCgd1c2VyX2lkGAMgASgJEiMKBXR5cGVzGAQgAygOMhQuYXVyZW4udjEuTWVtb3J5VHlwZRIiCgRtb2RlGAUgASgOMhQuYXVyZW4udjEuU2VhcmNoTW9kZRINCgVsaW1pdBgGIAEoDRIWCg5taW5fY29uZmlkZW5jZRgHIAEoARIXCg9pbmNsdWRlX2V4cGlyZWQYCCABKAgSEQoJZW1iZWRkaW5nGAkgAygCIpgBCgxTZWFyY2hSZXN1bHQSIAoGbWVtb3J5GAEgASgLMhAuYXVyZW4udjEuTWVtb3J5Eg0KBXNjb3JlGAIgASgBEigKCm1hdGNoZWRfYnkYAyADKA4yFC5hdXJlbi52MS5TZWFyY2hNb2RlEhYKDmZ1bGxfdGV4dF9yYW5rGAQgASgNEhUKDXNlbWFudGljX3JhbmsYBSABKA0iQQoWU2VhcmNoTWVtb3JpZXNSZXNwb25zZRInCgdyZXN1bHRzGAEgAygLMhYuYXVyZW4udjEuU2VhcmNoUmVzdWx0IkwKF0dldE1lbW9yeUhpc3RvcnlSZXF1ZXN0EgoKAmlkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoDRISCgpwYWdlX3Rva2VuGAMgASgJIlQKGEdldE1lbW9yeUhpc3RvcnlSZXNwb25zZRIfCgZldmVudHMYASADKAsyDy5hdXJlbi52MS5FdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKQoVR2V0TWVtb3J5U3RhdHNSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJIvYBChZHZXRNZW1vcnlTdGF0c1Jlc3BvbnNlEkgKDWNvdW50X2J5X3R5cGUYASADKAsyMS5hdXJlbi52MS5HZXRNZW1vcnlTdGF0c1Jlc3BvbnNlLkNvdW50QnlUeXBlRW50cnkSDQoFdG90YWwYAiABKAQSGgoSYXZlcmFnZV9jb25maWRlbmNlGAMgASgBEjMKD2xhc3RfY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaMgoQQ291bnRCeVR5cGVFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAQ6AjgBIqEBChVMaXN0QXVkaXRUcmFpbFJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCRIoCgRmcm9tGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgJ0bxgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAQgASgNEhIKCnBhZ2VfdG9rZW4YBSABKAkiUgoWTGlzdEF1ZGl0VHJhaWxSZXNwb25zZRIfCgZldmVudHMYASADKAsyDy5hdXJlbi52MS5FdmVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiwwEKF0dldFNoYXJlZENvbnRleHRSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSGAoQcmVxdWVzdGluZ19hZ2VudBgCIAEoCRIbCg5taW5fY29uZmlkZW5jZRgDIAEoAUgAiAEBEhoKEm1lbW9yaWVzX3Blcl9hZ2VudBgEIAEoDRIXCg9kZWNpc2lvbnNfbGltaXQYBSABKA0SGAoQaHlwb3RoZXNlc19saW1pdBgGIAEoDUIRCg9fbWluX2NvbmZpZGVuY2UiRQoNQWdlbnRNZW1vcmllcxIQCghhZ2VudF9pZBgBIAEoCRIiCghtZW1vcmllcxgCIAMoCzIQLmF1cmVuLnYxLk1lbW9yeSLOAQoYR2V0U2hhcmVkQ29udGV4dFJlc3BvbnNlEg8KB3VzZXJfaWQYASABKAkSGAoQcmVxdWVzdGluZ19hZ2VudBgCIAEoCRInCgZhZ2VudHMYAyADKAsyFy5hdXJlbi52MS5BZ2VudE1lbW9yaWVzEioKEHJlY2VudF9kZWNpc2lvbnMYBCADKAsyEC5hdXJlbi52MS5NZW1vcnkSMgoUdmFsaWRhdGVkX2h5cG90aGVzZXMYBSADKAsyFC5hdXJlbi52MS5IeXBvdGhlc2lzIoQCChVSZWNvcmREZWNpc2lvblJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRIpCghkZWNpc2lvbhgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFwoKY29uZmlkZW5jZRgEIAEoAUgAiAEBEhAKCGNhdGVnb3J5GAUgASgJEg8KB3VyZ2VuY3kYBiABKAkSDwoHc3VtbWFyeRgHIAEoCRIoCgdjb250ZXh0GAggASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIXCg91c2VkX21lbW9yeV9pZHMYCSADKAlCDQoLX2NvbmZpZGVuY2UiOgoWUmVjb3JkRGVjaXNpb25SZXNwb25zZRIgCgZtZW1vcnkYASABKAsyEC5hdXJlbi52MS5NZW1vcnkilwMKB0hhbmRvZmYSCgoCaWQYASABKAkSDwoHdXNlcl9pZBgCIAEoCRISCgpmcm9tX2FnZW50GAMgASgJEhAKCHRvX2FnZW50GAQgASgJEg0KBXRvcGljGAUgASgJEigKB2NvbnRleHQYBiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Eg4KBnJlYXNvbhgHIAEoCRIUCgxoYW5kb2ZmX3R5cGUYCCABKAkSDwoHdXJnZW5jeRgJIAEoCRIZChFyZXF1aXJlc19yZXNwb25zZRgKIAEoCBIRCgltZW1vcnlfaWQYCyABKAkSLgoKY3JlYXRlZF9hdBgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMwoPYWNrbm93bGVkZ2VkX2F0GA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIXCg9hY2tub3dsZWRnZWRfYnkYDiABKAkSHAoUYWNrbm93bGVkZ2VtZW50X25vdGUYDyABKAkSDwoHdmVyc2lvbhgQIAEoBCLyAQoTSGFuZG9mZkFnZW50UmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEhIKCmZyb21fYWdlbnQYAiABKAkSEAoIdG9fYWdlbnQYAyABKAkSDQoFdG9waWMYBCABKAkSKAoHY29udGV4dBgFIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSDgoGcmVhc29uGAYgASgJEhQKDGhhbmRvZmZfdHlwZRgHIAEoCRIPCgd1cmdlbmN5GAggASgJEh4KEXJlcXVpcmVzX3Jlc3BvbnNlGAkgASgISACIAQFCFAoSX3JlcXVpcmVzX3Jlc3BvbnNlIlwKFEhhbmRvZmZBZ2VudFJlc3BvbnNlEiIKB2hhbmRvZmYYASABKAsyES5hdXJlbi52MS5IYW5kb2ZmEiAKBm1lbW9yeRgCIAEoCzIQLmF1cmVuLnYxLk1lbW9yeSJOChpMaXN0UGVuZGluZ0hhbmRvZmZzUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg0KBWxpbWl0GAMgASgNIkIKG0xpc3RQZW5kaW5nSGFuZG9mZnNSZXNwb25zZRIjCghoYW5kb2ZmcxgBIAMoCzIRLmF1cmVuLnYxLkhhbmRvZmYiPQoZQWNrbm93bGVkZ2VIYW5kb2ZmUmVxdWVzdBISCgpoYW5kb2ZmX2lkGAEgASgJEgwKBG5vdGUYAiABKAkiQAoaQWNrbm93bGVkZ2VIYW5kb2ZmUmVzcG9uc2USIgoHaGFuZG9mZhgBIAEoCzIRLmF1cmVuLnYxLkhhbmRvZmYimwIKEENvbnZlcnNhdGlvblR1cm4SCgoCaWQYASABKAkSFwoPY29udmVyc2F0aW9uX2lkGAIgASgJEhAKCGFnZW50X2lkGAMgASgJEg8KB3VzZXJfaWQYBCABKAkSMAoPbWVzc2FnZV9jb250ZXh0GAUgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIpCghpbnNpZ2h0cxgGIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSMgoRZm9sbG93X3VwX2FjdGlvbnMYByADKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIuwBCh1SZWNvcmRDb252ZXJzYXRpb25UdXJuUmVxdWVzdBIXCg9jb252ZXJzYXRpb25faWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIwCg9tZXNzYWdlX2NvbnRleHQYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EikKCGluc2lnaHRzGAUgAygLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIyChFmb2xsb3dfdXBfYWN0aW9ucxgGIAMoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiSgoeUmVjb3JkQ29udmVyc2F0aW9uVHVyblJlc3BvbnNlEigKBHR1cm4YASABKAsyGi5hdXJlbi52MS5Db252ZXJzYXRpb25UdXJuIpcDCgpIeXBvdGhlc2lzEgoKAmlkGAEgASgJEhAKCGFnZW50X2lkGAIgASgJEg8KB3VzZXJfaWQYAyABKAkSEQoJc3RhdGVtZW50GAQgASgJEioKBnN0YXR1cxgFIAEoDjIaLmF1cmVuLnYxLkh5cG90aGVzaXNTdGF0dXMSGgoSaW5pdGlhbF9jb25maWRlbmNlGAYgASgBEikKCGV2aWRlbmNlGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIYChBmaW5hbF9jb25maWRlbmNlGAggASgBEjQKE3ZhbGlkYXRpb25fZXZpZGVuY2UYCSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhMKC3Jlc29sdmVkX2J5GAogASgJEi0KCWZvcm1lZF9hdBgLIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVzb2x2ZWRfYXQYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3ZlcnNpb24YDSABKAQimQIKF1JlY29yZEh5cG90aGVzaXNSZXF1ZXN0EhUKDWh5cG90aGVzaXNfaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDwoHdXNlcl9pZBgDIAEoCRIRCglzdGF0ZW1lbnQYBCABKAkSKQoIZXZpZGVuY2UYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKCmNvbmZpZGVuY2UYBiABKAFIAIgBARIqCgZzdGF0dXMYByABKA4yGi5hdXJlbi52MS5IeXBvdGhlc2lzU3RhdHVzEh0KEGV4cGVjdGVkX3ZlcnNpb24YCCABKARIAYgBAUINCgtfY29uZmlkZW5jZUITChFfZXhwZWN0ZWRfdmVyc2lvbiJEChhSZWNvcmRIeXBvdGhlc2lzUmVzcG9uc2USKAoKaHlwb3RoZXNpcxgBIAEoCzIULmF1cmVuLnYxLkh5cG90aGVzaXMidwoVTGlzdEh5cG90aGVzZXNSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSLAoIc3RhdHVzZXMYAiADKA4yGi5hdXJlbi52MS5IeXBvdGhlc2lzU3RhdHVzEhAKCGFnZW50X2lkGAMgASgJEg0KBWxpbWl0GAQgASgNIkIKFkxpc3RIeXBvdGhlc2VzUmVzcG9uc2USKAoKaHlwb3RoZXNlcxgBIAMoCzIULmF1cmVuLnYxLkh5cG90aGVzaXMinwIKC1VzZXJQcm9maWxlEg8KB3VzZXJfaWQYASABKAkSLQoMcHJvZmlsZV9kYXRhGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIsCgtwcmVmZXJlbmNlcxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSMQoQcHJpdmFjeV9zZXR0aW5ncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSLgoKY3JlYXRlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDwoHdmVyc2lvbhgHIAEoBCIoChVHZXRVc2VyUHJvZmlsZVJlcXVlc3QSDwoHdXNlcl9pZBgBIAEoCSJAChZHZXRVc2VyUHJvZmlsZVJlc3BvbnNlEiYKB3Byb2ZpbGUYASABKAsyFS5hdXJlbi52MS5Vc2VyUHJvZmlsZSLvAQoYVXBzZXJ0VXNlclByb2ZpbGVSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSLQoMcHJvZmlsZV9kYXRhGAIgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIsCgtwcmVmZXJlbmNlcxgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSMQoQcHJpdmFjeV9zZXR0aW5ncxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSHQoQZXhwZWN0ZWRfdmVyc2lvbhgFIAEoBEgAiAEBQhMKEV9leHBlY3RlZF92ZXJzaW9uIkMKGVVwc2VydFVzZXJQcm9maWxlUmVzcG9uc2USJgoHcHJvZmlsZRgBIAEoCzIVLmF1cmVuLnYxLlVzZXJQcm9maWxlIvkCCglLbm93bGVkZ2USCgoCaWQYASABKAkSEAoIYWdlbnRfaWQYAiABKAkSDgoGZG9tYWluGAMgASgJEhYKDmtub3dsZWRnZV90eXBlGAQgASgJEigKB2NvbnRlbnQYBSABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCmNvbmZpZGVuY2UYBiABKAESKQoIZXZpZGVuY2UYByABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjQKEXZhbGlkYXRpb25fc3RhdHVzGAggASgOMhkuYXVyZW4udjEuS25vd2xlZGdlU3RhdHVzEhQKDHZhbGlkYXRlZF9ieRgJIAEoCRIuCgpjcmVhdGVkX2F0GAogASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIwCgx2YWxpZGF0ZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB3ZlcnNpb24YDCABKAQizAEKE0FkZEtub3dsZWRnZVJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSDgoGZG9tYWluGAIgASgJEhYKDmtub3dsZWRnZV90eXBlGAMgASgJEigKB2NvbnRlbnQYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhcKCmNvbmZpZGVuY2UYBSABKAFIAIgBARIpCghldmlkZW5jZRgGIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3RCDQoLX2NvbmZpZGVuY2UiPgoUQWRkS25vd2xlZGdlUmVzcG9uc2USJgoJa25vd2xlZGdlGAEgASgLMhMuYXVyZW4udjEuS25vd2xlZGdlIowBChRMaXN0S25vd2xlZGdlUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIOCgZkb21haW4YAiABKAkSFgoObWluX2NvbmZpZGVuY2UYAyABKAESKwoIc3RhdHVzZXMYBCADKA4yGS5hdXJlbi52MS5Lbm93bGVkZ2VTdGF0dXMSDQoFbGltaXQYBSABKA0iOwoVTGlzdEtub3dsZWRnZVJlc3BvbnNlEiIKBWl0ZW1zGAEgAygLMhMuYXVyZW4udjEuS25vd2xlZGdlIuIBChhWYWxpZGF0ZUtub3dsZWRnZVJlcXVlc3QSFAoMa25vd2xlZGdlX2lkGAEgASgJEikKBnN0YXR1cxgCIAEoDjIZLmF1cmVuLnYxLktub3dsZWRnZVN0YXR1cxIpCghldmlkZW5jZRgDIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSFwoKY29uZmlkZW5jZRgEIAEoAUgAiAEBEh0KEGV4cGVjdGVkX3ZlcnNpb24YBSABKARIAYgBAUINCgtfY29uZmlkZW5jZUITChFfZXhwZWN0ZWRfdmVyc2lvbiJDChlWYWxpZGF0ZUtub3dsZWRnZVJlc3BvbnNlEiYKCWtub3dsZWRnZRgBIAEoCzITLmF1cmVuLnYxLktub3dsZWRnZSLIAQoQQmlvbWV0cmljUmVhZGluZxIKCgJpZBgBIAEoCRIPCgd1c2VyX2lkGAIgASgJEg4KBnNvdXJjZRgDIAEoCRIlCgRkYXRhGAQgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIvCgttZWFzdXJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmVjb3JkZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIpgBCh1SZWNvcmRCaW9tZXRyaWNSZWFkaW5nUmVxdWVzdBIPCgd1c2VyX2lkGAEgASgJEg4KBnNvdXJjZRgCIAEoCRIlCgRkYXRhGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIvCgttZWFzdXJlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTQoeUmVjb3JkQmlvbWV0cmljUmVhZGluZ1Jlc3BvbnNlEisKB3JlYWRpbmcYASABKAsyGi5hdXJlbi52MS5CaW9tZXRyaWNSZWFkaW5nIpABChxMaXN0QmlvbWV0cmljUmVhZGluZ3NSZXF1ZXN0Eg8KB3VzZXJfaWQYASABKAkSKAoEZnJvbRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASJgoCdG8YAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg0KBWxpbWl0GAQgASgNIk0KHUxpc3RCaW9tZXRyaWNSZWFkaW5nc1Jlc3BvbnNlEiwKCHJlYWRpbmdzGAEgAygLMhouYXVyZW4udjEuQmlvbWV0cmljUmVhZGluZyrmAQoKTWVtb3J5VHlwZRIbChdNRU1PUllfVFlQRV9VTlNQRUNJRklFRBAAEhQKEE1FTU9SWV9UWVBFX0ZBQ1QQARIYChRNRU1PUllfVFlQRV9BTkFMWVNJUxACEh4KGk1FTU9SWV9UWVBFX1JFQ09NTUVOREFUSU9OEAMSGgoWTUVNT1JZX1RZUEVfSFlQT1RIRVNJUxAEEhcKE01FTU9SWV9UWVBFX0lOU0lHSFQQBRIcChhNRU1PUllfVFlQRV9DT05WRVJTQVRJT04QBhIYChRNRU1PUllfVFlQRV9ERUNJU0lPThAHKnYKClNlYXJjaE1vZGUSGwoXU0VBUkNIX01PREVfVU5TUEVDSUZJRUQQABIZChVTRUFSQ0hfTU9ERV9GVUxMX1RFWFQQARIYChRTRUFSQ0hfTU9ERV9TRU1BTlRJQxACEhYKElNFQVJDSF9NT0RFX0hZQlJJRBADKpMBChBIeXBvdGhlc2lzU3RhdHVzEiEKHUhZUE9USEVTSVNfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHAoYSFlQT1RIRVNJU19TVEFUVVNfRk9STUVEEAESHwobSFlQT1RIRVNJU19TVEFUVVNfVkFMSURBVEVEEAISHQoZSFlQT1RIRVNJU19TVEFUVVNfUkVGVVRFRBADKpABCg9Lbm93bGVkZ2VTdGF0dXMSIAocS05PV0xFREdFX1NUQVRVU19VTlNQRUNJRklFRBAAEhwKGEtOT1dMRURHRV9TVEFUVVNfUEVORElORxABEh4KGktOT1dMRURHRV9TVEFUVVNfVkFMSURBVEVEEAISHQoZS05PV0xFREdFX1NUQVRVU19SRUpFQ1RFRBADMtIQCg1NZW1vcnlTZXJ2aWNlEkoKC1N0b3JlTWVtb3J5EhwuYXVyZW4udjEuU3RvcmVNZW1vcnlSZXF1ZXN0Gh0uYXVyZW4udjEuU3RvcmVNZW1vcnlSZXNwb25zZRJECglHZXRNZW1vcnkSGi5hdXJlbi52MS5HZXRNZW1vcnlSZXF1ZXN0GhsuYXVyZW4udjEuR2V0TWVtb3J5UmVzcG9uc2USTQoMTGlzdE1lbW9yaWVzEh0uYXVyZW4udjEuTGlzdE1lbW9yaWVzUmVxdWVzdBoeLmF1cmVuLnYxLkxpc3RNZW1vcmllc1Jlc3BvbnNlEk0KDFVwZGF0ZU1lbW9yeRIdLmF1cmVuLnYxLlVwZGF0ZU1lbW9yeVJlcXVlc3QaHi5hdXJlbi52MS5VcGRhdGVNZW1vcnlSZXNwb25zZRJNCgxEZWxldGVNZW1vcnkSHS5hdXJlbi52MS5EZWxldGVNZW1vcnlSZXF1ZXN0Gh4uYXVyZW4udjEuRGVsZXRlTWVtb3J5UmVzcG9uc2USUwoOU2VhcmNoTWVtb3JpZXMSHy5hdXJlbi52MS5TZWFyY2hNZW1vcmllc1JlcXVlc3QaIC5hdXJlbi52MS5TZWFyY2hNZW1vcmllc1Jlc3BvbnNlElkKEEdldE1lbW9yeUhpc3RvcnkSIS5hdXJlbi52MS5HZXRNZW1vcnlIaXN0b3J5UmVxdWVzdBoiLmF1cmVuLnYxLkdldE1lbW9yeUhpc3RvcnlSZXNwb25zZRJTCg5HZXRNZW1vcnlTdGF0cxIfLmF1cmVuLnYxLkdldE1lbW9yeVN0YXRzUmVxdWVzdBogLmF1cmVuLnYxLkdldE1lbW9yeVN0YXRzUmVzcG9uc2USUwoOTGlzdEF1ZGl0VHJhaWwSHy5hdXJlbi52MS5MaXN0QXVkaXRUcmFpbFJlcXVlc3QaIC5hdXJlbi52MS5MaXN0QXVkaXRUcmFpbFJlc3BvbnNlElkKEEdldFNoYXJlZENvbnRleHQSIS5hdXJlbi52MS5HZXRTaGFyZWRDb250ZXh0UmVxdWVzdBoiLmF1cmVuLnYxLkdldFNoYXJlZENvbnRleHRSZXNwb25zZRJTCg5SZWNvcmREZWNpc2lvbhIfLmF1cmVuLnYxLlJlY29yZERlY2lzaW9uUmVxdWVzdBogLmF1cmVuLnYxLlJlY29yZERlY2lzaW9uUmVzcG9uc2USTQoMSGFuZG9mZkFnZW50Eh0uYXVyZW4udjEuSGFuZG9mZkFnZW50UmVxdWVzdBoeLmF1cmVuLnYxLkhhbmRvZmZBZ2VudFJlc3BvbnNlEmIKE0xpc3RQZW5kaW5nSGFuZG9mZnMSJC5hdXJlbi52MS5MaXN0UGVuZGluZ0hhbmRvZmZzUmVxdWVzdBolLmF1cmVuLnYxLkxpc3RQZW5kaW5nSGFuZG9mZnNSZXNwb25zZRJfChJBY2tub3dsZWRnZUhhbmRvZmYSIy5hdXJlbi52MS5BY2tub3dsZWRnZUhhbmRvZmZSZXF1ZXN0GiQuYXVyZW4udjEuQWNrbm93bGVkZ2VIYW5kb2ZmUmVzcG9uc2USawoWUmVjb3JkQ29udmVyc2F0aW9uVHVybhInLmF1cmVuLnYxLlJlY29yZENvbnZlcnNhdGlvblR1cm5SZXF1ZXN0GiguYXVyZW4udjEuUmVjb3JkQ29udmVyc2F0aW9uVHVyblJlc3BvbnNlElkKEFJlY29yZEh5cG90aGVzaXMSIS5hdXJlbi52MS5SZWNvcmRIeXBvdGhlc2lzUmVxdWVzdBoiLmF1cmVuLnYxLlJlY29yZEh5cG90aGVzaXNSZXNwb25zZRJTCg5MaXN0SHlwb3RoZXNlcxIfLmF1cmVuLnYxLkxpc3RIeXBvdGhlc2VzUmVxdWVzdBogLmF1cmVuLnYxLkxpc3RIeXBvdGhlc2VzUmVzcG9uc2USUwoOR2V0VXNlclByb2ZpbGUSHy5hdXJlbi52MS5HZXRVc2VyUHJvZmlsZVJlcXVlc3QaIC5hdXJlbi52MS5HZXRVc2VyUHJvZmlsZVJlc3BvbnNlElwKEVVwc2VydFVzZXJQcm9maWxlEiIuYXVyZW4udjEuVXBzZXJ0VXNlclByb2ZpbGVSZXF1ZXN0GiMuYXVyZW4udjEuVXBzZXJ0VXNlclByb2ZpbGVSZXNwb25zZRJNCgxBZGRLbm93bGVkZ2USHS5hdXJlbi52MS5BZGRLbm93bGVkZ2VSZXF1ZXN0Gh4uYXVyZW4udjEuQWRkS25vd2xlZGdlUmVzcG9uc2USUAoNTGlzdEtub3dsZWRnZRIeLmF1cmVuLnYxLkxpc3RLbm93bGVkZ2VSZXF1ZXN0Gh8uYXVyZW4udjEuTGlzdEtub3dsZWRnZVJlc3BvbnNlElwKEVZhbGlkYXRlS25vd2xlZGdlEiIuYXVyZW4udjEuVmFsaWRhdGVLbm93bGVkZ2VSZXF1ZXN0GiMuYXVyZW4udjEuVmFsaWRhdGVLbm93bGVkZ2VSZXNwb25zZRJrChZSZWNvcmRCaW9tZXRyaWNSZWFkaW5nEicuYXVyZW4udjEuUmVjb3JkQmlvbWV0cmljUmVhZGluZ1JlcXVlc3QaKC5hdXJlbi52MS5SZWNvcmRCaW9tZXRyaWNSZWFkaW5nUmVzcG9uc2USaAoVTGlzdEJpb21ldHJpY1JlYWRpbmdzEiYuYXVyZW4udjEuTGlzdEJpb21ldHJpY1JlYWRpbmdzUmVxdWVzdBonLmF1cmVuLnYxLkxpc3RCaW9tZXRyaWNSZWFkaW5nc1Jlc3BvbnNlYgZwcm90bzM", [file_auren_v1_events, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Memory is one thing an agent knows about a person.
@@ -739,6 +739,1468 @@ export const ListAuditTrailResponseSchema: GenMessage<ListAuditTrailResponse> = 
   messageDesc(file_auren_v1_memory, 19);
 
 /**
+ * GetSharedContextRequest names the person and the agent asking. Counts of 0 mean the default.
+ *
+ * @generated from message auren.v1.GetSharedContextRequest
+ */
+export type GetSharedContextRequest = Message<"auren.v1.GetSharedContextRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * The agent asking: its own memories are left out. An agent key must name its own agent.
+   *
+   * @generated from field: string requesting_agent = 2;
+   */
+  requestingAgent: string;
+
+  /**
+   * Least confidence of the other agents' memories; absent: 0.7.
+   *
+   * @generated from field: optional double min_confidence = 3;
+   */
+  minConfidence?: number | undefined;
+
+  /**
+   * Newest memories per other agent: 0 means 10; at most 100.
+   *
+   * @generated from field: uint32 memories_per_agent = 4;
+   */
+  memoriesPerAgent: number;
+
+  /**
+   * Newest decisions (decision memories of any agent): 0 means 5; at most 100.
+   *
+   * @generated from field: uint32 decisions_limit = 5;
+   */
+  decisionsLimit: number;
+
+  /**
+   * Newest validated hypotheses: 0 means 3; at most 100.
+   *
+   * @generated from field: uint32 hypotheses_limit = 6;
+   */
+  hypothesesLimit: number;
+};
+
+/**
+ * Describes the message auren.v1.GetSharedContextRequest.
+ * Use `create(GetSharedContextRequestSchema)` to create a new message.
+ */
+export const GetSharedContextRequestSchema: GenMessage<GetSharedContextRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 20);
+
+/**
+ * AgentMemories is one other agent's recent high-confidence memories of the person, newest first.
+ *
+ * @generated from message auren.v1.AgentMemories
+ */
+export type AgentMemories = Message<"auren.v1.AgentMemories"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: repeated auren.v1.Memory memories = 2;
+   */
+  memories: Memory[];
+};
+
+/**
+ * Describes the message auren.v1.AgentMemories.
+ * Use `create(AgentMemoriesSchema)` to create a new message.
+ */
+export const AgentMemoriesSchema: GenMessage<AgentMemories> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 21);
+
+/**
+ * GetSharedContextResponse is what the other agents know, as of one snapshot.
+ *
+ * @generated from message auren.v1.GetSharedContextResponse
+ */
+export type GetSharedContextResponse = Message<"auren.v1.GetSharedContextResponse"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string requesting_agent = 2;
+   */
+  requestingAgent: string;
+
+  /**
+   * Every other agent holding live memories of the person (found from the data), by agent id;
+   * an agent whose memories are all below the threshold is listed with none.
+   *
+   * @generated from field: repeated auren.v1.AgentMemories agents = 3;
+   */
+  agents: AgentMemories[];
+
+  /**
+   * The person's decisions, every agent's, newest first.
+   *
+   * @generated from field: repeated auren.v1.Memory recent_decisions = 4;
+   */
+  recentDecisions: Memory[];
+
+  /**
+   * The person's validated hypotheses, newest validation first.
+   *
+   * @generated from field: repeated auren.v1.Hypothesis validated_hypotheses = 5;
+   */
+  validatedHypotheses: Hypothesis[];
+};
+
+/**
+ * Describes the message auren.v1.GetSharedContextResponse.
+ * Use `create(GetSharedContextResponseSchema)` to create a new message.
+ */
+export const GetSharedContextResponseSchema: GenMessage<GetSharedContextResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 22);
+
+/**
+ * RecordDecisionRequest is a decision an agent made about a person, and its context.
+ *
+ * @generated from message auren.v1.RecordDecisionRequest
+ */
+export type RecordDecisionRequest = Message<"auren.v1.RecordDecisionRequest"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * What was decided (the decision memory's content).
+   *
+   * @generated from field: google.protobuf.Struct decision = 3;
+   */
+  decision?: JsonObject | undefined;
+
+  /**
+   * In [0, 1]; absent means 1.
+   *
+   * @generated from field: optional double confidence = 4;
+   */
+  confidence?: number | undefined;
+
+  /**
+   * Empty: "general".
+   *
+   * @generated from field: string category = 5;
+   */
+  category: string;
+
+  /**
+   * Empty: "normal".
+   *
+   * @generated from field: string urgency = 6;
+   */
+  urgency: string;
+
+  /**
+   * A short summary for other agents.
+   *
+   * @generated from field: string summary = 7;
+   */
+  summary: string;
+
+  /**
+   * The context the decision was made in (e.g. the biometric data it rests on).
+   *
+   * @generated from field: google.protobuf.Struct context = 8;
+   */
+  context?: JsonObject | undefined;
+
+  /**
+   * The other agents' memories (ids) whose insights it used; cross_agent_collaboration is
+   * whether there are any.
+   *
+   * @generated from field: repeated string used_memory_ids = 9;
+   */
+  usedMemoryIds: string[];
+};
+
+/**
+ * Describes the message auren.v1.RecordDecisionRequest.
+ * Use `create(RecordDecisionRequestSchema)` to create a new message.
+ */
+export const RecordDecisionRequestSchema: GenMessage<RecordDecisionRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 23);
+
+/**
+ * RecordDecisionResponse holds the decision memory.
+ *
+ * @generated from message auren.v1.RecordDecisionResponse
+ */
+export type RecordDecisionResponse = Message<"auren.v1.RecordDecisionResponse"> & {
+  /**
+   * @generated from field: auren.v1.Memory memory = 1;
+   */
+  memory?: Memory | undefined;
+};
+
+/**
+ * Describes the message auren.v1.RecordDecisionResponse.
+ * Use `create(RecordDecisionResponseSchema)` to create a new message.
+ */
+export const RecordDecisionResponseSchema: GenMessage<RecordDecisionResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 24);
+
+/**
+ * Handoff is one agent handing a person over to another.
+ *
+ * @generated from message auren.v1.Handoff
+ */
+export type Handoff = Message<"auren.v1.Handoff"> & {
+  /**
+   * UUID assigned by the service.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string from_agent = 3;
+   */
+  fromAgent: string;
+
+  /**
+   * @generated from field: string to_agent = 4;
+   */
+  toAgent: string;
+
+  /**
+   * @generated from field: string topic = 5;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: google.protobuf.Struct context = 6;
+   */
+  context?: JsonObject | undefined;
+
+  /**
+   * @generated from field: string reason = 7;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: string handoff_type = 8;
+   */
+  handoffType: string;
+
+  /**
+   * @generated from field: string urgency = 9;
+   */
+  urgency: string;
+
+  /**
+   * @generated from field: bool requires_response = 10;
+   */
+  requiresResponse: boolean;
+
+  /**
+   * The conversation memory the receiving agent got.
+   *
+   * @generated from field: string memory_id = 11;
+   */
+  memoryId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 12;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * Absent while pending.
+   *
+   * @generated from field: google.protobuf.Timestamp acknowledged_at = 13;
+   */
+  acknowledgedAt?: Timestamp | undefined;
+
+  /**
+   * The principal that acknowledged it.
+   *
+   * @generated from field: string acknowledged_by = 14;
+   */
+  acknowledgedBy: string;
+
+  /**
+   * @generated from field: string acknowledgement_note = 15;
+   */
+  acknowledgementNote: string;
+
+  /**
+   * 1 when made, 2 once acknowledged.
+   *
+   * @generated from field: uint64 version = 16;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message auren.v1.Handoff.
+ * Use `create(HandoffSchema)` to create a new message.
+ */
+export const HandoffSchema: GenMessage<Handoff> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 25);
+
+/**
+ * HandoffAgentRequest hands a person from one agent to another.
+ *
+ * @generated from message auren.v1.HandoffAgentRequest
+ */
+export type HandoffAgentRequest = Message<"auren.v1.HandoffAgentRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * An agent key must name its own agent.
+   *
+   * @generated from field: string from_agent = 2;
+   */
+  fromAgent: string;
+
+  /**
+   * Another agent than from_agent.
+   *
+   * @generated from field: string to_agent = 3;
+   */
+  toAgent: string;
+
+  /**
+   * @generated from field: string topic = 4;
+   */
+  topic: string;
+
+  /**
+   * @generated from field: google.protobuf.Struct context = 5;
+   */
+  context?: JsonObject | undefined;
+
+  /**
+   * Empty: "specialist_expertise_required".
+   *
+   * @generated from field: string reason = 6;
+   */
+  reason: string;
+
+  /**
+   * Empty: "consultation".
+   *
+   * @generated from field: string handoff_type = 7;
+   */
+  handoffType: string;
+
+  /**
+   * Empty: "normal".
+   *
+   * @generated from field: string urgency = 8;
+   */
+  urgency: string;
+
+  /**
+   * Absent means true.
+   *
+   * @generated from field: optional bool requires_response = 9;
+   */
+  requiresResponse?: boolean | undefined;
+};
+
+/**
+ * Describes the message auren.v1.HandoffAgentRequest.
+ * Use `create(HandoffAgentRequestSchema)` to create a new message.
+ */
+export const HandoffAgentRequestSchema: GenMessage<HandoffAgentRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 26);
+
+/**
+ * HandoffAgentResponse holds the handoff and the receiving agent's memory of it.
+ *
+ * @generated from message auren.v1.HandoffAgentResponse
+ */
+export type HandoffAgentResponse = Message<"auren.v1.HandoffAgentResponse"> & {
+  /**
+   * @generated from field: auren.v1.Handoff handoff = 1;
+   */
+  handoff?: Handoff | undefined;
+
+  /**
+   * @generated from field: auren.v1.Memory memory = 2;
+   */
+  memory?: Memory | undefined;
+};
+
+/**
+ * Describes the message auren.v1.HandoffAgentResponse.
+ * Use `create(HandoffAgentResponseSchema)` to create a new message.
+ */
+export const HandoffAgentResponseSchema: GenMessage<HandoffAgentResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 27);
+
+/**
+ * ListPendingHandoffsRequest names the receiving agent.
+ *
+ * @generated from message auren.v1.ListPendingHandoffsRequest
+ */
+export type ListPendingHandoffsRequest = Message<"auren.v1.ListPendingHandoffsRequest"> & {
+  /**
+   * An agent key must name its own agent.
+   *
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * Only handoffs about this person; empty: everyone's.
+   *
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * 0 means 50; at most 500.
+   *
+   * @generated from field: uint32 limit = 3;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message auren.v1.ListPendingHandoffsRequest.
+ * Use `create(ListPendingHandoffsRequestSchema)` to create a new message.
+ */
+export const ListPendingHandoffsRequestSchema: GenMessage<ListPendingHandoffsRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 28);
+
+/**
+ * ListPendingHandoffsResponse holds the pending handoffs, oldest first.
+ *
+ * @generated from message auren.v1.ListPendingHandoffsResponse
+ */
+export type ListPendingHandoffsResponse = Message<"auren.v1.ListPendingHandoffsResponse"> & {
+  /**
+   * @generated from field: repeated auren.v1.Handoff handoffs = 1;
+   */
+  handoffs: Handoff[];
+};
+
+/**
+ * Describes the message auren.v1.ListPendingHandoffsResponse.
+ * Use `create(ListPendingHandoffsResponseSchema)` to create a new message.
+ */
+export const ListPendingHandoffsResponseSchema: GenMessage<ListPendingHandoffsResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 29);
+
+/**
+ * AcknowledgeHandoffRequest names a pending handoff; only its receiving agent acknowledges it.
+ *
+ * @generated from message auren.v1.AcknowledgeHandoffRequest
+ */
+export type AcknowledgeHandoffRequest = Message<"auren.v1.AcknowledgeHandoffRequest"> & {
+  /**
+   * @generated from field: string handoff_id = 1;
+   */
+  handoffId: string;
+
+  /**
+   * @generated from field: string note = 2;
+   */
+  note: string;
+};
+
+/**
+ * Describes the message auren.v1.AcknowledgeHandoffRequest.
+ * Use `create(AcknowledgeHandoffRequestSchema)` to create a new message.
+ */
+export const AcknowledgeHandoffRequestSchema: GenMessage<AcknowledgeHandoffRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 30);
+
+/**
+ * AcknowledgeHandoffResponse holds the handoff as acknowledged.
+ *
+ * @generated from message auren.v1.AcknowledgeHandoffResponse
+ */
+export type AcknowledgeHandoffResponse = Message<"auren.v1.AcknowledgeHandoffResponse"> & {
+  /**
+   * @generated from field: auren.v1.Handoff handoff = 1;
+   */
+  handoff?: Handoff | undefined;
+};
+
+/**
+ * Describes the message auren.v1.AcknowledgeHandoffResponse.
+ * Use `create(AcknowledgeHandoffResponseSchema)` to create a new message.
+ */
+export const AcknowledgeHandoffResponseSchema: GenMessage<AcknowledgeHandoffResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 31);
+
+/**
+ * ConversationTurn is one turn of a conversation between an agent and a person.
+ *
+ * @generated from message auren.v1.ConversationTurn
+ */
+export type ConversationTurn = Message<"auren.v1.ConversationTurn"> & {
+  /**
+   * UUID assigned by the service.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string conversation_id = 2;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: string agent_id = 3;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string user_id = 4;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: google.protobuf.Struct message_context = 5;
+   */
+  messageContext?: JsonObject | undefined;
+
+  /**
+   * @generated from field: repeated google.protobuf.Struct insights = 6;
+   */
+  insights: JsonObject[];
+
+  /**
+   * @generated from field: repeated google.protobuf.Struct follow_up_actions = 7;
+   */
+  followUpActions: JsonObject[];
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 8;
+   */
+  createdAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message auren.v1.ConversationTurn.
+ * Use `create(ConversationTurnSchema)` to create a new message.
+ */
+export const ConversationTurnSchema: GenMessage<ConversationTurn> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 32);
+
+/**
+ * RecordConversationTurnRequest is one turn.
+ *
+ * @generated from message auren.v1.RecordConversationTurnRequest
+ */
+export type RecordConversationTurnRequest = Message<"auren.v1.RecordConversationTurnRequest"> & {
+  /**
+   * A UUID; empty starts a new conversation (the response names it).
+   *
+   * @generated from field: string conversation_id = 1;
+   */
+  conversationId: string;
+
+  /**
+   * @generated from field: string agent_id = 2;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * The turn: what was said, by whom (required).
+   *
+   * @generated from field: google.protobuf.Struct message_context = 4;
+   */
+  messageContext?: JsonObject | undefined;
+
+  /**
+   * @generated from field: repeated google.protobuf.Struct insights = 5;
+   */
+  insights: JsonObject[];
+
+  /**
+   * @generated from field: repeated google.protobuf.Struct follow_up_actions = 6;
+   */
+  followUpActions: JsonObject[];
+};
+
+/**
+ * Describes the message auren.v1.RecordConversationTurnRequest.
+ * Use `create(RecordConversationTurnRequestSchema)` to create a new message.
+ */
+export const RecordConversationTurnRequestSchema: GenMessage<RecordConversationTurnRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 33);
+
+/**
+ * RecordConversationTurnResponse holds the turn as recorded.
+ *
+ * @generated from message auren.v1.RecordConversationTurnResponse
+ */
+export type RecordConversationTurnResponse = Message<"auren.v1.RecordConversationTurnResponse"> & {
+  /**
+   * @generated from field: auren.v1.ConversationTurn turn = 1;
+   */
+  turn?: ConversationTurn | undefined;
+};
+
+/**
+ * Describes the message auren.v1.RecordConversationTurnResponse.
+ * Use `create(RecordConversationTurnResponseSchema)` to create a new message.
+ */
+export const RecordConversationTurnResponseSchema: GenMessage<RecordConversationTurnResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 34);
+
+/**
+ * Hypothesis is what an agent supposes about a person, and how it was resolved.
+ *
+ * @generated from message auren.v1.Hypothesis
+ */
+export type Hypothesis = Message<"auren.v1.Hypothesis"> & {
+  /**
+   * UUID assigned by the service.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * The agent that formed it.
+   *
+   * @generated from field: string agent_id = 2;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string statement = 4;
+   */
+  statement: string;
+
+  /**
+   * @generated from field: auren.v1.HypothesisStatus status = 5;
+   */
+  status: HypothesisStatus;
+
+  /**
+   * The confidence it was formed with.
+   *
+   * @generated from field: double initial_confidence = 6;
+   */
+  initialConfidence: number;
+
+  /**
+   * The evidence it was formed on.
+   *
+   * @generated from field: google.protobuf.Struct evidence = 7;
+   */
+  evidence?: JsonObject | undefined;
+
+  /**
+   * Set once resolved: the final confidence, the evidence that resolved it, the agent that did.
+   *
+   * @generated from field: double final_confidence = 8;
+   */
+  finalConfidence: number;
+
+  /**
+   * @generated from field: google.protobuf.Struct validation_evidence = 9;
+   */
+  validationEvidence?: JsonObject | undefined;
+
+  /**
+   * @generated from field: string resolved_by = 10;
+   */
+  resolvedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp formed_at = 11;
+   */
+  formedAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp resolved_at = 12;
+   */
+  resolvedAt?: Timestamp | undefined;
+
+  /**
+   * 1 when formed, 2 once resolved.
+   *
+   * @generated from field: uint64 version = 13;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message auren.v1.Hypothesis.
+ * Use `create(HypothesisSchema)` to create a new message.
+ */
+export const HypothesisSchema: GenMessage<Hypothesis> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 35);
+
+/**
+ * RecordHypothesisRequest forms a hypothesis (no hypothesis_id; status unset or FORMED) or
+ * resolves one (hypothesis_id; status VALIDATED or REFUTED).
+ *
+ * @generated from message auren.v1.RecordHypothesisRequest
+ */
+export type RecordHypothesisRequest = Message<"auren.v1.RecordHypothesisRequest"> & {
+  /**
+   * @generated from field: string hypothesis_id = 1;
+   */
+  hypothesisId: string;
+
+  /**
+   * The agent forming or resolving it; an agent key must name its own agent.
+   *
+   * @generated from field: string agent_id = 2;
+   */
+  agentId: string;
+
+  /**
+   * Required to form; when resolving, if set, must be the hypothesis's person.
+   *
+   * @generated from field: string user_id = 3;
+   */
+  userId: string;
+
+  /**
+   * Required to form.
+   *
+   * @generated from field: string statement = 4;
+   */
+  statement: string;
+
+  /**
+   * Forming: the evidence it rests on. Resolving: the evidence that validated or refuted it.
+   *
+   * @generated from field: google.protobuf.Struct evidence = 5;
+   */
+  evidence?: JsonObject | undefined;
+
+  /**
+   * In [0, 1], required: the initial confidence, or the final one.
+   *
+   * @generated from field: optional double confidence = 6;
+   */
+  confidence?: number | undefined;
+
+  /**
+   * @generated from field: auren.v1.HypothesisStatus status = 7;
+   */
+  status: HypothesisStatus;
+
+  /**
+   * Resolving: refused with ABORTED unless the hypothesis is at this version.
+   *
+   * @generated from field: optional uint64 expected_version = 8;
+   */
+  expectedVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message auren.v1.RecordHypothesisRequest.
+ * Use `create(RecordHypothesisRequestSchema)` to create a new message.
+ */
+export const RecordHypothesisRequestSchema: GenMessage<RecordHypothesisRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 36);
+
+/**
+ * RecordHypothesisResponse holds the hypothesis as it now is.
+ *
+ * @generated from message auren.v1.RecordHypothesisResponse
+ */
+export type RecordHypothesisResponse = Message<"auren.v1.RecordHypothesisResponse"> & {
+  /**
+   * @generated from field: auren.v1.Hypothesis hypothesis = 1;
+   */
+  hypothesis?: Hypothesis | undefined;
+};
+
+/**
+ * Describes the message auren.v1.RecordHypothesisResponse.
+ * Use `create(RecordHypothesisResponseSchema)` to create a new message.
+ */
+export const RecordHypothesisResponseSchema: GenMessage<RecordHypothesisResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 37);
+
+/**
+ * ListHypothesesRequest filters a person's hypotheses.
+ *
+ * @generated from message auren.v1.ListHypothesesRequest
+ */
+export type ListHypothesesRequest = Message<"auren.v1.ListHypothesesRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Empty: every status.
+   *
+   * @generated from field: repeated auren.v1.HypothesisStatus statuses = 2;
+   */
+  statuses: HypothesisStatus[];
+
+  /**
+   * Only those formed by this agent; empty: every agent's.
+   *
+   * @generated from field: string agent_id = 3;
+   */
+  agentId: string;
+
+  /**
+   * 0 means 50; at most 500.
+   *
+   * @generated from field: uint32 limit = 4;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message auren.v1.ListHypothesesRequest.
+ * Use `create(ListHypothesesRequestSchema)` to create a new message.
+ */
+export const ListHypothesesRequestSchema: GenMessage<ListHypothesesRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 38);
+
+/**
+ * ListHypothesesResponse holds the hypotheses, newest formed first.
+ *
+ * @generated from message auren.v1.ListHypothesesResponse
+ */
+export type ListHypothesesResponse = Message<"auren.v1.ListHypothesesResponse"> & {
+  /**
+   * @generated from field: repeated auren.v1.Hypothesis hypotheses = 1;
+   */
+  hypotheses: Hypothesis[];
+};
+
+/**
+ * Describes the message auren.v1.ListHypothesesResponse.
+ * Use `create(ListHypothesesResponseSchema)` to create a new message.
+ */
+export const ListHypothesesResponseSchema: GenMessage<ListHypothesesResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 39);
+
+/**
+ * UserProfile is what is known of a person beside the agents' memories.
+ *
+ * @generated from message auren.v1.UserProfile
+ */
+export type UserProfile = Message<"auren.v1.UserProfile"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: google.protobuf.Struct profile_data = 2;
+   */
+  profileData?: JsonObject | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Struct preferences = 3;
+   */
+  preferences?: JsonObject | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Struct privacy_settings = 4;
+   */
+  privacySettings?: JsonObject | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 5;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp updated_at = 6;
+   */
+  updatedAt?: Timestamp | undefined;
+
+  /**
+   * 1 when created, +1 per change.
+   *
+   * @generated from field: uint64 version = 7;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message auren.v1.UserProfile.
+ * Use `create(UserProfileSchema)` to create a new message.
+ */
+export const UserProfileSchema: GenMessage<UserProfile> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 40);
+
+/**
+ * GetUserProfileRequest names a person.
+ *
+ * @generated from message auren.v1.GetUserProfileRequest
+ */
+export type GetUserProfileRequest = Message<"auren.v1.GetUserProfileRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+};
+
+/**
+ * Describes the message auren.v1.GetUserProfileRequest.
+ * Use `create(GetUserProfileRequestSchema)` to create a new message.
+ */
+export const GetUserProfileRequestSchema: GenMessage<GetUserProfileRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 41);
+
+/**
+ * GetUserProfileResponse holds the profile.
+ *
+ * @generated from message auren.v1.GetUserProfileResponse
+ */
+export type GetUserProfileResponse = Message<"auren.v1.GetUserProfileResponse"> & {
+  /**
+   * @generated from field: auren.v1.UserProfile profile = 1;
+   */
+  profile?: UserProfile | undefined;
+};
+
+/**
+ * Describes the message auren.v1.GetUserProfileResponse.
+ * Use `create(GetUserProfileResponseSchema)` to create a new message.
+ */
+export const GetUserProfileResponseSchema: GenMessage<GetUserProfileResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 42);
+
+/**
+ * UpsertUserProfileRequest creates a profile or replaces the parts it sets.
+ *
+ * @generated from message auren.v1.UpsertUserProfileRequest
+ */
+export type UpsertUserProfileRequest = Message<"auren.v1.UpsertUserProfileRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Absent: kept (an empty object when the profile is new).
+   *
+   * @generated from field: google.protobuf.Struct profile_data = 2;
+   */
+  profileData?: JsonObject | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Struct preferences = 3;
+   */
+  preferences?: JsonObject | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Struct privacy_settings = 4;
+   */
+  privacySettings?: JsonObject | undefined;
+
+  /**
+   * Refused with ABORTED unless the profile is at this version (0: it must not exist yet).
+   *
+   * @generated from field: optional uint64 expected_version = 5;
+   */
+  expectedVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message auren.v1.UpsertUserProfileRequest.
+ * Use `create(UpsertUserProfileRequestSchema)` to create a new message.
+ */
+export const UpsertUserProfileRequestSchema: GenMessage<UpsertUserProfileRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 43);
+
+/**
+ * UpsertUserProfileResponse holds the profile as written.
+ *
+ * @generated from message auren.v1.UpsertUserProfileResponse
+ */
+export type UpsertUserProfileResponse = Message<"auren.v1.UpsertUserProfileResponse"> & {
+  /**
+   * @generated from field: auren.v1.UserProfile profile = 1;
+   */
+  profile?: UserProfile | undefined;
+};
+
+/**
+ * Describes the message auren.v1.UpsertUserProfileResponse.
+ * Use `create(UpsertUserProfileResponseSchema)` to create a new message.
+ */
+export const UpsertUserProfileResponseSchema: GenMessage<UpsertUserProfileResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 44);
+
+/**
+ * Knowledge is one item of an agent's specialist knowledge (about no one person).
+ *
+ * @generated from message auren.v1.Knowledge
+ */
+export type Knowledge = Message<"auren.v1.Knowledge"> & {
+  /**
+   * UUID assigned by the service.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string agent_id = 2;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string domain = 3;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: string knowledge_type = 4;
+   */
+  knowledgeType: string;
+
+  /**
+   * @generated from field: google.protobuf.Struct content = 5;
+   */
+  content?: JsonObject | undefined;
+
+  /**
+   * @generated from field: double confidence = 6;
+   */
+  confidence: number;
+
+  /**
+   * @generated from field: google.protobuf.Struct evidence = 7;
+   */
+  evidence?: JsonObject | undefined;
+
+  /**
+   * @generated from field: auren.v1.KnowledgeStatus validation_status = 8;
+   */
+  validationStatus: KnowledgeStatus;
+
+  /**
+   * The principal that validated or rejected it.
+   *
+   * @generated from field: string validated_by = 9;
+   */
+  validatedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp created_at = 10;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp validated_at = 11;
+   */
+  validatedAt?: Timestamp | undefined;
+
+  /**
+   * 1 when added, +1 per validation.
+   *
+   * @generated from field: uint64 version = 12;
+   */
+  version: bigint;
+};
+
+/**
+ * Describes the message auren.v1.Knowledge.
+ * Use `create(KnowledgeSchema)` to create a new message.
+ */
+export const KnowledgeSchema: GenMessage<Knowledge> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 45);
+
+/**
+ * AddKnowledgeRequest is a new item, pending validation.
+ *
+ * @generated from message auren.v1.AddKnowledgeRequest
+ */
+export type AddKnowledgeRequest = Message<"auren.v1.AddKnowledgeRequest"> & {
+  /**
+   * An agent key must name its own agent.
+   *
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string domain = 2;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: string knowledge_type = 3;
+   */
+  knowledgeType: string;
+
+  /**
+   * @generated from field: google.protobuf.Struct content = 4;
+   */
+  content?: JsonObject | undefined;
+
+  /**
+   * In [0, 1], required.
+   *
+   * @generated from field: optional double confidence = 5;
+   */
+  confidence?: number | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Struct evidence = 6;
+   */
+  evidence?: JsonObject | undefined;
+};
+
+/**
+ * Describes the message auren.v1.AddKnowledgeRequest.
+ * Use `create(AddKnowledgeRequestSchema)` to create a new message.
+ */
+export const AddKnowledgeRequestSchema: GenMessage<AddKnowledgeRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 46);
+
+/**
+ * AddKnowledgeResponse holds the item.
+ *
+ * @generated from message auren.v1.AddKnowledgeResponse
+ */
+export type AddKnowledgeResponse = Message<"auren.v1.AddKnowledgeResponse"> & {
+  /**
+   * @generated from field: auren.v1.Knowledge knowledge = 1;
+   */
+  knowledge?: Knowledge | undefined;
+};
+
+/**
+ * Describes the message auren.v1.AddKnowledgeResponse.
+ * Use `create(AddKnowledgeResponseSchema)` to create a new message.
+ */
+export const AddKnowledgeResponseSchema: GenMessage<AddKnowledgeResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 47);
+
+/**
+ * ListKnowledgeRequest filters specialist knowledge; empty strings and zeros filter nothing.
+ *
+ * @generated from message auren.v1.ListKnowledgeRequest
+ */
+export type ListKnowledgeRequest = Message<"auren.v1.ListKnowledgeRequest"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: string domain = 2;
+   */
+  domain: string;
+
+  /**
+   * @generated from field: double min_confidence = 3;
+   */
+  minConfidence: number;
+
+  /**
+   * @generated from field: repeated auren.v1.KnowledgeStatus statuses = 4;
+   */
+  statuses: KnowledgeStatus[];
+
+  /**
+   * 0 means 50; at most 500.
+   *
+   * @generated from field: uint32 limit = 5;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message auren.v1.ListKnowledgeRequest.
+ * Use `create(ListKnowledgeRequestSchema)` to create a new message.
+ */
+export const ListKnowledgeRequestSchema: GenMessage<ListKnowledgeRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 48);
+
+/**
+ * ListKnowledgeResponse holds the items, most confident first, then newest.
+ *
+ * @generated from message auren.v1.ListKnowledgeResponse
+ */
+export type ListKnowledgeResponse = Message<"auren.v1.ListKnowledgeResponse"> & {
+  /**
+   * @generated from field: repeated auren.v1.Knowledge items = 1;
+   */
+  items: Knowledge[];
+};
+
+/**
+ * Describes the message auren.v1.ListKnowledgeResponse.
+ * Use `create(ListKnowledgeResponseSchema)` to create a new message.
+ */
+export const ListKnowledgeResponseSchema: GenMessage<ListKnowledgeResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 49);
+
+/**
+ * ValidateKnowledgeRequest validates or rejects an item.
+ *
+ * @generated from message auren.v1.ValidateKnowledgeRequest
+ */
+export type ValidateKnowledgeRequest = Message<"auren.v1.ValidateKnowledgeRequest"> & {
+  /**
+   * @generated from field: string knowledge_id = 1;
+   */
+  knowledgeId: string;
+
+  /**
+   * VALIDATED or REJECTED.
+   *
+   * @generated from field: auren.v1.KnowledgeStatus status = 2;
+   */
+  status: KnowledgeStatus;
+
+  /**
+   * Replaces the item's evidence when set.
+   *
+   * @generated from field: google.protobuf.Struct evidence = 3;
+   */
+  evidence?: JsonObject | undefined;
+
+  /**
+   * In [0, 1]; absent: unchanged.
+   *
+   * @generated from field: optional double confidence = 4;
+   */
+  confidence?: number | undefined;
+
+  /**
+   * Refused with ABORTED unless the item is at this version.
+   *
+   * @generated from field: optional uint64 expected_version = 5;
+   */
+  expectedVersion?: bigint | undefined;
+};
+
+/**
+ * Describes the message auren.v1.ValidateKnowledgeRequest.
+ * Use `create(ValidateKnowledgeRequestSchema)` to create a new message.
+ */
+export const ValidateKnowledgeRequestSchema: GenMessage<ValidateKnowledgeRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 50);
+
+/**
+ * ValidateKnowledgeResponse holds the item as validated.
+ *
+ * @generated from message auren.v1.ValidateKnowledgeResponse
+ */
+export type ValidateKnowledgeResponse = Message<"auren.v1.ValidateKnowledgeResponse"> & {
+  /**
+   * @generated from field: auren.v1.Knowledge knowledge = 1;
+   */
+  knowledge?: Knowledge | undefined;
+};
+
+/**
+ * Describes the message auren.v1.ValidateKnowledgeResponse.
+ * Use `create(ValidateKnowledgeResponseSchema)` to create a new message.
+ */
+export const ValidateKnowledgeResponseSchema: GenMessage<ValidateKnowledgeResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 51);
+
+/**
+ * BiometricReading is one reading of a person's body (HRV, resting heart rate, sleep…).
+ *
+ * @generated from message auren.v1.BiometricReading
+ */
+export type BiometricReading = Message<"auren.v1.BiometricReading"> & {
+  /**
+   * UUID assigned by the service.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string user_id = 2;
+   */
+  userId: string;
+
+  /**
+   * Where it came from (e.g. "healthkit").
+   *
+   * @generated from field: string source = 3;
+   */
+  source: string;
+
+  /**
+   * @generated from field: google.protobuf.Struct data = 4;
+   */
+  data?: JsonObject | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp measured_at = 5;
+   */
+  measuredAt?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp recorded_at = 6;
+   */
+  recordedAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message auren.v1.BiometricReading.
+ * Use `create(BiometricReadingSchema)` to create a new message.
+ */
+export const BiometricReadingSchema: GenMessage<BiometricReading> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 52);
+
+/**
+ * RecordBiometricReadingRequest is one reading.
+ *
+ * @generated from message auren.v1.RecordBiometricReadingRequest
+ */
+export type RecordBiometricReadingRequest = Message<"auren.v1.RecordBiometricReadingRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Required.
+   *
+   * @generated from field: string source = 2;
+   */
+  source: string;
+
+  /**
+   * Required, not empty.
+   *
+   * @generated from field: google.protobuf.Struct data = 3;
+   */
+  data?: JsonObject | undefined;
+
+  /**
+   * Absent: when it is recorded.
+   *
+   * @generated from field: google.protobuf.Timestamp measured_at = 4;
+   */
+  measuredAt?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message auren.v1.RecordBiometricReadingRequest.
+ * Use `create(RecordBiometricReadingRequestSchema)` to create a new message.
+ */
+export const RecordBiometricReadingRequestSchema: GenMessage<RecordBiometricReadingRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 53);
+
+/**
+ * RecordBiometricReadingResponse holds the reading as recorded.
+ *
+ * @generated from message auren.v1.RecordBiometricReadingResponse
+ */
+export type RecordBiometricReadingResponse = Message<"auren.v1.RecordBiometricReadingResponse"> & {
+  /**
+   * @generated from field: auren.v1.BiometricReading reading = 1;
+   */
+  reading?: BiometricReading | undefined;
+};
+
+/**
+ * Describes the message auren.v1.RecordBiometricReadingResponse.
+ * Use `create(RecordBiometricReadingResponseSchema)` to create a new message.
+ */
+export const RecordBiometricReadingResponseSchema: GenMessage<RecordBiometricReadingResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 54);
+
+/**
+ * ListBiometricReadingsRequest asks for a person's readings measured in a time range.
+ *
+ * @generated from message auren.v1.ListBiometricReadingsRequest
+ */
+export type ListBiometricReadingsRequest = Message<"auren.v1.ListBiometricReadingsRequest"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * Inclusive; absent: from the first.
+   *
+   * @generated from field: google.protobuf.Timestamp from = 2;
+   */
+  from?: Timestamp | undefined;
+
+  /**
+   * Exclusive; absent: until now.
+   *
+   * @generated from field: google.protobuf.Timestamp to = 3;
+   */
+  to?: Timestamp | undefined;
+
+  /**
+   * 0 means 100; at most 1000.
+   *
+   * @generated from field: uint32 limit = 4;
+   */
+  limit: number;
+};
+
+/**
+ * Describes the message auren.v1.ListBiometricReadingsRequest.
+ * Use `create(ListBiometricReadingsRequestSchema)` to create a new message.
+ */
+export const ListBiometricReadingsRequestSchema: GenMessage<ListBiometricReadingsRequest> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 55);
+
+/**
+ * ListBiometricReadingsResponse holds the readings, oldest measurement first.
+ *
+ * @generated from message auren.v1.ListBiometricReadingsResponse
+ */
+export type ListBiometricReadingsResponse = Message<"auren.v1.ListBiometricReadingsResponse"> & {
+  /**
+   * @generated from field: repeated auren.v1.BiometricReading readings = 1;
+   */
+  readings: BiometricReading[];
+};
+
+/**
+ * Describes the message auren.v1.ListBiometricReadingsResponse.
+ * Use `create(ListBiometricReadingsResponseSchema)` to create a new message.
+ */
+export const ListBiometricReadingsResponseSchema: GenMessage<ListBiometricReadingsResponse> = /*@__PURE__*/
+  messageDesc(file_auren_v1_memory, 56);
+
+/**
  * MemoryType is what kind of thing an agent remembers.
  *
  * @generated from enum auren.v1.MemoryType
@@ -831,6 +2293,72 @@ export enum SearchMode {
  */
 export const SearchModeSchema: GenEnum<SearchMode> = /*@__PURE__*/
   enumDesc(file_auren_v1_memory, 1);
+
+/**
+ * HypothesisStatus is where a hypothesis stands.
+ *
+ * @generated from enum auren.v1.HypothesisStatus
+ */
+export enum HypothesisStatus {
+  /**
+   * @generated from enum value: HYPOTHESIS_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: HYPOTHESIS_STATUS_FORMED = 1;
+   */
+  FORMED = 1,
+
+  /**
+   * @generated from enum value: HYPOTHESIS_STATUS_VALIDATED = 2;
+   */
+  VALIDATED = 2,
+
+  /**
+   * @generated from enum value: HYPOTHESIS_STATUS_REFUTED = 3;
+   */
+  REFUTED = 3,
+}
+
+/**
+ * Describes the enum auren.v1.HypothesisStatus.
+ */
+export const HypothesisStatusSchema: GenEnum<HypothesisStatus> = /*@__PURE__*/
+  enumDesc(file_auren_v1_memory, 2);
+
+/**
+ * KnowledgeStatus is where an item of specialist knowledge stands.
+ *
+ * @generated from enum auren.v1.KnowledgeStatus
+ */
+export enum KnowledgeStatus {
+  /**
+   * @generated from enum value: KNOWLEDGE_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: KNOWLEDGE_STATUS_PENDING = 1;
+   */
+  PENDING = 1,
+
+  /**
+   * @generated from enum value: KNOWLEDGE_STATUS_VALIDATED = 2;
+   */
+  VALIDATED = 2,
+
+  /**
+   * @generated from enum value: KNOWLEDGE_STATUS_REJECTED = 3;
+   */
+  REJECTED = 3,
+}
+
+/**
+ * Describes the enum auren.v1.KnowledgeStatus.
+ */
+export const KnowledgeStatusSchema: GenEnum<KnowledgeStatus> = /*@__PURE__*/
+  enumDesc(file_auren_v1_memory, 3);
 
 /**
  * MemoryService stores what agents learn about a person and reads it back. Every write is an
@@ -931,6 +2459,161 @@ export const MemoryService: GenService<{
     methodKind: "unary";
     input: typeof ListAuditTrailRequestSchema;
     output: typeof ListAuditTrailResponseSchema;
+  },
+  /**
+   * GetSharedContext gives an agent what the other agents of a person concluded: each other
+   * agent's recent high-confidence memories, the person's recent decisions and validated
+   * hypotheses, newest first, from one snapshot. Audited (memory_retrieved, shared).
+   *
+   * @generated from rpc auren.v1.MemoryService.GetSharedContext
+   */
+  getSharedContext: {
+    methodKind: "unary";
+    input: typeof GetSharedContextRequestSchema;
+    output: typeof GetSharedContextResponseSchema;
+  },
+  /**
+   * RecordDecision stores a decision memory and an agent_decision event, in one commit.
+   *
+   * @generated from rpc auren.v1.MemoryService.RecordDecision
+   */
+  recordDecision: {
+    methodKind: "unary";
+    input: typeof RecordDecisionRequestSchema;
+    output: typeof RecordDecisionResponseSchema;
+  },
+  /**
+   * HandoffAgent hands a person over to another agent: an agent_handoff event and a conversation
+   * memory for the receiving agent, in one commit.
+   *
+   * @generated from rpc auren.v1.MemoryService.HandoffAgent
+   */
+  handoffAgent: {
+    methodKind: "unary";
+    input: typeof HandoffAgentRequestSchema;
+    output: typeof HandoffAgentResponseSchema;
+  },
+  /**
+   * ListPendingHandoffs lists the handoffs an agent received and has not acknowledged, oldest first. Audited.
+   *
+   * @generated from rpc auren.v1.MemoryService.ListPendingHandoffs
+   */
+  listPendingHandoffs: {
+    methodKind: "unary";
+    input: typeof ListPendingHandoffsRequestSchema;
+    output: typeof ListPendingHandoffsResponseSchema;
+  },
+  /**
+   * AcknowledgeHandoff marks a handoff as taken by its receiving agent (event handoff_acknowledged).
+   *
+   * @generated from rpc auren.v1.MemoryService.AcknowledgeHandoff
+   */
+  acknowledgeHandoff: {
+    methodKind: "unary";
+    input: typeof AcknowledgeHandoffRequestSchema;
+    output: typeof AcknowledgeHandoffResponseSchema;
+  },
+  /**
+   * RecordConversationTurn records one turn of a conversation (event conversation_turn).
+   *
+   * @generated from rpc auren.v1.MemoryService.RecordConversationTurn
+   */
+  recordConversationTurn: {
+    methodKind: "unary";
+    input: typeof RecordConversationTurnRequestSchema;
+    output: typeof RecordConversationTurnResponseSchema;
+  },
+  /**
+   * RecordHypothesis forms a hypothesis (hypothesis_formed) or resolves one: validated
+   * (hypothesis_validated) or refuted (hypothesis_refuted), with evidence and final confidence.
+   *
+   * @generated from rpc auren.v1.MemoryService.RecordHypothesis
+   */
+  recordHypothesis: {
+    methodKind: "unary";
+    input: typeof RecordHypothesisRequestSchema;
+    output: typeof RecordHypothesisResponseSchema;
+  },
+  /**
+   * ListHypotheses lists a person's hypotheses by status, newest first. Audited.
+   *
+   * @generated from rpc auren.v1.MemoryService.ListHypotheses
+   */
+  listHypotheses: {
+    methodKind: "unary";
+    input: typeof ListHypothesesRequestSchema;
+    output: typeof ListHypothesesResponseSchema;
+  },
+  /**
+   * GetUserProfile returns a person's profile. Audited.
+   *
+   * @generated from rpc auren.v1.MemoryService.GetUserProfile
+   */
+  getUserProfile: {
+    methodKind: "unary";
+    input: typeof GetUserProfileRequestSchema;
+    output: typeof GetUserProfileResponseSchema;
+  },
+  /**
+   * UpsertUserProfile creates or changes a person's profile, optionally at an expected version
+   * (events user_profile_created, user_profile_updated).
+   *
+   * @generated from rpc auren.v1.MemoryService.UpsertUserProfile
+   */
+  upsertUserProfile: {
+    methodKind: "unary";
+    input: typeof UpsertUserProfileRequestSchema;
+    output: typeof UpsertUserProfileResponseSchema;
+  },
+  /**
+   * AddKnowledge adds an item of an agent's specialist knowledge (event knowledge_added).
+   *
+   * @generated from rpc auren.v1.MemoryService.AddKnowledge
+   */
+  addKnowledge: {
+    methodKind: "unary";
+    input: typeof AddKnowledgeRequestSchema;
+    output: typeof AddKnowledgeResponseSchema;
+  },
+  /**
+   * ListKnowledge lists specialist knowledge by agent, domain and status, most confident first.
+   *
+   * @generated from rpc auren.v1.MemoryService.ListKnowledge
+   */
+  listKnowledge: {
+    methodKind: "unary";
+    input: typeof ListKnowledgeRequestSchema;
+    output: typeof ListKnowledgeResponseSchema;
+  },
+  /**
+   * ValidateKnowledge sets an item's validation status and evidence (event knowledge_validated).
+   *
+   * @generated from rpc auren.v1.MemoryService.ValidateKnowledge
+   */
+  validateKnowledge: {
+    methodKind: "unary";
+    input: typeof ValidateKnowledgeRequestSchema;
+    output: typeof ValidateKnowledgeResponseSchema;
+  },
+  /**
+   * RecordBiometricReading records a reading of a person's body (event biometric_received).
+   *
+   * @generated from rpc auren.v1.MemoryService.RecordBiometricReading
+   */
+  recordBiometricReading: {
+    methodKind: "unary";
+    input: typeof RecordBiometricReadingRequestSchema;
+    output: typeof RecordBiometricReadingResponseSchema;
+  },
+  /**
+   * ListBiometricReadings reads a person's readings back by time of measurement. Audited.
+   *
+   * @generated from rpc auren.v1.MemoryService.ListBiometricReadings
+   */
+  listBiometricReadings: {
+    methodKind: "unary";
+    input: typeof ListBiometricReadingsRequestSchema;
+    output: typeof ListBiometricReadingsResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_auren_v1_memory, 0);
