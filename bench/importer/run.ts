@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     // Other files (other bytes, so new ids) than those imported above, into the same database.
     const other = path.join(reportDir, 'breakdown');
     await writeLegacyFiles(other, BREAKDOWN_SIZE / 100, 100, 2);
-    const breakdown = await measureBreakdown(url, await importBatch(other, BREAKDOWN_SIZE));
+    const breakdown = await measureBreakdown(url, await importBatch(adminUrl, other));
     const parts = breakdownTable(breakdown);
     log(`\n${textTable(parts.head, parts.body)}`);
     if (write) {

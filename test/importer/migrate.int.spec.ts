@@ -6,13 +6,12 @@ import path from 'node:path';
 import pg from 'pg';
 import { migrateAtStart } from '../../src/db/migrate.js';
 import { connectDatabase } from '../../src/db/pool.js';
-import { createEventStore } from '../../src/events/eventStore.js';
+import { chainPads } from '../../src/events/chain.js';
 import { parseMigrateArgs } from '../../src/importer/command.js';
 import { importLegacyFiles } from '../../src/importer/importer.js';
 import type { ImportOptions } from '../../src/importer/importer.js';
 import type { ImportReport } from '../../src/importer/report.js';
 import { createLogger } from '../../src/log.js';
-import { RESERVED_STREAM_PREFIXES } from '../../src/memory/model.js';
 import { writeLegacyFiles } from '../../bench/importer/legacyFiles.js';
 import { REPOSITORY, runAuren } from '../support/auren.js';
 import type { AurenExit } from '../support/auren.js';
@@ -20,6 +19,8 @@ import { createTestDatabase } from '../support/database.js';
 import { eventually, holdAppends } from '../support/events.js';
 
 const USER = '3f2b8c1e-5d6a-4f7b-9c0d-1e2f3a4b5c6d';
+// The log's hash-chain key of the in-process imports (the commands use the server's secret).
+const CHAIN = chainPads(Buffer.alloc(32, 7));
 const LIMITS = { contentMaxBytes: 65_536, queryMaxBytes: 4096, readPageSize: 100, responseMaxBytes: 3_145_728 };
 
 // The seed's own example (§3.8, TestMigration), as its test writes it.
@@ -226,32 +227,28 @@ describe('auren migrate', function () {
 
   describe('in process', () => {
     let pool: Awaited<ReturnType<typeof connectDatabase>>;
-    let store: ReturnType<typeof createEventStore>;
     before(async () => {
       const log = createLogger('silent');
       await migrateAtStart(databaseUrl, log);
-      pool = await connectDatabase({ url: databaseUrl, maximumPoolSize: 2 }, 10_000, log);
-      store = createEventStore({
-        pool,
-        log,
-        limits: {
-          appendMaxEvents: 1000,
-          eventMaxBytes: 1 << 20,
-          readMaxCount: 1000,
-          filterScanWindow: 10_000,
-          batchMaxEvents: 2000,
-          responseMaxBytes: 3_145_728,
-        },
-      });
+      pool = await connectDatabase({ url: databaseUrl, maximumPoolSize: 4 }, 10_000, log);
     });
     after(async () => {
-      await store.stop();
       await pool.end();
     });
     const run = (dir: string, options: Partial<ImportOptions> = {}) =>
       importLegacyFiles(
-        { dir, recursive: true, dryRun: false, agentId: null, userId: null, batchSize: 7, streamAbove: 1 << 24, ...options },
-        { memories: { pool, writer: store.claimStreams(RESERVED_STREAM_PREFIXES) }, limits: LIMITS },
+        {
+          dir,
+          recursive: true,
+          dryRun: false,
+          agentId: null,
+          userId: null,
+          batchSize: 7,
+          batchesInFlight: 3,
+          streamAbove: 1 << 24,
+          ...options,
+        },
+        { memories: { pool, chain: CHAIN, eventMaxBytes: 1 << 20 }, limits: LIMITS },
       );
 
     it('without --recursive reads only the folder itself', async () => {
