@@ -25,9 +25,13 @@
 create or replace function append_imported_memories(p_events jsonb, p_inner bytea default null, p_outer bytea default null)
 returns table (memory_id uuid, event_position bigint) language plpgsql as $$
 declare
-  v_ids   uuid[];
-  v_count int;
-  v_last  bigint;
+  v_ids       uuid[];
+  v_count     int;
+  v_event_ids uuid[];
+  v_streams   text[];
+  v_data      jsonb[];
+  v_metadata  jsonb[];
+  v_last      bigint;
 begin
   if p_inner is not null then
     perform set_config('auren.chain_inner', encode(p_inner, 'hex'), true), set_config('auren.chain_outer', encode(p_outer, 'hex'), true);
@@ -53,24 +57,24 @@ begin
 
   insert into streams (stream_id, version) select 'memory-' || id, 1 from unnest(v_ids) as u(id);
 
+  -- The events' columns, in the batch's order, taken out of the JSON before the counter: under
+  -- it only the insert runs. A memory sent twice (two copies of one file) is written once, at
+  -- its first place.
+  select array_agg((f.e->>'event_id')::uuid order by f.o), array_agg('memory-' || f.id order by f.o),
+         array_agg(f.e->'data' order by f.o), array_agg(f.e->'metadata' order by f.o)
+    into v_event_ids, v_streams, v_data, v_metadata
+    from (select distinct on (u.id) u.id, x.e, x.o
+            from jsonb_array_elements(p_events) with ordinality as x(e, o)
+            join unnest(v_ids) as u(id) on u.id = (x.e->'data'->>'memory_id')::uuid
+           order by u.id, x.o) as f;
+
   update log_head set last = last + v_count where id returning last - v_count into v_last;
 
-  return query
-    with placed as (
-      -- A memory sent twice (two copies of one file) is written once, at its first place.
-      select v_last + row_number() over (order by f.o) as position, f.e
-        from (select distinct on (u.id) x.e, x.o
-                from jsonb_array_elements(p_events) with ordinality as x(e, o)
-                join unnest(v_ids) as u(id) on u.id = (x.e->'data'->>'memory_id')::uuid
-               order by u.id, x.o) as f
-    ), inserted as (
-      insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id)
-      select p.position, (p.e->>'event_id')::uuid, 'memory-' || (p.e->'data'->>'memory_id'), 1, 'memory_created',
-             p.e->'data', p.e->'metadata', null, null
-        from placed p
-       order by p.position
-      returning events.stream_id, events.position
-    )
-    select substr(i.stream_id, 8)::uuid, i.position from inserted i order by i.position;
+  insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id)
+  select v_last + u.k, u.event_id, u.stream_id, 1, 'memory_created', u.data, u.metadata, null, null
+    from unnest(v_event_ids, v_streams, v_data, v_metadata) with ordinality as u(event_id, stream_id, data, metadata, k)
+   order by u.k;
+
+  return query select substr(u.stream_id, 8)::uuid, v_last + u.k from unnest(v_streams) with ordinality as u(stream_id, k);
 end;
 $$;
