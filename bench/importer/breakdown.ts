@@ -125,6 +125,9 @@ const WITHOUT_CHAIN = [
   SET_UP_HALVES[1]!,
 ];
 
+/** The case whose work is serialized by the log's counter. */
+export const SERIAL_CASE = '… its events, holding the counter';
+
 /** What is measured. */
 export const BREAKDOWN_CASES: Case[] = [
   { name: 'append_batch() (the service’s path; holds the counter throughout)', setup: [], measured: [APPEND_BATCH] },
@@ -135,7 +138,7 @@ export const BREAKDOWN_CASES: Case[] = [
   },
   { name: 'append_imported_memories() (the importer’s path)', setup: [], measured: [IMPORTED] },
   { name: '… its memories rows and streams, before the counter', setup: SET_UP_HALVES.slice(0, 1), measured: [BEFORE_COUNTER] },
-  { name: '… its events, holding the counter', setup: SET_UP_HALVES, measured: UNDER_COUNTER },
+  { name: SERIAL_CASE, setup: SET_UP_HALVES, measured: UNDER_COUNTER },
   {
     name: '… its events, without events_user_order and events_type_position',
     setup: [...SET_UP_HALVES, 'drop index events_user_order, events_type_position'],

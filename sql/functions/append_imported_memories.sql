@@ -11,7 +11,7 @@
 --   3. only then the log's counter (sql/001_event_store.sql), held to commit as append_batch()
 --      holds it, so positions still follow commit order; under it only the events are inserted
 --      (hashed by the trigger event_chain like any other). The memories trigger skips these
---      memory_created events (auren.memory_rows, this transaction only): their rows are written.
+--      memory_created events (auren.memory_rows, set for this insert only): their rows are written.
 --
 -- The counter is thus held for the events alone (about a third of the work: BENCHMARKS.md), and
 -- steps 1–2 of one batch run while another batch holds it. Two runs importing the same files
@@ -74,6 +74,8 @@ begin
   select v_last + u.k, u.event_id, u.stream_id, 1, 'memory_created', u.data, u.metadata, null, null
     from unnest(v_event_ids, v_streams, v_data, v_metadata) with ordinality as u(event_id, stream_id, data, metadata, k)
    order by u.k;
+  -- Back to the trigger for any later statement of the transaction.
+  perform set_config('auren.memory_rows', '', true);
 
   return query select substr(u.stream_id, 8)::uuid, v_last + u.k from unnest(v_streams) with ordinality as u(stream_id, k);
 end;

@@ -139,7 +139,7 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
     }
   });
 
-  it('a memory_created event the service appends after it, on the same connection, still gets its row from the trigger', async () => {
+  it('a memory_created event the service appends after it, in the same transaction, still gets its row from the trigger', async () => {
     const db = await freshDatabase();
     try {
       const created = (id: string) => ({
@@ -153,13 +153,14 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
         expires_at: null,
       });
       const [first, second] = ['0f0e0d0c-0b0a-4908-8706-050403020100', '0f0e0d0c-0b0a-4908-8706-050403020101'];
+      // Both in one transaction: the setting the bulk path uses ends with its own insert.
+      await db.client.query('begin');
       const bulk = await db.client.query(`select memory_id::text from append_imported_memories($1::jsonb, $2, $3)`, [
         JSON.stringify([{ event_id: '1f0e0d0c-0b0a-4908-8706-050403020100', data: created(first), metadata: {} }]),
         CHAIN.inner,
         CHAIN.outer,
       ]);
       assert.deepEqual(bulk.rows, [{ memory_id: first }]);
-      // auren.memory_rows was its transaction's only: the next append is the ordinary one.
       const appended = await db.client.query(`select outcome from append_batch($1::jsonb, $2, $3)`, [
         JSON.stringify([
           {
@@ -182,6 +183,7 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
         CHAIN.outer,
       ]);
       assert.equal(appended.rows[0].outcome, 'appended');
+      await db.client.query('commit');
       const { rows } = await db.client.query(`select id::text, version, last_event_id::text from memories order by id`);
       assert.deepEqual(rows, [
         { id: first, version: '1', last_event_id: '1f0e0d0c-0b0a-4908-8706-050403020100' },
