@@ -1,6 +1,6 @@
 import type { DatabasePool } from 'slonik';
-import { sqlStateOf } from '../db/pool.js';
-import { InvalidArgument } from '../errors.js';
+import { isDatabaseUnavailable, sqlStateOf } from '../db/pool.js';
+import { DatabaseUnavailable, InvalidArgument } from '../errors.js';
 import type { ChainPads } from '../events/chain.js';
 import type { JsonObject } from '../events/types.js';
 import { changeAppend, expiryData } from './changes.js';
@@ -76,7 +76,17 @@ const DEADLOCK_TRIES = 5;
  * again (a row never exists without its event); one imported meanwhile by another run is found
  * there by the function and written no second time either.
  */
-export async function importMemories(
+export async function importMemories(target: ImportTarget, caller: Caller, memories: readonly ImportedMemory[]): Promise<ImportOutcome[]> {
+  try {
+    return await importBatch(target, caller, memories);
+  } catch (error) {
+    // The database went away: what committed stays, and the importer says to run it again.
+    if (isDatabaseUnavailable(error)) throw new DatabaseUnavailable(error);
+    throw error;
+  }
+}
+
+async function importBatch(
   { pool, chain, eventMaxBytes }: ImportTarget,
   caller: Caller,
   memories: readonly ImportedMemory[],

@@ -6,12 +6,14 @@ import pg from 'pg';
 import { migrateAtStart } from '../../src/db/migrate.js';
 import { connectDatabase } from '../../src/db/pool.js';
 import type { DatabasePool } from '../../src/db/pool.js';
+import { DatabaseUnavailable } from '../../src/errors.js';
 import { chainPads, verifyChains } from '../../src/events/chain.js';
 import { importLegacyFiles } from '../../src/importer/importer.js';
 import type { ImportOptions } from '../../src/importer/importer.js';
 import { createLogger } from '../../src/log.js';
 import { writeLegacyFiles } from '../../bench/importer/legacyFiles.js';
 import { createTestDatabase } from '../support/database.js';
+import { eventually } from '../support/events.js';
 
 const CHAIN = chainPads(Buffer.alloc(32, 9));
 const LIMITS = { contentMaxBytes: 65_536, queryMaxBytes: 4096, readPageSize: 100, responseMaxBytes: 3_145_728 };
@@ -191,6 +193,36 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
       ]);
       assert.deepEqual((await verifyChains(db.pool, CHAIN, null)).problems, []);
     } finally {
+      await close(db);
+    }
+  });
+
+  it('a batch whose connection is lost fails the run as the database unavailable; a run again imports the rest once', async () => {
+    const db = await freshDatabase();
+    const held = new pg.Client({ connectionString: db.url });
+    await held.connect();
+    try {
+      await held.query('begin');
+      await held.query('select last from log_head for update');
+      const stopped = run(db.pool).then(
+        () => assert.fail('the run ended'),
+        (error: unknown) => error,
+      );
+      const waiting = `select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
+      await eventually(async () => (await db.client.query(waiting)).rows.length > 0, 'a batch waiting for the counter');
+      await db.client.query(`select pg_terminate_backend(pid) from (${waiting}) w`);
+      assert.ok((await stopped) instanceof DatabaseUnavailable);
+      await held.query('commit');
+
+      const again = await run(db.pool);
+      assert.equal(again.memories.imported + again.memories.already_imported, memories);
+      const { rows } = await db.client.query(
+        `select (select count(*)::int from memories) as rows, (select count(*)::int from events) as events`,
+      );
+      assert.deepEqual(rows[0], { rows: memories, events: memories });
+      assert.deepEqual((await verifyChains(db.pool, CHAIN, null)).problems, []);
+    } finally {
+      await held.end();
       await close(db);
     }
   });
