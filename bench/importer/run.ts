@@ -17,7 +17,7 @@ import { databaseUrl, machineFacts } from '../databases.js';
 import { int, loadCells, markdownTable, textTable, writeSection } from '../tables.js';
 import { writeLegacyFiles } from './legacyFiles.js';
 import { samplePostgresCpu } from './postgresCpu.js';
-import { importBatch, measureBreakdown } from './breakdown.js';
+import { importBatch, measureBreakdown, SERIAL_CASE } from './breakdown.js';
 
 const REPOSITORY = fileURLToPath(new URL('../../', import.meta.url));
 const REPORT = path.join(REPOSITORY, 'BENCHMARKS.md');
@@ -88,7 +88,7 @@ async function main(): Promise<void> {
     // Other files (other bytes, so new ids) than those imported above, into the same database.
     const other = path.join(reportDir, 'breakdown');
     await writeLegacyFiles(other, BREAKDOWN_SIZE / 100, 100, 2);
-    const breakdown = await measureBreakdown(url, await importBatch(other, BREAKDOWN_SIZE));
+    const breakdown = await measureBreakdown(url, await importBatch(adminUrl, other));
     const parts = breakdownTable(breakdown);
     log(`\n${textTable(parts.head, parts.body)}`);
     if (write) {
@@ -134,16 +134,18 @@ function table(runs: Run[]): { head: string[]; body: string[][] } {
 const perMemory = (cpuMs: number | null, memories: number) =>
   cpuMs === null || memories === 0 ? 'n/a' : ((cpuMs * 1000) / memories).toFixed(0);
 
-function breakdownTable(breakdown: { name: string; cpuMs: number }[]): { head: string[]; body: string[][] } {
+function breakdownTable(breakdown: { name: string; cpuMs: number }[]): { head: string[]; body: string[][]; serialUs: number } {
   const all = breakdown[0]!.cpuMs;
+  const serial = breakdown.find((b) => b.name === SERIAL_CASE);
   return {
-    head: ['setup', 'PostgreSQL CPU ms', 'µs per memory', 'share'],
+    head: ['setup', 'PostgreSQL CPU ms', 'µs per memory', 'share of append_batch()'],
     body: breakdown.map((b) => [
       b.name,
       String(b.cpuMs),
       ((b.cpuMs * 1000) / BREAKDOWN_SIZE).toFixed(0),
       b === breakdown[0] ? '100%' : `${((b.cpuMs / all) * 100).toFixed(0)}%`,
     ]),
+    serialUs: serial ? (serial.cpuMs * 1000) / BREAKDOWN_SIZE : Number.NaN,
   };
 }
 
@@ -153,10 +155,16 @@ function section(
   facts: Awaited<ReturnType<typeof machineFacts>>,
   head: string[],
   body: string[][],
-  parts: { head: string[]; body: string[][] },
+  parts: { head: string[]; body: string[][]; serialUs: number },
 ): string {
   const first = runs[0]!;
   const met = first.report.memories_per_second >= GOAL_PER_SECOND;
+  const memories = first.report.memories.found;
+  const postgresUs = perMemory(first.cpu.postgres, memories);
+  const importerUs = perMemory(first.cpu.children, memories);
+  const cpuBound = (facts.cores * 1e6) / ((((first.cpu.postgres ?? Number.NaN) + first.cpu.children) * 1000) / memories);
+  const serialUs = parts.serialUs.toFixed(0);
+  const serialBound = 1e6 / parts.serialUs;
   return `${IMPORT_SECTION_TITLE}
 
 \`npm run bench:import\`, ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: \`auren migrate DIR --recursive\` as the
@@ -168,24 +176,28 @@ its report); "command s" adds the process start and the database connection. CPU
 PostgreSQL backends serving its database (sampled every 100 ms); "cores busy" is ours over the command's wall time; "other load" is the rest of the machine
 (other sessions' tests and benchmarks) over the same time: **read the rates with it**.
 
-Goal: ≥ ${int(GOAL_PER_SECOND)} memories/s on the first import — **${met ? 'met' : 'not met'}** (${int(first.report.memories_per_second)}/s).
-PostgreSQL spent ${perMemory(first.cpu.postgres, first.report.memories.found)} µs of CPU per memory in it and the importer
-${perMemory(first.cpu.children, first.report.memories.found)} µs (process start included); PostgreSQL's part runs on one core at a time (below), so
-on this machine, with nothing else running, the first import is bound near 1,000,000 ÷ ${perMemory(first.cpu.postgres, first.report.memories.found)} ≈
-${int(1e9 / (((first.cpu.postgres ?? Number.NaN) * 1000) / first.report.memories.found) / 1000)} memories/s. A second run looks each batch's ids up
-(one indexed read) and writes nothing; a dry run only reads, hashes and checks the files.
+Goal: ≥ ${int(GOAL_PER_SECOND)} memories/s on the first import — **${met ? 'met' : 'not met'}** (${int(first.report.memories_per_second)}/s, machine
+load average ${first.loadBefore.toFixed(2)} on ${facts.cores} cores as it started). PostgreSQL spent ${postgresUs} µs of CPU per memory in it and the
+importer ${importerUs} µs (process start included). Two bounds follow, for this machine with nothing else running: the CPU of
+both on ${facts.cores} cores, ${int(cpuBound)} memories/s; and the part that cannot run in parallel, the events inserted while the log's
+counter is held (${serialUs} µs per memory, below), ${int(serialBound)} memories/s. Before issue 15's rework (BENCHMARKS.md of 0f2a829:
+every memory through \`append_batch()\`, its row by the trigger, the counter held throughout): 2,505 memories/s at load 7.19,
+PostgreSQL 170 µs and the importer 107 µs per memory, peak RSS 230 MiB. A second run looks each batch's ids up (one indexed
+read) and writes nothing; a dry run only reads, hashes and checks the files. The process alone (\`auren migrate\` of an empty
+folder: tsx and the service's modules) peaks near 175 MiB.
 
 ${markdownTable(head, body)}
 
 ### Where PostgreSQL's time goes
 
-One \`append_batch()\` of ${int(BREAKDOWN_SIZE)} new memories as the importer builds it (other files than above, into the same
-database), on one connection, each case in a transaction rolled back (the least of 7; the backend's CPU from /proc,
-10 ms ticks). Every memory write of the service pays the same: the event store's part (positions, streams, events
-and their indexes), then the trigger's row in \`memories\` with its \`search\` tsvector, GIN and five B-tree indexes.
-append_batch() holds the log's counter for the whole statement, so this work is serialized on one core: its
-µs per memory bound the import rate (1,000,000 ÷ µs per memory, memories/s), whatever the importer does. With
-10 ms ticks on a shared machine, rows that differ by less than ~15% do not differ.
+The importer writes each batch with \`append_imported_memories()\` (sql/functions/): the memories rows (with the trigger's
+expressions over the same event data) and the streams first, set-wise, then the log's counter, held to commit while the
+events alone are inserted; three batches are in flight on their own connections, so one batch's rows are written while
+another holds the counter. The service's path, \`append_batch()\`, holds the counter for all of it. Below, the same
+${int(BREAKDOWN_SIZE)} new memories (other files than above, imported into a scratch database and read back) sent to each, on one
+connection, into the database above, each case in a transaction rolled back (the least of 7; the backend's CPU from
+/proc, 10 ms ticks; rows that differ by less than ~15% do not differ). The halves are the function's statements run one
+by one (\`bench/importer/breakdown.ts\`); the JSON parameter's parsing (~15 µs per memory) is in the first half.
 
 ${markdownTable(parts.head, parts.body)}
 `;

@@ -39,5 +39,11 @@ begin
 end;
 $$;
 
+-- One exception: append_imported_memories() (sql/functions/) writes the rows of the memories it
+-- imports itself, set-wise and before it takes the log's counter, with the expressions above, and
+-- says so for its own transaction (auren.memory_rows = 'written'); only its memory_created events
+-- skip the trigger.
 create or replace trigger memories_from_events after insert on events
-  for each row when (new.stream_id like 'memory-%') execute function apply_memory_event();
+  for each row when (new.stream_id like 'memory-%'
+                     and not (new.type = 'memory_created' and current_setting('auren.memory_rows', true) is not distinct from 'written'))
+  execute function apply_memory_event();

@@ -4,10 +4,9 @@ import { memoryLimits } from '../app.js';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/openDatabase.js';
 import { DomainError, InvalidArgument } from '../errors.js';
-import { createEventStore } from '../events/eventStore.js';
+import { chainPads } from '../events/chain.js';
 import { CHAIN_KEY_PURPOSE, loadServerSecret } from '../auth/secret.js';
 import type { Logger } from '../log.js';
-import { RESERVED_STREAM_PREFIXES } from '../memory/model.js';
 import { checkName } from '../memory/validation.js';
 import { importLegacyFiles } from './importer.js';
 import type { ImportOptions } from './importer.js';
@@ -23,6 +22,8 @@ names none (before file and folder names are tried); --report writes the JSON re
 
 // Memories per commit: measured in bench/importer (larger batches gain little past it).
 const BATCH_SIZE = 1000;
+// Batches committing at once, each on its own connection (measured in bench/importer).
+const BATCHES_IN_FLIGHT = 3;
 // Files up to this size are parsed whole; larger ones are streamed.
 const STREAM_ABOVE_BYTES = 16 * 1024 * 1024;
 
@@ -59,6 +60,7 @@ export function parseMigrateArgs(args: string[]): MigrateRequest {
         agentId: values.agent === undefined ? null : checkName('--agent', values.agent),
         userId: values.user === undefined ? null : checkName('--user', values.user),
         batchSize: BATCH_SIZE,
+        batchesInFlight: BATCHES_IN_FLIGHT,
         streamAbove: STREAM_ABOVE_BYTES,
       },
       reportFile: values.report ?? null,
@@ -93,17 +95,19 @@ export async function migrateCommand(args: string[], config: Config, log: Logger
           databaseUrl: config.databaseUrl,
           dataDir: config.dataDir,
           embeddedPort: config.embeddedPostgresPort,
-          poolSize: 2,
+          // One connection per batch in flight, and one to look up the next batch's ids.
+          poolSize: options.batchesInFlight + 1,
           startupTimeoutMs: config.startupTimeoutMs,
         },
         log,
       );
-  // The event store's one write path, as the service uses it: memories are written through the
-  // memory module's claimed streams.
   // Its events are chained with the server's key, as the service's are (`auren audit verify`).
   const chainKey = database && (await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir })).derive(CHAIN_KEY_PURPOSE);
-  const store = database && createEventStore({ pool: database.pool, limits: config.events, log, ...(chainKey ? { chainKey } : {}) });
-  const memories = database && store ? { pool: database.pool, writer: store.claimStreams(RESERVED_STREAM_PREFIXES) } : null;
+  const memories = database && {
+    pool: database.pool,
+    chain: chainKey ? chainPads(chainKey) : undefined,
+    eventMaxBytes: config.events.eventMaxBytes,
+  };
   const progress = startProgress();
   try {
     let report;
@@ -130,7 +134,6 @@ export async function migrateCommand(args: string[], config: Config, log: Logger
     return report.files.failed > 0 ? 1 : 0;
   } finally {
     progress.stop();
-    await store?.stop();
     await database?.close();
   }
 }

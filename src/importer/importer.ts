@@ -29,11 +29,16 @@ export interface ImportOptions {
   userId: string | null;
   /** Memories per commit. */
   batchSize: number;
+  /**
+   * Batches written at once, each on its own connection: while one holds the log's counter
+   * for its events, the others write their memories rows (sql/functions/append_imported_memories.sql).
+   */
+  batchesInFlight: number;
   /** Files larger than this many bytes are streamed rather than read whole. */
   streamAbove: number;
 }
 
-/** Where memories go: the memory module's stream writer and the pool (null on a dry run), and its limits. */
+/** Where memories go: the memory module's import target (null on a dry run), and its limits. */
 export interface ImportTarget {
   memories: MemoryImportTarget | null;
   limits: MemoryLimits;
@@ -53,8 +58,6 @@ export interface ImportProgress {
 
 // Item problems kept per file in the report; the count says how many there were.
 const MAX_PROBLEMS_PER_FILE = 20;
-// Batches handed to the event store at once: one commits while the next waits its turn.
-const BATCHES_IN_FLIGHT = 2;
 
 interface Queued {
   memory: ImportedMemory;
@@ -63,7 +66,8 @@ interface Queued {
 
 /**
  * Imports every legacy JSON file of a folder as memories, each through the memory module
- * (one memory_created event, its row by trigger, in one commit per batch), with ids fixed by
+ * (one memory_created event and its row, in one commit per batch, several batches at once;
+ * files are read and checked while batches commit), with ids fixed by
  * the file's bytes and the item's index: a second run, or a run resumed after a kill, writes
  * nothing twice. A file that cannot be read, is not UTF-8 JSON, holds no memories or has an
  * item the memory module refuses is reported with its reasons and skipped whole; the run
@@ -103,13 +107,7 @@ export async function importLegacyFiles(
     outcomes.forEach((outcome, i) => {
       const { file, memory } = batch[i]!;
       const agent = agents[memory.agentId]!;
-      if (outcome.status === 'refused') {
-        // Its id is taken by an import of the same bytes from elsewhere (another path, other
-        // options): the memory is there once, as that import wrote it.
-        file.already_imported++;
-        agent.already_imported++;
-        note(file.notes, { index: indexOf(memory), problem: `already imported otherwise: ${outcome.error.message}` });
-      } else if (outcome.status === 'imported') {
+      if (outcome.status === 'imported') {
         file.imported++;
         agent.imported++;
       } else {
@@ -126,7 +124,7 @@ export async function importLegacyFiles(
     if (queued.length === 0) return;
     const batch = queued;
     queued = [];
-    if (inFlight.length >= BATCHES_IN_FLIGHT) await inFlight.shift();
+    if (inFlight.length >= options.batchesInFlight) await inFlight.shift();
     rethrow();
     inFlight.push(
       write(batch).catch((error: unknown) => {
@@ -281,10 +279,6 @@ function nameOf(value: JsonValue | undefined): string | null {
 
 function kindOf(value: JsonValue): string {
   return value === null ? 'null' : Array.isArray(value) ? 'a list' : `a ${typeof value}`;
-}
-
-function indexOf(memory: ImportedMemory): number {
-  return memory.source.item_index as number;
 }
 
 function describe(problem: ItemProblem): string {

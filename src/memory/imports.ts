@@ -1,10 +1,11 @@
 import type { DatabasePool } from 'slonik';
-import { DomainError } from '../errors.js';
-import type { SettledAppend, StreamWriter } from '../events/eventStore.js';
+import { isDatabaseUnavailable, sqlStateOf } from '../db/pool.js';
+import { DatabaseUnavailable, InvalidArgument } from '../errors.js';
+import type { ChainPads } from '../events/chain.js';
 import type { JsonObject } from '../events/types.js';
 import { changeAppend, expiryData } from './changes.js';
 import { MEMORY_EVENTS } from './model.js';
-import { existingMemoriesQuery } from './queries.js';
+import { appendImportedMemoriesQuery, existingMemoriesQuery } from './queries.js';
 import type { Caller, MemoryLimits, MemoryType } from './model.js';
 import { checkConfidence, checkDocument, checkMemoryId, checkName, checkType } from './validation.js';
 
@@ -33,8 +34,10 @@ export interface ImportedMemory extends Omit<ImportedMemoryInput, 'type' | 'cont
   metadata: JsonObject;
 }
 
-/** How the import of one memory ended: written now, written by an earlier import, or refused (its id is taken otherwise). */
-export type ImportOutcome = { status: 'imported' | 'already_imported' } | { status: 'refused'; error: DomainError };
+/** How the import of one memory ended: written now, or there before (an earlier import, a concurrent one, a copy earlier in the batch). */
+export interface ImportOutcome {
+  status: 'imported' | 'already_imported';
+}
 
 /** Checks an imported memory like StoreMemory checks a new one; throws InvalidArgument naming the field. */
 export function checkImportedMemory(input: ImportedMemoryInput, limits: MemoryLimits): ImportedMemory {
@@ -51,60 +54,96 @@ export function checkImportedMemory(input: ImportedMemoryInput, limits: MemoryLi
   };
 }
 
-/** Where imported memories go: the memory streams' writer, and the pool to find those already there. */
+/** Where imported memories go: the pool, the log's hash-chain pads, and the event store's size limit. */
 export interface ImportTarget {
   pool: DatabasePool;
-  writer: StreamWriter;
+  /** The pads of the log's hash-chain key (events/chain.ts), as the service's appends use them; absent: no hashes. */
+  chain?: ChainPads | undefined;
+  /** Most bytes of one event's data and metadata as JSON (the event store's EVENT_MAX_BYTES). */
+  eventMaxBytes: number;
 }
+
+// Tries of a batch that PostgreSQL aborted as a deadlock: two runs importing the same files at
+// once, each waiting for the other's rows (sql/functions/append_imported_memories.sql).
+const DEADLOCK_TRIES = 5;
 
 /**
- * Imports memories in one commit: each is one memory_created event on a new stream, its row
- * written by the trigger in the same statement, exactly as StoreMemory writes one. A memory
- * whose row exists is not sent again (a row never exists without its event); and since its
- * event id is fixed by its source, one imported meanwhile by another run is found by that id
- * and written no second time either (append_batch answers 'duplicate').
+ * Imports memories in one commit: each is one memory_created event, version 1 of a new stream,
+ * with its row in memories, exactly as StoreMemory writes one (the event built by the same
+ * changeAppend, the row by the trigger's expressions), through the bulk write path
+ * append_imported_memories() (sql/functions/), which holds the log's counter only while it
+ * inserts the events, so several batches run at once. A memory whose row exists is not sent
+ * again (a row never exists without its event); one imported meanwhile by another run is found
+ * there by the function and written no second time either.
  */
-export async function importMemories(
-  { pool, writer }: ImportTarget,
+export async function importMemories(target: ImportTarget, caller: Caller, memories: readonly ImportedMemory[]): Promise<ImportOutcome[]> {
+  try {
+    return await importBatch(target, caller, memories);
+  } catch (error) {
+    // The database went away: what committed stays, and the importer says to run it again.
+    if (isDatabaseUnavailable(error)) throw new DatabaseUnavailable(error);
+    throw error;
+  }
+}
+
+async function importBatch(
+  { pool, chain, eventMaxBytes }: ImportTarget,
   caller: Caller,
   memories: readonly ImportedMemory[],
-  signal?: AbortSignal,
 ): Promise<ImportOutcome[]> {
   const existing = new Set((await pool.any(existingMemoriesQuery(memories.map((m) => m.id)))).map((row) => row.id));
-  const fresh = memories.filter((m) => !existing.has(m.id));
-  const outcomes = fresh.length === 0 ? [] : await appendCreated(writer, caller, fresh, signal);
-  let next = 0;
-  return memories.map((m) => (existing.has(m.id) ? { status: 'already_imported' } : outcomes[next++]!));
+  const fresh = new Map<string, string>();
+  for (const memory of memories) {
+    if (!existing.has(memory.id) && !fresh.has(memory.id)) fresh.set(memory.id, createdEvent(memory, caller, eventMaxBytes));
+  }
+  const written = new Set<string>();
+  if (fresh.size > 0) {
+    const payload = `[${[...fresh.values()].join(',')}]`;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        for (const row of await pool.any(appendImportedMemoriesQuery(payload, chain))) written.add(row.memory_id);
+        break;
+      } catch (error) {
+        if (sqlStateOf(error) !== DEADLOCK_DETECTED || attempt >= DEADLOCK_TRIES) throw error;
+      }
+    }
+  }
+  // A memory sent twice in the batch (two copies of a file) is imported at its first place only.
+  return memories.map((m) => {
+    const now = written.delete(m.id);
+    return { status: now ? 'imported' : 'already_imported' };
+  });
 }
 
-async function appendCreated(
-  writer: StreamWriter,
-  caller: Caller,
-  memories: readonly ImportedMemory[],
-  signal: AbortSignal | undefined,
-): Promise<ImportOutcome[]> {
-  const appends = memories.map((memory) =>
-    changeAppend({
-      memory,
-      versionBefore: 0n,
-      eventId: memory.eventId,
-      type: MEMORY_EVENTS.created,
-      caller,
-      data: {
-        content: memory.content,
-        metadata: memory.metadata,
-        confidence: memory.confidence,
-        expires_at: expiryData(null),
-        ...(memory.createdAt === null ? {} : { created_at: new Date(memory.createdAt).toISOString() }),
-      },
-      metadata: memory.source,
-    }),
-  );
-  const settled = await writer.appendSettled(appends, signal);
-  return settled.map(outcomeOf);
-}
+const DEADLOCK_DETECTED = '40P01';
 
-function outcomeOf(settled: SettledAppend): ImportOutcome {
-  if (settled.status === 'refused') return { status: 'refused', error: settled.error };
-  return { status: settled.status === 'appended' ? 'imported' : 'already_imported' };
+// One memory's memory_created event as the bulk path takes it ({event_id, data, metadata}, JSON
+// text): what changeAppend makes of it for StoreMemory, checked against the event size limit as
+// the event store checks every append.
+function createdEvent(memory: ImportedMemory, caller: Caller, eventMaxBytes: number): string {
+  const [event] = changeAppend({
+    memory,
+    versionBefore: 0n,
+    eventId: memory.eventId,
+    type: MEMORY_EVENTS.created,
+    caller,
+    data: {
+      content: memory.content,
+      metadata: memory.metadata,
+      confidence: memory.confidence,
+      expires_at: expiryData(null),
+      ...(memory.createdAt === null ? {} : { created_at: new Date(memory.createdAt).toISOString() }),
+    },
+    metadata: memory.source,
+  }).events;
+  const data = JSON.stringify(event!.data);
+  const metadata = JSON.stringify(event!.metadata);
+  const size = Buffer.byteLength(data) + Buffer.byteLength(metadata);
+  if (size > eventMaxBytes) {
+    throw new InvalidArgument(
+      'data',
+      `the memory_created event of ${memory.id} takes ${size} bytes as JSON, over the limit of ${eventMaxBytes}`,
+    );
+  }
+  return `{"event_id":${JSON.stringify(memory.eventId)},"data":${data},"metadata":${metadata}}`;
 }

@@ -1,6 +1,7 @@
 import { sql } from 'slonik';
 import type { FragmentSqlToken, QuerySqlToken } from 'slonik';
 import { z } from 'zod';
+import type { ChainPads } from '../events/chain.js';
 import type { JsonObject } from '../events/types.js';
 import { MEMORY_TYPES } from './model.js';
 import type { Memory, MemoryType } from './model.js';
@@ -170,6 +171,17 @@ export function memoryQuery(id: string): QuerySqlToken<typeof memoryRow> {
 /** Which of these memory ids have a row (deleted or not). */
 export function existingMemoriesQuery(ids: readonly string[]) {
   return sql.type(z.object({ id: z.string() }))`select id::text from memories where id = any(${sql.array(ids, 'uuid')})`;
+}
+
+/**
+ * Imports memories through the bulk write path (sql/functions/append_imported_memories.sql):
+ * `events` is the JSON array of their memory_created events ({event_id, data, metadata}), sent
+ * as text. Answers the memories written now.
+ */
+export function appendImportedMemoriesQuery(events: string, pads?: ChainPads) {
+  const chain = pads ? sql.fragment`, ${sql.binary(pads.inner)}, ${sql.binary(pads.outer)}` : sql.fragment``;
+  return sql.type(z.object({ memory_id: z.string(), event_position: z.bigint() }))`
+    select memory_id::text, event_position from append_imported_memories(${events}::jsonb${chain})`;
 }
 
 /**

@@ -6,20 +6,22 @@ import path from 'node:path';
 import pg from 'pg';
 import { migrateAtStart } from '../../src/db/migrate.js';
 import { connectDatabase } from '../../src/db/pool.js';
-import { createEventStore } from '../../src/events/eventStore.js';
+import { chainPads } from '../../src/events/chain.js';
 import { parseMigrateArgs } from '../../src/importer/command.js';
 import { importLegacyFiles } from '../../src/importer/importer.js';
 import type { ImportOptions } from '../../src/importer/importer.js';
 import type { ImportReport } from '../../src/importer/report.js';
 import { createLogger } from '../../src/log.js';
-import { RESERVED_STREAM_PREFIXES } from '../../src/memory/model.js';
 import { writeLegacyFiles } from '../../bench/importer/legacyFiles.js';
 import { REPOSITORY, runAuren } from '../support/auren.js';
 import type { AurenExit } from '../support/auren.js';
 import { createTestDatabase } from '../support/database.js';
-import { eventually, holdAppends } from '../support/events.js';
+import { eventually } from '../support/events.js';
+import { TEST_SECRET } from '../support/app.js';
 
 const USER = '3f2b8c1e-5d6a-4f7b-9c0d-1e2f3a4b5c6d';
+// The log's hash-chain key of the in-process imports (the commands use the server's secret).
+const CHAIN = chainPads(Buffer.alloc(32, 7));
 const LIMITS = { contentMaxBytes: 65_536, queryMaxBytes: 4096, readPageSize: 100, responseMaxBytes: 3_145_728 };
 
 // The seed's own example (§3.8, TestMigration), as its test writes it.
@@ -226,32 +228,28 @@ describe('auren migrate', function () {
 
   describe('in process', () => {
     let pool: Awaited<ReturnType<typeof connectDatabase>>;
-    let store: ReturnType<typeof createEventStore>;
     before(async () => {
       const log = createLogger('silent');
       await migrateAtStart(databaseUrl, log);
-      pool = await connectDatabase({ url: databaseUrl, maximumPoolSize: 2 }, 10_000, log);
-      store = createEventStore({
-        pool,
-        log,
-        limits: {
-          appendMaxEvents: 1000,
-          eventMaxBytes: 1 << 20,
-          readMaxCount: 1000,
-          filterScanWindow: 10_000,
-          batchMaxEvents: 2000,
-          responseMaxBytes: 3_145_728,
-        },
-      });
+      pool = await connectDatabase({ url: databaseUrl, maximumPoolSize: 4 }, 10_000, log);
     });
     after(async () => {
-      await store.stop();
       await pool.end();
     });
     const run = (dir: string, options: Partial<ImportOptions> = {}) =>
       importLegacyFiles(
-        { dir, recursive: true, dryRun: false, agentId: null, userId: null, batchSize: 7, streamAbove: 1 << 24, ...options },
-        { memories: { pool, writer: store.claimStreams(RESERVED_STREAM_PREFIXES) }, limits: LIMITS },
+        {
+          dir,
+          recursive: true,
+          dryRun: false,
+          agentId: null,
+          userId: null,
+          batchSize: 7,
+          batchesInFlight: 3,
+          streamAbove: 1 << 24,
+          ...options,
+        },
+        { memories: { pool, chain: CHAIN, eventMaxBytes: 1 << 20 }, limits: LIMITS },
       );
 
     it('without --recursive reads only the folder itself', async () => {
@@ -311,56 +309,76 @@ describe('auren migrate', function () {
   });
 
   describe('interrupted', () => {
-    it('a run killed mid-way, then run again, imports every memory exactly once; a further run imports none', async () => {
+    it('a run killed mid-way, then run again, imports every memory exactly once; a further run imports none; the log verifies', async () => {
+      // A database of its own, every run with the same secret: `auren audit verify` checks the whole log.
+      const url = await createTestDatabase();
+      await migrateAtStart(url, createLogger('silent'));
+      const env = { DATABASE_URL: url, AUREN_SECRET: TEST_SECRET };
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
       const dir = path.join(root, 'interrupted');
-      const { memories } = await writeLegacyFiles(dir, 30, 100);
-      const before = await count(`select count(*) as n from memories`);
-      const imported = async () => (await count(`select count(*) as n from memories`)) - before;
-
-      const child = spawn(`${REPOSITORY}/node_modules/.bin/tsx`, ['src/cli.ts', 'migrate', dir, '--recursive'], {
-        cwd: REPOSITORY,
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', DATABASE_URL: databaseUrl },
-        stdio: 'ignore',
-        detached: true, // its own process group: tsx runs node as a child, and both are killed
-      });
-      const exited = new Promise((resolve) => child.on('close', resolve));
-      // After its first commit, hold the log: its next batch waits, and it is killed there.
-      await eventually(async () => (await imported()) > 0, 'a first batch committed', 60_000);
-      const held = await holdAppends(databaseUrl);
+      // Ten batches of 1,000: after the first commits, three are in flight at once, and wait.
+      const { memories } = await writeLegacyFiles(dir, 100, 100);
+      const imported = async () => Number((await client.query(`select count(*) as n from memories`)).rows[0].n);
       try {
-        await eventually(async () => (await held.waiters()) > 0, 'the next batch waiting');
-        process.kill(-child.pid!, 'SIGKILL');
-        await exited;
-        assert.ok((await imported()) < memories, 'killed before the end');
+        const child = spawn(`${REPOSITORY}/node_modules/.bin/tsx`, ['src/cli.ts', 'migrate', dir, '--recursive'], {
+          cwd: REPOSITORY,
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+          stdio: 'ignore',
+          detached: true, // its own process group: tsx runs node as a child, and both are killed
+        });
+        const exited = new Promise((resolve) => child.on('close', resolve));
+        // After its first commit, hold the log's counter (writing nothing): its next batches
+        // write their memories rows, then wait for the counter, and it is killed there.
+        await eventually(async () => (await imported()) > 0, 'a first batch committed', 60_000);
+        const held = new pg.Client({ connectionString: url });
+        await held.connect();
+        await held.query('begin');
+        await held.query('select last from log_head for update');
+        // Asked on another connection: pg_stat_activity is read once per transaction.
+        const waiting = async () =>
+          Number(
+            (
+              await client.query(`select count(*) as n from pg_stat_activity
+                 where datname = current_database() and wait_event_type = 'Lock'`)
+            ).rows[0].n,
+          );
+        try {
+          await eventually(async () => (await waiting()) >= 2, 'two batches waiting for the counter at once', 60_000);
+          process.kill(-child.pid!, 'SIGKILL');
+          await exited;
+          assert.ok((await imported()) < memories, 'killed before the end');
+        } finally {
+          await held.query('commit');
+          await held.end();
+        }
+
+        const exit: AurenExit = await runAuren(['migrate', dir, '--recursive', '--report', path.join(root, 'resumed.json')], { env });
+        assert.equal(exit.code, 0, exit.stderr);
+        const resumed = await readReport(path.join(root, 'resumed.json'));
+        assert.equal(resumed.memories.imported + resumed.memories.already_imported, memories);
+        assert.ok(resumed.memories.already_imported > 0, 'the killed run’s commits were found');
+        assert.equal(await imported(), memories);
+        const { rows } = await client.query(
+          `select (select count(*)::int from events where type = 'memory_created') as events,
+                  (select count(distinct data->>'memory_id')::int from events) as distinct_memories,
+                  (select count(*)::int from events) as all_events, (select last::int from log_head) as last`,
+        );
+        assert.deepEqual(rows[0], { events: memories, distinct_memories: memories, all_events: memories, last: memories });
+
+        const again = await runAuren(['migrate', dir, '--recursive', '--report', path.join(root, 'again.json')], { env });
+        assert.equal(again.code, 0, again.stderr);
+        const report = await readReport(path.join(root, 'again.json'));
+        assert.equal(report.memories.imported, 0);
+        assert.equal(report.memories.already_imported, memories);
+        assert.equal(await imported(), memories);
+
+        // The hash chains of every event, and the positions without a gap: the killed batches left nothing.
+        const verified = await runAuren(['audit', 'verify'], { env });
+        assert.equal(verified.code, 0, verified.stdout + verified.stderr);
       } finally {
-        await held.release();
+        await client.end();
       }
-
-      const exit: AurenExit = await runAuren(['migrate', dir, '--recursive', '--report', path.join(root, 'resumed.json')], {
-        env: { DATABASE_URL: databaseUrl },
-      });
-      assert.equal(exit.code, 0, exit.stderr);
-      const resumed = await readReport(path.join(root, 'resumed.json'));
-      assert.equal(resumed.memories.imported + resumed.memories.already_imported, memories);
-      assert.ok(resumed.memories.already_imported > 0, 'the killed run’s commits were found');
-      assert.equal(await imported(), memories);
-      assert.equal(
-        await count(
-          `select count(*) as n from (select data->>'memory_id' from events where type = 'memory_created'
-           and metadata->>'source_file' like $1 group by 1 having count(*) > 1) twice`,
-          ['%/memories_%'],
-        ),
-        0,
-      );
-
-      const again = await runAuren(['migrate', dir, '--recursive', '--report', path.join(root, 'again.json')], {
-        env: { DATABASE_URL: databaseUrl },
-      });
-      assert.equal(again.code, 0, again.stderr);
-      const report = await readReport(path.join(root, 'again.json'));
-      assert.equal(report.memories.imported, 0);
-      assert.equal(report.memories.already_imported, memories);
-      assert.equal(await imported(), memories);
     });
   });
 });

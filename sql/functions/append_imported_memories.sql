@@ -1,0 +1,82 @@
+-- append_imported_memories: the bulk write path of `auren migrate` (src/memory/imports.ts). Each
+-- memory is what StoreMemory writes: one memory_created event, version 1 of its new stream
+-- `memory-<id>`, and its row in memories, in this one statement's transaction. What differs is
+-- the order, so that several imports can run at once on a 2-core machine:
+--
+--   1. the memories rows, set-wise, with the very expressions of apply_memory_event() over the
+--      same event data (their created_at is now(), the transaction's time, as the event's is),
+--      `on conflict (id) do nothing`: a memory already there (imported earlier, or by a
+--      concurrent run, which this waits for) is not written again, nor its event;
+--   2. their streams, at version 1;
+--   3. only then the log's counter (sql/001_event_store.sql), held to commit as append_batch()
+--      holds it, so positions still follow commit order; under it only the events are inserted
+--      (hashed by the trigger event_chain like any other). The memories trigger skips these
+--      memory_created events (auren.memory_rows, set for this insert only): their rows are written.
+--
+-- The counter is thus held for the events alone (about a third of the work: BENCHMARKS.md), and
+-- steps 1–2 of one batch run while another batch holds it. Two runs importing the same files
+-- at once can deadlock on each other's rows (PostgreSQL aborts one with 40P01): the importer
+-- sends that batch again.
+--
+-- p_events: a JSON array of {event_id, data, metadata}, data being a memory_created event's
+-- (memory_id, agent_id, user_id, type, content, metadata, confidence, expires_at, created_at).
+-- p_inner, p_outer: the hash-chain key's pads (sql/functions/event_chain.sql).
+-- Returns the memories written now, with their events' positions; the others were there.
+create or replace function append_imported_memories(p_events jsonb, p_inner bytea default null, p_outer bytea default null)
+returns table (memory_id uuid, event_position bigint) language plpgsql as $$
+declare
+  v_ids       uuid[];
+  v_count     int;
+  v_event_ids uuid[];
+  v_streams   text[];
+  v_data      jsonb[];
+  v_metadata  jsonb[];
+  v_last      bigint;
+begin
+  if p_inner is not null then
+    perform set_config('auren.chain_inner', encode(p_inner, 'hex'), true), set_config('auren.chain_outer', encode(p_outer, 'hex'), true);
+  end if;
+  perform set_config('auren.memory_rows', 'written', true);
+
+  with written as (
+    insert into memories (id, agent_id, user_id, type, content, metadata, confidence,
+                          created_at, updated_at, expires_at, version, last_event_id)
+    select (e.data->>'memory_id')::uuid, e.data->>'agent_id', e.data->>'user_id', e.data->>'type', e.data->'content',
+           e.data->'metadata', (e.data->>'confidence')::double precision,
+           coalesce((e.data->>'created_at')::timestamptz, now()), now(),
+           (e.data->>'expires_at')::timestamptz, 1, (e.event_id)::uuid
+      from jsonb_to_recordset(p_events) as e(event_id text, data jsonb)
+     order by 1
+        on conflict (id) do nothing
+    returning id
+  )
+  select array_agg(id), count(*) into v_ids, v_count from written;
+  if v_count = 0 then
+    return;
+  end if;
+
+  insert into streams (stream_id, version) select 'memory-' || id, 1 from unnest(v_ids) as u(id);
+
+  -- The events' columns, in the batch's order, taken out of the JSON before the counter: under
+  -- it only the insert runs. A memory sent twice (two copies of one file) is written once, at
+  -- its first place.
+  select array_agg((f.e->>'event_id')::uuid order by f.o), array_agg('memory-' || f.id order by f.o),
+         array_agg(f.e->'data' order by f.o), array_agg(f.e->'metadata' order by f.o)
+    into v_event_ids, v_streams, v_data, v_metadata
+    from (select distinct on (u.id) u.id, x.e, x.o
+            from jsonb_array_elements(p_events) with ordinality as x(e, o)
+            join unnest(v_ids) as u(id) on u.id = (x.e->'data'->>'memory_id')::uuid
+           order by u.id, x.o) as f;
+
+  update log_head set last = last + v_count where id returning last - v_count into v_last;
+
+  insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id)
+  select v_last + u.k, u.event_id, u.stream_id, 1, 'memory_created', u.data, u.metadata, null, null
+    from unnest(v_event_ids, v_streams, v_data, v_metadata) with ordinality as u(event_id, stream_id, data, metadata, k)
+   order by u.k;
+  -- Back to the trigger for any later statement of the transaction.
+  perform set_config('auren.memory_rows', '', true);
+
+  return query select substr(u.stream_id, 8)::uuid, v_last + u.k from unnest(v_streams) with ordinality as u(stream_id, k);
+end;
+$$;
