@@ -40,6 +40,8 @@ const DATABASE = 'auren_projection_bench';
 const LAG_SECONDS = Number(process.env.BENCH_LAG_SECONDS ?? 20);
 const GET_SECONDS = Number(process.env.BENCH_GET_SECONDS ?? 8);
 const SEARCH_MEMORIES = Number(process.env.BENCH_SEARCH_MEMORIES ?? 100_000);
+// BENCH_PARTS=lag,get,search (default all): a part alone prints its section and leaves BENCHMARKS.md as it is.
+const PARTS = new Set((process.env.BENCH_PARTS ?? 'lag,get,search').split(','));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const loadAverage = () =>
   os
@@ -94,9 +96,9 @@ async function main(): Promise<void> {
   const sections: string[] = [];
   try {
     log(`load average before: ${loadAverage()}`);
-    sections.push(await projectionLag(cached, redis, prefix));
-    sections.push(await getMemory(cached, plain, db));
-    sections.push(await search(cached, db, chroma.url, collectionName));
+    if (PARTS.has('lag')) sections.push(await projectionLag(cached, redis, prefix));
+    if (PARTS.has('get')) sections.push(await getMemory(cached, plain, db));
+    if (PARTS.has('search')) sections.push(await search(cached, db, chroma.url, collectionName));
   } finally {
     await db.end();
     await cached.stop();
@@ -117,7 +119,7 @@ async function main(): Promise<void> {
     '',
     ...sections,
   ].join('\n');
-  writeSection(REPORT, body, TITLE);
+  if (PARTS.size === 3) writeSection(REPORT, body, TITLE);
   log(body);
 }
 

@@ -104,6 +104,31 @@ describe('Chroma projection and semantic search (local embedder)', function () {
     );
   });
 
+  it('ranks a selective filter’s few memories among many nearer ones of others', async () => {
+    // More memories of another person, nearer the query, than the unfiltered first query reads
+    // (100): none of this person's is among them, so they are ranked from PostgreSQL's list.
+    const crowd = `u-${randomUUID()}`;
+    const crowdTexts = ['Slept badly again', 'Poor sleep, woke at 4am', 'Sleep quality was low', 'Restless night, little sleep'];
+    for (let i = 0; i < 110; i++) await store(crowd, `${crowdTexts[i % crowdTexts.length]} (${i})`);
+    const userId = `u-${randomUUID()}`;
+    const sleepy = await store(userId, 'Tired every morning after a short night');
+    for (const text of ['Eats oatmeal with berries', 'Drinks two litres of water', 'Avoids gluten', 'Takes vitamin D in winter'])
+      await store(userId, text);
+    await chromaCaughtUp(t);
+    const { results } = await t.memory.searchMemories(
+      { query: 'sleep quality', userId, mode: SearchMode.SEMANTIC, limit: 3 },
+      as('reader'),
+    );
+    assert.equal(results.length, 3);
+    assert.ok(results.every((r) => r.memory!.userId === userId));
+    assert.equal(results[0]!.memory!.id, sleepy.id);
+    assert.deepEqual(
+      results.map((r) => r.semanticRank),
+      [1, 2, 3],
+    );
+    assert.ok(results[0]!.score >= results[1]!.score && results[1]!.score >= results[2]!.score);
+  });
+
   it('ends in the same collection replayed from scratch as built incrementally', async () => {
     const userId = `u-${randomUUID()}`;
     const ids: string[] = [];
@@ -135,6 +160,29 @@ describe('Chroma projection and semantic search (local embedder)', function () {
     const replayed = await dumpCollection(chroma.url, collection);
     delete replayed[nudge.id];
     assert.deepEqual(replayed, incremental);
+  });
+
+  it('notices a Chroma restarted without its data and replays the log into it', async () => {
+    const userId = `u-${randomUUID()}`;
+    for (const text of Object.values(LABELLED_MEMORIES).slice(0, 8)) await store(userId, text);
+    await chromaCaughtUp(t);
+    const before = await dumpCollection(chroma.url, collection);
+    assert.ok(Object.keys(before).length >= 8);
+    await chroma.stop(); // its folder is deleted: it comes back empty, on the same port
+    await chroma.start();
+    const nudge = await store(`u-${randomUUID()}`, 'Walks the dog at dawn');
+    await eventually(
+      async () => Object.keys(await dumpCollection(chroma.url, collection).catch(() => ({}))).length > Object.keys(before).length,
+      'the log replayed into the new collection',
+      60_000,
+    );
+    await chromaCaughtUp(t);
+    const after = await dumpCollection(chroma.url, collection);
+    assert.ok(after[nudge.id]);
+    delete after[nudge.id];
+    assert.deepEqual(after, before);
+    const { results } = await t.memory.searchMemories({ query: 'sleep quality', userId, mode: SearchMode.SEMANTIC }, as('reader'));
+    assert.ok(results.length > 0);
   });
 });
 

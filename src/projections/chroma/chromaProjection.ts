@@ -43,8 +43,8 @@ export function chromaProjection(options: ChromaProjectionOptions): ConsumerDefi
     async handle(event) {
       await handleOne(await options.collection(), event);
     },
-    // New memories, the bulk of the log, go in together: one read of what is there, one call to
-    // the embedder, one upsert. Other changes are applied one by one, in order.
+    // New memories, the bulk of the log, go in together: one call to the embedder, one upsert.
+    // Other changes are applied one by one, in order.
     async handleBatch(events) {
       const collection = await options.collection();
       let run: RecordedEvent[] = [];
@@ -68,7 +68,7 @@ export function chromaProjection(options: ChromaProjectionOptions): ConsumerDefi
     const id = String(event.data.memory_id);
     switch (event.type) {
       case MEMORY_EVENTS.created:
-        return created(collection, id, event);
+        return createdMany(collection, [event]);
       case MEMORY_EVENTS.updated:
         return updated(collection, id, event);
       case MEMORY_EVENTS.deleted:
@@ -78,17 +78,18 @@ export function chromaProjection(options: ChromaProjectionOptions): ConsumerDefi
     }
   }
 
-  async function createdMany(collection: Collection, events: RecordedEvent[]): Promise<void> {
-    const ids = events.map((event) => String(event.data.memory_id));
-    const existing = await collection.get({ ids, include: ['metadatas'] });
-    const stored = new Map(existing.ids.map((id, i) => [id, (existing.metadatas[i] as ChromaMemoryMetadata | null)?.version ?? 0]));
-    const fresh = events.filter((event) => (stored.get(String(event.data.memory_id)) ?? 0) < Number(event.version));
+  // No read of what is there first: the log is applied in order, so a created event handled
+  // again (a re-delivery after a crash, a replay) is followed by every later event of its memory
+  // again, and the collection ends where it was. (Checking versions first would not guard
+  // against a replica that lost its lock either: Chroma has no compare-and-set.)
+  async function createdMany(collection: Collection, fresh: RecordedEvent[]): Promise<void> {
     const texts = fresh.map((event) => contentText(event.data.content));
     const sent = fresh.map((event) => event.data.embedding);
     const toEmbed = fresh.flatMap((_, i) => (validVector(sent[i]) || texts[i]!.trim() === '' ? [] : [i]));
     const embedder = toEmbed.length > 0 ? await options.embedder() : undefined;
     const embedded = embedder ? await embedder.embed(toEmbed.map((i) => texts[i]!)) : [];
-    const vectors = fresh.map((_, i) => (validVector(sent[i]) ? (sent[i] as number[]) : embedded[toEmbed.indexOf(i)]));
+    const vectors: (number[] | undefined)[] = sent.map((vector) => (validVector(vector) ? (vector as number[]) : undefined));
+    toEmbed.forEach((i, k) => (vectors[i] = embedded[k]));
     const upsert = {
       ids: [] as string[],
       embeddings: [] as number[][],
@@ -126,13 +127,6 @@ export function chromaProjection(options: ChromaProjectionOptions): ConsumerDefi
     };
     if (typeof data.user_id === 'string') metadata.user_id = data.user_id;
     return metadata;
-  }
-
-  async function created(collection: Collection, id: string, event: RecordedEvent): Promise<void> {
-    const existing = await collection.get({ ids: [id], include: ['metadatas'] });
-    const stored = existing.metadatas[0] as ChromaMemoryMetadata | null | undefined;
-    if (stored && stored.version >= Number(event.version)) return;
-    await write(collection, id, contentText(event.data.content), event.data.embedding, metadataOf(event));
   }
 
   async function updated(collection: Collection, id: string, event: RecordedEvent): Promise<void> {
