@@ -31,6 +31,8 @@ export interface ChromaProjectionParts {
   startConsumer(definition: ConsumerDefinition): Consumer;
 }
 
+// Most new memories one upsert takes (a rebuild of 100,000 memories is 100 upserts).
+const CHROMA_BATCH_MAX = 1_000;
 // A semantic query waits this long for the local embedder's first load before it is UNAVAILABLE.
 const EMBEDDER_WAIT_MS = 10_000;
 
@@ -97,6 +99,12 @@ export async function startChromaProjection({
     handle: (event) => reopenOnFailure(async () => definition.handle(event)),
     handleBatch: (events) => reopenOnFailure(() => definition.handleBatch!(events)),
     retry: { maxMs: config.projectionRetryMaxMs },
+    // Memories are a small part of the log: its position moves past the rest at least this often,
+    // so its lag counts what it has to do, not what it skipped.
+    checkpointInterval: 100,
+    // Chroma's upsert costs ~35 ms a call plus ~0.7 ms a record (more under load): a replay or a
+    // backlog goes in large batches.
+    batchMax: CHROMA_BATCH_MAX,
   });
   const index = createChromaSemanticIndex({
     collection,
