@@ -5,7 +5,10 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { MemoryType, SearchMode } from '../../src/gen/auren/v1/memory_pb.js';
 import { rebuildProjection } from '../../src/projections/admin.js';
-import { dropCollection } from '../../src/projections/chroma/collection.js';
+import { dropCollection, openCollection } from '../../src/projections/chroma/collection.js';
+import { createChromaSemanticIndex } from '../../src/projections/chroma/semanticIndex.js';
+import { semanticCandidates } from '../../src/memory/semanticCandidates.js';
+import { createLogger } from '../../src/log.js';
 import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { startTestChroma } from '../support/chroma.js';
@@ -127,6 +130,24 @@ describe('Chroma projection and semantic search (local embedder)', function () {
       [1, 2, 3],
     );
     assert.ok(results[0]!.score >= results[1]!.score && results[1]!.score >= results[2]!.score);
+
+    // The same filter sent to Chroma as a `where` (as when it covers too many memories to rank
+    // here) finds the same memories in the same order.
+    const index = createChromaSemanticIndex({
+      collection: () =>
+        openCollection({ url: chroma.url, name: collection, embedder: 'test', dimensions: 100, log: createLogger('silent') }),
+      embedder: async () => undefined,
+      embedderWaitMs: 0,
+      candidates: (filter, cap) => semanticCandidates(t.app.pool, filter, cap),
+      candidatesMax: 0,
+    });
+    const vector = await t.app.chromaProjection!.index.embedQuery('sleep quality');
+    const filter = { agentId: null, userId, types: [], minConfidence: null, includeExpired: false };
+    const byWhere = await index.nearest(vector, filter, 3);
+    assert.deepEqual(
+      byWhere.map((hit) => hit.id),
+      results.map((r) => r.memory!.id),
+    );
   });
 
   it('ends in the same collection replayed from scratch as built incrementally', async () => {

@@ -13,6 +13,8 @@ export interface ChromaSemanticIndexOptions {
   embedderWaitMs: number;
   /** Every memory id the filter covers when fewer than `cap` (PostgreSQL's indexes), else undefined. */
   candidates(filter: MemoryFilter, cap: number): Promise<string[] | undefined>;
+  /** A filter covering at most this many memories is ranked from their vectors; default 1,000. */
+  candidatesMax?: number;
 }
 
 /** Semantic search over the Chroma projection, with the list filters pushed down as a `where` clause. */
@@ -43,7 +45,7 @@ export function createChromaSemanticIndex(options: ChromaSemanticIndexOptions): 
         const wide = await collection.query({ queryEmbeddings: [vector], nResults: wanted, include: ['distances', 'metadatas'] });
         const passed = hits(wide).filter((_, i) => matches(wide.metadatas[0]?.[i] ?? null, filter, now));
         if (passed.length >= count || (wide.ids[0]?.length ?? 0) < wanted) return passed.slice(0, count);
-        const ids = await options.candidates(filter, CANDIDATES_MAX);
+        const ids = await options.candidates(filter, options.candidatesMax ?? CANDIDATES_MAX);
         if (ids) return ids.length === 0 ? [] : rank(vector, await collection.get({ ids, include: ['embeddings'] }), count);
         return hits(
           await collection.query({ queryEmbeddings: [vector], nResults: count, where: where(filter, now), include: ['distances'] }),
