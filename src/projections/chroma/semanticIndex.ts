@@ -17,7 +17,7 @@ export interface ChromaSemanticIndexOptions {
   candidatesMax?: number;
 }
 
-/** Semantic search over the Chroma projection, with the list filters pushed down as a `where` clause. */
+/** Semantic search over the Chroma projection, with the same filters as a list (see `nearest`). */
 export function createChromaSemanticIndex(options: ChromaSemanticIndexOptions): SemanticIndex {
   return {
     async embedQuery(text, signal) {
@@ -30,7 +30,7 @@ export function createChromaSemanticIndex(options: ChromaSemanticIndexOptions): 
     },
 
     // Chroma 1.0 evaluates a `where` in SQLite before it searches, and that costs more than the
-    // search: at 100,000 memories 0.15 s for a person's 50 memories, 0.5–1.5 s for a clause that
+    // search: at 100,000 memories 0.15 s for a person's 50 memories, 0.7–4 s for a clause that
     // matches most (bench/projections/chromaProfile.ts), against a few ms for an unfiltered
     // search. So: (1) the nearest memories of the whole collection, filtered here — when enough
     // pass, they are the filtered answer (an unselective filter); (2) else the filter is
@@ -38,23 +38,32 @@ export function createChromaSemanticIndex(options: ChromaSemanticIndexOptions): 
     // they are ranked here; (3) only a filter between the two is sent to Chroma as a `where`.
     async nearest(vector, filter, count) {
       if (filter.userIds != null && filter.userIds.length === 0) return [];
-      try {
-        const collection = await options.collection();
-        const now = Date.now();
-        const wanted = Math.max(count * UNFILTERED_FACTOR, UNFILTERED_MIN);
-        const wide = await collection.query({ queryEmbeddings: [vector], nResults: wanted, include: ['distances', 'metadatas'] });
-        const passed = hits(wide).filter((_, i) => matches(wide.metadatas[0]?.[i] ?? null, filter, now));
-        if (passed.length >= count || (wide.ids[0]?.length ?? 0) < wanted) return passed.slice(0, count);
-        const ids = await options.candidates(filter, options.candidatesMax ?? CANDIDATES_MAX);
-        if (ids) return ids.length === 0 ? [] : rank(vector, await collection.get({ ids, include: ['embeddings'] }), count);
-        return hits(
-          await collection.query({ queryEmbeddings: [vector], nResults: count, where: where(filter, now), include: ['distances'] }),
-        );
-      } catch (error) {
-        throw new DependencyUnavailable('ChromaDB', (error as Error).message);
-      }
+      const collection = await fromChroma(() => options.collection());
+      const now = Date.now();
+      const wanted = Math.max(count * UNFILTERED_FACTOR, UNFILTERED_MIN);
+      const wide = await fromChroma(() =>
+        collection.query({ queryEmbeddings: [vector], nResults: wanted, include: ['distances', 'metadatas'] }),
+      );
+      const passed = hits(wide).filter((_, i) => matches(wide.metadatas[0]?.[i] ?? null, filter, now));
+      if (passed.length >= count || (wide.ids[0]?.length ?? 0) < wanted) return passed.slice(0, count);
+      const ids = await options.candidates(filter, options.candidatesMax ?? CANDIDATES_MAX);
+      if (ids?.length === 0) return [];
+      if (ids) return rank(vector, await fromChroma(() => collection.get({ ids, include: ['embeddings'] })), count);
+      const narrow = await fromChroma(() =>
+        collection.query({ queryEmbeddings: [vector], nResults: count, where: where(filter, now), include: ['distances'] }),
+      );
+      return hits(narrow);
     },
   };
+}
+
+// A failure of Chroma is UNAVAILABLE, named.
+async function fromChroma<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw new DependencyUnavailable('ChromaDB', (error as Error).message);
+  }
 }
 
 // A filter covering at most this many memories is ranked here from their vectors (read by id
