@@ -234,7 +234,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     : undefined;
   if (redisProjection) started.push(() => redisProjection.stop());
   else log.info('REDIS_URL is not set: the Redis projection is off, every read is served by PostgreSQL');
-  const chromaProjection = await startChromaProjection({ config, log, startConsumer }).catch(abandon);
+  const chromaProjection = await startChromaProjection({ config, log, pool, startConsumer }).catch(abandon);
   if (chromaProjection) started.push(() => chromaProjection.stop());
   else log.info('the Chroma projection is off: semantic and hybrid search answer FAILED_PRECONDITION');
   const limits = memoryLimits(config);

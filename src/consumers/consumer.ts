@@ -167,49 +167,58 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
     const tail = subscriptions.subscribeToAll({ from: { after: reached }, filter, checkpointInterval }, lock.signal);
     let next: Promise<IteratorResult<LogTailMessage>> | undefined;
+    // Read ahead while a batch is being handled (pipelined): what arrives meanwhile is the next batch.
+    const buffered: IteratorResult<LogTailMessage>[] = [];
+    // The next result, from the read-ahead or the tail; IDLE when none comes within `ms`.
+    const pull = async (ms: number | undefined): Promise<IteratorResult<LogTailMessage> | typeof IDLE> => {
+      if (buffered.length > 0) return buffered.shift()!;
+      next ??= tail.next();
+      const result = ms === undefined ? await next : await nextOrIdle(next, ms);
+      if (result !== IDLE) next = undefined;
+      return result;
+    };
     try {
       while (!lock.signal.aborted) {
-        next ??= tail.next();
-        const result = comparePositions(reached, saved) > 0 ? await nextOrIdle(next, SAVE_EVERY_MS) : await next;
+        const result = await pull(comparePositions(reached, saved) > 0 ? SAVE_EVERY_MS : undefined);
         if (result === IDLE) {
           await save();
           continue;
         }
-        next = undefined;
         if (result.done) break;
         const message = result.value;
         if (message.kind === 'event') {
           const batch = [message.event];
-          let following: Exclude<LogTailMessage, { kind: 'event' }> | undefined;
+          // Scanned up to here: a checkpoint or caught_up among the batch's messages.
+          let scanned: Position | undefined;
           let ended = false;
-          // The events already waiting join the batch; the first read that would wait stays
-          // pending for the next round (a zero timer lets a ready read resolve first).
+          // The events already waiting join the batch (a filtered tail's checkpoints do not cut
+          // it); the first read that would wait stays pending (a zero timer lets a ready read resolve first).
           while (options.handleBatch && batch.length < batchMax) {
-            next = tail.next();
-            const more = await nextOrIdle(next, 0);
+            const more = await pull(0);
             if (more === IDLE) break;
-            next = undefined;
             if (more.done) {
               ended = true;
               break;
             }
-            if (more.value.kind !== 'event') {
-              following = more.value;
-              break;
+            if (more.value.kind === 'event') batch.push(more.value.event);
+            else {
+              scanned = more.value.position;
+              if (more.value.kind === 'caught_up') break;
             }
-            batch.push(more.value.event);
           }
-          if (!(await handleUntilDone(batch, lock.signal))) break;
+          const handling = handleUntilDone(batch, lock.signal);
+          if (options.handleBatch && !ended) await readAhead(handling);
+          if (!(await handling)) break;
           reached = batch.at(-1)!.position;
           unsaved += batch.length;
           state.handledEvents += batch.length;
-          if (following && comparePositions(following.position, reached) > 0) reached = following.position;
-          if (following || unsaved >= SAVE_EVERY_EVENTS || Date.now() - savedAt >= SAVE_EVERY_MS) await save();
+          if (scanned && comparePositions(scanned, reached) > 0) reached = scanned;
+          if (unsaved >= SAVE_EVERY_EVENTS || Date.now() - savedAt >= SAVE_EVERY_MS || scanned) await save();
           if (ended) break;
         } else {
           // Caught up, or a filtered tail scanned past events that do not match.
           if (comparePositions(message.position, reached) > 0) reached = message.position;
-          await save();
+          if (message.kind === 'caught_up' || Date.now() - savedAt >= SAVE_EVERY_MS) await save();
         }
       }
       // Not after losing the lock: the checkpoint may be another replica's by now.
@@ -220,6 +229,19 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       lock.end();
       await next?.catch(() => undefined);
       await tail.return(undefined);
+    }
+
+    // Reads the tail into the read-ahead until the handling ends or a batch's worth is there.
+    async function readAhead(handling: Promise<boolean>): Promise<void> {
+      const handled = handling.then((): typeof IDLE => IDLE);
+      while (buffered.length < batchMax) {
+        next ??= tail.next();
+        const result = await Promise.race([next, handled]);
+        if (result === IDLE) return;
+        next = undefined;
+        buffered.push(result);
+        if (result.done) return;
+      }
     }
   }
 

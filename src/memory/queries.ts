@@ -194,3 +194,9 @@ export function dueExpiriesQuery(limit: number): QuerySqlToken<typeof memoryRow>
      where expires_at <= now() and expires_at is not null and deleted_at is null and expired_at is null
      order by expires_at limit ${limit}`;
 }
+
+/** Ids of up to `limit` memories the filter covers, newest first: the candidates of a selective semantic search. */
+export function matchingIdsQuery(filter: MemoryFilter, limit: number) {
+  return sql.type(z.object({ id: z.string() }))`
+    select id::text from memories where ${matching(filter)} order by created_at desc, id desc limit ${limit}`;
+}

@@ -137,6 +137,43 @@ describe('Consumer', () => {
     assert.ok(Math.max(...sizes) > 1 && Math.max(...sizes) <= 50, `batch sizes ${sizes.join(', ')}`);
   });
 
+  it('hands its batch handler every event waiting, not cut by a filtered tail’s checkpoints', async () => {
+    const name = 'read-ahead';
+    const type = `wanted_${randomUUID().slice(0, 8)}`;
+    const first = await store.append(1, type);
+    const batches: string[][] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    const consumer = t.app.startConsumer({
+      name,
+      filter: { eventTypes: [type] },
+      checkpointInterval: 5,
+      lockRetryMs: 50,
+      batchMax: 500,
+      // The first event, alone, is held until the others were appended and read ahead.
+      async handle(event) {
+        await gate;
+        batches.push([event.eventId]);
+      },
+      async handleBatch(events) {
+        batches.push(events.map((event) => event.eventId));
+      },
+    });
+    await eventually(() => consumer.status().active);
+    const later: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      later.push(...(await store.append(1, type)));
+      await store.append(2, 'unwanted');
+    }
+    await sleep(1_000);
+    open();
+    await eventually(() => batches.flat().length === 31);
+    await consumer.stop();
+    assert.deepEqual(batches.flat(), [...first, ...later]);
+    // Cut at every checkpoint (each 5 scanned events), 19 batches.
+    assert.ok(batches.length <= 3, `batches of ${batches.map((b) => b.length).join(', ')}`);
+  });
+
   it('lets one replica of a name process at a time; stopping it hands over with no gap', async () => {
     const name = 'replicas';
     const handled: Array<{ by: string; id: string }> = [];

@@ -5,7 +5,10 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { MemoryType, SearchMode } from '../../src/gen/auren/v1/memory_pb.js';
 import { rebuildProjection } from '../../src/projections/admin.js';
-import { dropCollection } from '../../src/projections/chroma/collection.js';
+import { dropCollection, openCollection } from '../../src/projections/chroma/collection.js';
+import { createChromaSemanticIndex } from '../../src/projections/chroma/semanticIndex.js';
+import { semanticCandidates } from '../../src/memory/semanticCandidates.js';
+import { createLogger } from '../../src/log.js';
 import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { startTestChroma } from '../support/chroma.js';
@@ -104,6 +107,49 @@ describe('Chroma projection and semantic search (local embedder)', function () {
     );
   });
 
+  it('ranks a selective filter’s few memories among many nearer ones of others', async () => {
+    // More memories of another person, nearer the query, than the unfiltered first query reads
+    // (100): none of this person's is among them, so they are ranked from PostgreSQL's list.
+    const crowd = `u-${randomUUID()}`;
+    const crowdTexts = ['Slept badly again', 'Poor sleep, woke at 4am', 'Sleep quality was low', 'Restless night, little sleep'];
+    for (let i = 0; i < 110; i++) await store(crowd, `${crowdTexts[i % crowdTexts.length]} (${i})`);
+    const userId = `u-${randomUUID()}`;
+    const sleepy = await store(userId, 'Tired every morning after a short night');
+    for (const text of ['Eats oatmeal with berries', 'Drinks two litres of water', 'Avoids gluten', 'Takes vitamin D in winter'])
+      await store(userId, text);
+    await chromaCaughtUp(t);
+    const { results } = await t.memory.searchMemories(
+      { query: 'sleep quality', userId, mode: SearchMode.SEMANTIC, limit: 3 },
+      as('reader'),
+    );
+    assert.equal(results.length, 3);
+    assert.ok(results.every((r) => r.memory!.userId === userId));
+    assert.equal(results[0]!.memory!.id, sleepy.id);
+    assert.deepEqual(
+      results.map((r) => r.semanticRank),
+      [1, 2, 3],
+    );
+    assert.ok(results[0]!.score >= results[1]!.score && results[1]!.score >= results[2]!.score);
+
+    // The same filter sent to Chroma as a `where` (as when it covers too many memories to rank
+    // here) finds the same memories in the same order.
+    const index = createChromaSemanticIndex({
+      collection: () =>
+        openCollection({ url: chroma.url, name: collection, embedder: 'test', dimensions: 100, log: createLogger('silent') }),
+      embedder: async () => undefined,
+      embedderWaitMs: 0,
+      candidates: (filter, cap) => semanticCandidates(t.app.pool, filter, cap),
+      candidatesMax: 0,
+    });
+    const vector = await t.app.chromaProjection!.index.embedQuery('sleep quality');
+    const filter = { agentId: null, userId, types: [], minConfidence: null, includeExpired: false };
+    const byWhere = await index.nearest(vector, filter, 3);
+    assert.deepEqual(
+      byWhere.map((hit) => hit.id),
+      results.map((r) => r.memory!.id),
+    );
+  });
+
   it('ends in the same collection replayed from scratch as built incrementally', async () => {
     const userId = `u-${randomUUID()}`;
     const ids: string[] = [];
@@ -135,6 +181,29 @@ describe('Chroma projection and semantic search (local embedder)', function () {
     const replayed = await dumpCollection(chroma.url, collection);
     delete replayed[nudge.id];
     assert.deepEqual(replayed, incremental);
+  });
+
+  it('notices a Chroma restarted without its data and replays the log into it', async () => {
+    const userId = `u-${randomUUID()}`;
+    for (const text of Object.values(LABELLED_MEMORIES).slice(0, 8)) await store(userId, text);
+    await chromaCaughtUp(t);
+    const before = await dumpCollection(chroma.url, collection);
+    assert.ok(Object.keys(before).length >= 8);
+    await chroma.stop(); // its folder is deleted: it comes back empty, on the same port
+    await chroma.start();
+    const nudge = await store(`u-${randomUUID()}`, 'Walks the dog at dawn');
+    await eventually(
+      async () => Object.keys(await dumpCollection(chroma.url, collection).catch(() => ({}))).length > Object.keys(before).length,
+      'the log replayed into the new collection',
+      60_000,
+    );
+    await chromaCaughtUp(t);
+    const after = await dumpCollection(chroma.url, collection);
+    assert.ok(after[nudge.id]);
+    delete after[nudge.id];
+    assert.deepEqual(after, before);
+    const { results } = await t.memory.searchMemories({ query: 'sleep quality', userId, mode: SearchMode.SEMANTIC }, as('reader'));
+    assert.ok(results.length > 0);
   });
 });
 

@@ -4,12 +4,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { sql } from 'slonik';
 import { z } from 'zod';
-import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import { comparePositions } from '../../src/events/types.js';
 import { MemoryType } from '../../src/gen/auren/v1/memory_pb.js';
 import { PROJECTIONS, projectionStatus, rebuildProjection } from '../../src/projections/admin.js';
 import { deleteKeys } from '../../src/projections/redis/client.js';
 import { accessStream } from '../../src/memory/model.js';
+import { checkImportedMemory, importMemories } from '../../src/memory/imports.js';
+import { IMPORTER } from '../../src/importer/importer.js';
+import { memoryLimits } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { redisKeys } from '../../src/projections/redis/keys.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { eventually } from '../support/events.js';
@@ -151,6 +156,42 @@ describe('Redis projection', function () {
     const withoutKeyId = (value: unknown) => JSON.parse(JSON.stringify(value).replace(/"key_id":"[^"]*"/g, '"key_id":"…"'));
     assert.deepEqual(withoutKeyId(log[0]!.data), withoutKeyId(log[1]!.data));
     assert.deepEqual(withoutKeyId(log[0]!.metadata), withoutKeyId(log[1]!.metadata));
+  });
+
+  it('keeps an imported memory’s own creation time, as PostgreSQL does', async () => {
+    const userId = `u-${randomUUID()}`;
+    const id = randomUUID();
+    const createdAt = Date.parse('2024-03-05T06:07:08.123Z');
+    const memory = checkImportedMemory(
+      {
+        id,
+        eventId: randomUUID(),
+        agentId: 'legacy_sleep',
+        userId,
+        type: 'fact',
+        content: { text: 'slept 5 hours in 2024' },
+        metadata: {},
+        confidence: 0.7,
+        createdAt,
+        source: { file: 'legacy.json' },
+      },
+      memoryLimits(loadConfig({})),
+    );
+    await importMemories({ pool: t.app.pool, writer: t.app.memoryStreams }, IMPORTER, [memory]);
+    await caughtUp(t);
+    const before = t.app.redisProjection!.cache.stats();
+    const fromRedis = (await t.memory.getMemory({ id }, agent('reader'))).memory!;
+    assert.equal(t.app.redisProjection!.cache.stats().served, before.served + 1, 'served from Redis');
+    const plain = await startTestApp({ DATABASE_URL: t.databaseUrl });
+    try {
+      const fromPostgres = (await plain.memory.getMemory({ id }, agent('reader'))).memory!;
+      assert.deepEqual(fromRedis, fromPostgres);
+      assert.equal(Number(timestampMs(fromRedis.createdAt!)), createdAt);
+    } finally {
+      await plain.stop();
+    }
+    const scores = await redis.zrange(redisKeys(prefix).agentMemories('legacy_sleep'), 0, -1, 'WITHSCORES');
+    assert.equal(scores[scores.indexOf(id) + 1], String(createdAt));
   });
 
   it('never serves a memory changed after what the projection applied', async () => {

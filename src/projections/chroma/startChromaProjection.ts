@@ -2,11 +2,14 @@ import path from 'node:path';
 import type { Collection } from 'chromadb';
 import type { Config } from '../../config.js';
 import type { Consumer, ConsumerDefinition } from '../../consumers/consumer.js';
+import type { DatabasePool } from '../../db/pool.js';
 import { createEmbedder, embeddingsCacheDir } from '../../embeddings/createEmbedder.js';
 import type { Logger } from '../../log.js';
 import type { SemanticIndex } from '../../memory/reads.js';
+import { semanticCandidates } from '../../memory/semanticCandidates.js';
 import { chromaProjection } from './chromaProjection.js';
 import { openCollection } from './collection.js';
+import { adoptCollection } from './collectionGeneration.js';
 import { startEmbeddedChroma } from './embeddedChroma.js';
 import type { EmbeddedChroma } from './embeddedChroma.js';
 import { createChromaSemanticIndex } from './semanticIndex.js';
@@ -24,9 +27,12 @@ export interface RunningChromaProjection {
 export interface ChromaProjectionParts {
   config: Config;
   log: Logger;
+  pool: DatabasePool;
   startConsumer(definition: ConsumerDefinition): Consumer;
 }
 
+// Most new memories one upsert takes (a rebuild of 100,000 memories is 100 upserts).
+const CHROMA_BATCH_MAX = 1_000;
 // A semantic query waits this long for the local embedder's first load before it is UNAVAILABLE.
 const EMBEDDER_WAIT_MS = 10_000;
 
@@ -38,6 +44,7 @@ const EMBEDDER_WAIT_MS = 10_000;
 export async function startChromaProjection({
   config,
   log,
+  pool,
   startConsumer,
 }: ChromaProjectionParts): Promise<RunningChromaProjection | undefined> {
   const chroma = config.chroma;
@@ -55,16 +62,22 @@ export async function startChromaProjection({
   }
   const url = chroma.kind === 'url' ? chroma.url : embedded!.url;
   const embedder = createEmbedder(config.embeddings, embeddingsCacheDir(config.dataDir));
-  // Opened on first use and again after any failure: Chroma may restart, a rebuild drops the collection.
+  // Opened on first use and again after any failure: Chroma may restart, a rebuild drops the
+  // collection. Each opening checks it is the collection the checkpoint describes.
   let opened: Promise<Collection> | undefined;
-  const collection = async () => {
-    opened ??= openCollection({
+  const open = async () => {
+    const opening = await openCollection({
       url,
       name: chroma.collection,
       embedder: embedder.name,
       dimensions: embedder.dimensions,
       log: projectionLog,
     });
+    await adoptCollection(pool, opening, projectionLog);
+    return opening;
+  };
+  const collection = async () => {
+    opened ??= open();
     try {
       return await opened;
     } catch (error) {
@@ -86,8 +99,19 @@ export async function startChromaProjection({
     handle: (event) => reopenOnFailure(async () => definition.handle(event)),
     handleBatch: (events) => reopenOnFailure(() => definition.handleBatch!(events)),
     retry: { maxMs: config.projectionRetryMaxMs },
+    // Memories are a small part of the log: its position moves past the rest at least this often,
+    // so its lag counts what it has to do, not what it skipped.
+    checkpointInterval: 100,
+    // Chroma's upsert costs ~35 ms a call plus ~0.7 ms a record (more under load): a replay or a
+    // backlog goes in large batches.
+    batchMax: CHROMA_BATCH_MAX,
   });
-  const index = createChromaSemanticIndex({ collection, embedder: embedder.ready, embedderWaitMs: EMBEDDER_WAIT_MS });
+  const index = createChromaSemanticIndex({
+    collection,
+    embedder: embedder.ready,
+    embedderWaitMs: EMBEDDER_WAIT_MS,
+    candidates: (filter, cap) => semanticCandidates(pool, filter, cap),
+  });
   return {
     url,
     consumer,

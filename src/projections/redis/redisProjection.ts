@@ -122,7 +122,7 @@ function applyArguments(event: RecordedEvent, kind: string, keys: RedisKeys, lim
     event.version.toString(),
     formatPosition(event.position),
     id,
-    event.createdAt,
+    createdAtOf(event),
     String(data.type),
     limits.memoryTtlS,
     limits.listTtlS,
@@ -144,12 +144,19 @@ function fields(event: RecordedEvent, kind: string): string[] {
     const expires = typeof data.expires_at === 'string' ? String(Date.parse(data.expires_at)) : '';
     common.push('id', String(data.memory_id), 'agentId', String(data.agent_id), 'type', String(data.type));
     if (typeof data.user_id === 'string') common.push('userId', data.user_id);
-    common.push('createdAt', String(event.createdAt), 'expiresAt', expires);
+    common.push('createdAt', String(createdAtOf(event)), 'expiresAt', expires);
   }
   if (kind === 'created' || data.content !== undefined) common.push('content', JSON.stringify(data.content as JsonObject));
   if (kind === 'created' || data.metadata !== undefined) common.push('metadata', JSON.stringify(data.metadata as JsonObject));
   if (kind === 'created' || data.confidence !== undefined) common.push('confidence', String(data.confidence));
   return common;
+}
+
+// A memory's creation time, as its row has it: an imported memory's memory_created carries the
+// time its file gave (sql/functions/apply_memory_event.sql); any other, its event's.
+function createdAtOf(event: RecordedEvent): number {
+  const given = event.data.created_at;
+  return typeof given === 'string' && Number.isFinite(Date.parse(given)) ? Date.parse(given) : event.createdAt;
 }
 
 /** A position as the projection stores it. */
