@@ -177,7 +177,7 @@ describe('Redis projection', function () {
       },
       memoryLimits(loadConfig({})),
     );
-    await importMemories({ pool: t.app.pool, writer: t.app.memoryStreams }, IMPORTER, [memory]);
+    await importMemories({ pool: t.app.pool, eventMaxBytes: loadConfig({}).events.eventMaxBytes }, IMPORTER, [memory]);
     await caughtUp(t);
     const before = t.app.redisProjection!.cache.stats();
     const fromRedis = (await t.memory.getMemory({ id }, agent('reader'))).memory!;
