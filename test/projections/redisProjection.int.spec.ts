@@ -194,26 +194,6 @@ describe('Redis projection', function () {
     assert.equal(scores[scores.indexOf(id) + 1], String(createdAt));
   });
 
-  it('never serves a memory changed after what the projection applied', async () => {
-    const userId = `u-${randomUUID()}`;
-    const { memory } = await t.memory.storeMemory(
-      { agentId: 'sleep', userId, type: MemoryType.FACT, content: { text: 'v1' } },
-      agent('writer'),
-    );
-    await caughtUp(t);
-    await t.app.redisProjection!.consumer.stop(); // the projection lags from here on
-    await t.memory.updateMemory({ id: memory!.id, content: { text: 'v2' } }, agent('writer'));
-    const before = t.app.redisProjection!.cache.stats();
-    const read = await t.memory.getMemory({ id: memory!.id }, agent('reader'));
-    assert.deepEqual(read.memory!.content, { text: 'v2' });
-    assert.equal(read.memory!.version, 2n);
-    assert.equal(t.app.redisProjection!.cache.stats().unverified, before.unverified + 1);
-    await t.memory.deleteMemory({ id: memory!.id, reason: '' }, agent('writer'));
-    await assert.rejects(t.memory.getMemory({ id: memory!.id }, agent('reader')), /does not exist/);
-    const log = (await t.app.eventStore.readStream(accessStream(userId), 0n, 'forwards', 10)).events;
-    assert.equal(log.length, 1, 'one record for the one answered read');
-  });
-
   it('answers reads racing updates with the state at each read, never an older one, and records each answered read once', async function () {
     this.timeout(60_000);
     const userId = `u-${randomUUID()}`;
@@ -225,6 +205,13 @@ describe('Redis projection', function () {
     let acknowledged = 1n; // the newest version whose update was answered
     let writing = true;
     const writer = (async () => {
+      try {
+        await write();
+      } finally {
+        writing = false; // the readers stop, whether the writer ended or failed
+      }
+    })();
+    async function write() {
       for (let v = 2n; v <= 40n; v++) {
         await t.memory.updateMemory({ id, content: { text: `v${v}` } }, agent('writer'));
         acknowledged = v;
@@ -235,8 +222,7 @@ describe('Redis projection', function () {
           await eventually(() => t.app.redisProjection!.cache.stats().served > served, 'a read served from Redis');
         }
       }
-      writing = false;
-    })();
+    }
     const before = t.app.redisProjection!.cache.stats();
     let reads = 0;
     await Promise.all(
@@ -255,6 +241,26 @@ describe('Redis projection', function () {
     assert.ok(after.served > before.served, 'some reads were served from Redis');
     const records = (await t.app.eventStore.readStream(accessStream(userId), 0n, 'forwards', 1000)).events;
     assert.equal(records.length, reads, 'one record per answered read, none for a cached answer found stale');
+  });
+
+  it('never serves a memory changed after what the projection applied', async () => {
+    const userId = `u-${randomUUID()}`;
+    const { memory } = await t.memory.storeMemory(
+      { agentId: 'sleep', userId, type: MemoryType.FACT, content: { text: 'v1' } },
+      agent('writer'),
+    );
+    await caughtUp(t);
+    await t.app.redisProjection!.consumer.stop(); // the projection lags from here on
+    await t.memory.updateMemory({ id: memory!.id, content: { text: 'v2' } }, agent('writer'));
+    const before = t.app.redisProjection!.cache.stats();
+    const read = await t.memory.getMemory({ id: memory!.id }, agent('reader'));
+    assert.deepEqual(read.memory!.content, { text: 'v2' });
+    assert.equal(read.memory!.version, 2n);
+    assert.equal(t.app.redisProjection!.cache.stats().unverified, before.unverified + 1);
+    await t.memory.deleteMemory({ id: memory!.id, reason: '' }, agent('writer'));
+    await assert.rejects(t.memory.getMemory({ id: memory!.id }, agent('reader')), /does not exist/);
+    const log = (await t.app.eventStore.readStream(accessStream(userId), 0n, 'forwards', 10)).events;
+    assert.equal(log.length, 1, 'one record for the one answered read');
   });
 
   it('reports each projection with its checkpoint and lag', async () => {
