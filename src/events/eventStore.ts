@@ -80,12 +80,6 @@ export interface StreamWriter {
    */
   appendEach(appends: { streamId: string; events: ProposedEvent[] }[], signal?: AbortSignal): Promise<AppendResult[]>;
   /**
-   * Appends to several claimed streams in one commit, each with its own expected version and
-   * event ids, each settled on its own: a refused append does not fail the others, and one
-   * whose event ids were already appended with the same content is a duplicate, written once.
-   */
-  appendSettled(appends: StreamAppend[], signal?: AbortSignal): Promise<SettledAppend[]>;
-  /**
    * Appends to a claimed stream (its events get new ids) only if the stream `watch.streamId` is
    * at `watch.version` (0: does not exist) at the append's own place in the log, checked and
    * committed in one transaction that no other append can come between. Resolves to the
@@ -99,17 +93,12 @@ export interface StreamWriter {
   ): Promise<AppendResult | 'changed'>;
 }
 
-/** One append of appendSettled. */
+/** One append to a stream: its expected version and events. */
 export interface StreamAppend {
   streamId: string;
   expected: ExpectedVersion;
   events: ProposedEvent[];
 }
-
-/** How one append of appendSettled ended: written now, written before (same ids and content), or refused. */
-export type SettledAppend =
-  | { status: 'appended' | 'duplicate'; result: AppendResult }
-  | { status: 'refused'; error: WrongExpectedVersion | DuplicateEventId };
 
 /** The event store's operations. */
 export interface EventStore {
@@ -267,23 +256,6 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
           };
           const [outcome] = await commits.submit({ appends: [batched], signal });
           return outcome!.outcome === 'watch_mismatch' ? 'changed' : resultOf(batched, { kind: 'any' }, outcome!);
-        },
-        async appendSettled(appends, signal) {
-          const batched = appends.map(({ streamId, expected, events }) => {
-            own(streamId);
-            return batchAppend(streamId, expected, events);
-          });
-          const outcomes = await commits.submit({ appends: batched, signal });
-          return batched.map((b, i): SettledAppend => {
-            const outcome = outcomes[i]!;
-            try {
-              const result = resultOf(b, appends[i]!.expected, outcome);
-              return { status: outcome.outcome === 'duplicate' ? 'duplicate' : 'appended', result };
-            } catch (error) {
-              if (error instanceof WrongExpectedVersion || error instanceof DuplicateEventId) return { status: 'refused', error };
-              throw error;
-            }
-          });
         },
       };
     },
