@@ -38,6 +38,7 @@ import { createGate } from './auth/gate.js';
 import { createKeyStore } from './auth/keys.js';
 import type { KeyStore } from './auth/keys.js';
 import { AUTH_STREAM_PREFIXES, createRefusalLog } from './auth/refusals.js';
+import type { RefusalLog } from './auth/refusals.js';
 import { EVENT_STORE_SCOPES, MEMORY_SCOPES } from './auth/rpcScopes.js';
 import { createPageTokens } from './paging.js';
 import type { PageTokens } from './paging.js';
@@ -60,7 +61,14 @@ import type { Wakeups } from './tails/wakeups.js';
 import { eventStoreHandlers } from './rpc/eventStoreService.js';
 import { memoryHandlers } from './rpc/memoryService.js';
 import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
-import { errorMapping, installUndecodableRequestStatus, observeCalls, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
+import {
+  errorMapping,
+  installUndecodableRequestStatus,
+  observeCalls,
+  peerContext,
+  requestChecks,
+  serveOnConnect,
+} from './rpc/transports/connect.js';
 import { grpcService } from './rpc/transports/grpcjs.js';
 import type { Config, TlsConfig } from './config.js';
 import { ConfigError } from './config.js';
@@ -94,6 +102,8 @@ export interface App {
   pageTokens: PageTokens;
   /** API keys: made, listed, revoked, checked on every call. */
   keys: KeyStore;
+  /** Refused calls, recorded (the first of each kind) and counted (its repeats). */
+  refusals: RefusalLog;
   /** The first admin key, when this start made it (no key existed); it is announced once. */
   firstAdminKey: string | null;
   /** Records memory_expired as expiries pass; app.stop() stops it. */
@@ -254,12 +264,16 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     people: memoryStreams,
     personStream: accessStream,
     log,
+    windowMs: config.auth.refusalWindowMs,
+    maxKinds: config.auth.refusalKindsMax,
   });
+  started.push(() => refusals.stop());
+  metrics.watchRefusals(refusals);
   const gate = createGate({ keys, refusals, anonymous: config.auth.anonymous, maxCallsPerKey: config.auth.maxCallsPerKey });
   if (config.auth.anonymous) {
     log.warn(ANONYMOUS_WARNING);
   }
-  const logReads = createLogReads({ writer: memoryStreams, ownPrefixes: () => eventStore.claimedPrefixes() });
+  const logReads = createLogReads({ writer: memoryStreams, ownPrefixes: () => eventStore.claimedPrefixes(), refusals });
   const expirySweeper = startExpirySweeper({
     pool,
     writer: memoryStreams,
@@ -305,6 +319,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     interceptors: [...(observer ? [observeCalls(observer)] : []), errorMapping(log), requestChecks()],
     jsonOptions: { ignoreUnknownFields: false },
     binaryOptions: binaryReadOptions,
+    contextValues: peerContext,
     readMaxBytes: config.messageMaxBytes,
     fallback: (request, response) => plainHttp(request, response, routes),
   });
@@ -370,6 +385,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     longTransactions,
     health,
     keys,
+    refusals,
     pageTokens,
     firstAdminKey: firstAdmin?.key ?? null,
     expirySweeper,
@@ -389,6 +405,8 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       head.stop();
       stopTails.abort();
       await Promise.all([listener.close(config.shutdownTimeoutMs), grpcListener.close(config.shutdownTimeoutMs)]);
+      // The refusals counted but not yet written, before the appends are committed.
+      await refusals.stop();
       // Appends queued by the calls that finished are committed before the pool closes.
       await eventStore.stop();
       longTransactions.stop();

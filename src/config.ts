@@ -117,6 +117,8 @@ const schema = z.object({
   AUTH_CACHE_MS: integer(0, 600_000).default('1000'),
   MAX_CALLS_PER_KEY: integer(1, 1_000_000).default('1000'),
   PAGE_TOKEN_ROTATE_MS: integer(60_000, 365 * 86_400_000).default('86400000'),
+  REFUSAL_WINDOW_MS: integer(100, 86_400_000).default('60000'),
+  REFUSAL_KINDS_MAX: integer(1, 1_000_000).default('1000'),
   TLS_CERT_FILE: z.string().min(1, 'expects a PEM file path').optional(),
   TLS_KEY_FILE: z.string().min(1, 'expects a PEM file path').optional(),
   TLS_CLIENT_CA_FILE: z.string().min(1, 'expects a PEM file path').optional(),
@@ -179,6 +181,10 @@ export interface AuthConfig {
   cacheMs: number;
   /** How often the page-token key changes; a token of the previous key still verifies. */
   pageTokenRotateMs: number;
+  /** Refusals of one kind are written once per window of this length, with the count of their repeats. */
+  refusalWindowMs: number;
+  /** Kinds of refusal one window holds; past this, refusals are counted by reason only. */
+  refusalKindsMax: number;
 }
 
 /** TLS on both listeners: PEM files; with a client CA, clients must present a certificate it signed. */
@@ -382,6 +388,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       cacheMs: e.AUTH_CACHE_MS,
       maxCallsPerKey: e.MAX_CALLS_PER_KEY,
       pageTokenRotateMs: e.PAGE_TOKEN_ROTATE_MS,
+      refusalWindowMs: e.REFUSAL_WINDOW_MS,
+      refusalKindsMax: e.REFUSAL_KINDS_MAX,
     },
     tls:
       e.TLS_CERT_FILE !== undefined && e.TLS_KEY_FILE !== undefined

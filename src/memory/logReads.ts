@@ -1,5 +1,7 @@
 import { PermissionDenied } from '../auth/errors.js';
 import { holds, inTenant } from '../auth/principal.js';
+import { ACCESS_REFUSED } from '../auth/refusals.js';
+import type { RefusalLog } from '../auth/refusals.js';
 import type { StreamWriter } from '../events/eventStore.js';
 import type { RecordedEvent } from '../events/types.js';
 import { READ_RECORDS, recordPersonAccess } from './audit.js';
@@ -17,15 +19,26 @@ export interface LogReads {
   visible(caller: Caller, event: RecordedEvent): boolean;
   /** Refuses (PermissionDenied naming the person) when any event is not visible to the caller. */
   checkVisible(caller: Caller, events: readonly RecordedEvent[]): void;
+  /**
+   * The events the caller may see. Those it may not (ReadAll and SubscribeToAll skip them rather
+   * than refuse the whole read) are left out, and their withholding is recorded as a refusal with
+   * reason WITHHELD through the refusal log, which counts repeats rather than writing a record per
+   * event or per page. Records of refusals are left out uncounted: a tail would count its own.
+   */
+  withhold(caller: Caller, events: readonly RecordedEvent[], procedure: string, source: string | undefined): Promise<RecordedEvent[]>;
   /** Records the read of the events about a person, one record per person; answer only once it returned. */
   record(caller: Caller, events: readonly RecordedEvent[], operation: string, signal?: AbortSignal): Promise<void>;
 }
 
-/** What the log reads need: the access streams' writer and the service's own stream prefixes. */
+/** What the log reads need: the access streams' writer, the service's own stream prefixes, and where withholdings are recorded. */
 export interface LogReadsOptions {
   writer: StreamWriter;
   ownPrefixes: () => readonly string[];
+  refusals: RefusalLog;
 }
+
+/** The reason of the refusal recorded when events are left out of a read of the log. */
+export const WITHHELD = 'WITHHELD';
 
 /** The person an event is about (metadata.user_id), or null. */
 export function personOf(event: RecordedEvent): string | null {
@@ -34,7 +47,7 @@ export function personOf(event: RecordedEvent): string | null {
 }
 
 /** Creates the audited log reads. */
-export function createLogReads({ writer, ownPrefixes }: LogReadsOptions): LogReads {
+export function createLogReads({ writer, ownPrefixes, refusals }: LogReadsOptions): LogReads {
   const restricted = (event: RecordedEvent) => personOf(event) !== null || ownPrefixes().some((p) => event.streamId.startsWith(p));
 
   function visible(caller: Caller, event: RecordedEvent): boolean {
@@ -54,6 +67,28 @@ export function createLogReads({ writer, ownPrefixes }: LogReadsOptions): LogRea
           : `events of the service's own streams and events about a person are read only with the scope 'audit:read' (event ${hidden.eventId})`,
         person,
       );
+    },
+    async withhold(caller, events, procedure, source) {
+      const shown: RecordedEvent[] = [];
+      let withheld = 0;
+      for (const event of events) {
+        if (visible(caller, event)) shown.push(event);
+        else if (event.type !== ACCESS_REFUSED) withheld++;
+      }
+      if (withheld > 0) {
+        await refusals.record({
+          procedure,
+          principal: caller,
+          reason: WITHHELD,
+          message: holds(caller, 'audit:read')
+            ? "events about people outside this key's tenant were left out"
+            : "events of the service's own streams and events about a person were left out: reading them needs the scope 'audit:read'",
+          userId: null,
+          source: source ?? null,
+          events: withheld,
+        });
+      }
+      return shown;
     },
     async record(caller, events, operation, signal) {
       const byPerson = new Map<string, string[]>();

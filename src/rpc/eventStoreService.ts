@@ -56,14 +56,14 @@ export function eventStoreHandlers(
       return { events: slice.events.map((e) => eventToProto(e, wire)), streamVersion: slice.streamVersion, endOfStream: slice.endOfStream };
     },
 
-    async readAll(request, { wire, principal, signal }) {
+    async readAll(request, { wire, principal, signal, peer }) {
       const slice = await store.readAll(
         positionFromProto('from_position', request.fromPosition),
         request.limit,
         filterFromProto(request.filter),
       );
-      // What the caller may not see is withheld; the page's next position is the whole page's.
-      const events = slice.events.filter((e) => logReads.visible(principal, e));
+      // What the caller may not see is withheld (and that recorded); the page's next position is the whole page's.
+      const events = await logReads.withhold(principal, slice.events, READ_ALL, peer);
       await logReads.record(principal, events, 'read_all', signal);
       return {
         events: events.map((e) => eventToProto(e, wire)),
@@ -89,7 +89,7 @@ export function eventStoreHandlers(
       return { event: eventToProto(event, wire) };
     },
 
-    async *subscribeToAll(request, { wire, signal, principal }) {
+    async *subscribeToAll(request, { wire, signal, principal, peer }) {
       const from: TailStart =
         request.from.case === 'end'
           ? 'end'
@@ -101,8 +101,8 @@ export function eventStoreHandlers(
       for await (const message of tail) {
         switch (message.kind) {
           case 'event':
-            // Withheld when the caller may not see it; recorded before it is sent when it is a person's data.
-            if (!logReads.visible(principal, message.event)) break;
+            // Withheld when the caller may not see it (that recorded); recorded before it is sent when it is a person's data.
+            if ((await logReads.withhold(principal, [message.event], SUBSCRIBE_TO_ALL, peer)).length === 0) break;
             await logReads.record(principal, [message.event], 'subscribe_to_all', signal);
             yield { message: { case: 'event', value: eventToProto(message.event, wire) } };
             break;
@@ -131,6 +131,10 @@ export function eventStoreHandlers(
     },
   };
 }
+
+// The procedures as the gate names them in refusals.
+const READ_ALL = 'auren.v1.EventStoreService/ReadAll';
+const SUBSCRIBE_TO_ALL = 'auren.v1.EventStoreService/SubscribeToAll';
 
 // A tail ends only when its client leaves or the server stops; the latter must not look like
 // a normal end, so the client knows to resume from the last position it received.

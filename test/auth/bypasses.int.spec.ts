@@ -64,7 +64,7 @@ describeOnEachListener('No unaudited path to a person’s data', (listener) => {
     assert.equal((await logReads('get_event')).length, 1);
   });
 
-  it('ReadAll: a person’s data is withheld without audit:read; with it, returned and recorded', async () => {
+  it('ReadAll: a person’s data is withheld without audit:read (that recorded); with it, returned and recorded', async () => {
     const plain = freshStream('plain');
     await t.events.appendToStream({ streamId: plain, expected: any, events: [proposed()] }, t.withKey(reader));
     const withheld = await t.events.readAll({ limit: 1000 }, t.withKey(reader));
@@ -79,7 +79,7 @@ describeOnEachListener('No unaudited path to a person’s data', (listener) => {
     assert.ok((await logReads('read_all')).some((r) => (r.event_ids as string[]).includes(eventId)));
   });
 
-  it('SubscribeToAll: a person’s data is never sent without audit:read', async () => {
+  it('SubscribeToAll: a person’s data is never sent without audit:read, and its withholding is recorded', async () => {
     const controller = new AbortController();
     const seen: string[] = [];
     try {
@@ -95,6 +95,14 @@ describeOnEachListener('No unaudited path to a person’s data', (listener) => {
     }
     assert.ok(seen.length > 0);
     assert.ok(!seen.some((s) => s.startsWith('memory-') || s.startsWith('access-') || s.startsWith('auren-')), seen.join(', '));
+    // Withheld, not silently: the refusal log has it (its repeats counted, src/auth/refusals.ts).
+    await t.app.refusals.flush();
+    const withheld = await db.query(
+      `select sum((data->>'withheld_events')::int)::int as n from events where stream_id = 'auren-refusals' and type = 'access_refused'
+          and data->>'procedure' = 'auren.v1.EventStoreService/SubscribeToAll' and data->>'reason' = 'WITHHELD'
+          and data->'principal'->>'name' = 'reader'`,
+    );
+    assert.ok(withheld.rows[0].n >= 1, `${withheld.rows[0].n} events counted as withheld`);
   });
 
   it('a client cannot forge an audit entry: metadata.user_id in its own stream stays off the trail, metadata.auren is refused', async () => {
