@@ -42,7 +42,7 @@ import type { RefusalLog } from './auth/refusals.js';
 import { EVENT_STORE_SCOPES, MEMORY_SCOPES } from './auth/rpcScopes.js';
 import { createPageTokens } from './paging.js';
 import type { PageTokens } from './paging.js';
-import { CHAIN_KEY_PURPOSE, loadServerSecret } from './auth/secret.js';
+import { CHAIN_KEY_PURPOSE, loadServerSecret, pageTokenPurpose, PEPPER_PURPOSE } from './auth/secret.js';
 import type { MemoryLimits } from './memory/model.js';
 import { createMemoryReads, MAX_QUERY_BYTES } from './memory/reads.js';
 import { createMemoryWrites } from './memory/writes.js';
@@ -172,7 +172,11 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
   started.push(() => wakeups.stop());
   // The server's secret keys the API keys' hashes, the log's hash chain and the page tokens.
-  const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir }).catch(abandon);
+  const secret = await loadServerSecret({
+    secret: config.auth.secret,
+    dataDir: config.dataDir,
+    previous: config.auth.previousSecrets,
+  }).catch(abandon);
   const eventStore = createEventStore({
     pool,
     limits: config.events,
@@ -244,7 +248,10 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   if (chromaProjection) started.push(() => chromaProjection.stop());
   else log.info('the Chroma projection is off: semantic and hybrid search answer FAILED_PRECONDITION');
   const limits = memoryLimits(config);
-  const pageTokens = createPageTokens((period) => secret.derive(`page token ${period}`), config.auth.pageTokenRotateMs);
+  const pageTokens = createPageTokens(
+    (period) => secret.deriveAll(pageTokenPurpose(period)).map(({ key }) => key),
+    config.auth.pageTokenRotateMs,
+  );
   const memory = {
     writes: createMemoryWrites({ pool, writer: memoryStreams, limits }),
     reads: createMemoryReads({
@@ -258,7 +265,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     history: createMemoryHistory({ pool, store: eventStore, writer: memoryStreams, limits, tokens: pageTokens }),
   };
   // Who calls: API keys, checked by the gate before any handler runs; refusals recorded.
-  const keys = createKeyStore({ pool, pepper: secret.derive('api key pepper'), cacheMs: config.auth.cacheMs });
+  const keys = createKeyStore({ pool, peppers: secret.deriveAll(PEPPER_PURPOSE), cacheMs: config.auth.cacheMs });
   const refusals = createRefusalLog({
     own: eventStore.claimStreams(AUTH_STREAM_PREFIXES),
     people: memoryStreams,

@@ -113,7 +113,7 @@ async function databaseCommand(argv: string[]): Promise<number> {
   );
   const output = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
   try {
-    const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir });
+    const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir, previous: config.auth.previousSecrets });
     if (argv[0] === 'keys') return await keysCommand(argv.slice(1), database.pool, secret, output);
     return await auditCommand(argv.slice(1), database.pool, secret, output);
   } finally {

@@ -113,6 +113,16 @@ const schema = z.object({
   EMBEDDINGS_LOCAL_WORDS: integer(1000, 341_479).default('100000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AUREN_SECRET: z.string().min(32, 'expects at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  AUREN_PREVIOUS_SECRETS: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((secret) => secret.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((secret) => secret.length >= 32), 'expects secrets of at least 32 characters, comma-separated'),
   AUTH_ANONYMOUS: z.enum(['true', 'false'], { message: 'expects true or false' }).default('false'),
   AUTH_CACHE_MS: integer(0, 600_000).default('1000'),
   MAX_CALLS_PER_KEY: integer(1, 1_000_000).default('1000'),
@@ -175,6 +185,8 @@ export interface AuthConfig {
   maxCallsPerKey: number;
   /** Absent: a secret file in dataDir, made at first start. */
   secret: string | undefined;
+  /** Secrets the current one replaced, newest first: what was made under them still verifies (keys are rehashed on use). */
+  previousSecrets: string[];
   /** Calls without a key act as an anonymous admin (development only; warned about at start and in health). */
   anonymous: boolean;
   /** How long a key's row is trusted without reading it again: a revocation takes this long in other replicas. */
@@ -384,6 +396,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     auth: {
       secret: e.AUREN_SECRET,
+      previousSecrets: e.AUREN_PREVIOUS_SECRETS,
       anonymous: e.AUTH_ANONYMOUS === 'true',
       cacheMs: e.AUTH_CACHE_MS,
       maxCallsPerKey: e.MAX_CALLS_PER_KEY,

@@ -101,7 +101,11 @@ export async function migrateCommand(args: string[], config: Config, log: Logger
   // The event store's one write path, as the service uses it: memories are written through the
   // memory module's claimed streams.
   // Its events are chained with the server's key, as the service's are (`auren audit verify`).
-  const chainKey = database && (await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir })).derive(CHAIN_KEY_PURPOSE);
+  const chainKey =
+    database &&
+    (await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir, previous: config.auth.previousSecrets })).derive(
+      CHAIN_KEY_PURPOSE,
+    );
   const store = database && createEventStore({ pool: database.pool, limits: config.events, log, ...(chainKey ? { chainKey } : {}) });
   const memories = database && store ? { pool: database.pool, writer: store.claimStreams(RESERVED_STREAM_PREFIXES) } : null;
   const progress = startProgress();
