@@ -5,6 +5,7 @@ import type { RefusalLog } from '../auth/refusals.js';
 import type { StreamWriter } from '../events/eventStore.js';
 import type { RecordedEvent } from '../events/types.js';
 import { READ_RECORDS, recordPersonAccess } from './audit.js';
+import { accessStream } from './model.js';
 import type { Caller } from './model.js';
 
 /**
@@ -15,6 +16,12 @@ import type { Caller } from './model.js';
  * tenant), and each read of them is recorded on the person's access stream.
  */
 export interface LogReads {
+  /**
+   * Refuses (PermissionDenied) a read of one of the service's own streams without audit:read, or of
+   * the access stream of someone outside a tenant-bound key's tenant, before anything is read: its
+   * mere version and times say whether a person exists and how often their data is read.
+   */
+  checkStream(caller: Caller, streamId: string): void;
   /** Whether the caller may see this event at all. */
   visible(caller: Caller, event: RecordedEvent): boolean;
   /** Refuses (PermissionDenied naming the person) when any event is not visible to the caller. */
@@ -40,6 +47,9 @@ export interface LogReadsOptions {
 /** The reason of the refusal recorded when events are left out of a read of the log. */
 export const WITHHELD = 'WITHHELD';
 
+// The prefix of a person's access stream (access-<user id>).
+const ACCESS_PREFIX = accessStream('');
+
 /** The person an event is about (metadata.user_id), or null. */
 export function personOf(event: RecordedEvent): string | null {
   const userId = event.metadata.user_id;
@@ -57,6 +67,13 @@ export function createLogReads({ writer, ownPrefixes, refusals }: LogReadsOption
 
   return {
     visible,
+    checkStream(caller, streamId) {
+      if (!ownPrefixes().some((p) => streamId.startsWith(p))) return;
+      const person = streamId.startsWith(ACCESS_PREFIX) ? streamId.slice(ACCESS_PREFIX.length) : null;
+      if (!holds(caller, 'audit:read'))
+        throw new PermissionDenied(`the service's own streams are read only with the scope 'audit:read' (stream ${streamId})`, person);
+      if (!inTenant(caller, person)) throw new PermissionDenied(`this key may not read the data of '${person}'`, person);
+    },
     checkVisible(caller, events) {
       const hidden = events.find((event) => !visible(caller, event));
       if (!hidden) return;

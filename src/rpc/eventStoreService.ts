@@ -50,6 +50,7 @@ export function eventStoreHandlers(
     },
 
     async readStream(request, { wire, principal, signal }) {
+      logReads.checkStream(principal, request.streamId);
       const slice = await store.readStream(request.streamId, request.fromVersion, directionFromProto(request.direction), request.limit);
       logReads.checkVisible(principal, slice.events);
       await logReads.record(principal, slice.events, 'read_stream', signal);
@@ -72,7 +73,8 @@ export function eventStoreHandlers(
       };
     },
 
-    async getStreamInfo(request) {
+    async getStreamInfo(request, { principal }) {
+      logReads.checkStream(principal, request.streamId);
       const info = await store.getStreamInfo(request.streamId);
       return create(GetStreamInfoResponseSchema, {
         exists: info.exists,
@@ -118,6 +120,7 @@ export function eventStoreHandlers(
     },
 
     async *subscribeToStream(request, { wire, signal, principal }) {
+      logReads.checkStream(principal, request.streamId);
       for await (const message of tails.subscribeToStream(request.streamId, request.fromVersion, signal)) {
         if (message.kind === 'event') {
           logReads.checkVisible(principal, [message.event]);

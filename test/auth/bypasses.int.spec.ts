@@ -58,6 +58,46 @@ describeOnEachListener('No unaudited path to a person’s data', (listener) => {
     assert.deepEqual(record!.event_ids, [eventId]);
   });
 
+  it('GetStreamInfo, ReadStream past the end and SubscribeToStream of a person’s access stream: refused without audit:read', async () => {
+    // Found trying the service as an outsider: an empty page still said the stream's version, so a
+    // key with events:read alone learned whether a person exists and how often their data is read.
+    const access = `access-${person}`;
+    await rejectsWith(t.events.getStreamInfo({ streamId: access }, t.withKey(reader)), Code.PermissionDenied, /audit:read/);
+    await rejectsWith(t.events.getStreamInfo({ streamId: `memory-${memoryId}` }, t.withKey(reader)), Code.PermissionDenied, /audit:read/);
+    await rejectsWith(
+      t.events.readStream({ streamId: access, fromVersion: 1_000_000n }, t.withKey(reader)),
+      Code.PermissionDenied,
+      /audit:read/,
+    );
+    const tail = t.events.subscribeToStream({ streamId: access, fromVersion: 1_000_000n }, t.withKey(reader));
+    await rejectsWith(
+      (async () => {
+        for await (const _ of tail) void _;
+      })(),
+      Code.PermissionDenied,
+      /audit:read/,
+    );
+    // The refusal is on the person’s trail.
+    const refused = await db.query(
+      `select count(*)::int as n from events where stream_id = $1 and type = 'access_refused' and data->>'procedure' like '%GetStreamInfo'`,
+      [access],
+    );
+    assert.equal(refused.rows[0].n, 1);
+    // With audit:read (and the person in the tenant, when the key has one), answered.
+    assert.equal((await t.events.getStreamInfo({ streamId: access }, t.withKey(auditor))).exists, true);
+    const elsewhere = await t.key({
+      kind: 'service',
+      name: 'other-tenant',
+      scopes: ['events:read', 'audit:read'],
+      tenant: ['someone_else'],
+    });
+    await rejectsWith(
+      t.events.getStreamInfo({ streamId: access }, t.withKey(elsewhere)),
+      Code.PermissionDenied,
+      /may not read the data of/,
+    );
+  });
+
   it('GetEvent of a memory event: refused without audit:read; with it, answered and recorded', async () => {
     await rejectsWith(t.events.getEvent({ eventId }, t.withKey(reader)), Code.PermissionDenied, /audit:read/);
     assert.equal((await t.events.getEvent({ eventId }, t.withKey(auditor))).event?.eventId, eventId);
