@@ -72,7 +72,7 @@ export function createLogReads({ writer, ownPrefixes, refusals }: LogReadsOption
       const person = streamId.startsWith(ACCESS_PREFIX) ? streamId.slice(ACCESS_PREFIX.length) : null;
       if (!holds(caller, 'audit:read'))
         throw new PermissionDenied(`the service's own streams are read only with the scope 'audit:read' (stream ${streamId})`, person);
-      if (!inTenant(caller, person)) throw new PermissionDenied(`this key may not read the data of '${person}'`, person);
+      if (!inTenant(caller, person)) throw new PermissionDenied('this key may not read the data of someone outside its tenant', person);
     },
     checkVisible(caller, events) {
       const hidden = events.find((event) => !visible(caller, event));
@@ -80,7 +80,7 @@ export function createLogReads({ writer, ownPrefixes, refusals }: LogReadsOption
       const person = personOf(hidden);
       throw new PermissionDenied(
         holds(caller, 'audit:read')
-          ? `this key may not read the data of '${person}'`
+          ? 'this key may not read the data of someone outside its tenant'
           : `events of the service's own streams and events about a person are read only with the scope 'audit:read' (event ${hidden.eventId})`,
         person,
       );
