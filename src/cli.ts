@@ -19,8 +19,9 @@ commands:
   serve           run the data plane (the default)
   db migrate      apply the pending schema files in sql/ and exit
 ${KEYS_USAGE}
-  audit verify [--stream ID]
-                  recompute the log's hash chains; report every event changed, removed or inserted
+  audit verify [--stream ID] [--page-size N]
+                  recompute the log's hash chains, N events at a time (progress on stderr);
+                  report every event changed, removed or inserted
   migrate <dir>   import legacy JSON memory files, each memory once (auren migrate --help)
   projections status            each projection's checkpoint and lag
   projections rebuild redis|chroma  replay one projection from the start of the log (the service may run)
