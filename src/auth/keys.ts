@@ -93,7 +93,7 @@ export function createKeyStore({ pool, peppers, cacheMs }: KeyStoreOptions): Key
   // The pepper a row's hash was made under: the one it names, else (rows older than pepper ids)
   // each in turn. A row naming a secret this server no longer has matches none.
   function matches(found: Found | null, compact: string, secret: string): DerivedKey | undefined {
-    const named = found?.pepperId ? peppers.filter((p) => p.secretId === found.pepperId) : peppers;
+    const named = found === null ? [current] : found.pepperId ? peppers.filter((p) => p.secretId === found.pepperId) : peppers;
     // The same work whether the key exists or not, and each comparison in constant time.
     let match: DerivedKey | undefined;
     for (const pepper of named.length > 0 ? named : [current]) {
@@ -158,9 +158,14 @@ export function createKeyStore({ pool, peppers, cacheMs }: KeyStoreOptions): Key
 
   // A key hashed under a previous secret's pepper is hashed again under the current one on use,
   // so that the previous secret can be dropped once every key in use was (auren secret status).
+  // The caller is authentic either way: a rehash that fails is tried again on the key's next use.
   async function rehash(id: string, found: Found, fresh: Buffer): Promise<void> {
-    await pool.query(rehashKeyQuery(id, found.hash, fresh, current.secretId));
-    cache.delete(id);
+    try {
+      await pool.query(rehashKeyQuery(id, found.hash, fresh, current.secretId));
+      cache.delete(id);
+    } catch {
+      // Left for the next use.
+    }
   }
 
   return {
