@@ -13,7 +13,7 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import pg from 'pg';
 import { createKeyStore } from '../src/auth/keys.js';
-import { loadServerSecret } from '../src/auth/secret.js';
+import { loadServerSecret, PEPPER_PURPOSE } from '../src/auth/secret.js';
 import { migrate } from '../src/db/migrate.js';
 import { openPool } from '../src/db/pool.js';
 import { AppendToStreamRequestSchema, ExpectedVersionKind } from '../src/gen/auren/v1/events_pb.js';
@@ -77,7 +77,7 @@ async function adminKey(url: string): Promise<string> {
   const pool = await openPool({ url, maximumPoolSize: 1 });
   try {
     const secret = await loadServerSecret({ secret: SECRET, dataDir: '/nonexistent' });
-    const keys = createKeyStore({ pool, pepper: secret.derive('api key pepper'), cacheMs: 0 });
+    const keys = createKeyStore({ pool, peppers: secret.deriveAll(PEPPER_PURPOSE), cacheMs: 0 });
     return (await keys.create({ kind: 'admin', name: 'bench' })).key;
   } finally {
     await pool.end();

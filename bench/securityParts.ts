@@ -56,7 +56,7 @@ const { rows } = await db.query(
 await db.end();
 
 const pool = await openPool({ url, maximumPoolSize: 1 });
-const keys = createKeyStore({ pool, pepper: randomBytes(32), cacheMs: 60_000 });
+const keys = createKeyStore({ pool, peppers: [{ secretId: 'bench', key: randomBytes(32) }], cacheMs: 60_000 });
 const { key } = await keys.create({ kind: 'agent', agentId: 'bench' });
 await keys.authenticate(`Bearer ${key}`);
 const n = 200_000;

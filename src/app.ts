@@ -41,10 +41,11 @@ import { createGate } from './auth/gate.js';
 import { createKeyStore } from './auth/keys.js';
 import type { KeyStore } from './auth/keys.js';
 import { AUTH_STREAM_PREFIXES, createRefusalLog } from './auth/refusals.js';
+import type { RefusalLog } from './auth/refusals.js';
 import { EVENT_STORE_SCOPES, MEMORY_SCOPES } from './auth/rpcScopes.js';
 import { createPageTokens } from './paging.js';
 import type { PageTokens } from './paging.js';
-import { CHAIN_KEY_PURPOSE, loadServerSecret } from './auth/secret.js';
+import { CHAIN_KEY_PURPOSE, loadServerSecret, pageTokenPurpose, PEPPER_PURPOSE } from './auth/secret.js';
 import type { MemoryLimits } from './memory/model.js';
 import { createMemoryReads, MAX_QUERY_BYTES } from './memory/reads.js';
 import { createMemoryWrites } from './memory/writes.js';
@@ -63,7 +64,14 @@ import type { Wakeups } from './tails/wakeups.js';
 import { eventStoreHandlers } from './rpc/eventStoreService.js';
 import { memoryHandlers } from './rpc/memoryService.js';
 import { binaryReadOptions, installWireTextDecoding } from './rpc/requestCheck.js';
-import { errorMapping, installUndecodableRequestStatus, observeCalls, requestChecks, serveOnConnect } from './rpc/transports/connect.js';
+import {
+  errorMapping,
+  installUndecodableRequestStatus,
+  observeCalls,
+  peerContext,
+  requestChecks,
+  serveOnConnect,
+} from './rpc/transports/connect.js';
 import { grpcService } from './rpc/transports/grpcjs.js';
 import type { Config, TlsConfig } from './config.js';
 import { ConfigError } from './config.js';
@@ -97,6 +105,8 @@ export interface App {
   pageTokens: PageTokens;
   /** API keys: made, listed, revoked, checked on every call. */
   keys: KeyStore;
+  /** Refused calls, recorded (the first of each kind) and counted (its repeats). */
+  refusals: RefusalLog;
   /** The first admin key, when this start made it (no key existed); it is announced once. */
   firstAdminKey: string | null;
   /** Records memory_expired as expiries pass; app.stop() stops it. */
@@ -165,7 +175,11 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const wakeups = createWakeups({ databaseUrl, pool, notify: config.tails.notify, log });
   started.push(() => wakeups.stop());
   // The server's secret keys the API keys' hashes, the log's hash chain and the page tokens.
-  const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir }).catch(abandon);
+  const secret = await loadServerSecret({
+    secret: config.auth.secret,
+    dataDir: config.dataDir,
+    previous: config.auth.previousSecrets,
+  }).catch(abandon);
   const eventStore = createEventStore({
     pool,
     limits: config.events,
@@ -238,7 +252,10 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   if (chromaProjection) started.push(() => chromaProjection.stop());
   else log.info('the Chroma projection is off: semantic and hybrid search answer FAILED_PRECONDITION');
   const limits = memoryLimits(config);
-  const pageTokens = createPageTokens((period) => secret.derive(`page token ${period}`), config.auth.pageTokenRotateMs);
+  const pageTokens = createPageTokens(
+    (period) => secret.deriveAll(pageTokenPurpose(period)).map(({ key }) => key),
+    config.auth.pageTokenRotateMs,
+  );
   const memory = {
     writes: createMemoryWrites({ pool, writer: memoryStreams, limits }),
     reads: createMemoryReads({
@@ -257,18 +274,22 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     },
   };
   // Who calls: API keys, checked by the gate before any handler runs; refusals recorded.
-  const keys = createKeyStore({ pool, pepper: secret.derive('api key pepper'), cacheMs: config.auth.cacheMs });
+  const keys = createKeyStore({ pool, peppers: secret.deriveAll(PEPPER_PURPOSE), cacheMs: config.auth.cacheMs });
   const refusals = createRefusalLog({
     own: eventStore.claimStreams(AUTH_STREAM_PREFIXES),
     people: memoryStreams,
     personStream: accessStream,
     log,
+    windowMs: config.auth.refusalWindowMs,
+    maxKinds: config.auth.refusalKindsMax,
   });
+  started.push(() => refusals.stop());
+  metrics.watchRefusals(refusals);
   const gate = createGate({ keys, refusals, anonymous: config.auth.anonymous, maxCallsPerKey: config.auth.maxCallsPerKey });
   if (config.auth.anonymous) {
     log.warn(ANONYMOUS_WARNING);
   }
-  const logReads = createLogReads({ writer: memoryStreams, ownPrefixes: () => eventStore.claimedPrefixes() });
+  const logReads = createLogReads({ writer: memoryStreams, ownPrefixes: () => eventStore.claimedPrefixes(), refusals });
   const expirySweeper = startExpirySweeper({
     pool,
     writer: memoryStreams,
@@ -314,6 +335,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     interceptors: [...(observer ? [observeCalls(observer)] : []), errorMapping(log), requestChecks()],
     jsonOptions: { ignoreUnknownFields: false },
     binaryOptions: binaryReadOptions,
+    contextValues: peerContext,
     readMaxBytes: config.messageMaxBytes,
     fallback: (request, response) => plainHttp(request, response, routes),
   });
@@ -379,6 +401,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     longTransactions,
     health,
     keys,
+    refusals,
     pageTokens,
     firstAdminKey: firstAdmin?.key ?? null,
     expirySweeper,
@@ -398,6 +421,8 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       head.stop();
       stopTails.abort();
       await Promise.all([listener.close(config.shutdownTimeoutMs), grpcListener.close(config.shutdownTimeoutMs)]);
+      // The refusals counted but not yet written, before the appends are committed.
+      await refusals.stop();
       // Appends queued by the calls that finished are committed before the pool closes.
       await eventStore.stop();
       longTransactions.stop();

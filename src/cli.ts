@@ -19,8 +19,9 @@ commands:
   serve           run the data plane (the default)
   db migrate      apply the pending schema files in sql/ and exit
 ${KEYS_USAGE}
-  audit verify [--stream ID]
-                  recompute the log's hash chains; report every event changed, removed or inserted
+  audit verify [--stream ID] [--page-size N]
+                  recompute the log's hash chains, N events at a time (progress on stderr);
+                  report every event changed, removed or inserted
   migrate <dir>   import legacy JSON memory files, each memory once (auren migrate --help)
   projections status            each projection's checkpoint and lag
   projections rebuild redis|chroma  replay one projection from the start of the log (the service may run)
@@ -113,7 +114,7 @@ async function databaseCommand(argv: string[]): Promise<number> {
   );
   const output = { out: (line: string) => process.stdout.write(`${line}\n`), err: (line: string) => process.stderr.write(`${line}\n`) };
   try {
-    const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir });
+    const secret = await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir, previous: config.auth.previousSecrets });
     if (argv[0] === 'keys') return await keysCommand(argv.slice(1), database.pool, secret, output);
     return await auditCommand(argv.slice(1), database.pool, secret, output);
   } finally {

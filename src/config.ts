@@ -113,10 +113,22 @@ const schema = z.object({
   EMBEDDINGS_LOCAL_WORDS: integer(1000, 341_479).default('100000'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   AUREN_SECRET: z.string().min(32, 'expects at least 32 characters (e.g. openssl rand -base64 32)').optional(),
+  AUREN_PREVIOUS_SECRETS: z
+    .string()
+    .default('')
+    .transform((list) =>
+      list
+        .split(',')
+        .map((secret) => secret.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((secret) => secret.length >= 32), 'expects secrets of at least 32 characters, comma-separated'),
   AUTH_ANONYMOUS: z.enum(['true', 'false'], { message: 'expects true or false' }).default('false'),
   AUTH_CACHE_MS: integer(0, 600_000).default('1000'),
   MAX_CALLS_PER_KEY: integer(1, 1_000_000).default('1000'),
   PAGE_TOKEN_ROTATE_MS: integer(60_000, 365 * 86_400_000).default('86400000'),
+  REFUSAL_WINDOW_MS: integer(100, 86_400_000).default('60000'),
+  REFUSAL_KINDS_MAX: integer(1, 1_000_000).default('1000'),
   TLS_CERT_FILE: z.string().min(1, 'expects a PEM file path').optional(),
   TLS_KEY_FILE: z.string().min(1, 'expects a PEM file path').optional(),
   TLS_CLIENT_CA_FILE: z.string().min(1, 'expects a PEM file path').optional(),
@@ -173,12 +185,18 @@ export interface AuthConfig {
   maxCallsPerKey: number;
   /** Absent: a secret file in dataDir, made at first start. */
   secret: string | undefined;
+  /** Secrets the current one replaced, newest first: what was made under them still verifies (keys are rehashed on use). */
+  previousSecrets: string[];
   /** Calls without a key act as an anonymous admin (development only; warned about at start and in health). */
   anonymous: boolean;
   /** How long a key's row is trusted without reading it again: a revocation takes this long in other replicas. */
   cacheMs: number;
   /** How often the page-token key changes; a token of the previous key still verifies. */
   pageTokenRotateMs: number;
+  /** Refusals of one kind are written once per window of this length, with the count of their repeats. */
+  refusalWindowMs: number;
+  /** Kinds of refusal one window holds; past this, refusals are counted by reason only. */
+  refusalKindsMax: number;
 }
 
 /** TLS on both listeners: PEM files; with a client CA, clients must present a certificate it signed. */
@@ -378,10 +396,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     auth: {
       secret: e.AUREN_SECRET,
+      previousSecrets: e.AUREN_PREVIOUS_SECRETS,
       anonymous: e.AUTH_ANONYMOUS === 'true',
       cacheMs: e.AUTH_CACHE_MS,
       maxCallsPerKey: e.MAX_CALLS_PER_KEY,
       pageTokenRotateMs: e.PAGE_TOKEN_ROTATE_MS,
+      refusalWindowMs: e.REFUSAL_WINDOW_MS,
+      refusalKindsMax: e.REFUSAL_KINDS_MAX,
     },
     tls:
       e.TLS_CERT_FILE !== undefined && e.TLS_KEY_FILE !== undefined

@@ -45,34 +45,50 @@ export interface PageTokens {
 }
 
 /**
- * Creates the page-token codec. The signing key changes every `rotateMs` (the key of period n
- * is `keyOf(n)`); a token signed with the previous period's key still verifies, so a client
+ * Creates the page-token codec. The signing key changes every `rotateMs` (the keys of period n
+ * are `keyOf(n)`); a token signed with the previous period's key still verifies, so a client
  * paging across a change goes on, and any older one is refused. Replicas with the same
- * secret sign and verify alike.
+ * secret sign and verify alike. `keyOf` may give several keys of a period, the server's
+ * current secret's first: tokens are signed with that one and verify under any (a rotated
+ * secret, kept in AUREN_PREVIOUS_SECRETS, does not cut clients off mid-listing).
  */
-export function createPageTokens(keyOf: (period: number) => Buffer, rotateMs: number, now: () => number = Date.now): PageTokens {
-  const keys = new Map<number, Buffer>();
-  const key = (period: number) => {
+export function createPageTokens(
+  keyOf: (period: number) => Buffer | readonly Buffer[],
+  rotateMs: number,
+  now: () => number = Date.now,
+): PageTokens {
+  const keys = new Map<number, readonly Buffer[]>();
+  const keysOf = (period: number) => {
     let found = keys.get(period);
     if (!found) {
-      found = keyOf(period);
+      const made = keyOf(period);
+      found = Buffer.isBuffer(made) ? [made] : made;
       keys.set(period, found);
       // Only the current and the previous period verify: older keys are dropped.
       for (const old of keys.keys()) if (old < period - 1) keys.delete(old);
     }
     return found;
   };
-  const sign = (period: number, q: string, p: Record<string, string>) =>
-    createHmac('sha256', key(period))
+  const sign = (key: Buffer, period: number, q: string, p: Record<string, string>) =>
+    createHmac('sha256', key)
       .update(`${period}\n${q}\n${JSON.stringify(p)}`)
       .digest()
       .subarray(0, 16);
+  const signedBy = (given: Buffer, period: number, q: string, p: Record<string, string>) => {
+    let valid = false;
+    for (const key of keysOf(period)) {
+      const expected = sign(key, period, q, p);
+      if (given.length === expected.length && timingSafeEqual(given, expected)) valid = true;
+    }
+    return valid;
+  };
 
   return {
     encode(scope, position) {
       const q = digest(scope);
       const k = Math.floor(now() / rotateMs);
-      return Buffer.from(JSON.stringify({ p: position, q, k, s: sign(k, q, position).toString('base64url') })).toString('base64url');
+      const s = sign(keysOf(k)[0]!, k, q, position).toString('base64url');
+      return Buffer.from(JSON.stringify({ p: position, q, k, s })).toString('base64url');
     },
     decode(field, token, scope, shape, otherScope) {
       const invalid = new InvalidArgument(
@@ -95,9 +111,7 @@ export function createPageTokens(keyOf: (period: number) => Buffer, rotateMs: nu
           throw new InvalidArgument(field, 'has expired (its signing key was retired); start again without a page token');
         throw invalid;
       }
-      const given = Buffer.from(parsed.s, 'base64url');
-      const expected = sign(parsed.k, parsed.q, parsed.p);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid;
+      if (!signedBy(Buffer.from(parsed.s, 'base64url'), parsed.k, parsed.q, parsed.p)) throw invalid;
       if (parsed.q !== digest(scope)) throw new InvalidArgument(field, otherScope);
       const position = shape.safeParse(parsed.p);
       if (!position.success) throw invalid;

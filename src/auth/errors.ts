@@ -15,7 +15,9 @@ export class PermissionDenied extends DomainError {
     readonly userId: string | null = null,
     reason = 'PERMISSION_DENIED',
   ) {
-    super('permission_denied', reason, problem, userId === null ? {} : { user_id: userId });
+    // The person goes on the refusal's record, not to the caller: a refused caller is not told who
+    // a memory or an event it may not read is about.
+    super('permission_denied', reason, problem, {});
   }
 }
 

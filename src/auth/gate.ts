@@ -62,7 +62,7 @@ export function createGate({ keys, refusals, anonymous, maxCallsPerKey }: GateOp
   }
 
   // Refusals for who is calling are recorded, then thrown on; other errors pass as they are.
-  async function refused(error: unknown, procedure: string, principal: Principal | null): Promise<never> {
+  async function refused(error: unknown, procedure: string, principal: Principal | null, call: TransportCall): Promise<never> {
     if (error instanceof Unauthenticated || error instanceof PermissionDenied) {
       await refusals.record({
         procedure,
@@ -70,6 +70,7 @@ export function createGate({ keys, refusals, anonymous, maxCallsPerKey }: GateOp
         reason: error.reason,
         message: error.message,
         userId: error instanceof PermissionDenied ? error.userId : null,
+        source: call.peer ?? null,
       });
     }
     throw error;
@@ -83,7 +84,7 @@ export function createGate({ keys, refusals, anonymous, maxCallsPerKey }: GateOp
         principal = await authenticate(call);
         if (!holds(principal, scope)) throw new MissingScope(scope, method.name);
       } catch (error) {
-        if (error instanceof DomainError) await refused(error, procedure, principal);
+        if (error instanceof DomainError) await refused(error, procedure, principal, call);
         throw error;
       }
       // The transport's call, with its principal: the signal stays the transport's.
@@ -98,7 +99,7 @@ export function createGate({ keys, refusals, anonymous, maxCallsPerKey }: GateOp
         try {
           yield* handler(request, call) as AsyncIterable<unknown>;
         } catch (error) {
-          await refused(error, procedure, call.principal);
+          await refused(error, procedure, call.principal, call);
         } finally {
           leave();
         }
@@ -110,7 +111,7 @@ export function createGate({ keys, refusals, anonymous, maxCallsPerKey }: GateOp
       try {
         return await (handler(request, call) as Promise<unknown>);
       } catch (error) {
-        return refused(error, procedure, call.principal);
+        return refused(error, procedure, call.principal, call);
       } finally {
         leave();
       }

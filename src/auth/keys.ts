@@ -5,7 +5,8 @@ import { InvalidArgument } from '../errors.js';
 import { Unauthenticated } from './errors.js';
 import { DEFAULT_SCOPES, KEY_KINDS, SCOPES } from './principal.js';
 import type { KeyKind, Principal, Scope } from './principal.js';
-import { firstKeyLockQuery, insertKeyQuery, keyByIdQuery, listKeysQuery, revokeKeyQuery } from './queries.js';
+import { firstKeyLockQuery, insertKeyQuery, keyByIdQuery, listKeysQuery, rehashKeyQuery, revokeKeyQuery } from './queries.js';
+import type { DerivedKey } from './secret.js';
 import type { keyRow, keyWithHashRow } from './queries.js';
 
 /** A key as listed: everything but its secret, which is never stored. */
@@ -45,8 +46,11 @@ export interface KeyStore {
 /** What the key store needs. */
 export interface KeyStoreOptions {
   pool: DatabasePool;
-  /** HMAC key of the stored hashes (derived from the server's secret). */
-  pepper: Buffer;
+  /**
+   * HMAC keys of the stored hashes, derived from the server's current secret (first) and the
+   * previous ones: a key hashed under a previous one verifies, and is rehashed under the current.
+   */
+  peppers: readonly DerivedKey[];
   /** How long a key's row is trusted without reading it again (a revocation elsewhere takes this long). */
   cacheMs: number;
 }
@@ -56,8 +60,12 @@ export interface KeyStoreOptions {
 const KEY_PATTERN = /^auren_([0-9a-f]{32})_([A-Za-z0-9_-]{43})$/;
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,199}$/;
 
+const NO_HASH = Buffer.alloc(32);
+
 interface Found {
   hash: Buffer;
+  /** The secret whose pepper made the hash; null: unknown (made before ids were kept). */
+  pepperId: string | null;
   principal: Principal | 'revoked';
 }
 
@@ -74,11 +82,26 @@ function principalOf(row: z.infer<typeof keyWithHashRow>): Principal | 'revoked'
 }
 
 /** Creates the key store over the api_keys table. */
-export function createKeyStore({ pool, pepper, cacheMs }: KeyStoreOptions): KeyStore {
+export function createKeyStore({ pool, peppers, cacheMs }: KeyStoreOptions): KeyStore {
   // Rows by key id, and the read of a row under way: concurrent first calls of a key share one read.
   const cache = new Map<string, { row: Promise<Found | null>; at: number }>();
+  const current = peppers[0]!;
 
-  const hash = (id: string, secret: string) => createHmac('sha256', pepper).update(`${id}:${secret}`).digest();
+  const hashUnder = (pepper: Buffer, id: string, secret: string) => createHmac('sha256', pepper).update(`${id}:${secret}`).digest();
+  const hash = (id: string, secret: string) => hashUnder(current.key, id, secret);
+
+  // The pepper a row's hash was made under: the one it names, else (rows older than pepper ids)
+  // each in turn. A row naming a secret this server no longer has matches none.
+  function matches(found: Found | null, compact: string, secret: string): DerivedKey | undefined {
+    const named = found === null ? [current] : found.pepperId ? peppers.filter((p) => p.secretId === found.pepperId) : peppers;
+    // The same work whether the key exists or not, and each comparison in constant time.
+    let match: DerivedKey | undefined;
+    for (const pepper of named.length > 0 ? named : [current]) {
+      const equal = timingSafeEqual(hashUnder(pepper.key, compact, secret), found?.hash ?? NO_HASH);
+      if (equal && named.length > 0 && match === undefined) match = pepper;
+    }
+    return found === null ? undefined : match;
+  }
 
   function mint(input: NewKey): { key: string; row: Parameters<typeof insertKeyQuery>[0] } {
     if (!(KEY_KINDS as readonly string[]).includes(input.kind))
@@ -105,7 +128,16 @@ export function createKeyStore({ pool, pepper, cacheMs }: KeyStoreOptions): KeyS
     const secret = randomBytes(32).toString('base64url');
     return {
       key: `auren_${compact}_${secret}`,
-      row: { id, name, kind: input.kind, agentId, scopes: [...new Set(scopes)] as Scope[], tenant, hash: hash(compact, secret) },
+      row: {
+        id,
+        name,
+        kind: input.kind,
+        agentId,
+        scopes: [...new Set(scopes)] as Scope[],
+        tenant,
+        hash: hash(compact, secret),
+        pepperId: current.secretId,
+      },
     };
   }
 
@@ -114,12 +146,26 @@ export function createKeyStore({ pool, pepper, cacheMs }: KeyStoreOptions): KeyS
     if (cached && Date.now() - cached.at < cacheMs) return cached.row;
     const read = pool
       .maybeOne(keyByIdQuery(id))
-      .then((found) => (found ? { hash: Buffer.from(found.hash, 'base64'), principal: principalOf(found) } : null));
+      .then((found) =>
+        found ? { hash: Buffer.from(found.hash, 'base64'), pepperId: found.pepper_id, principal: principalOf(found) } : null,
+      );
     const entry = { row: read, at: Date.now() };
     cache.set(id, entry);
     // A failed read is not kept: the next call reads again.
     read.catch(() => cache.get(id) === entry && cache.delete(id));
     return read;
+  }
+
+  // A key hashed under a previous secret's pepper is hashed again under the current one on use,
+  // so that the previous secret can be dropped once every key in use was (auren secret status).
+  // The caller is authentic either way: a rehash that fails is tried again on the key's next use.
+  async function rehash(id: string, found: Found, fresh: Buffer): Promise<void> {
+    try {
+      await pool.query(rehashKeyQuery(id, found.hash, fresh, current.secretId));
+      cache.delete(id);
+    } catch {
+      // Left for the next use.
+    }
   }
 
   return {
@@ -157,10 +203,10 @@ export function createKeyStore({ pool, pepper, cacheMs }: KeyStoreOptions): KeyS
       const [, compact, secret] = parts as unknown as [string, string, string];
       const id = `${compact.slice(0, 8)}-${compact.slice(8, 12)}-${compact.slice(12, 16)}-${compact.slice(16, 20)}-${compact.slice(20)}`;
       const found = await row(id);
-      // The same work whether the key exists or not, and a comparison in constant time.
-      const valid = timingSafeEqual(hash(compact, secret), found?.hash ?? Buffer.alloc(32)) && found !== null;
-      if (!valid || !found) throw new Unauthenticated('the key is not valid');
+      const pepper = matches(found, compact, secret);
+      if (!pepper || !found) throw new Unauthenticated('the key is not valid');
       if (found.principal === 'revoked') throw new Unauthenticated('the key was revoked');
+      if (pepper !== current) await rehash(id, found, hash(compact, secret));
       return found.principal;
     },
   };

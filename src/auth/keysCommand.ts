@@ -2,15 +2,19 @@ import { parseArgs } from 'node:util';
 import type { DatabasePool } from 'slonik';
 import { InvalidArgument } from '../errors.js';
 import { createKeyStore } from './keys.js';
+import { keysByPepperQuery } from './queries.js';
 import type { KeyRecord } from './keys.js';
 import type { KeyKind } from './principal.js';
+import { PEPPER_PURPOSE } from './secret.js';
 import type { ServerSecret } from './secret.js';
 
 /** Usage of `auren keys`. */
 export const KEYS_USAGE = `  keys create --kind agent|service|admin [--agent ID] [--name NAME] [--scopes a,b] [--tenant user1,user2]
                   make an API key and print it (shown this once)
   keys list       list the keys (never their secrets)
-  keys revoke ID  revoke a key`;
+  keys revoke ID  revoke a key
+  keys secrets    the server's secrets (current, AUREN_PREVIOUS_SECRETS) and how many keys each hashes:
+                  a previous secret can go once no key in use is hashed under it`;
 
 /** What `auren keys` writes to. */
 export interface Output {
@@ -21,7 +25,7 @@ export interface Output {
 /** Runs `auren keys <args>` against an open database; resolves to the exit code. */
 export async function keysCommand(args: string[], pool: DatabasePool, secret: ServerSecret, output: Output): Promise<number> {
   // The CLI reads the row it revokes again at once: no cache.
-  const keys = createKeyStore({ pool, pepper: secret.derive('api key pepper'), cacheMs: 0 });
+  const keys = createKeyStore({ pool, peppers: secret.deriveAll(PEPPER_PURPOSE), cacheMs: 0 });
   const [sub, ...rest] = args;
   try {
     switch (sub) {
@@ -65,8 +69,22 @@ export async function keysCommand(args: string[], pool: DatabasePool, secret: Se
         output.out(`revoked ${describe(record)}`);
         return 0;
       }
+      case 'secrets': {
+        const known = secret.deriveAll(PEPPER_PURPOSE).map((p) => p.secretId);
+        known.forEach((id, i) => output.out(`${i === 0 ? 'current' : 'previous'} secret ${id}`));
+        for (const { pepper_id: id, keys: n } of await pool.any(keysByPepperQuery)) {
+          const under =
+            id === null
+              ? 'a secret from before secret ids were kept (tried under each secret)'
+              : known.includes(id)
+                ? `secret ${id} (${id === known[0] ? 'current' : 'previous'})`
+                : `secret ${id}, which this server does not have: refused until made again`;
+          output.out(`${n} key(s) in use hashed under ${under}`);
+        }
+        return 0;
+      }
       default:
-        output.err(`auren: keys ${sub ?? ''}: expects create, list or revoke\n${KEYS_USAGE}`);
+        output.err(`auren: keys ${sub ?? ''}: expects create, list, revoke or secrets\n${KEYS_USAGE}`);
         return 2;
     }
   } catch (error) {

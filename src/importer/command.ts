@@ -102,7 +102,11 @@ export async function migrateCommand(args: string[], config: Config, log: Logger
         log,
       );
   // Its events are chained with the server's key, as the service's are (`auren audit verify`).
-  const chainKey = database && (await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir })).derive(CHAIN_KEY_PURPOSE);
+  const chainKey =
+    database &&
+    (await loadServerSecret({ secret: config.auth.secret, dataDir: config.dataDir, previous: config.auth.previousSecrets })).derive(
+      CHAIN_KEY_PURPOSE,
+    );
   const memories = database && {
     pool: database.pool,
     chain: chainKey ? chainPads(chainKey) : undefined,

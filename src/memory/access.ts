@@ -42,6 +42,7 @@ export function readableFilter(caller: Caller, filter: MemoryFilter): MemoryFilt
   return { ...filter, agentId, userIds };
 }
 
+// The message names no one: the caller may have asked by a memory's id, not knowing whose it is.
 function checkTenant(caller: Caller, userId: string | null): void {
-  if (!inTenant(caller, userId)) throw new PermissionDenied(`this key may not touch the data of '${userId}'`, userId);
+  if (!inTenant(caller, userId)) throw new PermissionDenied('this key may not touch the data of someone outside its tenant', userId);
 }

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { createRpcMetrics } from './rpcMetrics.js';
 import type { RpcMetrics } from './rpcMetrics.js';
+import type { RefusalTally } from '../auth/refusals.js';
 
 /** A type of event appended: what the counter of appended events needs of each. */
 export interface AppendedEvents {
@@ -17,6 +18,8 @@ export interface Metrics {
   readonly rpc: RpcMetrics;
   /** Counts the events of appends that committed, by type. */
   appended(appends: readonly AppendedEvents[]): void;
+  /** Reports refused calls, and those in no record of their own (auth/refusals.ts), read at each scrape. */
+  watchRefusals(refusals: { tally(): RefusalTally }): void;
   /** Reports live tails (open subscriptions) and the messages they sent, read at each scrape. */
   watchTails(tails: { active(): number; sent(): number }): void;
   /**
@@ -92,6 +95,30 @@ export function createMetrics(): Metrics {
           eventsAppended.inc({ type });
         }
       }
+    },
+    watchRefusals(refusals) {
+      new Counter({
+        name: 'auren_refused_calls_total',
+        help: 'Calls refused for who made them (no key, a bad key, a missing scope, someone outside the tenant), and events withheld from log reads (WITHHELD), by reason.',
+        labelNames: ['reason'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [reason, count] of refusals.tally().refused) this.inc({ reason }, count);
+        },
+      });
+      new Counter({
+        name: 'auren_refusals_unrecorded_total',
+        help: 'Refused calls in no access_refused record of their own: overflow (more kinds in a window than REFUSAL_KINDS_MAX; counted per reason only), failed (the write failed).',
+        labelNames: ['why'],
+        registers,
+        collect() {
+          this.reset();
+          const { overflow, failed } = refusals.tally().unrecorded;
+          this.inc({ why: 'overflow' }, overflow);
+          this.inc({ why: 'failed' }, failed);
+        },
+      });
     },
     watchTails(tails) {
       new Gauge({

@@ -28,6 +28,8 @@ export interface TransportCall {
   readonly wire: Wire;
   /** The call's request id (`x-request-id`, given or generated), when the transport observes calls. */
   readonly requestId?: string | undefined;
+  /** The client's address (without its port), as the listener saw it: what refusals are counted by. */
+  readonly peer?: string | undefined;
 }
 
 /**

@@ -50,20 +50,21 @@ export function eventStoreHandlers(
     },
 
     async readStream(request, { wire, principal, signal }) {
+      logReads.checkStream(principal, request.streamId);
       const slice = await store.readStream(request.streamId, request.fromVersion, directionFromProto(request.direction), request.limit);
       logReads.checkVisible(principal, slice.events);
       await logReads.record(principal, slice.events, 'read_stream', signal);
       return { events: slice.events.map((e) => eventToProto(e, wire)), streamVersion: slice.streamVersion, endOfStream: slice.endOfStream };
     },
 
-    async readAll(request, { wire, principal, signal }) {
+    async readAll(request, { wire, principal, signal, peer }) {
       const slice = await store.readAll(
         positionFromProto('from_position', request.fromPosition),
         request.limit,
         filterFromProto(request.filter),
       );
-      // What the caller may not see is withheld; the page's next position is the whole page's.
-      const events = slice.events.filter((e) => logReads.visible(principal, e));
+      // What the caller may not see is withheld (and that recorded); the page's next position is the whole page's.
+      const events = await logReads.withhold(principal, slice.events, READ_ALL, peer);
       await logReads.record(principal, events, 'read_all', signal);
       return {
         events: events.map((e) => eventToProto(e, wire)),
@@ -72,7 +73,8 @@ export function eventStoreHandlers(
       };
     },
 
-    async getStreamInfo(request) {
+    async getStreamInfo(request, { principal }) {
+      logReads.checkStream(principal, request.streamId);
       const info = await store.getStreamInfo(request.streamId);
       return create(GetStreamInfoResponseSchema, {
         exists: info.exists,
@@ -89,7 +91,7 @@ export function eventStoreHandlers(
       return { event: eventToProto(event, wire) };
     },
 
-    async *subscribeToAll(request, { wire, signal, principal }) {
+    async *subscribeToAll(request, { wire, signal, principal, peer }) {
       const from: TailStart =
         request.from.case === 'end'
           ? 'end'
@@ -101,8 +103,8 @@ export function eventStoreHandlers(
       for await (const message of tail) {
         switch (message.kind) {
           case 'event':
-            // Withheld when the caller may not see it; recorded before it is sent when it is a person's data.
-            if (!logReads.visible(principal, message.event)) break;
+            // Withheld when the caller may not see it (that recorded); recorded before it is sent when it is a person's data.
+            if ((await logReads.withhold(principal, [message.event], SUBSCRIBE_TO_ALL, peer)).length === 0) break;
             await logReads.record(principal, [message.event], 'subscribe_to_all', signal);
             yield { message: { case: 'event', value: eventToProto(message.event, wire) } };
             break;
@@ -118,6 +120,7 @@ export function eventStoreHandlers(
     },
 
     async *subscribeToStream(request, { wire, signal, principal }) {
+      logReads.checkStream(principal, request.streamId);
       for await (const message of tails.subscribeToStream(request.streamId, request.fromVersion, signal)) {
         if (message.kind === 'event') {
           logReads.checkVisible(principal, [message.event]);
@@ -131,6 +134,10 @@ export function eventStoreHandlers(
     },
   };
 }
+
+// The procedures as the gate names them in refusals.
+const READ_ALL = 'auren.v1.EventStoreService/ReadAll';
+const SUBSCRIBE_TO_ALL = 'auren.v1.EventStoreService/SubscribeToAll';
 
 // A tail ends only when its client leaves or the server stops; the latter must not look like
 // a normal end, so the client knows to resume from the last position it received.

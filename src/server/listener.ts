@@ -42,8 +42,23 @@ export function createListener(handler: RequestHandler, limits: ConnectionLimits
             handshakeTimeout: limits.headersTimeoutMs,
             settings: { maxConcurrentStreams: limits.maxStreamsPerConnection },
           },
-          (request, response) => void handler(request, response),
+          // The same hygiene as without TLS: HTTP/2 or HTTP/1.1 as ALPN chose.
+          (request: http2.Http2ServerRequest | http.IncomingMessage, response: http2.Http2ServerResponse | http.ServerResponse) => {
+            if (request instanceof http2.Http2ServerRequest) stopUploadAfterEarlyAnswer(request, limits.requestTimeoutMs);
+            else closeAfterEarlyAnswer(request, response as http.ServerResponse);
+            void handler(request as http2.Http2ServerRequest, response as http2.Http2ServerResponse);
+          },
         );
+  if (secure) {
+    // HTTP/1.1 over TLS is served by Node's HTTP/1.1 code with these timeouts, checked from
+    // 'listening' on, which this server (fed its connections below) never emits itself.
+    Object.assign(secure, {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+    });
+    secure.emit('listening');
+  }
   const h2 = http2.createServer({ settings: { maxConcurrentStreams: limits.maxStreamsPerConnection } }, (request, response) => {
     stopUploadAfterEarlyAnswer(request, limits.requestTimeoutMs);
     void handler(request, response);
@@ -67,6 +82,13 @@ export function createListener(handler: RequestHandler, limits: ConnectionLimits
       closeWhenIdle(session, limits.idleTimeoutMs);
     });
   }
+  // Over TLS the preface cannot be sniffed: an HTTP/2 connection whose client has not sent its
+  // preface and settings within the headers timeout after the handshake is cut.
+  secure?.on('session', (session: http2.ServerHttp2Session) => {
+    const silent = setTimeout(() => session.destroy(), limits.headersTimeoutMs);
+    session.once('remoteSettings', () => clearTimeout(silent));
+    session.once('close', () => clearTimeout(silent));
+  });
   secure?.on('tlsClientError', (error) => log.debug({ err: error }, 'TLS handshake failed'));
   const keepalive = setInterval(() => {
     for (const session of sessions) pingOrCut(session, limits.keepaliveTimeoutMs);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { Code } from '@connectrpc/connect';
+import { Code, ConnectError } from '@connectrpc/connect';
 import type { CallOptions } from '@connectrpc/connect';
 import pg from 'pg';
 import { MemoryType } from '../../src/gen/auren/v1/memory_pb.js';
@@ -258,6 +258,14 @@ describeOnEachListener('What a key may touch', (listener) => {
       const outside = await store('coach', outsider, t.as('coach'));
       await deniedAndRecorded(outsider, () => store('coach', outsider, t.withKey(tenantKey)), /may not touch/);
       await deniedAndRecorded(outsider, () => t.memory.getMemory({ id: outside.id }, t.withKey(tenantKey)), /may not touch/);
+      // Asked by id, the refusal does not tell the caller whose memory it is (the record on the trail does).
+      const byId = await t.memory.getMemory({ id: outside.id }, t.withKey(tenantKey)).catch((e: ConnectError) => e);
+      assert.ok(byId instanceof ConnectError);
+      const details = byId.details
+        .map((d) => ('value' in d && d.value instanceof Uint8Array ? Buffer.from(d.value).toString('latin1') : JSON.stringify(d)))
+        .join();
+      assert.ok(details.length > 0, 'the error has its details');
+      assert.ok(!`${byId.message} ${details}`.includes(outsider), `${byId.message} ${details}`);
       await deniedAndRecorded(
         outsider,
         () => t.memory.updateMemory({ id: outside.id, confidence: 0.2 }, t.withKey(tenantKey)),

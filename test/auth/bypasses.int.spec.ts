@@ -58,13 +58,53 @@ describeOnEachListener('No unaudited path to a person’s data', (listener) => {
     assert.deepEqual(record!.event_ids, [eventId]);
   });
 
+  it('GetStreamInfo, ReadStream past the end and SubscribeToStream of a person’s access stream: refused without audit:read', async () => {
+    // Found trying the service as an outsider: an empty page still said the stream's version, so a
+    // key with events:read alone learned whether a person exists and how often their data is read.
+    const access = `access-${person}`;
+    await rejectsWith(t.events.getStreamInfo({ streamId: access }, t.withKey(reader)), Code.PermissionDenied, /audit:read/);
+    await rejectsWith(t.events.getStreamInfo({ streamId: `memory-${memoryId}` }, t.withKey(reader)), Code.PermissionDenied, /audit:read/);
+    await rejectsWith(
+      t.events.readStream({ streamId: access, fromVersion: 1_000_000n }, t.withKey(reader)),
+      Code.PermissionDenied,
+      /audit:read/,
+    );
+    const tail = t.events.subscribeToStream({ streamId: access, fromVersion: 1_000_000n }, t.withKey(reader));
+    await rejectsWith(
+      (async () => {
+        for await (const _ of tail) void _;
+      })(),
+      Code.PermissionDenied,
+      /audit:read/,
+    );
+    // The refusal is on the person’s trail.
+    const refused = await db.query(
+      `select count(*)::int as n from events where stream_id = $1 and type = 'access_refused' and data->>'procedure' like '%GetStreamInfo'`,
+      [access],
+    );
+    assert.equal(refused.rows[0].n, 1);
+    // With audit:read (and the person in the tenant, when the key has one), answered.
+    assert.equal((await t.events.getStreamInfo({ streamId: access }, t.withKey(auditor))).exists, true);
+    const elsewhere = await t.key({
+      kind: 'service',
+      name: 'other-tenant',
+      scopes: ['events:read', 'audit:read'],
+      tenant: ['someone_else'],
+    });
+    await rejectsWith(
+      t.events.getStreamInfo({ streamId: access }, t.withKey(elsewhere)),
+      Code.PermissionDenied,
+      /may not read the data of/,
+    );
+  });
+
   it('GetEvent of a memory event: refused without audit:read; with it, answered and recorded', async () => {
     await rejectsWith(t.events.getEvent({ eventId }, t.withKey(reader)), Code.PermissionDenied, /audit:read/);
     assert.equal((await t.events.getEvent({ eventId }, t.withKey(auditor))).event?.eventId, eventId);
     assert.equal((await logReads('get_event')).length, 1);
   });
 
-  it('ReadAll: a person’s data is withheld without audit:read; with it, returned and recorded', async () => {
+  it('ReadAll: a person’s data is withheld without audit:read (that recorded); with it, returned and recorded', async () => {
     const plain = freshStream('plain');
     await t.events.appendToStream({ streamId: plain, expected: any, events: [proposed()] }, t.withKey(reader));
     const withheld = await t.events.readAll({ limit: 1000 }, t.withKey(reader));
@@ -79,7 +119,7 @@ describeOnEachListener('No unaudited path to a person’s data', (listener) => {
     assert.ok((await logReads('read_all')).some((r) => (r.event_ids as string[]).includes(eventId)));
   });
 
-  it('SubscribeToAll: a person’s data is never sent without audit:read', async () => {
+  it('SubscribeToAll: a person’s data is never sent without audit:read, and its withholding is recorded', async () => {
     const controller = new AbortController();
     const seen: string[] = [];
     try {
@@ -95,6 +135,14 @@ describeOnEachListener('No unaudited path to a person’s data', (listener) => {
     }
     assert.ok(seen.length > 0);
     assert.ok(!seen.some((s) => s.startsWith('memory-') || s.startsWith('access-') || s.startsWith('auren-')), seen.join(', '));
+    // Withheld, not silently: the refusal log has it (its repeats counted, src/auth/refusals.ts).
+    await t.app.refusals.flush();
+    const withheld = await db.query(
+      `select sum((data->>'withheld_events')::int)::int as n from events where stream_id = 'auren-refusals' and type = 'access_refused'
+          and data->>'procedure' = 'auren.v1.EventStoreService/SubscribeToAll' and data->>'reason' = 'WITHHELD'
+          and data->'principal'->>'name' = 'reader'`,
+    );
+    assert.ok(withheld.rows[0].n >= 1, `${withheld.rows[0].n} events counted as withheld`);
   });
 
   it('a client cannot forge an audit entry: metadata.user_id in its own stream stays off the trail, metadata.auren is refused', async () => {

@@ -88,13 +88,17 @@ describe('auren audit verify', () => {
     }
   };
 
-  it('finds an intact log intact', async () => {
+  it('finds an intact log intact', async function () {
+    this.timeout(60_000);
     const run = await verify();
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /^ok: \d+ events checked/m);
+    assert.equal((await verify('--page-size', '2')).stdout, run.stdout, 'in pages of two: the same');
   });
 
-  it('reports a row changed, a row deleted and a row inserted through SQL, and nothing else', async () => {
+  it('reports a row changed, a row deleted and a row inserted through SQL, and nothing else', async function () {
+    // Five runs of the command.
+    this.timeout(120_000);
     await behindItsBack(`update events set data = '{"i": 42}' where stream_id = $1 and version = 2`, [streams[0]]);
     await behindItsBack(`delete from events where stream_id = $1 and version = 2`, [streams[1]]);
     // Inserted as the service would, at the next position and version, but without its key.
@@ -146,6 +150,17 @@ describe('auren audit verify', () => {
       'the deleted position is missing from the log',
     );
     assert.match(lines.at(-1)!, /^TAMPERED: \d+ problem/);
+    // In pages of 3 events (the log holds many more), with bounded memory: the same findings,
+    // the problems at page boundaries included, and progress on stderr.
+    const paged = await verify('--page-size', '3');
+    assert.equal(paged.code, 1);
+    assert.equal(paged.stdout, run.stdout);
+    const progress = paged.stderr.split('\n').filter((l) => /^verified \d+ events, up to position \d+ of \d+$/.test(l));
+    assert.ok(progress.length >= 1, paged.stderr);
+    const [, read, at, end] = /^verified (\d+) events, up to position (\d+) of (\d+)$/.exec(progress.at(-1)!)!;
+    assert.ok(Number(read) > 9, `${read} events read`);
+    assert.equal(at, end, 'the last progress line is at the end of the log');
+    for (const size of ['0', 'x']) assert.equal((await verify('--page-size', size)).code, 2);
     // One stream at a time.
     const one = await verify('--stream', streams[0]!);
     assert.equal(one.code, 1);

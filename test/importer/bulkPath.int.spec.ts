@@ -7,7 +7,8 @@ import { migrateAtStart } from '../../src/db/migrate.js';
 import { connectDatabase } from '../../src/db/pool.js';
 import type { DatabasePool } from '../../src/db/pool.js';
 import { DatabaseUnavailable } from '../../src/errors.js';
-import { chainPads, verifyChains } from '../../src/events/chain.js';
+import { chainPads } from '../../src/events/chain.js';
+import { verifyChains } from '../../src/events/verifyChains.js';
 import { importLegacyFiles } from '../../src/importer/importer.js';
 import type { ImportOptions } from '../../src/importer/importer.js';
 import { createLogger } from '../../src/log.js';
@@ -111,7 +112,7 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
         assert.equal(streams[0].n, memories);
       }
       // The same events, hashed alike: the whole log verifies, positions without gaps.
-      const report = await verifyChains(imported.pool, CHAIN, null);
+      const report = await verifyChains(imported.pool, [{ secretId: 'test', pads: CHAIN }], { streamId: null });
       assert.equal(report.checked, BigInt(memories));
       assert.deepEqual(report.problems, []);
     } finally {
@@ -133,7 +134,7 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
                 (select count(distinct data->>'memory_id')::int from events) as distinct_memories, (select last::int from log_head) as last`,
       );
       assert.deepEqual(rows[0], { rows: memories, events: memories, distinct_memories: memories, last: memories });
-      const report = await verifyChains(db.pool, CHAIN, null);
+      const report = await verifyChains(db.pool, [{ secretId: 'test', pads: CHAIN }], { streamId: null });
       assert.deepEqual(report.problems, []);
       assert.equal((await run(db.pool)).memories.imported, 0);
     } finally {
@@ -191,7 +192,7 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
         { id: first, version: '1', last_event_id: '1f0e0d0c-0b0a-4908-8706-050403020100' },
         { id: second, version: '1', last_event_id: '1f0e0d0c-0b0a-4908-8706-050403020101' },
       ]);
-      assert.deepEqual((await verifyChains(db.pool, CHAIN, null)).problems, []);
+      assert.deepEqual((await verifyChains(db.pool, [{ secretId: 'test', pads: CHAIN }], { streamId: null })).problems, []);
     } finally {
       await close(db);
     }
@@ -220,7 +221,7 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
         `select (select count(*)::int from memories) as rows, (select count(*)::int from events) as events`,
       );
       assert.deepEqual(rows[0], { rows: memories, events: memories });
-      assert.deepEqual((await verifyChains(db.pool, CHAIN, null)).problems, []);
+      assert.deepEqual((await verifyChains(db.pool, [{ secretId: 'test', pads: CHAIN }], { streamId: null })).problems, []);
     } finally {
       await held.end();
       await close(db);

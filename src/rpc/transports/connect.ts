@@ -1,6 +1,6 @@
 import type { DescMessage, DescMethodUnary, DescService } from '@bufbuild/protobuf';
-import { Code, ConnectError, createContextKey } from '@connectrpc/connect';
-import type { ConnectRouter, HandlerContext, Interceptor } from '@connectrpc/connect';
+import { Code, ConnectError, createContextKey, createContextValues } from '@connectrpc/connect';
+import type { ConnectRouter, ContextValues, HandlerContext, Interceptor } from '@connectrpc/connect';
 import { Cancelled, DeadlineExceeded, InvalidArgument } from '../../errors.js';
 import type { DomainError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -32,6 +32,7 @@ export function connectCall(context: HandlerContext): TransportCall {
   return {
     header: (name) => context.requestHeader.get(name) ?? undefined,
     requestId: context.values.get(OBSERVED)?.requestId,
+    peer: context.values.get(PEER),
     wire: (context.requestHeader.get('content-type') ?? '').includes('json') ? 'json' : 'binary',
     // Made on first use: most calls never hand a signal on, and connect-node's calls are costly enough.
     get signal() {
@@ -128,6 +129,14 @@ export function errorMapping(appLog: Logger): Interceptor {
       throw mapError(error, log, request.method.name, request.signal);
     }
   };
+}
+
+// The client's address, taken from the request's socket by peerContext (connect-node's contextValues).
+const PEER = createContextKey<string | undefined>(undefined, { description: 'auren client address' });
+
+/** connect-node's `contextValues`: each call's context with the client's address in it. */
+export function peerContext(request: { socket?: { remoteAddress?: string | undefined } | null }): ContextValues {
+  return createContextValues().set(PEER, request.socket?.remoteAddress?.replace(/^::ffff:/, ''));
 }
 
 // The observed call, handed from observeCalls to the interceptors and the handler's Call.

@@ -215,6 +215,9 @@ function grpcCall(call: SurfaceCall, requestId: string | undefined): GrpcCall {
     header: (name) => metadataValue(call, name),
     wire: 'binary',
     requestId,
+    get peer() {
+      return peerAddress(call.getPeer());
+    },
     // Made on first use. grpc-js emits 'cancelled' when the client cancels or leaves, when the
     // deadline passes (it has then answered DEADLINE_EXCEEDED itself), and when the server is
     // shut down by force.
@@ -232,6 +235,14 @@ function grpcCall(call: SurfaceCall, requestId: string | undefined): GrpcCall {
       if (onCancelled) call.off('cancelled', onCancelled);
     },
   };
+}
+
+// grpc-js names the peer `host:port` (`[v6 address]:port`); refusals are counted by address.
+function peerAddress(peer: string): string | undefined {
+  if (peer === 'unknown') return undefined;
+  const colon = peer.lastIndexOf(':');
+  const host = colon > 0 ? peer.slice(0, colon) : peer;
+  return (host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host).replace(/^::ffff:/, '');
 }
 
 // A request header: repeated values joined as connect-node's Headers.get joins them, so both listeners read alike.
