@@ -64,6 +64,9 @@ export async function startServer(databaseUrl: string, poolSize: number, env: Re
       // store and MemoryService alone, as Emmett and plain pg have none. Without it, every server
       // would start an embedded Chroma and project each memory event into it while measured.
       CHROMA_URL: 'off',
+      // Every bench client is the one anonymous principal: the per-key cap on open calls (a
+      // limit for one agent's key) would refuse the idle-subscribers run's thousand tails.
+      MAX_CALLS_PER_KEY: '100000',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
