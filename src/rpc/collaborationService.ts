@@ -62,8 +62,8 @@ export function collaborationHandlers({ writes, reads }: CollaborationParts): Pi
       return {
         userId: request.userId,
         requestingAgent: request.requestingAgent,
-        agents: context.agents.map((a) => ({ agentId: a.agentId, memories: a.memories.map(memoryToProto) })),
-        recentDecisions: context.decisions.map(memoryToProto),
+        agents: context.agents.map((a) => ({ agentId: a.agentId, memories: a.memories.map((m) => memoryToProto(m, call.wire)) })),
+        recentDecisions: context.decisions.map((m) => memoryToProto(m, call.wire)),
         validatedHypotheses: context.validatedHypotheses.map(hypothesisToProto),
       };
     },
@@ -84,7 +84,7 @@ export function collaborationHandlers({ writes, reads }: CollaborationParts): Pi
         },
         call.signal,
       );
-      return { memory: memoryToProto(memory) };
+      return { memory: memoryToProto(memory, call.wire) };
     },
 
     async handoffAgent(request, call) {
@@ -103,7 +103,7 @@ export function collaborationHandlers({ writes, reads }: CollaborationParts): Pi
         },
         call.signal,
       );
-      return { handoff: handoffToProto(handoff), memory: memoryToProto(memory) };
+      return { handoff: handoffToProto(handoff), memory: memoryToProto(memory, call.wire) };
     },
 
     async listPendingHandoffs(request, call) {

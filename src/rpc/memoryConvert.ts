@@ -3,7 +3,10 @@ import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import { MemorySchema, MemoryType as ProtoMemoryType, SearchMode as ProtoSearchMode } from '../gen/auren/v1/memory_pb.js';
 import type { Memory as ProtoMemory } from '../gen/auren/v1/memory_pb.js';
+import { WireType } from '@bufbuild/protobuf/wire';
 import { InvalidArgument } from '../errors.js';
+import type { Wire } from './call.js';
+import { encodeStruct, lengthDelimited } from './structWire.js';
 import type { Memory, MemoryType } from '../memory/model.js';
 import type { SearchMode } from '../memory/reads.js';
 
@@ -18,15 +21,19 @@ const TYPE_TO_PROTO: Record<MemoryType, ProtoMemoryType> = {
 };
 const TYPE_FROM_PROTO = new Map(Object.entries(TYPE_TO_PROTO).map(([name, value]) => [value, name as MemoryType]));
 
-/** Domain memory to protobuf; a memory about nobody has an empty user_id. */
-export function memoryToProto(m: Memory): ProtoMemory {
-  return create(MemorySchema, {
+/**
+ * Domain memory to protobuf; a memory about nobody has an empty user_id. For binary clients
+ * content and metadata go as pre-encoded Struct fields (structWire.ts: protobuf-es encodes a
+ * Struct by reflection, the most of a memory's cost), for JSON clients as ordinary fields.
+ */
+export function memoryToProto(m: Memory, wire: Wire = 'json'): ProtoMemory {
+  const memory = create(MemorySchema, {
     id: m.id,
     agentId: m.agentId,
     userId: m.userId ?? '',
     type: TYPE_TO_PROTO[m.type],
-    content: m.content,
-    metadata: m.metadata,
+    content: wire === 'json' ? m.content : undefined,
+    metadata: wire === 'json' ? m.metadata : undefined,
     confidence: m.confidence,
     createdAt: timestampFromMs(m.createdAt),
     updatedAt: timestampFromMs(m.updatedAt),
@@ -35,7 +42,18 @@ export function memoryToProto(m: Memory): ProtoMemory {
     deleted: m.deleted,
     expired: m.expired,
   });
+  if (wire === 'binary') {
+    memory.$unknown = [
+      { no: MEMORY_CONTENT_FIELD, wireType: WireType.LengthDelimited, data: lengthDelimited(encodeStruct(m.content)) },
+      { no: MEMORY_METADATA_FIELD, wireType: WireType.LengthDelimited, data: lengthDelimited(encodeStruct(m.metadata)) },
+    ];
+  }
+  return memory;
 }
+
+// Field numbers of Memory.content and Memory.metadata in proto/auren/v1/memory.proto.
+const MEMORY_CONTENT_FIELD = 5;
+const MEMORY_METADATA_FIELD = 6;
 
 /** Protobuf memory type to its domain name; unset or unknown values are refused, naming the field. */
 export function memoryTypeFromProto(field: string, value: ProtoMemoryType): MemoryType {

@@ -50,17 +50,17 @@ export function memoryHandlers({ writes, reads, history, collaboration }: Memory
         },
         call.signal,
       );
-      return { memory: memoryToProto(memory) };
+      return { memory: memoryToProto(memory, call.wire) };
     },
 
     async getMemory(request, call) {
-      return { memory: memoryToProto(await reads.getMemory(call.principal, request.id, request.includeExpired, call.signal)) };
+      return { memory: memoryToProto(await reads.getMemory(call.principal, request.id, request.includeExpired, call.signal), call.wire) };
     },
 
     async listMemories(request, call) {
       const filter = { ...filterFromProto(request), pageSize: request.pageSize, pageToken: request.pageToken || undefined };
       const page = await reads.listMemories(call.principal, filter, call.signal);
-      return { memories: page.memories.map(memoryToProto), nextPageToken: page.nextPageToken };
+      return { memories: page.memories.map((m) => memoryToProto(m, call.wire)), nextPageToken: page.nextPageToken };
     },
 
     async updateMemory(request, call) {
@@ -70,11 +70,11 @@ export function memoryHandlers({ writes, reads, history, collaboration }: Memory
         { id, content, metadata, confidence, expectedVersion, embedding },
         call.signal,
       );
-      return { memory: memoryToProto(memory) };
+      return { memory: memoryToProto(memory, call.wire) };
     },
 
     async deleteMemory(request, call) {
-      return { memory: memoryToProto(await writes.deleteMemory(call.principal, request.id, request.reason, call.signal)) };
+      return { memory: memoryToProto(await writes.deleteMemory(call.principal, request.id, request.reason, call.signal), call.wire) };
     },
 
     async searchMemories(request, call) {
@@ -88,7 +88,7 @@ export function memoryHandlers({ writes, reads, history, collaboration }: Memory
       const results = await reads.searchMemories(call.principal, query, call.signal);
       return {
         results: results.map((result) => ({
-          memory: memoryToProto(result.memory),
+          memory: memoryToProto(result.memory, call.wire),
           score: result.score,
           matchedBy: result.matchedBy.map(searchModeToProto),
           fullTextRank: result.fullTextRank ?? 0,
