@@ -1,8 +1,7 @@
 import { sql } from 'slonik';
 import type { FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
-import type { JsonObject } from '../events/types.js';
-import { MEMORY_TYPES } from './model.js';
+import { memoryRow } from './queries.js';
 import type { Memory } from './model.js';
 
 // The memory module's part of GetSharedContext (src/collaboration/reads.ts): an expression the
@@ -82,21 +81,8 @@ export function sharedMemoriesExpression(q: SharedMemoriesQuery): FragmentSqlTok
          order by memories.created_at desc, memories.id desc limit ${q.decisions}) recent), '[]'::jsonb))`;
 }
 
-const jsonObject = z.custom<JsonObject>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
-const memoryJsonRow = z.object({
-  id: z.string(),
-  agent_id: z.string(),
-  user_id: z.string().nullable(),
-  type: z.enum(MEMORY_TYPES),
-  content: jsonObject,
-  metadata: jsonObject,
-  confidence: z.number(),
-  created_at: z.number(),
-  updated_at: z.number(),
-  expires_at: z.number().nullable(),
-  version: z.string(),
-  last_event_id: z.string(),
-});
+// A memories row as the statement builds it in JSON: live rows only, the version as text.
+const memoryJsonRow = memoryRow.omit({ deleted_at: true, expired_at: true }).extend({ version: z.string() });
 const sharedMemoriesJson = z.object({
   agents: z.array(z.object({ agent_id: z.string(), memories: z.array(memoryJsonRow) })),
   decisions: z.array(memoryJsonRow),

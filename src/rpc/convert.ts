@@ -1,7 +1,6 @@
 import { create } from '@bufbuild/protobuf';
-import { WireType } from '@bufbuild/protobuf/wire';
 import type { Wire } from './call.js';
-import { encodeStruct, lengthDelimited } from './structWire.js';
+import { preEncodedStructs } from './structWire.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventSchema, ExpectedVersionKind, ReadDirection } from '../gen/auren/v1/events_pb.js';
 import type {
@@ -59,10 +58,10 @@ export function eventToProto(e: RecordedEvent, wire: Wire = 'json'): Event {
     createdAt: timestampFromMs(e.createdAt),
   });
   if (wire === 'binary') {
-    event.$unknown = [
-      { no: EVENT_DATA_FIELD, wireType: WireType.LengthDelimited, data: lengthDelimited(encodeStruct(e.data)) },
-      { no: EVENT_METADATA_FIELD, wireType: WireType.LengthDelimited, data: lengthDelimited(encodeStruct(e.metadata)) },
-    ];
+    event.$unknown = preEncodedStructs([
+      [EVENT_DATA_FIELD, e.data],
+      [EVENT_METADATA_FIELD, e.metadata],
+    ]);
     binaryEvents.set(e, event);
   }
   return event;

@@ -3,10 +3,9 @@ import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import { MemorySchema, MemoryType as ProtoMemoryType, SearchMode as ProtoSearchMode } from '../gen/auren/v1/memory_pb.js';
 import type { Memory as ProtoMemory } from '../gen/auren/v1/memory_pb.js';
-import { WireType } from '@bufbuild/protobuf/wire';
 import { InvalidArgument } from '../errors.js';
 import type { Wire } from './call.js';
-import { encodeStruct, lengthDelimited } from './structWire.js';
+import { preEncodedStructs } from './structWire.js';
 import type { Memory, MemoryType } from '../memory/model.js';
 import type { SearchMode } from '../memory/reads.js';
 
@@ -43,10 +42,10 @@ export function memoryToProto(m: Memory, wire: Wire = 'json'): ProtoMemory {
     expired: m.expired,
   });
   if (wire === 'binary') {
-    memory.$unknown = [
-      { no: MEMORY_CONTENT_FIELD, wireType: WireType.LengthDelimited, data: lengthDelimited(encodeStruct(m.content)) },
-      { no: MEMORY_METADATA_FIELD, wireType: WireType.LengthDelimited, data: lengthDelimited(encodeStruct(m.metadata)) },
-    ];
+    memory.$unknown = preEncodedStructs([
+      [MEMORY_CONTENT_FIELD, m.content],
+      [MEMORY_METADATA_FIELD, m.metadata],
+    ]);
   }
   return memory;
 }

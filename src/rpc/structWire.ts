@@ -1,3 +1,4 @@
+import { WireType } from '@bufbuild/protobuf/wire';
 import type { JsonObject, JsonValue } from '../events/types.js';
 
 // google.protobuf.Struct in protobuf's binary wire format, written directly. protobuf-es
@@ -20,8 +21,16 @@ export function encodeStruct(object: JsonObject): Uint8Array {
   return out;
 }
 
+/**
+ * Struct fields of a message, pre-encoded as protobuf-es's unknown fields (which it writes out
+ * as they are): set them as the message's `$unknown` and leave the fields themselves unset.
+ */
+export function preEncodedStructs(fields: [no: number, object: JsonObject][]): { no: number; wireType: WireType; data: Uint8Array }[] {
+  return fields.map(([no, object]) => ({ no, wireType: WireType.LengthDelimited, data: lengthDelimited(encodeStruct(object)) }));
+}
+
 /** The bytes of a length-delimited field's value as protobuf-es keeps unknown fields: length, then content. */
-export function lengthDelimited(content: Uint8Array): Uint8Array {
+function lengthDelimited(content: Uint8Array): Uint8Array {
   const out = Buffer.allocUnsafe(varintSize(content.length) + content.length);
   out.set(content, writeVarint(out, 0, content.length));
   return out;

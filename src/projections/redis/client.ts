@@ -1,11 +1,10 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
-import { APPLY_EVENT, READ_MEMORY } from './scripts.js';
+import { APPLY_EVENT } from './scripts.js';
 
 /** An ioredis client with the projection's scripts as commands. */
 export type ProjectionRedis = Redis & {
   applyMemoryEvent(...args: (string | number)[]): Promise<number>;
-  readMemory(applied: string, memory: string): Promise<[string | null, string[]]>;
 };
 
 /** How a connection to Redis behaves. */
@@ -33,7 +32,6 @@ export function openRedis({ url, log, role, commandTimeoutMs }: RedisConnectionO
     lazyConnect: false,
   });
   redis.defineCommand('applyMemoryEvent', { numberOfKeys: 6, lua: APPLY_EVENT });
-  redis.defineCommand('readMemory', { numberOfKeys: 2, lua: READ_MEMORY });
   let down = false;
   redis.on('error', (error: unknown) => {
     if (!down) log.warn({ err: error, redis: role }, 'Redis connection failed; reconnecting in the background');

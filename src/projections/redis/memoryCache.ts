@@ -38,9 +38,9 @@ export function createRedisMemoryCache({ redis, keys, log }: RedisMemoryCacheOpt
   return {
     stats: () => ({ ...stats }),
     async lookup(id) {
-      let reply: [string | null, string[]];
+      let hash: Record<string, string>;
       try {
-        reply = await redis.readMemory(keys.applied, keys.memory(id));
+        hash = await redis.hgetall(keys.memory(id));
         failing = false;
       } catch (error) {
         if (!failing) log.warn({ err: error }, 'Redis read failed; reading from PostgreSQL until it answers');
@@ -48,10 +48,7 @@ export function createRedisMemoryCache({ redis, keys, log }: RedisMemoryCacheOpt
         stats.misses++;
         return undefined;
       }
-      const flat = reply[1];
-      const hash: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
-      const memory = flat.length === 0 ? undefined : toMemory(hash);
+      const memory = toMemory(hash);
       if (!memory) stats.misses++;
       return memory;
     },

@@ -49,8 +49,3 @@ end
 if ARGV[6] == 'decision' then keep(KEYS[6], ARGV[10], ARGV[13]) end
 return 1
 `;
-
-/** Reads the applied position and one memory hash together. KEYS: applied, memory. */
-export const READ_MEMORY = `
-return {redis.call('GET', KEYS[1]) or false, redis.call('HGETALL', KEYS[2])}
-`;
