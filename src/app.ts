@@ -180,12 +180,15 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     dataDir: config.dataDir,
     previous: config.auth.previousSecrets,
   }).catch(abandon);
+  // Set once the store it reads from exists; commits before that have no tail to feed.
+  let head: LogHead | undefined;
   const eventStore = createEventStore({
     pool,
     limits: config.events,
     log,
-    afterCommit: (appended) => {
-      wakeups.appended();
+    afterCommit: (appended, events) => {
+      // The head publishes what this process committed without reading it back when it can.
+      wakeups.appended(!head?.offer(events));
       if (monitoring.instrument) metrics.appended(appended);
     },
     chainKey: secret.derive(CHAIN_KEY_PURPOSE),
@@ -204,7 +207,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     log,
     timeoutMs: monitoring.scrapeTimeoutMs,
   });
-  const head = await startLogHead({
+  head = await startLogHead({
     store: eventStore,
     wakeups,
     log,

@@ -19,6 +19,7 @@ import {
   streamPageQuery,
   toRecordedEvent,
 } from './queries.js';
+import { committedEvents } from './committed.js';
 import { logPosition, positionAfter, positionAt } from './types.js';
 import type {
   AppendResult,
@@ -64,8 +65,11 @@ export interface EventStoreOptions {
   pool: DatabasePool;
   limits: EventStoreLimits;
   log: Logger;
-  /** Runs after every commit that appended (it wakes the live tails, counts the events), with the appends written. */
-  afterCommit?: (appended: readonly BatchAppend[]) => void;
+  /**
+   * Runs after every commit that appended (it feeds and wakes the live tails, counts the
+   * events), with the appends written and, built when asked for, their events as stored.
+   */
+  afterCommit?: (appended: readonly BatchAppend[], events: () => RecordedEvent[]) => void;
   /** The log's hash-chain key (events/chain.ts); absent: events are appended without hashes. */
   chainKey?: Buffer;
 }
@@ -160,7 +164,17 @@ export interface EventStore {
 export function createEventStore({ pool, limits, log, afterCommit = () => {}, chainKey }: EventStoreOptions): EventStore {
   const claimed: string[] = [];
   const chain = chainKey ? chainPads(chainKey) : undefined;
-  const commits = createGroupCommit({ pool, log, maxBatchEvents: limits.batchMaxEvents, afterCommit, chain });
+  const commits = createGroupCommit({
+    pool,
+    log,
+    maxBatchEvents: limits.batchMaxEvents,
+    chain,
+    afterCommit: (appends, outcomes) =>
+      afterCommit(
+        appends.filter((_, i) => outcomes[i]?.outcome === 'appended'),
+        () => committedEvents(appends, outcomes),
+      ),
+  });
 
   function batchAppend(streamId: string, expected: ExpectedVersion, events: ProposedEvent[]): BatchAppend {
     checkStreamId('stream_id', streamId);

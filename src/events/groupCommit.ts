@@ -47,8 +47,11 @@ export interface GroupCommitOptions {
   maxBatchEvents: number;
   /** The hash-chain key's pads, handed to every batch (events/chain.ts); absent: events get no hash. */
   chain?: ChainPads | undefined;
-  /** Runs after each batch that appended anything committed, with the appends it wrote. */
-  afterCommit: (appended: readonly BatchAppend[]) => void;
+  /**
+   * Runs after each batch that appended anything committed, with the batch's appends and their
+   * outcomes, index for index.
+   */
+  afterCommit: (appends: readonly BatchAppend[], outcomes: readonly AppendOutcome[]) => void;
 }
 
 interface Member extends QueuedAppend {
@@ -135,8 +138,10 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
     appends += rows.length;
     let next = 0;
     if (rows.some((row) => row.outcome === 'appended')) {
-      const sent = batch.flatMap((m) => m.appends);
-      options.afterCommit(sent.filter((_, i) => rows[i]?.outcome === 'appended'));
+      options.afterCommit(
+        batch.flatMap((m) => m.appends),
+        rows,
+      );
     }
     for (const member of batch) {
       member.removeAbortListener();

@@ -23,6 +23,13 @@ export interface LogHead {
   published(): number;
   /** Events published after the first `count`, or 'unknown' when they left the window. */
   since(count: number): RecordedEvent[] | 'unknown';
+  /**
+   * Events this process just committed, in position order (built only if the head reads at
+   * all). Published without a read when they follow what the head has (nothing of another
+   * process's came between) and no read is under way; returns whether they were, else a read
+   * must fetch them (the caller wakes the head).
+   */
+  offer(committed: () => RecordedEvent[]): boolean;
   /** Resolves at the next publication (or at once if stopped). */
   changed(): Promise<void>;
   /** Number of events held in memory. */
@@ -147,6 +154,14 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
       return window.slice(start, start + max);
     },
     published: () => publishedCount,
+    offer(committed) {
+      if (attached === 0 || stale || reading || stopped) return false;
+      const events = committed();
+      if (events.length === 0 || comparePositions(events[0]!.position, next) !== 0) return false;
+      next = positionAfter(events.at(-1)!.position);
+      publish(events);
+      return true;
+    },
     since(count) {
       const missed = publishedCount - count;
       if (missed > window.length) return 'unknown';

@@ -18,8 +18,11 @@ export const LISTENER_NAME = 'auren-listener';
 export interface Wakeups {
   /** Registers a function called on every wake-up; returns its removal. */
   onWake(listener: () => void): () => void;
-  /** Call after an append committed: wakes this process's tails and, coalesced, other processes'. */
-  appended(): void;
+  /**
+   * Call after an append committed: wakes this process's tails (unless `local` is false: they
+   * have the events already) and, coalesced, other processes'.
+   */
+  appended(local?: boolean): void;
   /** Whether the LISTEN connection is up. */
   listening(): boolean;
   stop(): Promise<void>;
@@ -72,7 +75,11 @@ export function createWakeups(options: WakeupOptions): Wakeups {
       });
       try {
         await c.connect();
-        c.on('notification', wake);
+        // Our own NOTIFY (sent on this connection) wakes nobody: this process woke its tails
+        // when it committed.
+        c.on('notification', (message) => {
+          if (message.processId !== listenerPid) wake();
+        });
         await c.query(`listen ${CHANNEL}`);
         if (stopped) return; // stop() came while connecting; finally closes the client
         client = c;
@@ -100,8 +107,8 @@ export function createWakeups(options: WakeupOptions): Wakeups {
   }
 
   // NOTIFY goes out on the LISTEN connection when it is up: no pool connection taken and no
-  // slonik round of parsing for a statement that returns nothing (this process hears its own
-  // notification too, a wake-up it already had).
+  // slonik round of parsing for a statement that returns nothing (and this process knows its own
+  // notifications by the connection's pid).
   const notifyQuery = sql.type(noRows)`select pg_notify(${CHANNEL}, '')`;
   async function sendNotify(): Promise<void> {
     if (notifying) {
@@ -149,8 +156,8 @@ export function createWakeups(options: WakeupOptions): Wakeups {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    appended() {
-      wake();
+    appended(local = true) {
+      if (local) wake();
       if (!options.notify || stopped) return;
       if (Date.now() - othersCheckedAt > OTHERS_CHECK_MS) void checkOtherListeners();
       if (othersListening) void sendNotify();
