@@ -1,6 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { Wire } from './call.js';
-import { preEncodedStructs } from './structWire.js';
+import { WireType } from '@bufbuild/protobuf/wire';
+import { encodeEvent } from './structWire.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventSchema, ExpectedVersionKind, ReadDirection } from '../gen/auren/v1/events_pb.js';
 import type {
@@ -42,34 +43,35 @@ const binaryEvents = new WeakMap<RecordedEvent, Event>();
  */
 export function eventToProto(e: RecordedEvent, wire: Wire = 'json'): Event {
   if (wire === 'binary') {
-    const cached = binaryEvents.get(e);
-    if (cached) return cached;
+    let event = binaryEvents.get(e);
+    if (!event) {
+      // All of it pre-encoded (structWire.ts), handed to protobuf-es as one unknown field: it
+      // writes the tag of field 1 (event_id, never empty), then the rest of the bytes as they are.
+      const bytes = encodeEvent(e);
+      if (bytes[0] !== EVENT_ID_TAG) throw new Error(`event ${e.eventId}: its encoding does not start with event_id`);
+      event = create(EventSchema);
+      event.$unknown = [{ no: EVENT_ID_FIELD, wireType: WireType.LengthDelimited, data: bytes.subarray(1) }];
+      binaryEvents.set(e, event);
+    }
+    return event;
   }
-  const event = create(EventSchema, {
+  return create(EventSchema, {
     eventId: e.eventId,
     streamId: e.streamId,
     version: e.version,
     type: e.type,
-    data: wire === 'json' ? e.data : undefined,
-    metadata: wire === 'json' ? e.metadata : undefined,
+    data: e.data,
+    metadata: e.metadata,
     correlationId: e.correlationId ?? '',
     causationId: e.causationId ?? '',
     position: positionToProto(e.position),
     createdAt: timestampFromMs(e.createdAt),
   });
-  if (wire === 'binary') {
-    event.$unknown = preEncodedStructs([
-      [EVENT_DATA_FIELD, e.data],
-      [EVENT_METADATA_FIELD, e.metadata],
-    ]);
-    binaryEvents.set(e, event);
-  }
-  return event;
 }
 
-// Field numbers of Event.data and Event.metadata in proto/auren/v1/events.proto.
-const EVENT_DATA_FIELD = 5;
-const EVENT_METADATA_FIELD = 6;
+// Event.event_id in proto/auren/v1/events.proto: field 1, length-delimited.
+const EVENT_ID_FIELD = 1;
+const EVENT_ID_TAG = 0x0a;
 
 /** Protobuf expected version to domain; an unknown kind is refused. */
 export function expectedFromProto(expected: ProtoExpectedVersion | undefined): ExpectedVersion {
