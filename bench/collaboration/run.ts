@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import pg from 'pg';
-import type { QuerySqlToken } from 'slonik';
+import type { FragmentSqlToken, QuerySqlToken } from 'slonik';
 import { sharedContextQuery } from '../../src/collaboration/queries.js';
 import { sharedMemoriesExpression } from '../../src/memory/sharedContext.js';
 import { databaseUrl } from '../databases.js';
@@ -26,6 +26,7 @@ const PER_AGENT = Number(process.env.BENCH_MEMORIES_PER_AGENT ?? 1000);
 /** Other people, each with 100 memories per agent: the table is not the one person's alone. */
 const OTHER_PEOPLE = Number(process.env.BENCH_OTHER_PEOPLE ?? 30);
 const HYPOTHESES = 20;
+const RESPONSE_MAX_BYTES = 3_145_728;
 const MEASURE_MS = Number(process.env.BENCH_MEASURE_MS ?? 15_000);
 const CLIENTS = [1, 4, 16];
 const PERSON = 'user_bench_0';
@@ -152,16 +153,11 @@ async function main(): Promise<void> {
     const db = new pg.Client({ connectionString: url });
     await db.connect();
     await db.query('analyze');
-    const shared = sharedMemoriesExpression({
-      userId: PERSON,
-      requestingAgent: 'nutritionist',
-      minConfidence: 0.7,
-      perAgent: 10,
-      decisions: 5,
-    });
-    const plans: [string, string[]][] = [
-      ['the one statement of GetSharedContext, defaults', await explain(db, sharedContextQuery(shared, PERSON, 3))],
-    ];
+    // The service's statement at its default budget (RESPONSE_MAX_BYTES, 3 MiB).
+    const shared = (budget: FragmentSqlToken) =>
+      sharedMemoriesExpression({ userId: PERSON, requestingAgent: 'nutritionist', minConfidence: 0.7, perAgent: 10, decisions: 5, budget });
+    const statementOf = () => sharedContextQuery(shared, PERSON, 3, RESPONSE_MAX_BYTES);
+    const plans: [string, string[]][] = [['the one statement of GetSharedContext, defaults', await explain(db, statementOf())]];
     await db.end();
     for (const [what, plan] of plans) log(`\n${what}:\n${plan.join('\n')}`);
 
@@ -205,7 +201,7 @@ async function main(): Promise<void> {
     baselineStub.close();
     const baselineLoad = loadAverage();
     log(`GetMemory, 1 client: p50 ${ms(baseline.latency.p50)} ms, p99 ${ms(baseline.latency.p99)} ms (load average ${baselineLoad})`);
-    const statement = await timeStatement(url, sharedContextQuery(shared, PERSON, 3), MEASURE_MS);
+    const statement = await timeStatement(url, statementOf(), MEASURE_MS);
     const statementLoad = loadAverage();
     log(`the statement alone: p50 ${ms(statement.latency.p50)} ms, p99 ${ms(statement.latency.p99)} ms (load average ${statementLoad})`);
     const table = markdownTable(

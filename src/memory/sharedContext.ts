@@ -16,6 +16,11 @@ export interface SharedMemoriesQuery {
   minConfidence: number;
   perAgent: number;
   decisions: number;
+  /**
+   * Bytes of documents (content and metadata as JSON text, memories.size) the answer may hold,
+   * as a SQL expression (the caller's statement may have spent some of its budget already).
+   */
+  budget: FragmentSqlToken;
 }
 
 /** The other agents' recent high-confidence memories of a person, and the person's recent decisions. */
@@ -24,6 +29,8 @@ export interface SharedMemories {
   agents: { agentId: string; memories: Memory[] }[];
   /** Decision memories of every agent, newest first. */
   decisions: Memory[];
+  /** Whether memories were left out to stay within the budget. */
+  truncated: boolean;
 }
 
 // Live: not deleted (the partial indexes' condition) and not expired. The orders name the
@@ -57,28 +64,41 @@ function agentsOf(userId: string): FragmentSqlToken {
     select agent_id from agents where agent_id is not null`;
 }
 
-/** The newest live memories of `agentId` about a person at or above the threshold, as a JSON array, newest first. */
-function newestOf(agentId: FragmentSqlToken, q: SharedMemoriesQuery): FragmentSqlToken {
-  return sql.fragment`coalesce((select jsonb_agg(newest.memory order by newest.created_at desc, newest.id desc) from (
-      select ${memoryJson} as memory, memories.created_at, memories.id from memories
-       where memories.agent_id = ${agentId} and memories.user_id = ${q.userId} and ${live}
-         and memories.confidence >= ${q.minConfidence}
-       order by memories.created_at desc, memories.id desc limit ${q.perAgent}) newest), '[]'::jsonb)`;
-}
-
 /**
  * The shared memories of a person as one JSON expression: `{agents: [{agent_id, memories}],
- * decisions: [...]}`. Put it in a statement; parse its value with parseSharedMemories.
+ * decisions: [...], truncated}`. Put it in a statement; parse its value with parseSharedMemories.
+ *
+ * The budget is spent in the answer's order — decisions newest first, then the agents by id, each
+ * newest first — and the answer stops at the first memory that would pass it: `running` is the
+ * bytes up to and with each memory, across both parts, so what is kept is a prefix of that order.
+ * Every agent is listed, with the memories that fit (none after the cut).
  */
 export function sharedMemoriesExpression(q: SharedMemoriesQuery): FragmentSqlToken {
-  return sql.fragment`jsonb_build_object(
-    'agents', coalesce((select jsonb_agg(jsonb_build_object('agent_id', others.agent_id, 'memories', ${newestOf(sql.fragment`others.agent_id`, q)})
-                                         order by others.agent_id)
-                          from (${agentsOf(q.userId)}) others where others.agent_id <> ${q.requestingAgent}), '[]'::jsonb),
-    'decisions', coalesce((select jsonb_agg(recent.memory order by recent.created_at desc, recent.id desc) from (
-        select ${memoryJson} as memory, memories.created_at, memories.id from memories
-         where memories.user_id = ${q.userId} and memories.type = 'decision' and ${live}
-         order by memories.created_at desc, memories.id desc limit ${q.decisions}) recent), '[]'::jsonb))`;
+  return sql.fragment`(
+    with budget as (select (${q.budget})::bigint as bytes),
+    decisions as (
+      select recent.memory, recent.created_at, recent.id, sum(recent.size) over (order by recent.created_at desc, recent.id desc) as running
+        from (select ${memoryJson} as memory, memories.created_at, memories.id, memories.size from memories
+               where memories.user_id = ${q.userId} and memories.type = 'decision' and ${live}
+               order by memories.created_at desc, memories.id desc limit ${q.decisions}) recent),
+    others as (select agent_id from (${agentsOf(q.userId)}) found where found.agent_id <> ${q.requestingAgent}),
+    newest as (
+      select others.agent_id, n.memory, n.created_at, n.id,
+             (select coalesce(max(decisions.running), 0) from decisions) + sum(n.size) over (order by others.agent_id, n.created_at desc, n.id desc) as running
+        from others cross join lateral (
+          select ${memoryJson} as memory, memories.created_at, memories.id, memories.size from memories
+           where memories.agent_id = others.agent_id and memories.user_id = ${q.userId} and ${live}
+             and memories.confidence >= ${q.minConfidence}
+           order by memories.created_at desc, memories.id desc limit ${q.perAgent}) n)
+    select jsonb_build_object(
+      'agents', coalesce((select jsonb_agg(jsonb_build_object('agent_id', others.agent_id, 'memories', coalesce(
+                            (select jsonb_agg(newest.memory order by newest.created_at desc, newest.id desc) from newest, budget
+                              where newest.agent_id = others.agent_id and newest.running <= budget.bytes), '[]'::jsonb))
+                          order by others.agent_id) from others), '[]'::jsonb),
+      'decisions', coalesce((select jsonb_agg(decisions.memory order by decisions.created_at desc, decisions.id desc)
+                               from decisions, budget where decisions.running <= budget.bytes), '[]'::jsonb),
+      'truncated', exists (select from decisions, budget where decisions.running > budget.bytes)
+                   or exists (select from newest, budget where newest.running > budget.bytes)))`;
 }
 
 // A memories row as the statement builds it in JSON: live rows only, the version as text.
@@ -86,6 +106,7 @@ const memoryJsonRow = memoryRow.omit({ deleted_at: true, expired_at: true }).ext
 const sharedMemoriesJson = z.object({
   agents: z.array(z.object({ agent_id: z.string(), memories: z.array(memoryJsonRow) })),
   decisions: z.array(memoryJsonRow),
+  truncated: z.boolean(),
 });
 
 function fromJson(m: z.infer<typeof memoryJsonRow>): Memory {
@@ -113,5 +134,6 @@ export function parseSharedMemories(value: unknown): SharedMemories {
   return {
     agents: parsed.agents.map((a) => ({ agentId: a.agent_id, memories: a.memories.map(fromJson) })),
     decisions: parsed.decisions.map(fromJson),
+    truncated: parsed.truncated,
   };
 }
