@@ -856,9 +856,9 @@ export type GetSharedContextResponse = Message<"auren.v1.GetSharedContextRespons
 
   /**
    * True when the answer was cut to stay within RESPONSE_MAX_BYTES: the parts are filled in
-   * the order recent_decisions, validated_hypotheses, agents (by agent id, each newest first),
-   * and what did not fit is left out (every agent is still listed). Ask for smaller counts, or
-   * page through ListMemories and ListHypotheses.
+   * the order validated_hypotheses, recent_decisions, agents (by agent id, each newest first),
+   * up to the first item that does not fit; what follows it is left out (every agent is still
+   * listed). Ask for smaller counts, or page through ListMemories and ListHypotheses.
    *
    * @generated from field: bool truncated = 6;
    */
