@@ -30,7 +30,7 @@ const keysetShape = z
     i: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/),
     c: z
       .string()
-      .regex(/^(0|1|0\.\d{1,20}|\d(\.\d+)?e-\d{1,3})$/)
+      .regex(/^(0|1|0\.\d{1,30}|\d(\.\d+)?e-\d{1,3})$/)
       .transform(Number)
       .refine((c) => c >= 0 && c <= 1)
       .optional(),
