@@ -273,7 +273,12 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     // Collaboration writes its own streams and memories (a decision, a handoff's memory) in one commit.
     collaboration: {
       writes: createCollaborationWrites({ pool, writer: collaborationStreams, documentMaxBytes: limits.contentMaxBytes }),
-      reads: createCollaborationReads({ pool, writer: collaborationStreams }),
+      reads: createCollaborationReads({
+        pool,
+        writer: collaborationStreams,
+        tokens: pageTokens,
+        responseMaxBytes: limits.responseMaxBytes,
+      }),
     },
   };
   // Who calls: API keys, checked by the gate before any handler runs; refusals recorded.

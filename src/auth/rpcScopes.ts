@@ -34,6 +34,7 @@ export const MEMORY_SCOPES: { [K in keyof (typeof MemoryService)['method']]: Sco
   listPendingHandoffs: 'memory:read',
   acknowledgeHandoff: 'memory:write',
   recordConversationTurn: 'memory:write',
+  listConversationTurns: 'memory:read',
   recordHypothesis: 'memory:write',
   listHypotheses: 'memory:read',
   getUserProfile: 'memory:read',

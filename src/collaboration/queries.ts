@@ -2,12 +2,29 @@ import { sql } from 'slonik';
 import type { FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import type { JsonObject } from '../events/types.js';
+import { cutColumns, withinBytes } from '../db/pages.js';
 import { HYPOTHESIS_STATUSES, KNOWLEDGE_STATUSES } from './model.js';
-import type { BiometricReading, Handoff, Hypothesis, Knowledge, KnowledgeStatus, HypothesisStatus, UserProfile } from './model.js';
+import type {
+  BiometricReading,
+  ConversationTurn,
+  Handoff,
+  Hypothesis,
+  Knowledge,
+  KnowledgeStatus,
+  HypothesisStatus,
+  UserProfile,
+} from './model.js';
+import { microseconds, timeOf } from './pageToken.js';
+import type { Keyset } from './pageToken.js';
 
 // Every statement of the collaboration module, and the rows they return. The rows are kept by
 // the trigger apply_collaboration_event (sql/functions/): this module only reads them. Orders
 // name the table's columns: a bare `id` would be the selected `id::text`, which no index holds.
+// A list reads one page: after a keyset (pageToken.ts), up to its count, cut where its rows'
+// sizes (sql/022) pass the byte budget (withinBytes); each row carries its keyset time (`at_us`).
+
+// What every page's rows carry besides their columns: the keyset time and the rows before the cut.
+const pageColumns = { at_us: z.bigint(), ...cutColumns };
 
 const jsonObject = z.custom<JsonObject>((value) => typeof value === 'object' && value !== null && !Array.isArray(value));
 
@@ -58,14 +75,27 @@ export function toHandoff(r: z.infer<typeof handoffRow>): Handoff {
 /** One handoff. */
 export const handoffQuery = (id: string) => sql.type(handoffRow)`select ${handoffColumns} from agent_handoffs where id = ${id}::uuid`;
 
-/** An agent's pending handoffs (of one person, or of the people in `userIds`), oldest first. */
-export function pendingHandoffsQuery(agentId: string, userId: string | null, userIds: string[] | null, limit: number) {
+/** A page of an agent's pending handoffs (of one person, or of the people in `userIds`), oldest first. */
+export function pendingHandoffsQuery(
+  agentId: string,
+  userId: string | null,
+  userIds: string[] | null,
+  after: Keyset | null,
+  limit: number,
+  maxBytes: number,
+) {
   const person = userId === null ? sql.fragment`` : sql.fragment`and user_id = ${userId}`;
   const tenant = userIds === null ? sql.fragment`` : sql.fragment`and user_id = any(${sql.array(userIds, 'text')})`;
-  return sql.type(handoffRow)`
-    select ${handoffColumns} from agent_handoffs
-     where to_agent = ${agentId} and acknowledged_at is null ${person} ${tenant}
+  const page =
+    after === null
+      ? sql.fragment``
+      : sql.fragment`and (agent_handoffs.created_at, agent_handoffs.id) > (${timeOf(after.timeUs)}, ${after.id}::uuid)`;
+  const source = sql.fragment`
+    select agent_handoffs.*, ${microseconds(sql.fragment`agent_handoffs.created_at`)} as at_us from agent_handoffs
+     where to_agent = ${agentId} and acknowledged_at is null ${person} ${tenant} ${page}
      order by agent_handoffs.created_at, agent_handoffs.id limit ${limit}`;
+  return sql.type(handoffRow.extend(pageColumns))`
+    ${withinBytes(sql.fragment`${handoffColumns}, at_us`, source, sql.fragment`created_at, id`, maxBytes)}`;
 }
 
 const hypothesisRow = z.object({
@@ -115,30 +145,59 @@ export const hypothesisFromJson = (r: z.infer<typeof hypothesisJsonRow>): Hypoth
 /** One hypothesis. */
 export const hypothesisQuery = (id: string) => sql.type(hypothesisRow)`select ${hypothesisColumns} from hypotheses where id = ${id}::uuid`;
 
-/** A person's hypotheses, newest formed first. */
-export function hypothesesQuery(userId: string, statuses: HypothesisStatus[], agentId: string | null, limit: number) {
+/** A page of a person's hypotheses, newest formed first. */
+export function hypothesesQuery(
+  userId: string,
+  statuses: HypothesisStatus[],
+  agentId: string | null,
+  after: Keyset | null,
+  limit: number,
+  maxBytes: number,
+) {
   const status = statuses.length === 0 ? sql.fragment`` : sql.fragment`and status = any(${sql.array(statuses, 'text')})`;
   const agent = agentId === null ? sql.fragment`` : sql.fragment`and agent_id = ${agentId}`;
-  return sql.type(hypothesisRow)`
-    select ${hypothesisColumns} from hypotheses
-     where user_id = ${userId} ${status} ${agent}
+  const page =
+    after === null
+      ? sql.fragment``
+      : sql.fragment`and (hypotheses.formed_at, hypotheses.id) < (${timeOf(after.timeUs)}, ${after.id}::uuid)`;
+  const source = sql.fragment`
+    select hypotheses.*, ${microseconds(sql.fragment`hypotheses.formed_at`)} as at_us from hypotheses
+     where user_id = ${userId} ${status} ${agent} ${page}
      order by hypotheses.formed_at desc, hypotheses.id desc limit ${limit}`;
+  return sql.type(hypothesisRow.extend(pageColumns))`
+    ${withinBytes(sql.fragment`${hypothesisColumns}, at_us`, source, sql.fragment`formed_at desc, id desc`, maxBytes)}`;
 }
 
 /**
- * GetSharedContext in one statement — one snapshot, one round trip: the memory module's part
- * (`memories`, its own expression, parsed by it) and the validated hypotheses.
+ * GetSharedContext in one statement — one snapshot, one round trip: the validated hypotheses,
+ * then the memory module's part (`memories`, its own expression, parsed by it) with what is left
+ * of the byte budget. `memories` receives that rest as a SQL expression (`budget`) to build on.
+ * The hypotheses stop at the first that would pass `maxBytes`; if any is left out, nothing of the
+ * memory module's fits either (its budget is the rest after all of them).
  */
-export function sharedContextQuery(memories: FragmentSqlToken, userId: string, hypotheses: number) {
-  return sql.type(z.object({ memories: z.unknown(), hypotheses: z.array(hypothesisJsonRow) }))`
-    select ${memories} as memories,
-           coalesce((select jsonb_agg(validated order by validated.resolved_at desc, validated.id desc) from (
-             select id::text, agent_id, user_id, statement, status, initial_confidence, evidence, final_confidence,
-                    validation_evidence, resolved_by, ${ms(sql.fragment`formed_at`)} as formed_at,
-                    ${ms(sql.fragment`resolved_at`)} as resolved_at, version::text as version
-               from hypotheses
-              where user_id = ${userId} and status = 'validated'
-              order by hypotheses.resolved_at desc, hypotheses.id desc limit ${hypotheses}) validated), '[]'::jsonb) as hypotheses`;
+export function sharedContextQuery(
+  memories: (budget: FragmentSqlToken) => FragmentSqlToken,
+  userId: string,
+  hypotheses: number,
+  maxBytes: number,
+) {
+  return sql.type(z.object({ memories: z.unknown(), hypotheses: z.array(hypothesisJsonRow), hypotheses_truncated: z.boolean() }))`
+    select ${memories(sql.fragment`${maxBytes}::bigint - validated.bytes`)} as memories, validated.hypotheses, validated.truncated as hypotheses_truncated
+      from (
+        select coalesce(jsonb_agg(sized.hypothesis order by sized.resolved_at desc, sized.id desc) filter (where sized.running <= ${maxBytes}), '[]'::jsonb) as hypotheses,
+               coalesce(max(sized.running), 0) as bytes, coalesce(bool_or(sized.running > ${maxBytes}), false) as truncated
+          from (
+            select jsonb_build_object(
+                     'id', id::text, 'agent_id', agent_id, 'user_id', user_id, 'statement', statement, 'status', status,
+                     'initial_confidence', initial_confidence, 'evidence', evidence, 'final_confidence', final_confidence,
+                     'validation_evidence', validation_evidence, 'resolved_by', resolved_by,
+                     'formed_at', ${ms(sql.fragment`formed_at`)}, 'resolved_at', ${ms(sql.fragment`resolved_at`)}, 'version', version::text) as hypothesis,
+                   resolved_at, id, sum(size) over (order by resolved_at desc, id desc) as running
+              from (select * from hypotheses
+                     where user_id = ${userId} and status = 'validated'
+                     order by hypotheses.resolved_at desc, hypotheses.id desc limit ${hypotheses}) latest
+          ) sized
+      ) validated`;
 }
 
 // Times in JSON as epoch milliseconds, truncated as the pool's timestamptz parser truncates them.
@@ -219,20 +278,24 @@ export interface KnowledgeFilter {
   domain: string | null;
   minConfidence: number | null;
   statuses: KnowledgeStatus[];
-  limit: number;
 }
 
-/** Knowledge, most confident first, then newest. */
-export function knowledgeListQuery(f: KnowledgeFilter) {
+/** A page of knowledge, most confident first, then newest. */
+export function knowledgeListQuery(f: KnowledgeFilter, after: Keyset | null, limit: number, maxBytes: number) {
   const conditions = [sql.fragment`true`];
+  if (after !== null)
+    conditions.push(sql.fragment`(specialist_knowledge.confidence, specialist_knowledge.created_at, specialist_knowledge.id)
+      < (${after.confidence ?? 1}::float8, ${timeOf(after.timeUs)}, ${after.id}::uuid)`);
   if (f.agentId !== null) conditions.push(sql.fragment`agent_id = ${f.agentId}`);
   if (f.domain !== null) conditions.push(sql.fragment`domain = ${f.domain}`);
   if (f.minConfidence !== null) conditions.push(sql.fragment`confidence >= ${f.minConfidence}`);
   if (f.statuses.length > 0) conditions.push(sql.fragment`validation_status = any(${sql.array(f.statuses, 'text')})`);
-  return sql.type(knowledgeRow)`
-    select ${knowledgeColumns} from specialist_knowledge
+  const source = sql.fragment`
+    select specialist_knowledge.*, ${microseconds(sql.fragment`specialist_knowledge.created_at`)} as at_us from specialist_knowledge
      where ${sql.join(conditions, sql.fragment` and `)}
-     order by specialist_knowledge.confidence desc, specialist_knowledge.created_at desc, specialist_knowledge.id desc limit ${f.limit}`;
+     order by specialist_knowledge.confidence desc, specialist_knowledge.created_at desc, specialist_knowledge.id desc limit ${limit}`;
+  return sql.type(knowledgeRow.extend(pageColumns))`
+    ${withinBytes(sql.fragment`${knowledgeColumns}, at_us`, source, sql.fragment`confidence desc, created_at desc, id desc`, maxBytes)}`;
 }
 
 const readingRow = z.object({
@@ -249,12 +312,80 @@ export function toReading(r: z.infer<typeof readingRow>): BiometricReading {
   return { id: r.id, userId: r.user_id, source: r.source, data: r.data, measuredAt: r.measured_at, recordedAt: r.recorded_at };
 }
 
-/** A person's readings measured in [from, to) (epoch ms; null is open), oldest first. */
-export function readingsQuery(userId: string, from: number | null, to: number | null, limit: number) {
-  const after = from === null ? sql.fragment`` : sql.fragment`and measured_at >= to_timestamp(${from / 1000})`;
+/** A page of a person's readings measured in [from, to) (epoch ms; null is open), oldest first. */
+export function readingsQuery(
+  userId: string,
+  from: number | null,
+  to: number | null,
+  after: Keyset | null,
+  limit: number,
+  maxBytes: number,
+) {
+  const since = from === null ? sql.fragment`` : sql.fragment`and measured_at >= to_timestamp(${from / 1000})`;
   const before = to === null ? sql.fragment`` : sql.fragment`and measured_at < to_timestamp(${to / 1000})`;
-  return sql.type(readingRow)`
-    select id::text, user_id, source, data, measured_at, recorded_at from biometric_readings
-     where user_id = ${userId} ${after} ${before}
+  const page =
+    after === null
+      ? sql.fragment``
+      : sql.fragment`and (biometric_readings.measured_at, biometric_readings.id) > (${timeOf(after.timeUs)}, ${after.id}::uuid)`;
+  const source = sql.fragment`
+    select biometric_readings.*, ${microseconds(sql.fragment`biometric_readings.measured_at`)} as at_us from biometric_readings
+     where user_id = ${userId} ${since} ${before} ${page}
      order by biometric_readings.measured_at, biometric_readings.id limit ${limit}`;
+  return sql.type(readingRow.extend(pageColumns))`
+    ${withinBytes(sql.fragment`id::text, user_id, source, data, measured_at, recorded_at, at_us`, source, sql.fragment`measured_at, id`, maxBytes)}`;
+}
+
+const turnRow = z.object({
+  id: z.string(),
+  conversation_id: z.string(),
+  agent_id: z.string(),
+  user_id: z.string(),
+  message_context: jsonObject,
+  insights: z.array(jsonObject),
+  follow_up_actions: z.array(jsonObject),
+  created_at: z.number(),
+});
+
+/** A row as the domain's ConversationTurn. */
+export function toTurn(r: z.infer<typeof turnRow>): ConversationTurn {
+  return {
+    id: r.id,
+    conversationId: r.conversation_id,
+    agentId: r.agent_id,
+    userId: r.user_id,
+    messageContext: r.message_context,
+    insights: r.insights,
+    followUpActions: r.follow_up_actions,
+    createdAt: r.created_at,
+  };
+}
+
+/** Which turns of a person to list; null filters nothing. Times are epoch ms, [from, to). */
+export interface TurnFilter {
+  userId: string;
+  conversationId: string | null;
+  agentId: string | null;
+  from: number | null;
+  to: number | null;
+  newestFirst: boolean;
+}
+
+/** A page of a person's conversation turns, in time order or newest first. */
+export function turnsQuery(f: TurnFilter, after: Keyset | null, limit: number, maxBytes: number) {
+  const conditions = [sql.fragment`user_id = ${f.userId}`];
+  if (f.conversationId !== null) conditions.push(sql.fragment`conversation_id = ${f.conversationId}::uuid`);
+  if (f.agentId !== null) conditions.push(sql.fragment`agent_id = ${f.agentId}`);
+  if (f.from !== null) conditions.push(sql.fragment`created_at >= to_timestamp(${f.from / 1000})`);
+  if (f.to !== null) conditions.push(sql.fragment`created_at < to_timestamp(${f.to / 1000})`);
+  const keyset = sql.fragment`(conversation_memories.created_at, conversation_memories.id)`;
+  const start = after === null ? null : sql.fragment`(${timeOf(after.timeUs)}, ${after.id}::uuid)`;
+  if (start !== null) conditions.push(f.newestFirst ? sql.fragment`${keyset} < ${start}` : sql.fragment`${keyset} > ${start}`);
+  const direction = f.newestFirst ? sql.fragment`desc` : sql.fragment`asc`;
+  const source = sql.fragment`
+    select conversation_memories.*, ${microseconds(sql.fragment`conversation_memories.created_at`)} as at_us from conversation_memories
+     where ${sql.join(conditions, sql.fragment` and `)}
+     order by conversation_memories.created_at ${direction}, conversation_memories.id ${direction} limit ${limit}`;
+  const columns = sql.fragment`id::text, conversation_id::text, agent_id, user_id, message_context, insights, follow_up_actions, created_at, at_us`;
+  return sql.type(turnRow.extend(pageColumns))`
+    ${withinBytes(columns, source, sql.fragment`created_at ${direction}, id ${direction}`, maxBytes)}`;
 }

@@ -6,7 +6,9 @@ import type { Memory } from './model.js';
 
 // The memory module's part of GetSharedContext (src/collaboration/reads.ts): an expression the
 // caller puts in its own statement beside its own parts, so that the whole context is read in
-// one statement — one snapshot and one round trip — and parsed back here.
+// one statement — one snapshot and one round trip — and parsed back here. The expression calls
+// the SQL function shared_memories (sql/functions/shared_memories.sql), whose plan PostgreSQL
+// keeps for the session: parsed and planned on every call, the same query took three times as long.
 
 /** What the shared context asks of the memories. */
 export interface SharedMemoriesQuery {
@@ -16,6 +18,11 @@ export interface SharedMemoriesQuery {
   minConfidence: number;
   perAgent: number;
   decisions: number;
+  /**
+   * Bytes of documents (content and metadata as JSON text, memories.size) the answer may hold,
+   * as a SQL expression (the caller's statement may have spent some of its budget already).
+   */
+  budget: FragmentSqlToken;
 }
 
 /** The other agents' recent high-confidence memories of a person, and the person's recent decisions. */
@@ -24,61 +31,19 @@ export interface SharedMemories {
   agents: { agentId: string; memories: Memory[] }[];
   /** Decision memories of every agent, newest first. */
   decisions: Memory[];
-}
-
-// Live: not deleted (the partial indexes' condition) and not expired. The orders name the
-// table's columns, so that they are the indexes' orders.
-const live = sql.fragment`memories.deleted_at is null and memories.expired_at is null
-  and (memories.expires_at is null or memories.expires_at > now())`;
-// Times as epoch milliseconds, truncated as the pool's timestamptz parser truncates them.
-const ms = (column: FragmentSqlToken) => sql.fragment`floor(extract(epoch from ${column}) * 1000)::float8`;
-const memoryJson = sql.fragment`jsonb_build_object(
-  'id', memories.id::text, 'agent_id', memories.agent_id, 'user_id', memories.user_id, 'type', memories.type,
-  'content', memories.content, 'metadata', memories.metadata, 'confidence', memories.confidence,
-  'created_at', ${ms(sql.fragment`memories.created_at`)}, 'updated_at', ${ms(sql.fragment`memories.updated_at`)},
-  'expires_at', ${ms(sql.fragment`memories.expires_at`)}, 'version', memories.version::text,
-  'last_event_id', memories.last_event_id::text)`;
-
-/**
- * The agents holding memories of a person, found from the data (the seed hard-coded six names):
- * a skip scan over memories_user_agents, one probe per agent. `agent_id <> ''` (always true) is
- * that partial index's predicate, which no other statement states (sql/021).
- */
-function agentsOf(userId: string): FragmentSqlToken {
-  return sql.fragment`
-    with recursive agents(agent_id) as (
-      (select agent_id from memories where user_id = ${userId} and deleted_at is null and agent_id <> '' order by agent_id limit 1)
-      union all
-      select (select m.agent_id from memories m
-               where m.user_id = ${userId} and m.deleted_at is null and m.agent_id <> '' and m.agent_id > a.agent_id
-               order by m.agent_id limit 1)
-        from agents a where a.agent_id is not null
-    )
-    select agent_id from agents where agent_id is not null`;
-}
-
-/** The newest live memories of `agentId` about a person at or above the threshold, as a JSON array, newest first. */
-function newestOf(agentId: FragmentSqlToken, q: SharedMemoriesQuery): FragmentSqlToken {
-  return sql.fragment`coalesce((select jsonb_agg(newest.memory order by newest.created_at desc, newest.id desc) from (
-      select ${memoryJson} as memory, memories.created_at, memories.id from memories
-       where memories.agent_id = ${agentId} and memories.user_id = ${q.userId} and ${live}
-         and memories.confidence >= ${q.minConfidence}
-       order by memories.created_at desc, memories.id desc limit ${q.perAgent}) newest), '[]'::jsonb)`;
+  /** Whether memories were left out to stay within the budget. */
+  truncated: boolean;
 }
 
 /**
  * The shared memories of a person as one JSON expression: `{agents: [{agent_id, memories}],
- * decisions: [...]}`. Put it in a statement; parse its value with parseSharedMemories.
+ * decisions: [...], truncated}`, by the function shared_memories (sql/functions/, where the
+ * order the budget is spent in is told). Put it in a statement; parse its value with
+ * parseSharedMemories.
  */
 export function sharedMemoriesExpression(q: SharedMemoriesQuery): FragmentSqlToken {
-  return sql.fragment`jsonb_build_object(
-    'agents', coalesce((select jsonb_agg(jsonb_build_object('agent_id', others.agent_id, 'memories', ${newestOf(sql.fragment`others.agent_id`, q)})
-                                         order by others.agent_id)
-                          from (${agentsOf(q.userId)}) others where others.agent_id <> ${q.requestingAgent}), '[]'::jsonb),
-    'decisions', coalesce((select jsonb_agg(recent.memory order by recent.created_at desc, recent.id desc) from (
-        select ${memoryJson} as memory, memories.created_at, memories.id from memories
-         where memories.user_id = ${q.userId} and memories.type = 'decision' and ${live}
-         order by memories.created_at desc, memories.id desc limit ${q.decisions}) recent), '[]'::jsonb))`;
+  return sql.fragment`shared_memories(${q.userId}, ${q.requestingAgent}, ${q.minConfidence}::float8, ${q.perAgent}::int,
+    ${q.decisions}::int, (${q.budget})::bigint)`;
 }
 
 // A memories row as the statement builds it in JSON: live rows only, the version as text.
@@ -86,6 +51,7 @@ const memoryJsonRow = memoryRow.omit({ deleted_at: true, expired_at: true }).ext
 const sharedMemoriesJson = z.object({
   agents: z.array(z.object({ agent_id: z.string(), memories: z.array(memoryJsonRow) })),
   decisions: z.array(memoryJsonRow),
+  truncated: z.boolean(),
 });
 
 function fromJson(m: z.infer<typeof memoryJsonRow>): Memory {
@@ -113,5 +79,6 @@ export function parseSharedMemories(value: unknown): SharedMemories {
   return {
     agents: parsed.agents.map((a) => ({ agentId: a.agent_id, memories: a.memories.map(fromJson) })),
     decisions: parsed.decisions.map(fromJson),
+    truncated: parsed.truncated,
   };
 }

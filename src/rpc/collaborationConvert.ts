@@ -3,6 +3,7 @@ import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import {
   BiometricReadingSchema,
+  ConversationTurnSchema,
   HandoffSchema,
   HypothesisSchema,
   HypothesisStatus as ProtoHypothesisStatus,
@@ -12,6 +13,7 @@ import {
 } from '../gen/auren/v1/memory_pb.js';
 import type {
   BiometricReading as ProtoReading,
+  ConversationTurn as ProtoTurn,
   Handoff as ProtoHandoff,
   Hypothesis as ProtoHypothesis,
   Knowledge as ProtoKnowledge,
@@ -20,6 +22,7 @@ import type {
 import { InvalidArgument } from '../errors.js';
 import type {
   BiometricReading,
+  ConversationTurn,
   Handoff,
   Hypothesis,
   HypothesisStatus,
@@ -149,5 +152,19 @@ export function readingToProto(r: BiometricReading): ProtoReading {
     data: r.data,
     measuredAt: timestampFromMs(r.measuredAt),
     recordedAt: timestampFromMs(r.recordedAt),
+  });
+}
+
+/** Domain conversation turn to protobuf. */
+export function turnToProto(t: ConversationTurn): ProtoTurn {
+  return create(ConversationTurnSchema, {
+    id: t.id,
+    conversationId: t.conversationId,
+    agentId: t.agentId,
+    userId: t.userId,
+    messageContext: t.messageContext,
+    insights: t.insights,
+    followUpActions: t.followUpActions,
+    createdAt: timestampFromMs(t.createdAt),
   });
 }

@@ -1,4 +1,3 @@
-import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import type { MemoryService } from '../gen/auren/v1/memory_pb.js';
 import type { CollaborationReads } from '../collaboration/reads.js';
 import type { CollaborationWrites } from '../collaboration/writes.js';
@@ -12,6 +11,7 @@ import {
   profileToProto,
   readingToProto,
   statusesFromProto,
+  turnToProto,
 } from './collaborationConvert.js';
 import { memoryToProto, timeFromProto } from './memoryConvert.js';
 
@@ -29,6 +29,7 @@ export type CollaborationMethods =
   | 'listPendingHandoffs'
   | 'acknowledgeHandoff'
   | 'recordConversationTurn'
+  | 'listConversationTurns'
   | 'recordHypothesis'
   | 'listHypotheses'
   | 'getUserProfile'
@@ -65,6 +66,7 @@ export function collaborationHandlers({ writes, reads }: CollaborationParts): Pi
         agents: context.agents.map((a) => ({ agentId: a.agentId, memories: a.memories.map((m) => memoryToProto(m, call.wire)) })),
         recentDecisions: context.decisions.map((m) => memoryToProto(m, call.wire)),
         validatedHypotheses: context.validatedHypotheses.map(hypothesisToProto),
+        truncated: context.truncated,
       };
     },
 
@@ -107,8 +109,12 @@ export function collaborationHandlers({ writes, reads }: CollaborationParts): Pi
     },
 
     async listPendingHandoffs(request, call) {
-      const handoffs = await reads.listPendingHandoffs(call.principal, request.agentId, request.userId, request.limit, call.signal);
-      return { handoffs: handoffs.map(handoffToProto) };
+      const page = await reads.listPendingHandoffs(
+        call.principal,
+        { agentId: request.agentId, userId: request.userId, limit: request.limit, pageToken: request.pageToken },
+        call.signal,
+      );
+      return { handoffs: page.items.map(handoffToProto), nextPageToken: page.nextPageToken };
     },
 
     async acknowledgeHandoff(request, call) {
@@ -128,18 +134,25 @@ export function collaborationHandlers({ writes, reads }: CollaborationParts): Pi
         },
         call.signal,
       );
-      return {
-        turn: {
-          id: turn.id,
-          conversationId: turn.conversationId,
-          agentId: turn.agentId,
-          userId: turn.userId,
-          messageContext: turn.messageContext,
-          insights: turn.insights,
-          followUpActions: turn.followUpActions,
-          createdAt: timestampFromMs(turn.createdAt),
+      return { turn: turnToProto(turn) };
+    },
+
+    async listConversationTurns(request, call) {
+      const page = await reads.listConversationTurns(
+        call.principal,
+        {
+          userId: request.userId,
+          conversationId: request.conversationId,
+          agentId: request.agentId,
+          from: timeFromProto('from', request.from),
+          to: timeFromProto('to', request.to),
+          newestFirst: request.newestFirst,
+          pageSize: request.pageSize,
+          pageToken: request.pageToken,
         },
-      };
+        call.signal,
+      );
+      return { turns: page.items.map(turnToProto), nextPageToken: page.nextPageToken };
     },
 
     async recordHypothesis(request, call) {
@@ -161,17 +174,18 @@ export function collaborationHandlers({ writes, reads }: CollaborationParts): Pi
     },
 
     async listHypotheses(request, call) {
-      const hypotheses = await reads.listHypotheses(
+      const page = await reads.listHypotheses(
         call.principal,
         {
           userId: request.userId,
           statuses: statusesFromProto('statuses', request.statuses, hypothesisStatusFromProto),
           agentId: request.agentId,
           limit: request.limit,
+          pageToken: request.pageToken,
         },
         call.signal,
       );
-      return { hypotheses: hypotheses.map(hypothesisToProto) };
+      return { hypotheses: page.items.map(hypothesisToProto), nextPageToken: page.nextPageToken };
     },
 
     async getUserProfile(request, call) {
@@ -210,14 +224,15 @@ export function collaborationHandlers({ writes, reads }: CollaborationParts): Pi
     },
 
     async listKnowledge(request, call) {
-      const items = await reads.listKnowledge(call.principal, {
+      const page = await reads.listKnowledge(call.principal, {
         agentId: request.agentId,
         domain: request.domain,
         minConfidence: request.minConfidence,
         statuses: statusesFromProto('statuses', request.statuses, knowledgeStatusFromProto),
         limit: request.limit,
+        pageToken: request.pageToken,
       });
-      return { items: items.map(knowledgeToProto) };
+      return { items: page.items.map(knowledgeToProto), nextPageToken: page.nextPageToken };
     },
 
     async validateKnowledge(request, call) {
@@ -250,17 +265,18 @@ export function collaborationHandlers({ writes, reads }: CollaborationParts): Pi
     },
 
     async listBiometricReadings(request, call) {
-      const readings = await reads.listBiometricReadings(
+      const page = await reads.listBiometricReadings(
         call.principal,
         {
           userId: request.userId,
           from: timeFromProto('from', request.from),
           to: timeFromProto('to', request.to),
           limit: request.limit,
+          pageToken: request.pageToken,
         },
         call.signal,
       );
-      return { readings: readings.map(readingToProto) };
+      return { readings: page.items.map(readingToProto), nextPageToken: page.nextPageToken };
     },
   };
 }

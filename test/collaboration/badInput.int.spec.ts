@@ -225,6 +225,40 @@ describeOnEachListener('Collaboration RPCs refuse bad input', (listener) => {
       await invalid('stream_id', () => t.events.appendToStream({ streamId: stream, events: [{ type: 'hypothesis_validated', data: {} }] }));
   });
 
+  it('ListConversationTurns', async () => {
+    const at = (iso: string) => timestampFromDate(new Date(iso));
+    await invalid('user_id', () => m().listConversationTurns({}));
+    await invalid('conversation_id', () => m().listConversationTurns({ userId: user, conversationId: 'c-1' }));
+    await invalid('agent_id', () => m().listConversationTurns({ userId: user, agentId: 'x'.repeat(300) }));
+    await invalid('page_size', () => m().listConversationTurns({ userId: user, pageSize: 501 }));
+    await invalid('to', () =>
+      m().listConversationTurns({ userId: user, from: at('2025-07-25T00:00:00Z'), to: at('2025-07-25T00:00:00Z') }),
+    );
+    await invalid('page_token', () => m().listConversationTurns({ userId: user, pageToken: 'not-a-token' }));
+  });
+
+  it('the paged lists refuse forged tokens, tokens of other filters and of other lists', async () => {
+    const conversationId = randomUUID();
+    for (let i = 0; i < 2; i++)
+      await m().recordConversationTurn({ conversationId, agentId: 'neuroscientist', userId: user, messageContext: { i } }, neuro);
+    const token = (await m().listConversationTurns({ userId: user, conversationId, pageSize: 1 })).nextPageToken;
+    assert.notEqual(token, '');
+    assert.equal((await m().listConversationTurns({ userId: user, conversationId, pageSize: 1, pageToken: token })).turns.length, 1);
+    // Edited: its position changed, its signature not.
+    const parsed = JSON.parse(Buffer.from(token, 'base64url').toString()) as { p: Record<string, string> };
+    parsed.p.t = '0';
+    const forged = Buffer.from(JSON.stringify(parsed)).toString('base64url');
+    await invalid('page_token', () => m().listConversationTurns({ userId: user, conversationId, pageToken: forged }));
+    await invalid('page_token', () => m().listConversationTurns({ userId: user, conversationId, pageToken: `${token}x` }));
+    // Sound, but made for other filters or another list.
+    await invalid('page_token', () => m().listConversationTurns({ userId: user, pageToken: token }));
+    await invalid('page_token', () => m().listConversationTurns({ userId: user, conversationId, newestFirst: true, pageToken: token }));
+    await invalid('page_token', () => m().listHypotheses({ userId: user, pageToken: token }));
+    await invalid('page_token', () => m().listPendingHandoffs({ agentId: 'neuroscientist', pageToken: token }, neuro));
+    await invalid('page_token', () => m().listKnowledge({ pageToken: token }));
+    await invalid('page_token', () => m().listBiometricReadings({ userId: user, pageToken: token }));
+  });
+
   it('RecordBiometricReading and ListBiometricReadings', async () => {
     const ok = { userId: user, source: 'healthkit', data: { hrv: 45 } };
     await invalid('user_id', () => m().recordBiometricReading({ ...ok, userId: '' }));

@@ -3,7 +3,7 @@ AurenMemoryStorage (CrewAI's storage methods), over the stubs generated from pro
 
 from auren.aio import AsyncAurenClient
 from auren.client import AurenClient
-from auren.collaboration import BiometricReading, ConversationTurn, Handoff, Hypothesis, Knowledge, SharedContext, UserProfile
+from auren.collaboration import BiometricReading, ConversationTurn, Handoff, Hypothesis, Knowledge, Page, SharedContext, UserProfile
 from auren.crewai import AurenMemoryStorage
 from auren.errors import (
     Aborted,
@@ -45,6 +45,7 @@ __all__ = [
     "Handoff",
     "Hypothesis",
     "Knowledge",
+    "Page",
     "SharedContext",
     "UserProfile",
     "Aborted",

@@ -16,6 +16,16 @@ HYPOTHESIS_STATUSES = ("formed", "validated", "refuted")
 KNOWLEDGE_STATUSES = ("pending", "validated", "rejected")
 
 
+class Page(List[T]):
+    """One page of a collaboration list: a list of its items, and ``next_page_token`` to pass
+    as ``page_token`` for the next page ("" on the last). A page stops at its limit or at the
+    server's response budget (RESPONSE_MAX_BYTES), whichever comes first."""
+
+    def __init__(self, items: Iterable[T], next_page_token: str) -> None:
+        super().__init__(items)
+        self.next_page_token = next_page_token
+
+
 def _status_name(enum: Any, prefix: str, value: int) -> Optional[str]:
     name = enum.Name(value)
     return None if name.endswith("_UNSPECIFIED") else name[len(prefix) :].lower()
@@ -122,6 +132,8 @@ class SharedContext:
     memories_by_agent: Dict[str, List[Memory]]
     recent_decisions: List[Memory]
     validated_hypotheses: List[Hypothesis]
+    # True when parts were left out to keep the answer within the server's response budget.
+    truncated: bool = False
 
     @classmethod
     def from_pb(cls, m: Any) -> "SharedContext":
@@ -131,6 +143,7 @@ class SharedContext:
             memories_by_agent={a.agent_id: [Memory.from_pb(x) for x in a.memories] for a in m.agents},
             recent_decisions=[Memory.from_pb(x) for x in m.recent_decisions],
             validated_hypotheses=[Hypothesis.from_pb(h) for h in m.validated_hypotheses],
+            truncated=m.truncated,
         )
 
 
@@ -314,10 +327,18 @@ class CollaborationMethods:
             request.requires_response = requires_response
         return self._call(self._memory.HandoffAgent, request, lambda r: Handoff.from_pb(r.handoff))
 
-    def pending_handoffs(self, *, agent_id: Optional[str] = None, user_id: str = "", limit: int = 0) -> List[Handoff]:
-        """The handoffs an agent received and has not acknowledged, oldest first. Audited."""
-        request = memory_pb2.ListPendingHandoffsRequest(agent_id=self._agent_or(agent_id), user_id=user_id, limit=limit)
-        return self._call(self._memory.ListPendingHandoffs, request, lambda r: [Handoff.from_pb(h) for h in r.handoffs])
+    def pending_handoffs(
+        self, *, agent_id: Optional[str] = None, user_id: str = "", limit: int = 0, page_token: str = ""
+    ) -> Page[Handoff]:
+        """A page of the handoffs an agent received and has not acknowledged, oldest first. Audited."""
+        request = memory_pb2.ListPendingHandoffsRequest(
+            agent_id=self._agent_or(agent_id), user_id=user_id, limit=limit, page_token=page_token
+        )
+        return self._call(
+            self._memory.ListPendingHandoffs,
+            request,
+            lambda r: Page([Handoff.from_pb(h) for h in r.handoffs], r.next_page_token),
+        )
 
     def acknowledge_handoff(self, handoff_id: str, *, note: str = "") -> Handoff:
         """Marks a handoff taken, by its receiving agent, once."""
@@ -344,6 +365,38 @@ class CollaborationMethods:
             follow_up_actions=[dict_to_struct(x) for x in follow_up_actions],
         )
         return self._call(self._memory.RecordConversationTurn, request, lambda r: ConversationTurn.from_pb(r.turn))
+
+    def conversation_turns(
+        self,
+        user_id: str,
+        *,
+        conversation_id: str = "",
+        agent_id: str = "",
+        since: Optional[datetime] = None,
+        until: Optional[datetime] = None,
+        newest_first: bool = False,
+        page_size: int = 0,
+        page_token: str = "",
+    ) -> Page[ConversationTurn]:
+        """A page of a person's conversation turns recorded in [since, until), of one
+        conversation or agent when given, oldest first (or newest first). Audited."""
+        request = memory_pb2.ListConversationTurnsRequest(
+            user_id=user_id,
+            conversation_id=conversation_id,
+            agent_id=agent_id,
+            newest_first=newest_first,
+            page_size=page_size,
+            page_token=page_token,
+        )
+        if since is not None:
+            getattr(request, "from").CopyFrom(timestamp(since))
+        if until is not None:
+            request.to.CopyFrom(timestamp(until))
+        return self._call(
+            self._memory.ListConversationTurns,
+            request,
+            lambda r: Page([ConversationTurn.from_pb(x) for x in r.turns], r.next_page_token),
+        )
 
     def form_hypothesis(
         self,
@@ -387,13 +440,21 @@ class CollaborationMethods:
         return self._call(self._memory.RecordHypothesis, request, lambda r: Hypothesis.from_pb(r.hypothesis))
 
     def hypotheses(
-        self, user_id: str, *, statuses: Iterable[str] = (), agent_id: str = "", limit: int = 0
-    ) -> List[Hypothesis]:
-        """A person's hypotheses, newest first, by status. Audited."""
+        self, user_id: str, *, statuses: Iterable[str] = (), agent_id: str = "", limit: int = 0, page_token: str = ""
+    ) -> Page[Hypothesis]:
+        """A page of a person's hypotheses, newest first, by status. Audited."""
         request = memory_pb2.ListHypothesesRequest(
-            user_id=user_id, statuses=[_hypothesis_status(s) for s in statuses], agent_id=agent_id, limit=limit
+            user_id=user_id,
+            statuses=[_hypothesis_status(s) for s in statuses],
+            agent_id=agent_id,
+            limit=limit,
+            page_token=page_token,
         )
-        return self._call(self._memory.ListHypotheses, request, lambda r: [Hypothesis.from_pb(h) for h in r.hypotheses])
+        return self._call(
+            self._memory.ListHypotheses,
+            request,
+            lambda r: Page([Hypothesis.from_pb(h) for h in r.hypotheses], r.next_page_token),
+        )
 
     def record_biometric_reading(
         self, user_id: str, source: str, data: Mapping[str, Any], *, measured_at: Optional[datetime] = None
@@ -405,15 +466,25 @@ class CollaborationMethods:
         return self._call(self._memory.RecordBiometricReading, request, lambda r: BiometricReading.from_pb(r.reading))
 
     def biometric_readings(
-        self, user_id: str, *, since: Optional[datetime] = None, until: Optional[datetime] = None, limit: int = 0
-    ) -> List[BiometricReading]:
-        """A person's readings measured in [since, until), oldest first. Audited."""
-        request = memory_pb2.ListBiometricReadingsRequest(user_id=user_id, limit=limit)
+        self,
+        user_id: str,
+        *,
+        since: Optional[datetime] = None,
+        until: Optional[datetime] = None,
+        limit: int = 0,
+        page_token: str = "",
+    ) -> Page[BiometricReading]:
+        """A page of a person's readings measured in [since, until), oldest first. Audited."""
+        request = memory_pb2.ListBiometricReadingsRequest(user_id=user_id, limit=limit, page_token=page_token)
         if since is not None:
             getattr(request, "from").CopyFrom(timestamp(since))
         if until is not None:
             request.to.CopyFrom(timestamp(until))
-        return self._call(self._memory.ListBiometricReadings, request, lambda r: [BiometricReading.from_pb(x) for x in r.readings])
+        return self._call(
+            self._memory.ListBiometricReadings,
+            request,
+            lambda r: Page([BiometricReading.from_pb(x) for x in r.readings], r.next_page_token),
+        )
 
     def user_profile(self, user_id: str) -> UserProfile:
         """A person's profile. Audited."""
@@ -479,14 +550,24 @@ class CollaborationMethods:
         return self._call(self._memory.ValidateKnowledge, request, lambda r: Knowledge.from_pb(r.knowledge))
 
     def knowledge(
-        self, *, agent_id: str = "", domain: str = "", min_confidence: float = 0.0, statuses: Iterable[str] = (), limit: int = 0
-    ) -> List[Knowledge]:
-        """Specialist knowledge, most confident first."""
+        self,
+        *,
+        agent_id: str = "",
+        domain: str = "",
+        min_confidence: float = 0.0,
+        statuses: Iterable[str] = (),
+        limit: int = 0,
+        page_token: str = "",
+    ) -> Page[Knowledge]:
+        """A page of specialist knowledge, most confident first."""
         request = memory_pb2.ListKnowledgeRequest(
             agent_id=agent_id,
             domain=domain,
             min_confidence=min_confidence,
             statuses=[_knowledge_status(s) for s in statuses],
             limit=limit,
+            page_token=page_token,
         )
-        return self._call(self._memory.ListKnowledge, request, lambda r: [Knowledge.from_pb(k) for k in r.items])
+        return self._call(
+            self._memory.ListKnowledge, request, lambda r: Page([Knowledge.from_pb(k) for k in r.items], r.next_page_token)
+        )

@@ -177,5 +177,56 @@ class TheCollaborationCalls(unittest.TestCase):
             client.close()
 
 
+class ConversationTurnsAreReadBack(unittest.TestCase):
+    """RecordConversationTurn's turns read back by conversation, agent and time, a page at a
+    time, sync and async; each read recorded on the person's audit trail."""
+
+    def test_a_persons_turns_page_by_page(self) -> None:
+        user = f"user_{uuid.uuid4().hex[:8]}"
+        sleep = AurenClient(service.target, api_key=service.agent_key("sleep_agent"), agent="sleep_agent")
+        admin = AurenClient(service.target, api_key=service.api_key)
+        first = sleep.record_conversation_turn(user, {"role": "agent", "text": "how did you sleep?"})
+        second = sleep.record_conversation_turn(user, {"role": "person", "text": "badly"}, conversation_id=first.conversation_id)
+        other = admin.record_conversation_turn(user, {"role": "agent", "text": "eat earlier"}, agent_id="nutritionist")
+
+        seen, token, pages = [], "", 0
+        while True:
+            page = admin.conversation_turns(user, page_size=1, page_token=token)
+            seen.extend(turn.id for turn in page)
+            pages += 1
+            token = page.next_page_token
+            if not token:
+                break
+        self.assertEqual(seen, [first.id, second.id, other.id])
+        self.assertEqual(pages, 3)
+        conversation = admin.conversation_turns(user, conversation_id=first.conversation_id, newest_first=True)
+        self.assertEqual([(t.id, t.message_context["text"]) for t in conversation], [(second.id, "badly"), (first.id, "how did you sleep?")])
+        self.assertEqual(conversation.next_page_token, "")
+        self.assertEqual([t.id for t in admin.conversation_turns(user, agent_id="nutritionist")], [other.id])
+        self.assertEqual(admin.conversation_turns(user, until=datetime(2000, 1, 1, tzinfo=timezone.utc)), [])
+        self.assertEqual([t.id for t in sleep.conversation_turns(user, agent_id="sleep_agent")], [first.id, second.id])
+        with self.assertRaises(InvalidArgument) as bad:
+            admin.conversation_turns(user, page_token="forged")
+        self.assertEqual(bad.exception.field, "page_token")
+
+        async def read_async() -> list:
+            client = AsyncAurenClient(service.target, api_key=service.api_key)
+            try:
+                return list(await client.conversation_turns(user, conversation_id=first.conversation_id))
+            finally:
+                await client.close()
+
+        self.assertEqual([t.id for t in asyncio.run(read_async())], [first.id, second.id])
+        reads = [
+            e.data["turn_ids"]
+            for e in admin.audit_trail(user, page_size=1000).events
+            if e.type == "data_accessed" and e.data["operation"] == "list_conversation_turns"
+        ]
+        self.assertEqual(reads[:3], [[first.id], [second.id], [other.id]])
+        self.assertFalse(admin.shared_context(user, requesting_agent="x").truncated)
+        for client in (sleep, admin):
+            client.close()
+
+
 if __name__ == "__main__":
     unittest.main()

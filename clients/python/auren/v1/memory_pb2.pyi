@@ -197,18 +197,20 @@ class GetSharedContextRequest(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., requesting_agent: _Optional[str] = ..., min_confidence: _Optional[float] = ..., memories_per_agent: _Optional[int] = ..., decisions_limit: _Optional[int] = ..., hypotheses_limit: _Optional[int] = ...) -> None: ...
 
 class GetSharedContextResponse(_message.Message):
-    __slots__ = ["agents", "recent_decisions", "requesting_agent", "user_id", "validated_hypotheses"]
+    __slots__ = ["agents", "recent_decisions", "requesting_agent", "truncated", "user_id", "validated_hypotheses"]
     AGENTS_FIELD_NUMBER: _ClassVar[int]
     RECENT_DECISIONS_FIELD_NUMBER: _ClassVar[int]
     REQUESTING_AGENT_FIELD_NUMBER: _ClassVar[int]
+    TRUNCATED_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     VALIDATED_HYPOTHESES_FIELD_NUMBER: _ClassVar[int]
     agents: _containers.RepeatedCompositeFieldContainer[AgentMemories]
     recent_decisions: _containers.RepeatedCompositeFieldContainer[Memory]
     requesting_agent: str
+    truncated: bool
     user_id: str
     validated_hypotheses: _containers.RepeatedCompositeFieldContainer[Hypothesis]
-    def __init__(self, user_id: _Optional[str] = ..., requesting_agent: _Optional[str] = ..., agents: _Optional[_Iterable[_Union[AgentMemories, _Mapping]]] = ..., recent_decisions: _Optional[_Iterable[_Union[Memory, _Mapping]]] = ..., validated_hypotheses: _Optional[_Iterable[_Union[Hypothesis, _Mapping]]] = ...) -> None: ...
+    def __init__(self, user_id: _Optional[str] = ..., requesting_agent: _Optional[str] = ..., agents: _Optional[_Iterable[_Union[AgentMemories, _Mapping]]] = ..., recent_decisions: _Optional[_Iterable[_Union[Memory, _Mapping]]] = ..., validated_hypotheses: _Optional[_Iterable[_Union[Hypothesis, _Mapping]]] = ..., truncated: bool = ...) -> None: ...
 
 class GetUserProfileRequest(_message.Message):
     __slots__ = ["user_id"]
@@ -368,59 +370,98 @@ class ListAuditTrailResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[_events_pb2.Event, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListBiometricReadingsRequest(_message.Message):
-    __slots__ = ["limit", "to", "user_id"]
+    __slots__ = ["limit", "page_token", "to", "user_id"]
     FROM_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     TO_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     limit: int
+    page_token: str
     to: _timestamp_pb2.Timestamp
     user_id: str
-    def __init__(self, user_id: _Optional[str] = ..., to: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ..., **kwargs) -> None: ...
+    def __init__(self, user_id: _Optional[str] = ..., to: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ..., **kwargs) -> None: ...
 
 class ListBiometricReadingsResponse(_message.Message):
-    __slots__ = ["readings"]
+    __slots__ = ["next_page_token", "readings"]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     READINGS_FIELD_NUMBER: _ClassVar[int]
+    next_page_token: str
     readings: _containers.RepeatedCompositeFieldContainer[BiometricReading]
-    def __init__(self, readings: _Optional[_Iterable[_Union[BiometricReading, _Mapping]]] = ...) -> None: ...
+    def __init__(self, readings: _Optional[_Iterable[_Union[BiometricReading, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class ListConversationTurnsRequest(_message.Message):
+    __slots__ = ["agent_id", "conversation_id", "newest_first", "page_size", "page_token", "to", "user_id"]
+    AGENT_ID_FIELD_NUMBER: _ClassVar[int]
+    CONVERSATION_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    NEWEST_FIRST_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    agent_id: str
+    conversation_id: str
+    newest_first: bool
+    page_size: int
+    page_token: str
+    to: _timestamp_pb2.Timestamp
+    user_id: str
+    def __init__(self, user_id: _Optional[str] = ..., conversation_id: _Optional[str] = ..., agent_id: _Optional[str] = ..., to: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., newest_first: bool = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., **kwargs) -> None: ...
+
+class ListConversationTurnsResponse(_message.Message):
+    __slots__ = ["next_page_token", "turns"]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TURNS_FIELD_NUMBER: _ClassVar[int]
+    next_page_token: str
+    turns: _containers.RepeatedCompositeFieldContainer[ConversationTurn]
+    def __init__(self, turns: _Optional[_Iterable[_Union[ConversationTurn, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListHypothesesRequest(_message.Message):
-    __slots__ = ["agent_id", "limit", "statuses", "user_id"]
+    __slots__ = ["agent_id", "limit", "page_token", "statuses", "user_id"]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     limit: int
+    page_token: str
     statuses: _containers.RepeatedScalarFieldContainer[HypothesisStatus]
     user_id: str
-    def __init__(self, user_id: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[HypothesisStatus, str]]] = ..., agent_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, user_id: _Optional[str] = ..., statuses: _Optional[_Iterable[_Union[HypothesisStatus, str]]] = ..., agent_id: _Optional[str] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListHypothesesResponse(_message.Message):
-    __slots__ = ["hypotheses"]
+    __slots__ = ["hypotheses", "next_page_token"]
     HYPOTHESES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     hypotheses: _containers.RepeatedCompositeFieldContainer[Hypothesis]
-    def __init__(self, hypotheses: _Optional[_Iterable[_Union[Hypothesis, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, hypotheses: _Optional[_Iterable[_Union[Hypothesis, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListKnowledgeRequest(_message.Message):
-    __slots__ = ["agent_id", "domain", "limit", "min_confidence", "statuses"]
+    __slots__ = ["agent_id", "domain", "limit", "min_confidence", "page_token", "statuses"]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     DOMAIN_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     MIN_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     domain: str
     limit: int
     min_confidence: float
+    page_token: str
     statuses: _containers.RepeatedScalarFieldContainer[KnowledgeStatus]
-    def __init__(self, agent_id: _Optional[str] = ..., domain: _Optional[str] = ..., min_confidence: _Optional[float] = ..., statuses: _Optional[_Iterable[_Union[KnowledgeStatus, str]]] = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, agent_id: _Optional[str] = ..., domain: _Optional[str] = ..., min_confidence: _Optional[float] = ..., statuses: _Optional[_Iterable[_Union[KnowledgeStatus, str]]] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListKnowledgeResponse(_message.Message):
-    __slots__ = ["items"]
+    __slots__ = ["items", "next_page_token"]
     ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[Knowledge]
-    def __init__(self, items: _Optional[_Iterable[_Union[Knowledge, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, items: _Optional[_Iterable[_Union[Knowledge, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListMemoriesRequest(_message.Message):
     __slots__ = ["agent_id", "include_expired", "min_confidence", "page_size", "page_token", "types", "user_id"]
@@ -449,20 +490,24 @@ class ListMemoriesResponse(_message.Message):
     def __init__(self, memories: _Optional[_Iterable[_Union[Memory, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListPendingHandoffsRequest(_message.Message):
-    __slots__ = ["agent_id", "limit", "user_id"]
+    __slots__ = ["agent_id", "limit", "page_token", "user_id"]
     AGENT_ID_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     agent_id: str
     limit: int
+    page_token: str
     user_id: str
-    def __init__(self, agent_id: _Optional[str] = ..., user_id: _Optional[str] = ..., limit: _Optional[int] = ...) -> None: ...
+    def __init__(self, agent_id: _Optional[str] = ..., user_id: _Optional[str] = ..., limit: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ListPendingHandoffsResponse(_message.Message):
-    __slots__ = ["handoffs"]
+    __slots__ = ["handoffs", "next_page_token"]
     HANDOFFS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     handoffs: _containers.RepeatedCompositeFieldContainer[Handoff]
-    def __init__(self, handoffs: _Optional[_Iterable[_Union[Handoff, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, handoffs: _Optional[_Iterable[_Union[Handoff, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class Memory(_message.Message):
     __slots__ = ["agent_id", "confidence", "content", "created_at", "deleted", "expired", "expires_at", "id", "metadata", "type", "updated_at", "user_id", "version"]

@@ -93,6 +93,11 @@ class MemoryServiceStub(object):
                 request_serializer=auren_dot_v1_dot_memory__pb2.RecordConversationTurnRequest.SerializeToString,
                 response_deserializer=auren_dot_v1_dot_memory__pb2.RecordConversationTurnResponse.FromString,
                 )
+        self.ListConversationTurns = channel.unary_unary(
+                '/auren.v1.MemoryService/ListConversationTurns',
+                request_serializer=auren_dot_v1_dot_memory__pb2.ListConversationTurnsRequest.SerializeToString,
+                response_deserializer=auren_dot_v1_dot_memory__pb2.ListConversationTurnsResponse.FromString,
+                )
         self.RecordHypothesis = channel.unary_unary(
                 '/auren.v1.MemoryService/RecordHypothesis',
                 request_serializer=auren_dot_v1_dot_memory__pb2.RecordHypothesisRequest.SerializeToString,
@@ -238,7 +243,8 @@ class MemoryServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ListPendingHandoffs(self, request, context):
-        """ListPendingHandoffs lists the handoffs an agent received and has not acknowledged, oldest first. Audited.
+        """ListPendingHandoffs lists the handoffs an agent received and has not acknowledged, oldest
+        first, a page at a time (a page stops at its limit or at RESPONSE_MAX_BYTES). Audited.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -258,6 +264,14 @@ class MemoryServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListConversationTurns(self, request, context):
+        """ListConversationTurns reads a person's conversation turns back (of one conversation, of one
+        agent, in a time range), a page at a time, oldest first or newest first. Audited.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def RecordHypothesis(self, request, context):
         """RecordHypothesis forms a hypothesis (hypothesis_formed) or resolves one: validated
         (hypothesis_validated) or refuted (hypothesis_refuted), with evidence and final confidence.
@@ -267,7 +281,7 @@ class MemoryServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ListHypotheses(self, request, context):
-        """ListHypotheses lists a person's hypotheses by status, newest first. Audited.
+        """ListHypotheses lists a person's hypotheses by status, newest first, a page at a time. Audited.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -296,7 +310,8 @@ class MemoryServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ListKnowledge(self, request, context):
-        """ListKnowledge lists specialist knowledge by agent, domain and status, most confident first.
+        """ListKnowledge lists specialist knowledge by agent, domain and status, most confident first,
+        a page at a time. Not audited: specialist knowledge names no person (README, Collaboration).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -317,7 +332,8 @@ class MemoryServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def ListBiometricReadings(self, request, context):
-        """ListBiometricReadings reads a person's readings back by time of measurement. Audited.
+        """ListBiometricReadings reads a person's readings back by time of measurement, a page at a
+        time. Audited.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -400,6 +416,11 @@ def add_MemoryServiceServicer_to_server(servicer, server):
                     servicer.RecordConversationTurn,
                     request_deserializer=auren_dot_v1_dot_memory__pb2.RecordConversationTurnRequest.FromString,
                     response_serializer=auren_dot_v1_dot_memory__pb2.RecordConversationTurnResponse.SerializeToString,
+            ),
+            'ListConversationTurns': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListConversationTurns,
+                    request_deserializer=auren_dot_v1_dot_memory__pb2.ListConversationTurnsRequest.FromString,
+                    response_serializer=auren_dot_v1_dot_memory__pb2.ListConversationTurnsResponse.SerializeToString,
             ),
             'RecordHypothesis': grpc.unary_unary_rpc_method_handler(
                     servicer.RecordHypothesis,
@@ -712,6 +733,23 @@ class MemoryService(object):
         return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/RecordConversationTurn',
             auren_dot_v1_dot_memory__pb2.RecordConversationTurnRequest.SerializeToString,
             auren_dot_v1_dot_memory__pb2.RecordConversationTurnResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListConversationTurns(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/auren.v1.MemoryService/ListConversationTurns',
+            auren_dot_v1_dot_memory__pb2.ListConversationTurnsRequest.SerializeToString,
+            auren_dot_v1_dot_memory__pb2.ListConversationTurnsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
