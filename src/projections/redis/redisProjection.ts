@@ -78,7 +78,10 @@ export function redisProjection({ redis, keys, limits, replayFromStart, pool, lo
       (applied === undefined ||
         (logPosition(applied) < handled && (await pool.one(memoryEventsBetweenQuery(logPosition(applied), handled))).found));
     if (lost) {
-      log.warn({ applied: applied && formatPosition(applied) }, 'Redis lost part of the projection (restarted without its data?): replaying the log from the start');
+      log.warn(
+        { applied: applied && formatPosition(applied) },
+        'Redis lost part of the projection (restarted without its data?): replaying the log from the start',
+      );
       await replayFromStart();
       awaitingStart = true;
     }
