@@ -52,6 +52,12 @@ export interface LogHeadOptions {
   pollMs: number;
 }
 
+/**
+ * Least time between the starts of two reads of the head: one read per wake-up would be one per
+ * commit. Live tails and consumers see an event up to this much later.
+ */
+const MIN_READ_INTERVAL_MS = 10;
+
 /** Starts the head at the current end of the log. */
 export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
   const { store, log } = options;
@@ -90,7 +96,12 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
     resolve();
   };
 
-  async function readNewEvents(): Promise<void> {
+  // Wake-ups coalesced: a read starts at most every MIN_READ_INTERVAL_MS; the wake-ups that come
+  // sooner are served by one read when the interval is over. Every commit wakes the head, its
+  // own audit records' included: without this, a busy server read the log once per commit.
+  let readAt = 0;
+  let delayed: NodeJS.Timeout | undefined;
+  async function readNewEvents(now = false): Promise<void> {
     if (attached === 0) {
       stale = true;
       return;
@@ -99,19 +110,26 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
       readAgain = true;
       return;
     }
+    const wait = readAt + MIN_READ_INTERVAL_MS - Date.now();
+    if (wait > 0 && !now) {
+      delayed ??= setTimeout(() => {
+        delayed = undefined;
+        void readNewEvents();
+      }, wait);
+      return;
+    }
     reading = true;
+    readAt = Date.now();
+    readAgain = false;
     try {
-      do {
-        readAgain = false;
-        for (;;) {
-          const { events, more } = await store.readLog(next, options.pageSize, options.pageMaxBytes);
-          if (events.length > 0) {
-            next = positionAfter(events.at(-1)!.position);
-            publish(events);
-          }
-          if (!more) break;
+      for (;;) {
+        const { events, more } = await store.readLog(next, options.pageSize, options.pageMaxBytes);
+        if (events.length > 0) {
+          next = positionAfter(events.at(-1)!.position);
+          publish(events);
         }
-      } while (readAgain && !stopped);
+        if (!more) break;
+      }
       if (failing) log.info('reading the head of the log works again');
       failing = false;
     } catch (error) {
@@ -121,6 +139,7 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
     } finally {
       reading = false;
     }
+    if (readAgain && !stopped) void readNewEvents();
   }
 
   const removeWakeListener = options.wakeups.onWake(() => void readNewEvents());
@@ -167,7 +186,7 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
           window = [];
           windowBytes = 0;
         }
-        await readNewEvents();
+        await readNewEvents(true);
       }
       let released = false;
       return () => {
@@ -178,6 +197,7 @@ export async function startLogHead(options: LogHeadOptions): Promise<LogHead> {
     stop() {
       stopped = true;
       clearInterval(poll);
+      clearTimeout(delayed);
       removeWakeListener();
       notifyChanged();
     },
