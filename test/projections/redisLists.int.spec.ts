@@ -3,12 +3,14 @@ import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
+import { Redis } from 'ioredis';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import { MemoryType } from '../../src/gen/auren/v1/memory_pb.js';
 import type { MessageInitShape } from '@bufbuild/protobuf';
 import type { ListMemoriesRequestSchema } from '../../src/gen/auren/v1/memory_pb.js';
 import { accessStream } from '../../src/memory/model.js';
+import { redisKeys } from '../../src/projections/redis/keys.js';
 import { documentBytes } from '../../src/memory/listCache.js';
 import type { JsonObject } from '../../src/events/types.js';
 import { startTestApp } from '../support/app.js';
@@ -24,6 +26,8 @@ describe('ListMemories from the Redis projection', function () {
   let redisServer: ChildProcess;
   let t: TestApp;
   let plain: TestApp;
+  let redis: Redis;
+  const prefix = 'lists:';
   const stats = () => t.app.redisProjection!.cache.stats();
 
   // Every page of `request` from both apps, compared page by page; how many the cached app served from Redis.
@@ -44,8 +48,10 @@ describe('ListMemories from the Redis projection', function () {
   before(async () => {
     const port = await freePort();
     redisServer = await startRedisServer(port);
+    redis = new Redis({ port });
     t = await startTestApp({
       REDIS_URL: `redis://127.0.0.1:${port}`,
+      REDIS_KEY_PREFIX: prefix,
       REDIS_MEMORY_TTL_S: '0',
       REDIS_LIST_TTL_S: '0',
       REDIS_CONVERSATIONS_TTL_S: '0',
@@ -101,6 +107,7 @@ describe('ListMemories from the Redis projection', function () {
   after(async () => {
     await plain?.stop();
     await t?.stop();
+    redis?.disconnect();
     if (redisServer) await stopProcess(redisServer);
   });
 
@@ -177,6 +184,25 @@ describe('ListMemories from the Redis projection', function () {
     assert.equal(documentBytes({ content: { big: 1e21 }, metadata: {} }), undefined);
   });
 
+  it('never serves a list made again after it expired: it lacks the memories before', async () => {
+    const userId = `p-${randomUUID()}`;
+    const store = (text: string) =>
+      t.memory.storeMemory({ agentId: 'sleep', userId, type: MemoryType.FACT, content: { text } }, agent('writer'));
+    await store('before the expiry');
+    await caughtUp(t);
+    const request = { agentId: 'sleep', userId, pageSize: 5 };
+    assert.equal(await sameOnBoth(request), 1, 'served while complete');
+    const key = redisKeys(prefix).personAgentMemories(userId, 'sleep');
+    await redis.del(key); // what its TTL does
+    await store('after the expiry');
+    await caughtUp(t);
+    assert.equal(await redis.zscore(key, '^'), null, 'made again without the mark of a complete list');
+    const before = stats().listMisses;
+    assert.equal(await sameOnBoth(request), 0, 'read from PostgreSQL');
+    assert.equal(stats().listMisses, before + 1);
+    assert.equal((await t.memory.listMemories(request, agent('reader'))).memories.length, 2);
+  });
+
   it('reads a list from PostgreSQL once something of it changed after what the projection applied, and other lists still from Redis', async () => {
     await caughtUp(t);
     await t.app.redisProjection!.consumer.stop(); // the projection lags from here on
@@ -194,6 +220,7 @@ describe('ListMemories from the Redis projection', function () {
   });
 
   it('reads from PostgreSQL while Redis is down', async () => {
+    redis.disconnect();
     await stopProcess(redisServer);
     const before = stats();
     assert.equal(await sameOnBoth({ agentId: 'sleep', pageSize: 5 }), 0);
