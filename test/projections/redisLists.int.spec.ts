@@ -16,6 +16,7 @@ import type { JsonObject } from '../../src/events/types.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { redisCaughtUp as caughtUp } from '../support/projections.js';
+import { eventually } from '../support/events.js';
 import { freePort, startRedisServer, stopProcess } from './redisServer.js';
 
 const agent = (name: string) => ({ headers: { 'x-auren-agent': name } });
@@ -201,6 +202,23 @@ describe('ListMemories from the Redis projection', function () {
     assert.equal(await sameOnBoth(request), 0, 'read from PostgreSQL');
     assert.equal(stats().listMisses, before + 1);
     assert.equal((await t.memory.listMemories(request, agent('reader'))).memories.length, 2);
+  });
+
+  it('replays the log into a Redis that came back with less than it had applied (an older snapshot)', async () => {
+    await caughtUp(t);
+    const list = redisKeys(prefix).personAgentMemories('p1', 'sleep');
+    const [member] = (await redis.zrange(list, -1, -1)) as [string];
+    const kept = { list: await redis.zrange(list, 0, -1, 'WITHSCORES'), memory: await redis.hgetall(redisKeys(prefix).memory(member)) };
+    // What an older snapshot holds: an earlier position, without the memory and the list applied after it.
+    await redis.set(redisKeys(prefix).applied, '1/1');
+    await redis.del(list, redisKeys(prefix).memory(member));
+    await redis.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes'); // the projection reconnects, as after a restart
+    await t.memory.storeMemory({ agentId: 'nudge', userId: 'nudge', type: MemoryType.FACT, content: { text: 'x' } }, agent('writer'));
+    await eventually(async () => (await redis.exists(list)) === 1, 'the list replayed');
+    await caughtUp(t);
+    assert.deepEqual(await redis.zrange(list, 0, -1, 'WITHSCORES'), kept.list);
+    assert.deepEqual(await redis.hgetall(redisKeys(prefix).memory(member)), kept.memory);
+    assert.ok((await sameOnBoth({ agentId: 'sleep', userId: 'p1', pageSize: 50 })) > 0, 'served again once replayed');
   });
 
   it('reads a list from PostgreSQL once something of it changed after what the projection applied, and other lists still from Redis', async () => {
