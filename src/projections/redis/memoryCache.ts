@@ -24,7 +24,7 @@ export interface CacheStats {
   listMisses: number;
 }
 
-/** The Redis projection as GetMemory's cache, with its counters. */
+/** The Redis projection as the cache of GetMemory and the recent lists, with its counters. */
 export interface RedisMemoryCache extends MemoryCache {
   stats(): CacheStats;
 }
@@ -40,8 +40,10 @@ export interface RedisMemoryCacheOptions {
  * GetMemory from the Redis projection. A cached memory is the memory's state at its cached
  * version; the read's memory_retrieved event reports, as it commits, the memory's version at
  * that point of the log (reads.ts), and the cached state is served only when the two are equal.
- * Nothing waits for the projection or for the head of the log: a lagging projection costs a
- * read from PostgreSQL, never a stale answer.
+ * A list is read with the position the projection had applied, atomically (READ_LIST), and its
+ * page is served only when the read's records commit with no memory event of the list's scope
+ * after that position (reads.ts, audit.ts). Nothing waits for the projection or for the head
+ * of the log: a lagging projection costs a read from PostgreSQL, never a stale answer.
  */
 export function createRedisMemoryCache({ redis, keys, log }: RedisMemoryCacheOptions): RedisMemoryCache {
   let failing = false;
