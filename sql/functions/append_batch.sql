@@ -41,9 +41,12 @@ do $drop$ begin
 end $drop$;
 -- Whether no event after p_cond.after, up to p_last (the log's end as the caller holds it), is
 -- on a stream starting with p_cond.stream_prefix with data containing p_cond.data; false too
--- when more than p_cond.max_scan events follow p_cond.after. A range of the primary key.
-create or replace function unchanged_since(p_cond jsonb, p_last bigint) returns boolean language sql stable as $$
-  select p_last - (p_cond->>'after')::bigint <= (p_cond->>'max_scan')::bigint
+-- when more than p_cond.max_scan events follow p_cond.after up to p_batch (the log's end
+-- before the batch: the same bound for every append of a batch, so a group of appends with one
+-- condition is written whole or not at all). A range of the primary key.
+drop function if exists unchanged_since(jsonb, bigint);
+create or replace function unchanged_since(p_cond jsonb, p_last bigint, p_batch bigint) returns boolean language sql stable as $$
+  select p_batch - (p_cond->>'after')::bigint <= (p_cond->>'max_scan')::bigint
      and not exists (select 1 from events ev
                       where ev.position > (p_cond->>'after')::bigint and ev.position <= p_last
                         and starts_with(ev.stream_id, p_cond->>'stream_prefix') and ev.data @> (p_cond->'data'))
@@ -76,6 +79,7 @@ declare
   v_same     int;
   v_watch    jsonb;
   v_watched  bigint;
+  v_batch    bigint;
 begin
   if p_inner is not null then
     perform set_config('auren.chain_inner', encode(p_inner, 'hex'), true), set_config('auren.chain_outer', encode(p_outer, 'hex'), true);
@@ -84,6 +88,7 @@ begin
   -- log_head in 001_event_store.sql), so positions follow commit order and the checks below
   -- see every earlier append.
   update log_head set last = last where id returning last into v_last;
+  v_batch := v_last;
 
   -- The common batch, in a few set-wise statements: every append to its own stream, every
   -- event id new, no condition on a stream the batch writes. Its appends cannot affect each
@@ -116,7 +121,7 @@ begin
           from a where a.watch is not null
       ), unchanged as (
         -- Parts of the log the batch does not write: what holds for the first append holds for all.
-        select a.ord, unchanged_since(a.unchanged, v_last) as holds from a where a.unchanged is not null
+        select a.ord, unchanged_since(a.unchanged, v_last, v_last) as holds from a where a.unchanged is not null
       ), versioned as (
         select a.*, coalesce(c.version, 0) as cur_version, w.version as watched_version, coalesce(u.holds, true) as unchanged_holds,
                not ((a.expected = 'no_stream' and coalesce(c.version, 0) <> 0)
@@ -213,7 +218,7 @@ begin
     end if;
 
     if (v_watch is not null and v_watched <> (v_watch->>'version')::bigint)
-       or (v_append ? 'unchanged' and not unchanged_since(v_append->'unchanged', v_last)) then
+       or (v_append ? 'unchanged' and not unchanged_since(v_append->'unchanged', v_last, v_batch)) then
       return query select v_ord, 'watch_mismatch'::text, v_current, null::bigint, null::bigint, null::timestamptz, null::text,
                           v_watched;
       continue;

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineExceeded, InvalidArgument } from '../../src/errors.js';
 import { DuplicateEventId, WrongExpectedVersion } from '../../src/events/errors.js';
 import type { AppendResult, ExpectedVersion, ProposedEvent, RecordedEvent } from '../../src/events/types.js';
-import { START } from '../../src/events/types.js';
+import { logPosition, START } from '../../src/events/types.js';
 import { startTestApp } from '../support/app.js';
 import { holdLogCounter } from '../support/events.js';
 import type { TestApp } from '../support/app.js';
@@ -346,6 +346,17 @@ describe('Group commit', () => {
         t.app.eventStore.appendToStream(`${prefix}d`, { kind: 'any' }, [{ type: 't', data: { scope: 'w' }, metadata: {} }]),
       ]);
       assert.notEqual(refused, 'changed', 'the event after it in the batch is not before it in the log');
+      // The scan's bound is the log's end before the batch, for every append of the group: at
+      // exactly that bound, behind other appends of its batch (the loop), the whole group is written.
+      const last = logPosition(await t.app.eventStore.logEnd()) - 1n;
+      const exact = Number(last + 2n - logPosition(since.lastPosition)); // the blocker and the held append come first
+      const whole = group();
+      const [, atBound] = await inOneBatch<unknown>(() => [
+        t.app.eventStore.appendToStream(`${prefix}e`, { kind: 'any' }, [{ type: 't', data: { scope: 'v' }, metadata: {} }]),
+        writer.appendEachIfUnchanged(whole, unchanged('x', exact)),
+      ]);
+      assert.notEqual(atBound, 'changed');
+      assert.deepEqual(await Promise.all(whole.map((a) => exists(a.streamId))), [true, true]);
     });
   });
 
