@@ -29,6 +29,7 @@ import { databaseUrl } from '../databases.js';
 import { closedLoop, percentiles } from '../memory/loop.js';
 import type { LoopResult } from '../memory/loop.js';
 import { memoryClient } from '../memory/grpc.js';
+import type { MemoryClient } from '../memory/grpc.js';
 import { WORDS } from '../memory/words.js';
 import { markdownTable, ms, int, writeSection } from '../tables.js';
 
@@ -245,47 +246,73 @@ async function getMemory(cached: App, plain: App, db: pg.Client): Promise<string
     `select id::text from memories where deleted_at is null and user_id is not null limit 5000`,
   );
   const ids = rows.map((r) => r.id);
+  // The lists the lag part filled: 7 agents, 50 people, every pair (tick % 7, tick % 50).
+  const { rows: pairs } = await db.query<{ agent_id: string; user_id: string }>(
+    `select distinct agent_id, user_id from memories where deleted_at is null and user_id is not null`,
+  );
+  const agents = [...new Set(pairs.map((p) => p.agent_id))];
+  const pick = <T>(list: T[]) => list[Math.floor(Math.random() * list.length)]!;
+  const reads: { read: string; op: (client: MemoryClient) => Promise<unknown> }[] = [
+    { read: 'GetMemory', op: (client) => client.get('bench-reader', pick(ids)) },
+    {
+      read: 'ListMemories, a person with an agent, 10',
+      op: (client) => {
+        const pair = pick(pairs);
+        return client.list('bench-reader', { agentId: pair.agent_id, userId: pair.user_id, pageSize: 10 });
+      },
+    },
+    { read: 'ListMemories, an agent, 10', op: (client) => client.list('bench-reader', { agentId: pick(agents), pageSize: 10 }) },
+  ];
   const rowsOut: string[][] = [];
   const load0 = loadAverage();
   for (const round of [1, 2]) {
-    for (const [name, app] of [
-      ['Redis (verified)', cached],
-      ['PostgreSQL', plain],
-    ] as const) {
-      const clients = Array.from({ length: 8 }, () => memoryClient(`http://127.0.0.1:${app.grpcPort}`));
-      const meter = cpuMeter({ postgresIsLocal: true });
-      const before = cached.redisProjection!.cache.stats();
-      const pids = await backendPids(db);
-      let result: LoopResult;
-      try {
-        result = await closedLoop({
-          clients: 8,
-          warmupMs: 1_000,
-          measureMs: GET_SECONDS * 1000,
-          op: async (client) => void (await clients[client]!.get('bench-reader', ids[Math.floor(Math.random() * ids.length)]!)),
-          window: meter,
-        });
-      } finally {
-        for (const c of clients) c.close();
+    for (const { read, op } of reads)
+      for (const [name, app] of [
+        ['Redis (verified)', cached],
+        ['PostgreSQL', plain],
+      ] as const) {
+        const clients = Array.from({ length: 8 }, () => memoryClient(`http://127.0.0.1:${app.grpcPort}`));
+        const meter = cpuMeter({ postgresIsLocal: true });
+        const before = cached.redisProjection!.cache.stats();
+        const pids = await backendPids(db);
+        let result: LoopResult;
+        try {
+          result = await closedLoop({
+            clients: 8,
+            warmupMs: 1_000,
+            measureMs: GET_SECONDS * 1000,
+            op: async (client) => void (await op(clients[client]!)),
+            window: meter,
+          });
+        } finally {
+          for (const c of clients) c.close();
+        }
+        const after = cached.redisProjection!.cache.stats();
+        const cpu = result.cpu ? meter.restrict(result.cpu, new Set([...pids, ...(await backendPids(db))])) : null;
+        const pgPerRead = cpu?.postgres != null ? (cpu.postgres * 1000) / result.count : Number.NaN;
+        const counts = (a: number, b: number, c: number) => `${int(a)} / ${int(b)} / ${int(c)}`;
+        const served =
+          app !== cached
+            ? '–'
+            : read === 'GetMemory'
+              ? counts(after.served - before.served, after.unverified - before.unverified, after.misses - before.misses)
+              : counts(
+                  after.listsServed - before.listsServed,
+                  after.listsUnverified - before.listsUnverified,
+                  after.listMisses - before.listMisses,
+                );
+        rowsOut.push([
+          String(round),
+          read,
+          name,
+          int(result.perSecond),
+          ms(result.latency.p50),
+          ms(result.latency.p99),
+          int(pgPerRead),
+          served,
+          ((cpu?.other ?? Number.NaN) / 1000 / GET_SECONDS).toFixed(2),
+        ]);
       }
-      const after = cached.redisProjection!.cache.stats();
-      const cpu = result.cpu ? meter.restrict(result.cpu, new Set([...pids, ...(await backendPids(db))])) : null;
-      const pgPerRead = cpu?.postgres != null ? (cpu.postgres * 1000) / result.count : Number.NaN;
-      const served =
-        app === cached
-          ? `${int(after.served - before.served)} / ${int(after.unverified - before.unverified)} / ${int(after.misses - before.misses)}`
-          : '–';
-      rowsOut.push([
-        String(round),
-        name,
-        int(result.perSecond),
-        ms(result.latency.p50),
-        ms(result.latency.p99),
-        int(pgPerRead),
-        served,
-        ((cpu?.other ?? Number.NaN) / 1000 / GET_SECONDS).toFixed(2),
-      ]);
-    }
   }
   // The commit's own floor: the smallest durable write, one row per autocommitted INSERT, 8 clients.
   await db.query('create table if not exists commit_floor (n int)');
@@ -298,18 +325,21 @@ async function getMemory(cached: App, plain: App, db: pg.Client): Promise<string
   });
   await pool.end();
   return [
-    '### GetMemory from Redis against PostgreSQL, 8 clients',
+    '### GetMemory and the recent lists from Redis against PostgreSQL, 8 clients',
     '',
     `${ids.length.toLocaleString('en-US')} memories (those stored above), a random one per call, grpc-js clients on GRPC_PORT, ${GET_SECONDS} s per turn after 1 s`,
-    'of warm-up, two rounds. Both answers are audited the same way: the memory_retrieved event is committed (group commit) before the',
-    "answer. From Redis, that event is appended on the condition that the memory is still at the cached version at the event's",
-    'place in the log (served / unverified / not cached: calls answered from Redis, read from PostgreSQL because the memory had',
-    "changed, and not in Redis). *PG µs/read*: CPU of the bench database's backends per call (the cached app's Redis consumer included).",
+    `of warm-up, two rounds; ListMemories of a random person with a random agent (${pairs.length} pairs, about ${int(ids.length / Math.max(1, pairs.length))} memories each),`,
+    'or of a random agent (its list in Redis trimmed to the newest 100: the first page is in it), first page of 10. Every answer is',
+    'audited the same way: the memory_retrieved events are committed (group commit) before the answer. From Redis, they are',
+    "appended on a condition: GetMemory's, that the memory is still at the cached version at the record's place in the log; a list's,",
+    "that no memory of the list's scope changed after the position Redis had applied (served / unverified / not cached: answered",
+    'from Redis, read from PostgreSQL because something had changed, and not in Redis or not decidable from it). *PG µs/read*: CPU',
+    "of the bench database's backends per call (the cached app's consumers included).",
     `The commit's own floor here: an autocommitted one-row INSERT at 8 clients takes p50 ${ms(floor.latency.p50)} ms, p99 ${ms(floor.latency.p99)} ms`,
     `(${int(floor.perSecond)}/s). Load average before: ${load0}; after: ${loadAverage()}.`,
     '',
     markdownTable(
-      ['round', 'served by', 'calls/s', 'p50 ms', 'p99 ms', 'PG µs/read', 'served / unverified / not cached', 'other load (cores)'],
+      ['round', 'read', 'served by', 'calls/s', 'p50 ms', 'p99 ms', 'PG µs/read', 'served / unverified / not cached', 'other load (cores)'],
       rowsOut,
     ),
     '',

@@ -22,6 +22,12 @@
 -- append can come between the check and the commit. A read answered from a cache records its
 -- audit event this way, watching the memory it returns: recorded means the cached state is
 -- the memory's state at the record; refused, the cache was behind and nothing was written.
+-- Or a condition on a part of the log, {..., unchanged: {after, stream_prefix, data, max_scan}}:
+-- written only if no event after position `after` is on a stream starting with stream_prefix
+-- with data containing `data` (jsonb @>), and at most max_scan events follow `after` (a bound
+-- on the check's cost; past it the condition does not hold). A list answered from a cache
+-- records its read this way, `after` being the position the cache had applied: recorded means
+-- nothing the list depends on changed between what the cache holds and the record.
 
 -- p_inner, p_outer: the pads of the log's hash-chain key (sql/functions/event_chain.sql), from the
 -- service; for this transaction only. Without them the events get no hash.
@@ -33,6 +39,19 @@ do $drop$ begin
     drop function append_batch(jsonb, bytea, bytea);
   end if;
 end $drop$;
+-- Whether no event after p_cond.after, up to p_last (the log's end as the caller holds it), is
+-- on a stream starting with p_cond.stream_prefix with data containing p_cond.data; false too
+-- when more than p_cond.max_scan events follow p_cond.after up to p_batch (the log's end
+-- before the batch: the same bound for every append of a batch, so a group of appends with one
+-- condition is written whole or not at all). A range of the primary key.
+drop function if exists unchanged_since(jsonb, bigint);
+create or replace function unchanged_since(p_cond jsonb, p_last bigint, p_batch bigint) returns boolean language sql stable as $$
+  select p_batch - (p_cond->>'after')::bigint <= (p_cond->>'max_scan')::bigint
+     and not exists (select 1 from events ev
+                      where ev.position > (p_cond->>'after')::bigint and ev.position <= p_last
+                        and starts_with(ev.stream_id, p_cond->>'stream_prefix') and ev.data @> (p_cond->'data'))
+$$;
+
 create or replace function append_batch(p_appends jsonb, p_inner bytea default null, p_outer bytea default null)
 returns table (
   ord             int,
@@ -60,6 +79,7 @@ declare
   v_same     int;
   v_watch    jsonb;
   v_watched  bigint;
+  v_batch    bigint;
 begin
   if p_inner is not null then
     perform set_config('auren.chain_inner', encode(p_inner, 'hex'), true), set_config('auren.chain_outer', encode(p_outer, 'hex'), true);
@@ -68,6 +88,7 @@ begin
   -- log_head in 001_event_store.sql), so positions follow commit order and the checks below
   -- see every earlier append.
   update log_head set last = last where id returning last into v_last;
+  v_batch := v_last;
 
   -- The common batch, in a few set-wise statements: every append to its own stream, every
   -- event id new, no condition on a stream the batch writes. Its appends cannot affect each
@@ -79,13 +100,15 @@ begin
   if cardinality(v_streams) = (select count(distinct st) from unnest(v_streams) as u(st))
      and cardinality(v_ids_all) = (select count(distinct i) from unnest(v_ids_all) as u(i))
      and not exists (select 1 from events ev where ev.event_id = any(v_ids_all))
-     and not exists (select 1 from jsonb_array_elements(p_appends) as a(e) where a.e->'watch'->>'stream_id' = any(v_streams)) then
+     and not exists (select 1 from jsonb_array_elements(p_appends) as a(e) where a.e->'watch'->>'stream_id' = any(v_streams))
+     and not exists (select 1 from jsonb_array_elements(p_appends) as a(e), unnest(v_streams) as u(st)
+                      where starts_with(u.st, a.e->'unchanged'->>'stream_prefix')) then
     return query
       with a as (
         select o::int as ord, e->>'stream_id' as stream_id, e->>'expected' as expected,
                (e->>'expected_version')::bigint as expected_version, e->'events' as events,
                jsonb_array_length(e->'events') as n, e->'watch'->>'stream_id' as watch,
-               (e->'watch'->>'version')::bigint as watch_version
+               (e->'watch'->>'version')::bigint as watch_version, e->'unchanged' as unchanged
           from jsonb_array_elements(p_appends) with ordinality as t(e, o)
       ), current_versions as (
         -- By the array, not by a join to `a`: the planner takes a jsonb set for 100 rows and
@@ -96,14 +119,19 @@ begin
         -- Streams the batch does not write: their versions hold for the whole batch.
         select a.ord, coalesce((select s.version from streams s where s.stream_id = a.watch), 0) as version
           from a where a.watch is not null
+      ), unchanged as (
+        -- Parts of the log the batch does not write: what holds for the first append holds for all.
+        select a.ord, unchanged_since(a.unchanged, v_last, v_last) as holds from a where a.unchanged is not null
       ), versioned as (
-        select a.*, coalesce(c.version, 0) as cur_version, w.version as watched_version,
+        select a.*, coalesce(c.version, 0) as cur_version, w.version as watched_version, coalesce(u.holds, true) as unchanged_holds,
                not ((a.expected = 'no_stream' and coalesce(c.version, 0) <> 0)
                     or (a.expected = 'stream_exists' and coalesce(c.version, 0) = 0)
                     or (a.expected = 'exact' and coalesce(c.version, 0) <> a.expected_version)) as version_ok
           from a left join current_versions c on c.stream_id = a.stream_id left join watched w on w.ord = a.ord
+               left join unchanged u on u.ord = a.ord
       ), checked as (
-        select v.*, v.version_ok and (v.watch is null or v.watched_version = v.watch_version) as ok from versioned v
+        select v.*, v.version_ok and (v.watch is null or v.watched_version = v.watch_version) and v.unchanged_holds as ok
+          from versioned v
       ), placed as (
         -- Positions in the order of the batch, counting only the appends that go in.
         select checked.*, v_last + coalesce(sum(checked.n) filter (where checked.ok)
@@ -189,7 +217,8 @@ begin
       continue;
     end if;
 
-    if v_watch is not null and v_watched <> (v_watch->>'version')::bigint then
+    if (v_watch is not null and v_watched <> (v_watch->>'version')::bigint)
+       or (v_append ? 'unchanged' and not unchanged_since(v_append->'unchanged', v_last, v_batch)) then
       return query select v_ord, 'watch_mismatch'::text, v_current, null::bigint, null::bigint, null::timestamptz, null::text,
                           v_watched;
       continue;

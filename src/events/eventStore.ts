@@ -95,6 +95,26 @@ export interface StreamWriter {
     watch: { streamId: string; version: bigint },
     signal?: AbortSignal,
   ): Promise<AppendResult | 'changed'>;
+  /**
+   * Appends to several claimed streams in one commit (like appendEach) only if, at the appends'
+   * place in the log, no event after `since.after` is on a stream starting with
+   * `since.streamPrefix` with data containing `since.data`, and at most `since.maxScan` events
+   * follow it. Resolves to the results, or to 'changed' (nothing written).
+   */
+  appendEachIfUnchanged(
+    appends: { streamId: string; events: ProposedEvent[] }[],
+    since: UnchangedSince,
+    signal?: AbortSignal,
+  ): Promise<AppendResult[] | 'changed'>;
+}
+
+/** A part of the log that must not have changed since a position (StreamWriter.appendEachIfUnchanged). */
+export interface UnchangedSince {
+  after: Position;
+  streamPrefix: string;
+  data: JsonObject;
+  /** Most events that may follow `after`: a bound on the check's cost. */
+  maxScan: number;
 }
 
 /** One append to a stream: its expected version and events. */
@@ -270,6 +290,30 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
           };
           const [outcome] = await commits.submit({ appends: [batched], signal });
           return outcome!.outcome === 'watch_mismatch' ? 'changed' : resultOf(batched, { kind: 'any' }, outcome!);
+        },
+        async appendEachIfUnchanged(appends, since, signal) {
+          const unchanged = {
+            after: logPosition(since.after).toString(),
+            stream_prefix: since.streamPrefix,
+            data: since.data,
+            max_scan: since.maxScan,
+          };
+          const batched: BatchAppend[] = appends.map(({ streamId, events }) => {
+            own(streamId);
+            const append = batchAppend(
+              streamId,
+              { kind: 'any' },
+              events.map((event) => ({ ...event, eventId: undefined })),
+            );
+            return { ...append, unchanged };
+          });
+          // Every append carries the same condition and they are sent together, one after
+          // another, writing nothing it watches: the condition holds for all of them or for none.
+          const outcomes = await commits.submit({ appends: batched, signal });
+          const changed = outcomes.filter((o) => o.outcome === 'watch_mismatch').length;
+          if (changed === outcomes.length) return 'changed';
+          if (changed > 0) throw new Error('a condition held for some appends of one group and not for others');
+          return batched.map((b, i) => resultOf(b, { kind: 'any' }, outcomes[i]!));
         },
       };
     },

@@ -71,6 +71,8 @@ export interface BatchAppend {
   events: CheckedEvent[];
   /** Written only if this stream is at this version at the append's place in the log (sql/functions/append_batch.sql). */
   watch?: { stream_id: string; version: string };
+  /** Written only if no event after `after` on a stream starting with `stream_prefix` has data containing `data` (sql/functions/append_batch.sql). */
+  unchanged?: { after: string; stream_prefix: string; data: JsonObject; max_scan: number };
 }
 
 /**

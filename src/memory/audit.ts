@@ -66,6 +66,55 @@ export async function recordRetrieval(
   retrieval: Retrieval,
   signal?: AbortSignal,
 ): Promise<Position | undefined> {
+  const appends = retrievalAppends(caller, memories, retrieval);
+  if (appends.length === 0) return undefined;
+  const results = await writer.appendEach(appends, signal);
+  return results.map((result) => result.lastPosition).reduce((a, b) => (comparePositions(a, b) >= 0 ? a : b));
+}
+
+/** The memories whose changes a cached list depends on: those of its scope, changed after a position. */
+export interface CachedScope {
+  /** The position the cache had applied when it was read. */
+  position: Position;
+  /** The identity its memories share (their events' data): agent_id, user_id, type. */
+  scope: JsonObject;
+}
+
+/** Most events a cached answer may be behind the log and still be checked (the check reads them). */
+export const CACHE_MAX_SCAN = 1_000;
+
+/**
+ * Records a read of memories answered from a cached list, exactly as recordRetrieval records it,
+ * on the condition that no memory of the list's scope changed after the position the cache was
+ * at: true when recorded (then the cached list is the scope's state at the record, so it is the
+ * answer), false when something changed, or the cache was too far behind, and nothing was
+ * recorded (the caller reads PostgreSQL and records that read instead). `memories` must hold
+ * at least one person's memory: a read about nobody records nothing and proves nothing.
+ */
+export async function recordCachedListRetrieval(
+  writer: StreamWriter,
+  caller: Caller,
+  memories: readonly Memory[],
+  retrieval: Retrieval,
+  cached: CachedScope,
+  signal?: AbortSignal,
+): Promise<boolean> {
+  const appends = retrievalAppends(caller, memories, retrieval);
+  if (appends.length === 0) throw new Error('a cached read about nobody cannot be verified by its record');
+  const recorded = await writer.appendEachIfUnchanged(
+    appends,
+    { after: cached.position, streamPrefix: memoryStream(''), data: cached.scope, maxScan: CACHE_MAX_SCAN },
+    signal,
+  );
+  return recorded !== 'changed';
+}
+
+// One memory_retrieved event per person whose memories were read, on their access stream.
+function retrievalAppends(
+  caller: Caller,
+  memories: readonly Memory[],
+  retrieval: Retrieval,
+): { streamId: string; events: ProposedEvent[] }[] {
   const byPerson = new Map<string, string[]>();
   const others = new Set(memories.filter((m) => caller.agentId !== null && m.agentId !== caller.agentId).map((m) => m.id));
   for (const memory of memories) {
@@ -74,23 +123,18 @@ export async function recordRetrieval(
     ids.push(memory.id);
     byPerson.set(memory.userId, ids);
   }
-  if (byPerson.size === 0) return undefined;
-  const results = await writer.appendEach(
-    [...byPerson].map(([userId, memoryIds]) => ({
-      streamId: accessStream(userId),
-      events: [
-        retrievedEvent(
-          caller,
-          userId,
-          memoryIds,
-          memoryIds.some((id) => others.has(id)),
-          retrieval,
-        ),
-      ],
-    })),
-    signal,
-  );
-  return results.map((result) => result.lastPosition).reduce((a, b) => (comparePositions(a, b) >= 0 ? a : b));
+  return [...byPerson].map(([userId, memoryIds]) => ({
+    streamId: accessStream(userId),
+    events: [
+      retrievedEvent(
+        caller,
+        userId,
+        memoryIds,
+        memoryIds.some((id) => others.has(id)),
+        retrieval,
+      ),
+    ],
+  }));
 }
 
 /**

@@ -5,13 +5,16 @@ import type { StreamWriter } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
 import { checkPageSize } from '../paging.js';
 import type { PageTokens } from '../paging.js';
-import { recordCachedRetrieval, recordRetrieval } from './audit.js';
+import { recordCachedListRetrieval, recordCachedRetrieval, recordRetrieval } from './audit.js';
 import type { Retrieval } from './audit.js';
 import { MemoryNotFound, SearchModeUnavailable } from './errors.js';
 import { checkRead, readableFilter } from './access.js';
 import { MEMORY_TYPES } from './model.js';
 import type { Caller, Memory, MemoryLimits, MemoryType } from './model.js';
 import { decodeKeysetToken, encodeKeysetToken } from './pageToken.js';
+import type { Keyset } from './pageToken.js';
+import { pageFromCache } from './listCache.js';
+import type { CachedList, CachedPage } from './listCache.js';
 import { wasCut } from '../db/pages.js';
 import { byIdsQuery, getQuery, listQuery, searchQuery, statsQuery, toMemory } from './queries.js';
 import type { MemoryFilter, readRow } from './queries.js';
@@ -106,15 +109,24 @@ export interface MemoryReads {
 }
 
 /**
- * A read model in front of PostgreSQL for GetMemory (the Redis projection). It may lag: a read
- * is answered from it only when the cached memory's version is the memory's version at the
- * read's own audit event, which the audit's commit reports (it watches the memory's stream).
+ * A read model in front of PostgreSQL for GetMemory and the recent lists (the Redis projection).
+ * It may lag: a read is answered from it only when its own audit event proves it current as
+ * the event commits. GetMemory: the cached memory's version is the memory's version there (the
+ * append watches the memory's stream). A list: no memory of its scope changed after the
+ * position the cache was at (the append checks the log in between).
  */
 export interface MemoryCache {
   /** The cached memory, or undefined (not cached, or the cache does not answer). */
   lookup(id: string): Promise<Memory | undefined>;
   /** How a cached answer ended: served (current at its audit event), or read from PostgreSQL instead. */
   verified(current: boolean): void;
+  /**
+   * Up to `count` memories of the list that `filter` names, after the keyset, newest first;
+   * undefined when the cache keeps no complete list for that filter or does not answer.
+   */
+  list(filter: MemoryFilter, after: Keyset | null, count: number): Promise<CachedList | undefined>;
+  /** How a list read from the cache ended: served, or read from PostgreSQL instead. */
+  listVerified(current: boolean): void;
 }
 
 /** What the reads need: the pool, the event store the access log is appended to, its limits. */
@@ -138,6 +150,10 @@ const HYBRID_DEPTH = 3;
 const HYBRID_MIN_DEPTH = 30;
 // The semantic index is asked for more than the page: some of its matches may have changed since.
 const SEMANTIC_OVERFETCH = 2;
+
+// A cached list is read for this many memories more than a page needs: some may be filtered
+// out (confidence, expiry) and the page still be answered from the cache.
+const CACHED_LIST_SLACK = 8;
 
 // A cached memory whose expiry is this close to the clock is read from PostgreSQL, whose clock
 // decides expiry: the two clocks may disagree by a little.
@@ -194,6 +210,18 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic, token
       const pageSize = checkPageSize('page_size', request.pageSize, LIST_PAGE);
       const key = queryKey(filter);
       const after = request.pageToken ? decodeKeysetToken(tokens, 'page_token', request.pageToken, key) : null;
+      const retrieval: Retrieval = {
+        operation: 'list_memories',
+        query: { ...describeFilter(filter), page_size: pageSize, page_token: request.pageToken || null },
+      };
+      const cached = await cachedPage(filter, after, pageSize, key);
+      if (cache && cached) {
+        // The same record as a read from PostgreSQL, committed before the answer, on the
+        // condition that nothing the list holds changed after what the cache had applied.
+        const current = await recordCachedListRetrieval(writer, caller, cached.page.memories, retrieval, cached.list, signal);
+        cache.listVerified(current);
+        if (current) return cached.page;
+      }
       return auditedRead(
         caller,
         async () => {
@@ -208,7 +236,7 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic, token
           const memories = page.map(fromRow);
           return { result: { memories, nextPageToken }, memories };
         },
-        { operation: 'list_memories', query: { ...describeFilter(filter), page_size: pageSize, page_token: request.pageToken || null } },
+        retrieval,
         signal,
       );
     },
@@ -260,6 +288,21 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic, token
       return { countByType, total, averageConfidence: total === 0 ? 0 : confidenceSum / total, lastCreatedAt };
     },
   };
+
+  // The page from the cache's list, when it keeps the filter's list and can tell the page for
+  // sure; it names at least one person (a read about nobody records nothing, so proves nothing).
+  async function cachedPage(
+    filter: MemoryFilter,
+    after: Keyset | null,
+    pageSize: number,
+    key: string,
+  ): Promise<{ page: CachedPage; list: CachedList } | undefined> {
+    if (!cache || filter.includeExpired) return undefined;
+    const list = await cache.list(filter, after, pageSize + 1 + CACHED_LIST_SLACK);
+    const page = list && pageFromCache(list, filter, pageSize, limits.responseMaxBytes, tokens, key);
+    if (!list || !page || !page.memories.some((m) => m.userId !== null)) return undefined;
+    return { page, list };
+  }
 
   async function fullText(filter: MemoryFilter, text: string, limit: number): Promise<ScoredMemory[]> {
     const rows = await pool.any(searchQuery(filter, text, limit, limits.responseMaxBytes));

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DeadlineExceeded, InvalidArgument } from '../../src/errors.js';
 import { DuplicateEventId, WrongExpectedVersion } from '../../src/events/errors.js';
 import type { AppendResult, ExpectedVersion, ProposedEvent, RecordedEvent } from '../../src/events/types.js';
-import { START } from '../../src/events/types.js';
+import { logPosition, START } from '../../src/events/types.js';
 import { startTestApp } from '../support/app.js';
 import { holdLogCounter } from '../support/events.js';
 import type { TestApp } from '../support/app.js';
@@ -312,6 +312,51 @@ describe('Group commit', () => {
         ['appended', 'changed', 'appended'],
       );
       assert.deepEqual(await Promise.all(setWise.map(exists)), [true, false, true]);
+    });
+
+    it('with a condition on the log since a position: written together only when no matching event came after it', async () => {
+      const prefix = `watched-${randomUUID()}-`;
+      const since = await t.app.eventStore.appendToStream(`${prefix}a`, { kind: 'any' }, [
+        { type: 't', data: { scope: 'x', n: 1 }, metadata: {} },
+      ]);
+      const unchanged = (scope: string, maxScan = 100) => ({ after: since.lastPosition, streamPrefix: prefix, data: { scope }, maxScan });
+      const group = () => [`watch-${randomUUID()}`, `watch-${randomUUID()}`].map((streamId) => ({ streamId, events: one() }));
+      await t.app.eventStore.appendToStream(`${prefix}b`, { kind: 'any' }, [{ type: 't', data: { scope: 'y' }, metadata: {} }]);
+      await t.app.eventStore.appendToStream(`other-${randomUUID()}`, { kind: 'any' }, [{ type: 't', data: { scope: 'x' }, metadata: {} }]);
+      // Only scope y changed after `since`, and only on the watched prefix.
+      const x = group();
+      assert.notEqual(await writer.appendEachIfUnchanged(x, unchanged('x')), 'changed');
+      assert.deepEqual(await Promise.all(x.map((a) => exists(a.streamId))), [true, true]);
+      const y = group();
+      assert.equal(await writer.appendEachIfUnchanged(y, unchanged('y')), 'changed');
+      assert.deepEqual(await Promise.all(y.map((a) => exists(a.streamId))), [false, false], 'nothing of the group written');
+      // More events after the position than the check may read: it does not hold.
+      assert.equal(await writer.appendEachIfUnchanged(group(), unchanged('x', 1)), 'changed');
+      // In a shared batch, a matching event appended before the group counts (the loop); one after it does not.
+      const [before, stale, after] = await inOneBatch<unknown>(() => [
+        t.app.eventStore.appendToStream(`${prefix}c`, { kind: 'any' }, [{ type: 't', data: { scope: 'z' }, metadata: {} }]),
+        writer.appendEachIfUnchanged(group(), unchanged('z')),
+        writer.appendEachIfUnchanged(group(), unchanged('x')),
+      ]);
+      assert.equal((before as AppendResult).nextExpectedVersion, 1n);
+      assert.equal(stale, 'changed');
+      assert.notEqual(after, 'changed');
+      const [refused] = await inOneBatch<unknown>(() => [
+        writer.appendEachIfUnchanged(group(), unchanged('w')),
+        t.app.eventStore.appendToStream(`${prefix}d`, { kind: 'any' }, [{ type: 't', data: { scope: 'w' }, metadata: {} }]),
+      ]);
+      assert.notEqual(refused, 'changed', 'the event after it in the batch is not before it in the log');
+      // The scan's bound is the log's end before the batch, for every append of the group: at
+      // exactly that bound, behind other appends of its batch (the loop), the whole group is written.
+      const last = logPosition(await t.app.eventStore.logEnd()) - 1n;
+      const exact = Number(last + 2n - logPosition(since.lastPosition)); // the blocker and the held append come first
+      const whole = group();
+      const [, atBound] = await inOneBatch<unknown>(() => [
+        t.app.eventStore.appendToStream(`${prefix}e`, { kind: 'any' }, [{ type: 't', data: { scope: 'v' }, metadata: {} }]),
+        writer.appendEachIfUnchanged(whole, unchanged('x', exact)),
+      ]);
+      assert.notEqual(atBound, 'changed');
+      assert.deepEqual(await Promise.all(whole.map((a) => exists(a.streamId))), [true, true]);
     });
   });
 

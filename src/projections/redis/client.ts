@@ -1,10 +1,11 @@
 import { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
-import { APPLY_EVENT } from './scripts.js';
+import { APPLY_EVENT, READ_LIST } from './scripts.js';
 
 /** An ioredis client with the projection's scripts as commands. */
 export type ProjectionRedis = Redis & {
   applyMemoryEvent(...args: (string | number)[]): Promise<number>;
+  readList(list: string, applied: string, afterScore: string, afterId: string, count: number, memoryPrefix: string): Promise<unknown[]>;
 };
 
 /** How a connection to Redis behaves. */
@@ -31,7 +32,8 @@ export function openRedis({ url, log, role, commandTimeoutMs }: RedisConnectionO
     retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2_000),
     lazyConnect: false,
   });
-  redis.defineCommand('applyMemoryEvent', { numberOfKeys: 6, lua: APPLY_EVENT });
+  redis.defineCommand('applyMemoryEvent', { numberOfKeys: 7, lua: APPLY_EVENT });
+  redis.defineCommand('readList', { numberOfKeys: 2, lua: READ_LIST });
   let down = false;
   redis.on('error', (error: unknown) => {
     if (!down) log.warn({ err: error, redis: role }, 'Redis connection failed; reconnecting in the background');

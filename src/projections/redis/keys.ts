@@ -12,6 +12,10 @@ export interface RedisKeys {
   agentDecisions(agentId: string): string;
   /** String "commit/prepare": the position of the last event the projection applied. */
   applied: string;
+  /** Hash: every list made since the projection replayed the log from its start, and '^origin' (scripts.ts). */
+  lists: string;
+  /** What every memory's key starts with. */
+  memoryPrefix: string;
   /** Matches every key of the projection (for a rebuild). */
   pattern: string;
 }
@@ -28,6 +32,8 @@ export function redisKeys(prefix: string): RedisKeys {
     personConversations: (userId) => `${prefix}user:${part(userId)}:conversations`,
     agentDecisions: (agentId) => `${prefix}agent:${part(agentId)}:decisions`,
     applied: `${prefix}projection:applied`,
+    lists: `${prefix}projection:lists`,
+    memoryPrefix: `${prefix}memory:`,
     pattern: `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`,
   };
 }

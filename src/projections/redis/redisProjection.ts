@@ -2,10 +2,12 @@ import { PROJECTIONS } from '../admin.js';
 import type { ConsumerDefinition } from '../../consumers/consumer.js';
 import { logPosition } from '../../events/types.js';
 import type { JsonObject, Position, RecordedEvent } from '../../events/types.js';
+import type { DatabasePool } from '../../db/pool.js';
 import type { Logger } from '../../log.js';
 import { MEMORY_EVENTS } from '../../memory/model.js';
 import type { ProjectionRedis } from './client.js';
 import type { RedisKeys } from './keys.js';
+import { createdAtUsQuery, memoryEventsBetweenQuery } from './queries.js';
 
 /** Name of the Redis projection's consumer (its checkpoint and lock). */
 export const REDIS_PROJECTION = PROJECTIONS.redis;
@@ -35,6 +37,8 @@ export interface RedisProjectionOptions {
   limits: RedisProjectionLimits;
   /** Moves the projection's checkpoint back to the log's start: it replays everything. */
   replayFromStart(): Promise<void>;
+  /** Reads the memories' creation times to the microsecond (the lists' order and page keysets). */
+  pool: DatabasePool;
   log: Logger;
 }
 
@@ -54,28 +58,74 @@ const KINDS: Record<string, string> = {
  * atomic script (APPLY_EVENT) that keeps the memory's hash and the lists it is on. Replaying
  * the log, or any part of it again, leaves the same state.
  */
-export function redisProjection({ redis, keys, limits, replayFromStart, log }: RedisProjectionOptions): ConsumerDefinition {
+export function redisProjection({ redis, keys, limits, replayFromStart, pool, log }: RedisProjectionOptions): ConsumerDefinition {
   let positionWrittenAt = 0;
   // Whether Redis is known to still hold what was applied: checked again after every reconnection.
   let intact = false;
+  // A replay from the start was asked for: nothing is applied until the log's first event comes round.
+  let awaitingStart = false;
   redis.on('ready', () => (intact = false));
-  // A Redis that restarted without its data (no persistence, or another server) has lost the
-  // projection, though the checkpoint says applied: replay the log into it. The consumer
-  // notices the checkpoint moved at its next save and starts over.
+  // A Redis that restarted without its data (no persistence, or another server), or with older
+  // data (a snapshot), has lost some of what the checkpoint says was applied: replay the log
+  // into it. The consumer notices the checkpoint moved at its next save and starts over.
   async function checkIntact(first: RecordedEvent): Promise<void> {
     if (intact) return;
-    if ((await redis.exists(keys.applied)) === 0 && logPosition(first.position) > 1n) {
-      log.warn('Redis holds none of the projection (restarted without its data?): replaying the log from the start');
+    const handled = logPosition(first.position) - 1n;
+    const applied = parsePosition(await redis.get(keys.applied));
+    // Behind what was handled is fine if only events that change nothing here lie between.
+    const lost =
+      handled > 0n &&
+      (applied === undefined ||
+        (logPosition(applied) < handled && (await pool.one(memoryEventsBetweenQuery(logPosition(applied), handled))).found));
+    if (lost) {
+      log.warn(
+        { applied: applied && formatPosition(applied) },
+        'Redis lost part of the projection (restarted without its data?): replaying the log from the start',
+      );
       await replayFromStart();
+      awaitingStart = true;
     }
     intact = true;
   }
+  // The log's first event: every list is made again from here, each complete from its first memory.
+  async function startOver(): Promise<void> {
+    const made = await redis.hkeys(keys.lists);
+    for (let i = 0; i < made.length; i += 1000) {
+      const chunk = made.slice(i, i + 1000).filter((key) => key !== '^origin');
+      if (chunk.length > 0) await redis.unlink(...chunk);
+    }
+    await redis.del(keys.lists);
+    await redis.hset(keys.lists, '^origin', '1');
+    awaitingStart = false;
+  }
+  // What of `events` to apply: from the log's first event on while a replay is awaited.
+  async function toApply(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+    await checkIntact(events[0]!);
+    const start = events.findIndex((event) => logPosition(event.position) === 1n);
+    const applying = awaitingStart ? (start < 0 ? [] : events.slice(start)) : events;
+    if (start >= 0 && applying.length > 0) await startOver();
+    return applying;
+  }
+  // The creation times, in µs, of the memories the events create.
+  async function createdTimes(events: RecordedEvent[]): Promise<Map<string, bigint>> {
+    const ids = events.filter((event) => kindOf(event) === 'created').map((event) => String(event.data.memory_id));
+    if (ids.length === 0) return new Map();
+    const rows = await pool.any(createdAtUsQuery(ids));
+    return new Map(rows.map((row) => [row.id, row.created_at_us]));
+  }
   const kindOf = (event: RecordedEvent) => (event.streamId.startsWith('memory-') ? KINDS[event.type] : undefined);
+  const scriptArguments = (event: RecordedEvent, kind: string, times: Map<string, bigint>) => {
+    const createdAtUs = kind === 'created' ? times.get(String(event.data.memory_id)) : 0n;
+    // The row is written in the event's own statement: missing, the read is retried.
+    if (createdAtUs === undefined) throw new Error(`memory ${String(event.data.memory_id)} has no row for its memory_created`);
+    return applyArguments(event, kind, createdAtUs, keys, limits);
+  };
 
   return {
     name: REDIS_PROJECTION,
     async handle(event) {
-      await checkIntact(event);
+      const [applying] = await toApply([event]);
+      if (!applying) return;
       const kind = kindOf(event);
       if (kind === undefined) {
         if (Date.now() - positionWrittenAt < POSITION_EVERY_MS) return;
@@ -83,20 +133,22 @@ export function redisProjection({ redis, keys, limits, replayFromStart, log }: R
         positionWrittenAt = Date.now();
         return;
       }
-      await redis.applyMemoryEvent(...applyArguments(event, kind, keys, limits));
+      await redis.applyMemoryEvent(...scriptArguments(event, kind, await createdTimes([event])));
       positionWrittenAt = Date.now();
     },
     // One round trip for the batch: its scripts pipelined in log order, then the batch's last position.
     async handleBatch(events) {
-      await checkIntact(events[0]!);
+      const applying = await toApply(events);
+      if (applying.length === 0) return;
+      const times = await createdTimes(applying);
       const pipeline = redis.pipeline() as ReturnType<typeof redis.pipeline> & {
         applyMemoryEvent(...args: (string | number)[]): unknown;
       };
-      for (const event of events) {
+      for (const event of applying) {
         const kind = kindOf(event);
-        if (kind !== undefined) pipeline.applyMemoryEvent(...applyArguments(event, kind, keys, limits));
+        if (kind !== undefined) pipeline.applyMemoryEvent(...scriptArguments(event, kind, times));
       }
-      pipeline.set(keys.applied, formatPosition(events.at(-1)!.position));
+      pipeline.set(keys.applied, formatPosition(applying.at(-1)!.position));
       const results = (await pipeline.exec()) ?? [];
       const failed = results.find(([error]) => error);
       if (failed) throw failed[0];
@@ -105,7 +157,13 @@ export function redisProjection({ redis, keys, limits, replayFromStart, log }: R
   };
 }
 
-function applyArguments(event: RecordedEvent, kind: string, keys: RedisKeys, limits: RedisProjectionLimits): (string | number)[] {
+function applyArguments(
+  event: RecordedEvent,
+  kind: string,
+  createdAtUs: bigint,
+  keys: RedisKeys,
+  limits: RedisProjectionLimits,
+): (string | number)[] {
   const data = event.data;
   const id = String(data.memory_id);
   const agentId = String(data.agent_id);
@@ -118,11 +176,12 @@ function applyArguments(event: RecordedEvent, kind: string, keys: RedisKeys, lim
     userId === null ? memoryKey : keys.personAgentMemories(userId, agentId),
     userId === null ? memoryKey : keys.personConversations(userId),
     keys.agentDecisions(agentId),
+    keys.lists,
     kind,
     event.version.toString(),
     formatPosition(event.position),
     id,
-    createdAtOf(event),
+    createdAtUs.toString(),
     String(data.type),
     limits.memoryTtlS,
     limits.listTtlS,
@@ -131,12 +190,12 @@ function applyArguments(event: RecordedEvent, kind: string, keys: RedisKeys, lim
     limits.listMax,
     limits.conversationsMax,
     limits.decisionsMax,
-    ...fields(event, kind),
+    ...fields(event, kind, createdAtUs),
   ];
 }
 
 // The hash fields an event sets: all of them for a new memory, what changed for an update.
-function fields(event: RecordedEvent, kind: string): string[] {
+function fields(event: RecordedEvent, kind: string, createdAtUs: bigint): string[] {
   const data = event.data;
   const common = ['version', event.version.toString(), 'position', formatPosition(event.position)];
   common.push('updatedAt', String(event.createdAt), 'lastEventId', event.eventId);
@@ -144,19 +203,13 @@ function fields(event: RecordedEvent, kind: string): string[] {
     const expires = typeof data.expires_at === 'string' ? String(Date.parse(data.expires_at)) : '';
     common.push('id', String(data.memory_id), 'agentId', String(data.agent_id), 'type', String(data.type));
     if (typeof data.user_id === 'string') common.push('userId', data.user_id);
-    common.push('createdAt', String(createdAtOf(event)), 'expiresAt', expires);
+    // In ms as the pool reads timestamptz (truncated): what a read from PostgreSQL answers.
+    common.push('createdAt', (createdAtUs / 1000n).toString(), 'createdAtUs', createdAtUs.toString(), 'expiresAt', expires);
   }
   if (kind === 'created' || data.content !== undefined) common.push('content', JSON.stringify(data.content as JsonObject));
   if (kind === 'created' || data.metadata !== undefined) common.push('metadata', JSON.stringify(data.metadata as JsonObject));
   if (kind === 'created' || data.confidence !== undefined) common.push('confidence', String(data.confidence));
   return common;
-}
-
-// A memory's creation time, as its row has it: an imported memory's memory_created carries the
-// time its file gave (sql/functions/apply_memory_event.sql); any other, its event's.
-function createdAtOf(event: RecordedEvent): number {
-  const given = event.data.created_at;
-  return typeof given === 'string' && Number.isFinite(Date.parse(given)) ? Date.parse(given) : event.createdAt;
 }
 
 /** A position as the projection stores it. */

@@ -42,7 +42,7 @@ export async function startRedisProjection({
   const writer = openRedis({ url: config.url, log: projectionLog, role: 'projection', commandTimeoutMs: APPLY_TIMEOUT_MS });
   const reader = openRedis({ url: config.url, log: projectionLog, role: 'reads', commandTimeoutMs: READ_TIMEOUT_MS });
   const replayFromStart = () => createCheckpoints(pool).reset(REDIS_PROJECTION);
-  const definition = redisProjection({ redis: writer, keys, limits: config, replayFromStart, log: projectionLog });
+  const definition = redisProjection({ redis: writer, keys, limits: config, replayFromStart, pool, log: projectionLog });
   const consumer = startConsumer({ ...definition, retry: { maxMs: retryMaxMs } });
   const cache = createRedisMemoryCache({ redis: reader, keys, log: projectionLog });
   return {
