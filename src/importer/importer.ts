@@ -7,7 +7,7 @@ import { FileRefused, readLegacyFile } from './legacyFile.js';
 import { listLegacyFiles } from './legacyFolder.js';
 import type { LegacyFile, LegacyItem } from './legacyFile.js';
 import { agentFromPath, isObject, readLegacyItem, UNKNOWN_AGENT, userFromPath } from './legacyRules.js';
-import { importedEventId, importedMemoryId } from './memoryIds.js';
+import { importedIds } from './memoryIds.js';
 import { SERVICE_ITSELF } from '../auth/principal.js';
 import { buildReport } from './report.js';
 import type { AgentCounts, FileResult, ImportReport, ItemProblem } from './report.js';
@@ -98,12 +98,19 @@ export async function importLegacyFiles(
     if ('error' in failed) throw failed.error;
   };
 
+  // Ids are looked up before a batch is sent while the last batch written found memories
+  // imported before (a second run, or the part of a resumed one done already); once a batch
+  // found none, the rest are sent whole and the function passes over any there.
+  let lookUpFirst = true;
+
   async function write(batch: Queued[]): Promise<void> {
     const outcomes = await importMemories(
       target.memories!,
       IMPORTER,
       batch.map((q) => q.memory),
+      { lookUpFirst },
     );
+    let before = 0;
     outcomes.forEach((outcome, i) => {
       const { file, memory } = batch[i]!;
       const agent = agents[memory.agentId]!;
@@ -111,10 +118,12 @@ export async function importLegacyFiles(
         file.imported++;
         agent.imported++;
       } else {
+        before++;
         file.already_imported++;
         agent.already_imported++;
       }
     });
+    lookUpFirst = before > 0;
     progress.memoriesDone += batch.length;
     onProgress(progress);
   }
@@ -142,7 +151,7 @@ export async function importLegacyFiles(
   for (const { file, relative, size } of files) {
     const result = newResult(relative);
     results.push(result);
-    await importFile(file, result, options, { limits: target.limits, agents }, add);
+    await importFile({ file, size }, result, options, { limits: target.limits, agents }, add);
     progress.filesDone++;
     progress.bytesDone += size;
     progress.memoriesFound += result.memories;
@@ -156,7 +165,7 @@ export async function importLegacyFiles(
 }
 
 async function importFile(
-  file: string,
+  { file, size }: { file: string; size: number },
   result: FileResult,
   options: ImportOptions,
   shared: { limits: MemoryLimits; agents: AgentCounts },
@@ -164,7 +173,7 @@ async function importFile(
 ): Promise<void> {
   let legacy: LegacyFile;
   try {
-    legacy = await readLegacyFile(file, options.streamAbove);
+    legacy = await readLegacyFile(file, options.streamAbove, size);
   } catch (error) {
     if (!(error instanceof FileRefused)) throw error;
     result.status = 'failed';
@@ -243,12 +252,12 @@ function toMemory(
     return null;
   }
   const item = readLegacyItem(value);
-  const id = importedMemoryId(legacy.sha256, index);
+  const ids = importedIds(legacy.sha256, index);
   try {
     const memory = checkImportedMemory(
       {
-        id,
-        eventId: importedEventId(id),
+        id: ids.memoryId,
+        eventId: ids.eventId,
         agentId: nameOf(item.agentId) ?? defaults.agentId,
         userId: nameOf(item.userId) ?? defaults.userId,
         type: item.type,
