@@ -115,8 +115,37 @@ export async function importMemories(
   memories: readonly ImportedMemory[],
   options: ImportBatchOptions = {},
 ): Promise<ImportOutcome[]> {
+  const callerJson = callerMetadata(caller);
+  return importPrepared(
+    target,
+    memories.map((memory) => prepareImport(memory, callerJson, target.eventMaxBytes)),
+    options,
+  );
+}
+
+/** An imported memory ready for the bulk path: its id and its memory_created event as JSON text (createdEvent). */
+export interface PreparedImport {
+  id: string;
+  event: string;
+}
+
+/**
+ * A checked memory as its memory_created event, checked against the event size limit (throws
+ * InvalidArgument): what importPrepared sends. The importer prepares each memory as it reads it
+ * and holds only this text until its batch commits, not the memory's documents.
+ */
+export function prepareImport(memory: ImportedMemory, callerJson: string, eventMaxBytes: number): PreparedImport {
+  return { id: memory.id, event: createdEvent(memory, callerJson, eventMaxBytes) };
+}
+
+/** importMemories for memories prepared already (prepareImport), with the caller they were prepared for. */
+export async function importPrepared(
+  target: ImportTarget,
+  memories: readonly PreparedImport[],
+  options: ImportBatchOptions = {},
+): Promise<ImportOutcome[]> {
   try {
-    return await importBatch(target, caller, memories, options.lookUpFirst ?? true);
+    return await importBatch(target, memories, options.lookUpFirst ?? true);
   } catch (error) {
     // The database went away: what committed stays, and the importer says to run it again.
     if (isDatabaseUnavailable(error)) throw new DatabaseUnavailable(error);
@@ -125,21 +154,19 @@ export async function importMemories(
 }
 
 async function importBatch(
-  { pool, chain, eventMaxBytes }: ImportTarget,
-  caller: Caller,
-  memories: readonly ImportedMemory[],
+  { pool, chain }: ImportTarget,
+  memories: readonly PreparedImport[],
   lookUpFirst: boolean,
 ): Promise<ImportOutcome[]> {
   const existing = lookUpFirst
     ? new Set((await pool.any(existingMemoriesQuery(memories.map((m) => m.id)))).map((row) => row.id))
     : new Set<string>();
-  const stamp = callerMetadata(caller);
   const fresh = new Set<string>();
   const events: string[] = [];
   for (const memory of memories) {
     if (existing.has(memory.id) || fresh.has(memory.id)) continue;
     fresh.add(memory.id);
-    events.push(createdEvent(memory, stamp, eventMaxBytes));
+    events.push(memory.event);
   }
   const written = new Set<string>();
   if (events.length > 0) {
