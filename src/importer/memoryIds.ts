@@ -14,7 +14,7 @@ export interface ImportedIds {
  * that name: its first 128 bits the memory's id (as every version of the importer derived it:
  * an import resumed by a newer one finds the memories an older one wrote), its last 128 the
  * event's. An event's id is only written with its memory, never looked up by a run, so it may
- * come from the same hash (one hash per memory instead of two: a tenth of the importer's CPU).
+ * come from the same hash (one hash per memory instead of two: the two were 5% of the importer's CPU).
  */
 export function importedIds(fileSha256: string, index: number): ImportedIds {
   const digest = hash('sha256', `auren.importer/memory/${fileSha256}/${index}`, 'buffer');

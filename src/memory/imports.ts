@@ -66,7 +66,7 @@ export function checkImportedMemory(input: ImportedMemoryInput, limits: MemoryLi
 }
 
 // checkDocument (./validation.ts), keeping the JSON text it measured: the import writes that
-// text, and stringifying each document once instead of twice was a tenth of the importer's CPU.
+// text instead of stringifying each document a second time for its event (BENCHMARKS.md).
 function checkDocumentJson(field: string, value: unknown, maxBytes: number): { value: JsonObject; json: string; bytes: number } {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InvalidArgument(field, 'expects a JSON object');
   checkJsonValue(field, value as JsonValue, MAX_DOCUMENT_DEPTH);
