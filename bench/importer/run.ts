@@ -183,10 +183,12 @@ both on ${facts.cores} cores, ${int(cpuBound)} memories/s; and the part that can
 counter is held (${serialUs} µs per memory, below), ${int(serialBound)} memories/s. Before issue 15's rework (BENCHMARKS.md of 0f2a829:
 every memory through \`append_batch()\`, its row by the trigger, the counter held throughout): 2,505 memories/s at load 7.19,
 PostgreSQL 170 µs and the importer 107 µs per memory, peak RSS 230 MiB. A second run looks each batch's ids up (one indexed
-read) and writes nothing; a dry run only reads, hashes and checks the files. The process alone (\`auren migrate\` of an empty
+read; a first import stops looking once a batch found none there) and writes nothing; a dry run only reads, hashes and checks the files. The process alone (\`auren migrate\` of an empty
 folder: tsx and the service's modules) peaks near 175 MiB.
 
 ${markdownTable(head, body)}
+
+${PROFILES}
 
 ### Where PostgreSQL's time goes
 
@@ -202,6 +204,39 @@ by one (\`bench/importer/breakdown.ts\`); the JSON parameter's parsing (~15 µs 
 ${markdownTable(parts.head, parts.body)}
 `;
 }
+
+// Profiles of both sides (issue 15), taken by hand on this machine; the bench does not rerun them.
+const PROFILES = `### Where the CPU goes (profiles, 2026-12-01 22:50–23:50 UTC, load average 9–20 on 2 cores)
+
+Taken while three other sessions ran their suites, so only the shares are worth reading, not the times.
+**The importer** (\`node --cpu-prof\` on \`auren migrate\` of the 100,000 memories, before the changes below): of its
+busy samples, 12% starting the process (tsx compiling and loading every module of the service: \`src/cli.ts\` imports
+\`src/app.ts\` and its grpc, Connect, OpenTelemetry and Chroma clients before it reads its command: loading \`src/app.ts\`
+took 3.3 s of CPU, \`src/importer/importer.ts\` alone 1.2 s), 20% garbage collection, 12% building
+each memory_created event (\`changeAppend\` and a second \`JSON.stringify\` of content and metadata), 9% the pg driver
+(\`Buffer.byteLength\` and the copy of each batch's JSON), 5% two SHA-256 ids per memory, 5% opening each file twice, 4%
+checks, 2% \`JSON.parse\`. Step by step (\`process.cpuUsage\` over 5,000 items, µs per memory at load ~15): legacy rules 1,
+ids 7.6 (3.3–3.7 alone at load 8: 1.7–2.2 with one hash for both), checks 7, event JSON 9, batch join 2.7, byte length 2. **PostgreSQL** (\`perf record -g\`
+on the import's three backends, 3,368 samples): index inserts 34% (13 B-trees per memory: 9 on memories, 4 on events and
+streams, 29%; the GIN of the search column 4%), heap inserts 16% (half of it extending the tables' files a page at a time),
+the hash chain's trigger 10% (\`event_hash()\`: the event as a JSON array, as text, two SHA-256), the generated columns 8%
+(the search tsvector 6%, the two \`size\` columns the rest), parsing the batch's JSON 6%, the rest the executor, PL/pgSQL and
+WAL. So the schema's per-row work, not the importer's SQL, is most of PostgreSQL's ~120 µs per memory.
+
+Changed in issue 15's second round (the table above): each memory's content and metadata are stringified once, the event's JSON built from that
+text (\`test/importer/legacyRules.spec.ts\` holds it equal to \`changeAppend\`'s) as the file is read, and only that text
+waits for its batch; one SHA-256 gives both ids (the memory's id unchanged); a file listed small is opened once; ids are
+looked up before a batch only while the last batch found memories imported before; \`append_imported_memories()\` reads
+its JSON once; an item whose event is over the event size limit is refused with its file (the run went on no further
+before). The same 100,000 memories, the code before and after in turn (\`.scratch\` A/B, fresh database each, 23:45
+UTC, load 9–12): importer 99 and 98 µs per memory before, 89 and 96 after (process start, ~35–40 µs of it, included);
+PostgreSQL 131 and 133 before, 124 and 131 after; 4,331 and 3,652/s before, 4,696 and 4,044/s after: ~5–10%, not the
+2.2× that 20,000/s needs. What it would take, from the shares above: PostgreSQL at ≤ ~60 µs needs fewer indexes per
+memory (memories carries nine), no second stored copy's work (the search column and both \`size\` columns parse the
+documents again) and a cheaper chain (the security helper's \`event_chain.sql\`), none of which is the importer's to
+change; the importer at ≤ ~40 µs needs its process start out of \`src/cli.ts\`'s eager imports (lazy \`import()\` per
+command) and less garbage (\`checkJsonValue\` builds a field path string per key before any error). A second run now
+builds every memory's event before it learns the memory is there (~9 µs per memory more on a run that writes nothing).`;
 
 /** Milliseconds the machine's cores were busy since boot (/proc/stat). */
 function machineBusyMs(): number {

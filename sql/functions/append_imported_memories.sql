@@ -18,6 +18,11 @@
 -- at once can deadlock on each other's rows (PostgreSQL aborts one with 40P01): the importer
 -- sends that batch again.
 --
+-- The JSON is read once, into arrays; when every memory was new, as on a first import, they go
+-- to the events as they are (a second pass over the JSON for the events, as before, measured
+-- 240 ms of CPU against 220 for 2,000 memories, the least of 7 on a loaded machine: barely
+-- more than the noise, but no cheaper).
+--
 -- p_events: a JSON array of {event_id, data, metadata}, data being a memory_created event's
 -- (memory_id, agent_id, user_id, type, content, metadata, confidence, expires_at, created_at).
 -- p_inner, p_outer: the hash-chain key's pads (sql/functions/event_chain.sql).
@@ -26,11 +31,11 @@ create or replace function append_imported_memories(p_events jsonb, p_inner byte
 returns table (memory_id uuid, event_position bigint) language plpgsql as $$
 declare
   v_ids       uuid[];
-  v_count     int;
   v_event_ids uuid[];
-  v_streams   text[];
   v_data      jsonb[];
   v_metadata  jsonb[];
+  v_written   uuid[];
+  v_count     int;
   v_last      bigint;
 begin
   if p_inner is not null then
@@ -38,45 +43,49 @@ begin
   end if;
   perform set_config('auren.memory_rows', 'written', true);
 
+  -- The batch's columns, out of the JSON in one pass, in its order.
+  select array_agg((e.data->>'memory_id')::uuid), array_agg(e.event_id), array_agg(e.data), array_agg(e.metadata)
+    into v_ids, v_event_ids, v_data, v_metadata
+    from jsonb_to_recordset(p_events) as e(event_id uuid, data jsonb, metadata jsonb);
+
   with written as (
     insert into memories (id, agent_id, user_id, type, content, metadata, confidence,
                           created_at, updated_at, expires_at, version, last_event_id)
-    select (e.data->>'memory_id')::uuid, e.data->>'agent_id', e.data->>'user_id', e.data->>'type', e.data->'content',
-           e.data->'metadata', (e.data->>'confidence')::double precision,
-           coalesce((e.data->>'created_at')::timestamptz, now()), now(),
-           (e.data->>'expires_at')::timestamptz, 1, (e.event_id)::uuid
-      from jsonb_to_recordset(p_events) as e(event_id text, data jsonb)
+    select u.id, u.data->>'agent_id', u.data->>'user_id', u.data->>'type', u.data->'content',
+           u.data->'metadata', (u.data->>'confidence')::double precision,
+           coalesce((u.data->>'created_at')::timestamptz, now()), now(),
+           (u.data->>'expires_at')::timestamptz, 1, u.event_id
+      from unnest(v_ids, v_event_ids, v_data) as u(id, event_id, data)
      order by 1
         on conflict (id) do nothing
     returning id
   )
-  select array_agg(id), count(*) into v_ids, v_count from written;
+  select array_agg(id), count(*) into v_written, v_count from written;
   if v_count = 0 then
     return;
+  end if;
+  if v_count < cardinality(v_ids) then
+    -- Some were there (or one was sent twice: two copies of a file): only the memories written
+    -- now get their events and streams, each at its first place in the batch.
+    select array_agg(f.id order by f.k), array_agg(f.event_id order by f.k), array_agg(f.data order by f.k), array_agg(f.metadata order by f.k)
+      into v_ids, v_event_ids, v_data, v_metadata
+      from (select distinct on (u.id) u.*
+              from unnest(v_ids, v_event_ids, v_data, v_metadata) with ordinality as u(id, event_id, data, metadata, k)
+             where u.id = any(v_written)
+             order by u.id, u.k) as f;
   end if;
 
   insert into streams (stream_id, version) select 'memory-' || id, 1 from unnest(v_ids) as u(id);
 
-  -- The events' columns, in the batch's order, taken out of the JSON before the counter: under
-  -- it only the insert runs. A memory sent twice (two copies of one file) is written once, at
-  -- its first place.
-  select array_agg((f.e->>'event_id')::uuid order by f.o), array_agg('memory-' || f.id order by f.o),
-         array_agg(f.e->'data' order by f.o), array_agg(f.e->'metadata' order by f.o)
-    into v_event_ids, v_streams, v_data, v_metadata
-    from (select distinct on (u.id) u.id, x.e, x.o
-            from jsonb_array_elements(p_events) with ordinality as x(e, o)
-            join unnest(v_ids) as u(id) on u.id = (x.e->'data'->>'memory_id')::uuid
-           order by u.id, x.o) as f;
-
   update log_head set last = last + v_count where id returning last - v_count into v_last;
 
   insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id)
-  select v_last + u.k, u.event_id, u.stream_id, 1, 'memory_created', u.data, u.metadata, null, null
-    from unnest(v_event_ids, v_streams, v_data, v_metadata) with ordinality as u(event_id, stream_id, data, metadata, k)
+  select v_last + u.k, u.event_id, 'memory-' || u.id, 1, 'memory_created', u.data, u.metadata, null, null
+    from unnest(v_ids, v_event_ids, v_data, v_metadata) with ordinality as u(id, event_id, data, metadata, k)
    order by u.k;
   -- Back to the trigger for any later statement of the transaction.
   perform set_config('auren.memory_rows', '', true);
 
-  return query select substr(u.stream_id, 8)::uuid, v_last + u.k from unnest(v_streams) with ordinality as u(stream_id, k);
+  return query select u.id, v_last + u.k from unnest(v_ids) with ordinality as u(id, k);
 end;
 $$;

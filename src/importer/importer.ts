@@ -1,13 +1,13 @@
 import { InvalidArgument } from '../errors.js';
 import type { JsonValue } from '../events/types.js';
-import { checkImportedMemory, importMemories } from '../memory/imports.js';
-import type { ImportedMemory, ImportTarget as MemoryImportTarget } from '../memory/imports.js';
+import { callerMetadata, checkImportedMemory, importPrepared, prepareImport } from '../memory/imports.js';
+import type { PreparedImport, ImportTarget as MemoryImportTarget } from '../memory/imports.js';
 import type { Caller, MemoryLimits } from '../memory/model.js';
 import { FileRefused, readLegacyFile } from './legacyFile.js';
 import { listLegacyFiles } from './legacyFolder.js';
 import type { LegacyFile, LegacyItem } from './legacyFile.js';
 import { agentFromPath, isObject, readLegacyItem, UNKNOWN_AGENT, userFromPath } from './legacyRules.js';
-import { importedEventId, importedMemoryId } from './memoryIds.js';
+import { importedIds } from './memoryIds.js';
 import { SERVICE_ITSELF } from '../auth/principal.js';
 import { buildReport } from './report.js';
 import type { AgentCounts, FileResult, ImportReport, ItemProblem } from './report.js';
@@ -59,8 +59,14 @@ export interface ImportProgress {
 // Item problems kept per file in the report; the count says how many there were.
 const MAX_PROBLEMS_PER_FILE = 20;
 
+// A checked memory as the importer holds it until its batch commits: its event's JSON text
+// (empty on a dry run), not its documents.
+interface Accepted extends PreparedImport {
+  agentId: string;
+}
+
 interface Queued {
-  memory: ImportedMemory;
+  memory: Accepted;
   file: FileResult;
 }
 
@@ -98,12 +104,18 @@ export async function importLegacyFiles(
     if ('error' in failed) throw failed.error;
   };
 
+  // Ids are looked up before a batch is sent while the last batch written found memories
+  // imported before (a second run, or the part of a resumed one done already); once a batch
+  // found none, the rest are sent whole and the function passes over any there.
+  let lookUpFirst = true;
+
   async function write(batch: Queued[]): Promise<void> {
-    const outcomes = await importMemories(
+    const outcomes = await importPrepared(
       target.memories!,
-      IMPORTER,
       batch.map((q) => q.memory),
+      { lookUpFirst },
     );
+    let before = 0;
     outcomes.forEach((outcome, i) => {
       const { file, memory } = batch[i]!;
       const agent = agents[memory.agentId]!;
@@ -111,10 +123,12 @@ export async function importLegacyFiles(
         file.imported++;
         agent.imported++;
       } else {
+        before++;
         file.already_imported++;
         agent.already_imported++;
       }
     });
+    lookUpFirst = before > 0;
     progress.memoriesDone += batch.length;
     onProgress(progress);
   }
@@ -133,7 +147,7 @@ export async function importLegacyFiles(
     );
   }
 
-  async function add(memory: ImportedMemory, file: FileResult): Promise<void> {
+  async function add(memory: Accepted, file: FileResult): Promise<void> {
     if (options.dryRun || target.memories === null) return;
     queued.push({ memory, file });
     if (queued.length >= options.batchSize) await flush();
@@ -142,7 +156,7 @@ export async function importLegacyFiles(
   for (const { file, relative, size } of files) {
     const result = newResult(relative);
     results.push(result);
-    await importFile(file, result, options, { limits: target.limits, agents }, add);
+    await importFile({ file, size }, result, options, { limits: target.limits, events: target.memories, agents }, add);
     progress.filesDone++;
     progress.bytesDone += size;
     progress.memoriesFound += result.memories;
@@ -156,15 +170,15 @@ export async function importLegacyFiles(
 }
 
 async function importFile(
-  file: string,
+  { file, size }: { file: string; size: number },
   result: FileResult,
   options: ImportOptions,
-  shared: { limits: MemoryLimits; agents: AgentCounts },
-  add: (memory: ImportedMemory, file: FileResult) => Promise<void>,
+  shared: { limits: MemoryLimits; events: MemoryImportTarget | null; agents: AgentCounts },
+  add: (memory: Accepted, file: FileResult) => Promise<void>,
 ): Promise<void> {
   let legacy: LegacyFile;
   try {
-    legacy = await readLegacyFile(file, options.streamAbove);
+    legacy = await readLegacyFile(file, options.streamAbove, size);
   } catch (error) {
     if (!(error instanceof FileRefused)) throw error;
     result.status = 'failed';
@@ -191,7 +205,7 @@ async function importFile(
   // Every item is checked before any is written: a file is imported whole or not at all, so
   // fixing a refused file and running again imports it once. A streamed file is read twice
   // for that; a small one is held.
-  const checked: ImportedMemory[] = [];
+  const checked: Accepted[] = [];
   const problems: ItemProblem[] = [];
   for await (const item of legacy.items()) {
     const memory = toMemory(item, context, problems, true);
@@ -205,7 +219,7 @@ async function importFile(
     return;
   }
   result.status = options.dryRun ? 'checked' : 'imported';
-  const accept = (memory: ImportedMemory) => {
+  const accept = (memory: Accepted) => {
     (shared.agents[memory.agentId] ??= { found: 0, imported: 0, already_imported: 0 }).found++;
     return add(memory, result);
   };
@@ -224,17 +238,21 @@ interface FileContext {
   result: FileResult;
   defaults: { agentId: string; userId: string | null };
   limits: MemoryLimits;
+  /** Where the events go (their size limit); null on a dry run, which makes none. */
+  events: MemoryImportTarget | null;
   agents: AgentCounts;
 }
+
+const CALLER_JSON = callerMetadata(IMPORTER);
 
 // One item as a checked memory; null when it is skipped (not an object) or refused (in
 // `problems`). The first pass over a file counts.
 function toMemory(
   { index, value }: LegacyItem,
-  { legacy, result, defaults, limits }: FileContext,
+  { legacy, result, defaults, limits, events }: FileContext,
   problems: ItemProblem[],
   count: boolean,
-): ImportedMemory | null {
+): Accepted | null {
   if (!isObject(value)) {
     if (count) {
       result.skipped++;
@@ -243,12 +261,12 @@ function toMemory(
     return null;
   }
   const item = readLegacyItem(value);
-  const id = importedMemoryId(legacy.sha256, index);
+  const ids = importedIds(legacy.sha256, index);
   try {
     const memory = checkImportedMemory(
       {
-        id,
-        eventId: importedEventId(id),
+        id: ids.memoryId,
+        eventId: ids.eventId,
         agentId: nameOf(item.agentId) ?? defaults.agentId,
         userId: nameOf(item.userId) ?? defaults.userId,
         type: item.type,
@@ -260,8 +278,11 @@ function toMemory(
       },
       limits,
     );
+    // Its event now (an item whose event is over the size limit is refused like any other), and
+    // only that is held: the documents are garbage as soon as the file is read.
+    const { event } = events === null ? { event: '' } : prepareImport(memory, CALLER_JSON, events.eventMaxBytes);
     if (count) result.memories++;
-    return memory;
+    return { id: memory.id, event, agentId: memory.agentId };
   } catch (error) {
     if (!(error instanceof InvalidArgument)) throw error;
     result.refused++;

@@ -9,7 +9,9 @@ import type { DatabasePool } from '../../src/db/pool.js';
 import { DatabaseUnavailable } from '../../src/errors.js';
 import { chainPads } from '../../src/events/chain.js';
 import { verifyChains } from '../../src/events/verifyChains.js';
-import { importLegacyFiles } from '../../src/importer/importer.js';
+import { importLegacyFiles, IMPORTER } from '../../src/importer/importer.js';
+import { importedIds } from '../../src/importer/memoryIds.js';
+import { checkImportedMemory, importMemories } from '../../src/memory/imports.js';
 import type { ImportOptions } from '../../src/importer/importer.js';
 import { createLogger } from '../../src/log.js';
 import { writeLegacyFiles } from '../../bench/importer/legacyFiles.js';
@@ -137,6 +139,52 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
       const report = await verifyChains(db.pool, [{ secretId: 'test', pads: CHAIN }], { streamId: null });
       assert.deepEqual(report.problems, []);
       assert.equal((await run(db.pool)).memories.imported, 0);
+    } finally {
+      await close(db);
+    }
+  });
+
+  it('a batch sent without looking its ids up writes only the memories not there, each once, and the log verifies', async () => {
+    const db = await freshDatabase();
+    try {
+      const memory = (index: number) => {
+        const ids = importedIds('cd'.repeat(32), index);
+        return checkImportedMemory(
+          {
+            id: ids.memoryId,
+            eventId: ids.eventId,
+            agentId: 'sleep_agent',
+            userId: `user-${index % 3}`,
+            type: 'fact',
+            content: { text: `slept ${index} hours` },
+            metadata: { migrated_from: 'json_file' },
+            confidence: 0.5,
+            createdAt: null,
+            source: { source_file: 'a.json', item_index: index, file_sha256: 'cd'.repeat(32) },
+          },
+          LIMITS,
+        );
+      };
+      const target = { pool: db.pool, chain: CHAIN, eventMaxBytes: 1 << 20 };
+      const first = await importMemories(target, IMPORTER, [memory(0), memory(1)], { lookUpFirst: false });
+      assert.deepEqual(first, [{ status: 'imported' }, { status: 'imported' }]);
+      // 1 is there already, 2 is sent twice: the function finds 1 and writes 2 at its first place.
+      const mixed = await importMemories(target, IMPORTER, [memory(1), memory(2), memory(3), memory(2)], { lookUpFirst: false });
+      assert.deepEqual(
+        mixed.map((o) => o.status),
+        ['already_imported', 'imported', 'imported', 'already_imported'],
+      );
+      const { rows } = await db.client.query(
+        `select (select count(*)::int from memories) as rows, (select count(*)::int from streams) as streams,
+                (select string_agg(data->>'memory_id', ',' order by position) from events) as order, (select last::int from log_head) as last`,
+      );
+      assert.deepEqual(rows[0], {
+        rows: 4,
+        streams: 4,
+        order: [0, 1, 2, 3].map((i) => memory(i).id).join(','),
+        last: 4,
+      });
+      assert.deepEqual((await verifyChains(db.pool, [{ secretId: 'test', pads: CHAIN }], { streamId: null })).problems, []);
     } finally {
       await close(db);
     }

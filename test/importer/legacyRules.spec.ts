@@ -5,7 +5,14 @@ import path from 'node:path';
 import { FileRefused, readLegacyFile } from '../../src/importer/legacyFile.js';
 import type { LegacyFile } from '../../src/importer/legacyFile.js';
 import { agentFromPath, confidenceOf, memoryType, readLegacyItem, timeOf, userFromPath } from '../../src/importer/legacyRules.js';
-import { importedEventId, importedMemoryId } from '../../src/importer/memoryIds.js';
+import { importedIds } from '../../src/importer/memoryIds.js';
+import { IMPORTER } from '../../src/importer/importer.js';
+import { InvalidArgument } from '../../src/errors.js';
+import { changeAppend } from '../../src/memory/changes.js';
+import { callerMetadata, checkImportedMemory, createdEvent } from '../../src/memory/imports.js';
+import type { ImportedMemory, ImportedMemoryInput } from '../../src/memory/imports.js';
+import { MEMORY_EVENTS } from '../../src/memory/model.js';
+import type { MemoryLimits } from '../../src/memory/model.js';
 
 describe('Legacy memory rules (seed §3.7)', () => {
   it('maps legacy types, keeps our own, and makes anything else a fact', () => {
@@ -89,13 +96,18 @@ describe('Legacy memory rules (seed §3.7)', () => {
   });
 
   it('derives the same memory and event ids from the same file bytes and item index, others from any other', () => {
-    const id = importedMemoryId('ab'.repeat(32), 3);
+    const { memoryId: id, eventId } = importedIds('ab'.repeat(32), 3);
     assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    assert.equal(importedMemoryId('ab'.repeat(32), 3), id);
-    assert.notEqual(importedMemoryId('ab'.repeat(32), 4), id);
-    assert.notEqual(importedMemoryId('cd'.repeat(32), 3), id);
-    assert.equal(importedEventId(id), importedEventId(id));
-    assert.notEqual(importedEventId(id), id);
+    assert.match(eventId, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    assert.deepEqual(importedIds('ab'.repeat(32), 3), { memoryId: id, eventId });
+    assert.notEqual(importedIds('ab'.repeat(32), 4).memoryId, id);
+    assert.notEqual(importedIds('cd'.repeat(32), 3).memoryId, id);
+    assert.notEqual(eventId, id);
+  });
+
+  it('derives a memory’s id as every earlier version did, so a run resumed by a newer importer writes nothing twice', () => {
+    // The first 128 bits of SHA-256("auren.importer/memory/<file sha256>/<index>"), as version 8.
+    assert.equal(importedIds('ab'.repeat(32), 3).memoryId, '40918b80-8e97-8a2a-ae75-eebc4adb853c');
   });
 });
 
@@ -119,6 +131,10 @@ describe('Legacy memory files', () => {
     const at = await file(name, content);
     const whole = await readLegacyFile(at, Number.MAX_SAFE_INTEGER);
     const streamed = await readLegacyFile(at, 0);
+    // As the importer reads a file listed small: whole, without opening it first for its head.
+    const listed = await readLegacyFile(at, Number.MAX_SAFE_INTEGER, Buffer.byteLength(content));
+    assert.deepEqual({ ...listed, items: null }, { ...whole, items: null });
+    assert.deepEqual(await items(listed), await items(whole));
     assert.equal(whole.streamed, false);
     assert.equal(streamed.streamed, true);
     const wholeItems = await items(whole);
@@ -177,13 +193,75 @@ describe('Legacy memory files', () => {
     ];
     for (const [name, content, reason] of cases) {
       const at = await file(name, content);
-      for (const streamAbove of [Number.MAX_SAFE_INTEGER, 0]) {
-        await assert.rejects(readLegacyFile(at, streamAbove), (error: unknown) => {
+      for (const [streamAbove, listedSize] of [
+        [Number.MAX_SAFE_INTEGER, undefined],
+        [Number.MAX_SAFE_INTEGER, content.length],
+        [0, undefined],
+      ]) {
+        await assert.rejects(readLegacyFile(at, streamAbove!, listedSize), (error: unknown) => {
           assert.ok(error instanceof FileRefused, `${name}: ${String(error)}`);
           assert.match(error.message, reason, name);
           return true;
         });
       }
     }
+  });
+});
+
+describe('An imported memory’s memory_created event', () => {
+  const limits = { contentMaxBytes: 4096 } as MemoryLimits;
+  const ids = importedIds('ab'.repeat(32), 7);
+  const memory = (overrides: Partial<ImportedMemoryInput> = {}) =>
+    checkImportedMemory(
+      {
+        id: ids.memoryId,
+        eventId: ids.eventId,
+        agentId: 'sleep_agent',
+        userId: 'user-ü-1',
+        type: 'insight',
+        content: { text: 'slept “well”, 7h', nested: { list: [1, 2.5, null, true, 'é'] } },
+        metadata: { migrated_from: 'json_file', legacy_type: 'note' },
+        confidence: 0.85,
+        createdAt: Date.UTC(2024, 0, 1, 8, 30),
+        source: { source_file: 'sleep/memories.json', item_index: 7, file_sha256: 'ab'.repeat(32) },
+        ...overrides,
+      },
+      limits,
+    );
+  // What StoreMemory's path makes of the same memory: changeAppend's event.
+  const storeMemoryEvent = (m: ImportedMemory) =>
+    changeAppend({
+      memory: m,
+      versionBefore: 0n,
+      eventId: m.eventId,
+      type: MEMORY_EVENTS.created,
+      caller: IMPORTER,
+      data: {
+        content: m.content,
+        metadata: m.metadata,
+        confidence: m.confidence,
+        expires_at: null,
+        ...(m.createdAt === null ? {} : { created_at: new Date(m.createdAt).toISOString() }),
+      },
+      metadata: m.source,
+    }).events[0]!;
+
+  it('is the event changeAppend makes for StoreMemory, with or without a person and an original time', () => {
+    for (const m of [memory(), memory({ userId: null }), memory({ createdAt: null })]) {
+      const sent = JSON.parse(createdEvent(m, callerMetadata(IMPORTER), 1 << 20)) as Record<string, unknown>;
+      const expected = storeMemoryEvent(m);
+      assert.deepEqual(sent, { event_id: m.eventId, data: expected.data, metadata: expected.metadata });
+    }
+  });
+
+  it('is refused over the event size limit, counted in bytes as the event store counts them', () => {
+    const m = memory();
+    const expected = storeMemoryEvent(m);
+    const bytes = Buffer.byteLength(JSON.stringify(expected.data)) + Buffer.byteLength(JSON.stringify(expected.metadata));
+    assert.doesNotThrow(() => createdEvent(m, callerMetadata(IMPORTER), bytes));
+    assert.throws(
+      () => createdEvent(m, callerMetadata(IMPORTER), bytes - 1),
+      (error: unknown) => error instanceof InvalidArgument && error.message.includes(`takes ${bytes} bytes`),
+    );
   });
 });

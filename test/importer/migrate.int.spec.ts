@@ -287,6 +287,23 @@ describe('auren migrate', function () {
       assert.equal(whole.memories.already_imported, 120);
     });
 
+    it('a file with an item whose memory_created event would pass the event size limit is refused whole, naming the item', async () => {
+      const dir = path.join(root, 'oversized');
+      await writeTree(dir, {
+        'big_sleep.json': JSON.stringify([{ content: 'fits' }, { content: 'x'.repeat(3000) }]),
+        'small_sleep.json': JSON.stringify([{ content: 'small enough' }]),
+      });
+      const report = await importLegacyFiles(
+        { dir, recursive: true, dryRun: false, agentId: null, userId: null, batchSize: 7, batchesInFlight: 3, streamAbove: 1 << 24 },
+        { memories: { pool, chain: CHAIN, eventMaxBytes: 2000 }, limits: LIMITS },
+      );
+      const big = report.file_results.find((r) => r.file === 'big_sleep.json')!;
+      assert.equal(big.status, 'failed');
+      assert.match(big.reason!, /^1 of its 2 memories are refused, so none is imported: item 1: data: .* over the limit of 2000/);
+      assert.equal(report.memories.imported, 1);
+      assert.equal(await count(`select count(*) as n from memories where metadata->>'source_file' = 'big_sleep.json'`), 0);
+    });
+
     it('a copy of a file (the same bytes elsewhere) adds no memory: its items are the first one’s', async () => {
       const dir = path.join(root, 'copies');
       const bytes = JSON.stringify([{ content: 'copied once' }, { content: 'copied twice' }]);
