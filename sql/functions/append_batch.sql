@@ -89,8 +89,9 @@ begin
      and not exists (select 1 from events ev where ev.event_id = any(v_ids_all))
      and not exists (select 1 from jsonb_array_elements(p_appends) as a(e) where a.e->'watch'->>'stream_id' = any(v_streams)) then
     -- Planned once per connection: left to choose, PostgreSQL planned this statement again on
-    -- every call (a custom plan), which cost more than its execution (measured: 70 µs per event
-    -- at 16 events a batch, BENCHMARKS.md "Security"). Its generic plan probes the same indexes.
+    -- every call (a custom plan), which cost about as much as running it (measured with the
+    -- chain's columns: 180 vs 108 µs of backend CPU per event at 16 appends a batch, load 10–15,
+    -- BENCHMARKS.md "Security"). Its generic plan probes the same indexes.
     perform set_config('plan_cache_mode', 'force_generic_plan', true);
     return query
       with a as (

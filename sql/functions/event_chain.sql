@@ -3,7 +3,7 @@
 -- canonical: one spelling per value, keys ordered), so no two events encode alike. Stable, not
 -- immutable, as its body is (jsonb_build_array, extract from timestamptz): so PostgreSQL inlines it
 -- into the statement that calls it instead of running it as a function per event (measured: 20 µs
--- of an event's ~50 µs of hashing, BENCHMARKS.md "Security").
+-- per event at load 8, BENCHMARKS.md "Security").
 create or replace function event_hash(
   p_prev bytea, p_inner bytea, p_outer bytea,
   p_event_id uuid, p_stream_id text, p_version bigint, p_type text, p_data jsonb, p_metadata jsonb,
