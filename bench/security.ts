@@ -1,13 +1,20 @@
 // What authentication and the log's hash chain cost (issue 11): appends/s and GetMemory latency
-// on GRPC_PORT with both on, against the same server without them (AUTH_ANONYMOUS=true, no key
-// sent, and the hash-chain trigger disabled in its database once the server has migrated it),
-// and with the hash chain alone (AUTH_ANONYMOUS=true). One checkout, so the configurations
-// differ by these two costs only. Same run, rounds interleaved so that other load on the
-// machine falls on every configuration alike.
+// on GRPC_PORT with both on, against the same checkout without them (AUTH_ANONYMOUS=true, no key
+// sent, and the hash-chain trigger disabled in its database once the server has migrated it), and
+// with each alone. One checkout, so the configurations differ by these costs only.
+//
+// The machine is shared (2 cores, other engineers' suites): calls/s moved by up to 70 % between
+// rounds of one configuration. So: one server per configuration, all started once and kept
+// running; many short runs, the configurations taking turns within each workload of each round
+// (the order rotating), so that other load falls on all alike; medians with their range; and CPU
+// per call from /proc, of the server process and of its database's PostgreSQL backends, which
+// other load moves far less than calls/s. Ratios are taken per round (on / off of the same round)
+// and their median reported.
 // Load from h2load (one process per stream, one call in flight per connection).
 //
-//   npx tsx bench/security.ts            (BENCH_DATABASE_URL, BENCH_ROUNDS=3)
+//   npx tsx bench/security.ts            (BENCH_DATABASE_URL, BENCH_ROUNDS=8)
 import { execSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { createClient } from '@connectrpc/connect';
@@ -22,16 +29,18 @@ import { GetMemoryRequestSchema, MemoryService, MemoryType } from '../src/gen/au
 import { createLogger } from '../src/log.js';
 import { databaseUrl } from './databases.js';
 import { h2loadAll as h2loadOnce, p } from './h2load.js';
+import type { H2loadResult } from './h2load.js';
 import { startServer } from './server.js';
 import type { ServerProcess } from './server.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const ROUNDS = Number(process.env.BENCH_ROUNDS || 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS || 8);
 const SECRET = 'bench-secret-bench-secret-bench-secret-00';
+// Clock ticks per second of /proc/<pid>/stat (getconf CLK_TCK: 100 on Linux x86-64).
+const TICK_US = 10_000;
 
 interface Config {
   name: string;
-  entry: string | undefined;
   env: Record<string, string>;
   /** Sends a key. */
   key: boolean;
@@ -39,33 +48,44 @@ interface Config {
   chain: boolean;
 }
 const CONFIGS: Config[] = [
-  { name: 'on (keys + hash chain)', entry: undefined, env: { AUREN_SECRET: SECRET, AUTH_ANONYMOUS: 'false' }, key: true, chain: true },
-  {
-    name: 'off (no key checked, no hashes)',
-    entry: undefined,
-    env: { AUREN_SECRET: SECRET, AUTH_ANONYMOUS: 'true' },
-    key: false,
-    chain: false,
-  },
-  {
-    name: 'hash chain only (AUTH_ANONYMOUS=true)',
-    entry: undefined,
-    env: { AUREN_SECRET: SECRET, AUTH_ANONYMOUS: 'true' },
-    key: false,
-    chain: true,
-  },
+  { name: 'on (keys + hash chain)', env: { AUTH_ANONYMOUS: 'false' }, key: true, chain: true },
+  { name: 'off (AUTH_ANONYMOUS, chain trigger disabled)', env: { AUTH_ANONYMOUS: 'true' }, key: false, chain: false },
+  { name: 'hash chain only', env: { AUTH_ANONYMOUS: 'true' }, key: false, chain: true },
+  { name: 'keys only', env: { AUTH_ANONYMOUS: 'false' }, key: true, chain: false },
+];
+const [ON, OFF] = [CONFIGS[0]!, CONFIGS[1]!];
+
+interface Workload {
+  name: string;
+  /** Calls in one run. */
+  calls: number;
+}
+const WORKLOADS: Workload[] = [
+  { name: 'AppendToStream, 8 clients', calls: 2_000 },
+  { name: 'AppendToStream, 32 clients', calls: 4_000 },
+  { name: 'GetMemory, 8 clients', calls: 2_000 },
 ];
 
-interface Row {
+interface Target {
+  config: Config;
+  database: string;
+  server: ServerProcess;
+  headers: Record<string, string>;
+  memoryId: string;
+  /** Appends sent, to check against the database at the end (h2load counts a gRPC error as a success). */
+  appends: number;
+}
+
+interface Sample {
   config: string;
+  workload: string;
   round: number;
-  appends8: number;
-  appendsP99_8: number;
-  appends32: number;
-  appendsP99_32: number;
-  getP50: number;
-  getP99: number;
-  gets: number;
+  callsPerSecond: number;
+  p50: number;
+  p99: number;
+  /** CPU per call, µs: the server process, and its database's PostgreSQL backends. */
+  serverUs: number;
+  postgresUs: number;
   load: string;
 }
 
@@ -75,107 +95,121 @@ const loadAverage = () =>
     .map((n) => n.toFixed(2))
     .join(' ');
 
-async function recreate(name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`drop database if exists ${name} with (force)`);
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  return databaseUrl(ADMIN_URL, name);
-}
-
-// The schema and an admin key made beforehand, so the server makes none of its own.
-async function adminKey(url: string): Promise<string> {
-  const log = createLogger('warn');
-  await migrate(url, log);
-  const pool = await openPool({ url, maximumPoolSize: 1 });
+/** utime + stime of a process, µs; undefined when it is gone. */
+function cpuOf(pid: number): number | undefined {
   try {
-    const secret = await loadServerSecret({ secret: SECRET, dataDir: '/nonexistent' });
-    const keys = createKeyStore({ pool, peppers: secret.deriveAll(PEPPER_PURPOSE), cacheMs: 0 });
-    return (await keys.create({ kind: 'admin', name: 'bench' })).key;
-  } finally {
-    await pool.end();
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * TICK_US;
+  } catch {
+    return undefined;
   }
 }
 
-async function measure(config: Config, round: number): Promise<Row> {
-  const url = await recreate(`auren_security_bench_${CONFIGS.indexOf(config)}`);
-  const key = config.key ? await adminKey(url) : undefined;
-  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
-  if (config.entry) process.env.BENCH_SERVER_ENTRY = config.entry;
-  else delete process.env.BENCH_SERVER_ENTRY;
-  const server: ServerProcess = await startServer(url, 16, config.env);
-  try {
-    if (!config.chain) {
-      // After the server's own migration, which re-creates the trigger.
-      const db = new pg.Client({ connectionString: url });
-      await db.connect();
-      await db.query('alter table events disable trigger events_chain');
-      await db.end();
+async function backends(admin: pg.Client, database: string): Promise<Map<number, number>> {
+  const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [database]);
+  const cpu = new Map<number, number>();
+  for (const { pid } of rows) {
+    const used = cpuOf(pid);
+    if (used !== undefined) cpu.set(pid, used);
+  }
+  return cpu;
+}
+
+/** CPU the database's backends used between two snapshots: a backend born meanwhile counts whole. */
+function backendsUsed(before: Map<number, number>, after: Map<number, number>): number {
+  let used = 0;
+  for (const [pid, now] of after) used += now - (before.get(pid) ?? 0);
+  return used;
+}
+
+async function prepare(admin: pg.Client, config: Config, index: number): Promise<Target> {
+  const database = `auren_security_bench_${index}`;
+  await admin.query(`drop database if exists ${database} with (force)`);
+  await admin.query(`create database ${database}`);
+  const url = databaseUrl(ADMIN_URL, database);
+  // The schema and an admin key made beforehand, so the server makes none of its own.
+  await migrate(url, createLogger('warn'));
+  let key: string | undefined;
+  if (config.key) {
+    const pool = await openPool({ url, maximumPoolSize: 1 });
+    try {
+      const secret = await loadServerSecret({ secret: SECRET, dataDir: '/nonexistent' });
+      const keys = createKeyStore({ pool, peppers: secret.deriveAll(PEPPER_PURPOSE), cacheMs: 0 });
+      key = (await keys.create({ kind: 'admin', name: 'bench' })).key;
+    } finally {
+      await pool.end();
     }
-    const memory = createClient(MemoryService, createGrpcTransport({ baseUrl: server.grpcUrl }));
-    const stored = await memory.storeMemory(
-      { agentId: 'bench', userId: 'user_bench', type: MemoryType.FACT, content: { text: 'sleeps six hours' }, confidence: 0.9 },
-      { headers },
-    );
-    const append = (streams: number, connectionsEach: number, requests: number) =>
-      h2loadAll(
-        Array.from({ length: streams }, (_, i) => ({
-          url: server.grpcUrl,
-          path: '/auren.v1.EventStoreService/AppendToStream',
-          message: toBinary(
-            AppendToStreamRequestSchema,
-            create(AppendToStreamRequestSchema, {
-              streamId: `bench-${round}-${streams}-${i}`,
-              expected: { kind: ExpectedVersionKind.ANY },
-              events: [{ type: 'measured', data: { heart_rate: 61, note: 'resting, after a walk' } }],
-            }),
-          ),
-          requests,
-          connections: connectionsEach,
-          headers,
-        })),
-      );
-    // Warm-up, then the measured runs.
-    await append(8, 1, 300);
-    const eight = await append(8, 1, 800);
-    const thirtyTwo = await append(8, 4, 1_500);
-    const get = (requests: number) =>
-      h2loadAll([
-        {
-          url: server.grpcUrl,
-          path: '/auren.v1.MemoryService/GetMemory',
-          message: toBinary(GetMemoryRequestSchema, create(GetMemoryRequestSchema, { id: stored.memory!.id })),
-          requests,
-          connections: 8,
-          headers,
-        },
-      ]);
-    await get(500);
-    const gets = await get(3_000);
-    for (const r of [eight, thirtyTwo, gets]) if (r.failed > 0) throw new Error(`${config.name}: ${r.failed} calls failed`);
-    const row: Row = {
-      config: config.name,
-      round,
-      appends8: eight.requests / eight.seconds,
-      appendsP99_8: p(eight, 0.99),
-      appends32: thirtyTwo.requests / thirtyTwo.seconds,
-      appendsP99_32: p(thirtyTwo, 0.99),
-      getP50: p(gets, 0.5),
-      getP99: p(gets, 0.99),
-      gets: gets.requests / gets.seconds,
-      load: loadAverage(),
-    };
-    // h2load counts a gRPC error as a success: the database says what was written.
+  }
+  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+  const server = await startServer(url, 16, { AUREN_SECRET: SECRET, ...config.env });
+  if (!config.chain) {
+    // After the server's own migration, which re-creates the trigger.
     const db = new pg.Client({ connectionString: url });
     await db.connect();
-    const { rows } = await db.query(`select count(*)::int as n from events where stream_id like 'bench-%'`);
+    await db.query('alter table events disable trigger events_chain');
     await db.end();
-    if (rows[0].n < 8 * (300 + 800 + 1_500)) throw new Error(`${config.name}: only ${rows[0].n} appends stored`);
-    return row;
-  } finally {
-    await server.stop();
   }
+  const memory = createClient(MemoryService, createGrpcTransport({ baseUrl: server.grpcUrl }));
+  const stored = await memory.storeMemory(
+    { agentId: 'bench', userId: 'user_bench', type: MemoryType.FACT, content: { text: 'sleeps six hours' }, confidence: 0.9 },
+    { headers },
+  );
+  return { config, database, server, headers, memoryId: stored.memory!.id, appends: 0 };
+}
+
+function load(target: Target, workload: Workload, round: number): Promise<H2loadResult> {
+  const { server, headers } = target;
+  if (workload.name.startsWith('GetMemory'))
+    return h2loadAll([
+      {
+        url: server.grpcUrl,
+        path: '/auren.v1.MemoryService/GetMemory',
+        message: toBinary(GetMemoryRequestSchema, create(GetMemoryRequestSchema, { id: target.memoryId })),
+        requests: workload.calls,
+        connections: 8,
+        headers,
+      },
+    ]);
+  // Eight streams, one h2load process each, with one or four connections: 8 or 32 clients.
+  const connectionsEach = workload.name.includes('32') ? 4 : 1;
+  target.appends += workload.calls;
+  return h2loadAll(
+    Array.from({ length: 8 }, (_, i) => ({
+      url: server.grpcUrl,
+      path: '/auren.v1.EventStoreService/AppendToStream',
+      message: toBinary(
+        AppendToStreamRequestSchema,
+        create(AppendToStreamRequestSchema, {
+          streamId: `bench-${round}-${connectionsEach}-${i}`,
+          expected: { kind: ExpectedVersionKind.ANY },
+          events: [{ type: 'measured', data: { heart_rate: 61, note: 'resting, after a walk' } }],
+        }),
+      ),
+      requests: workload.calls / 8,
+      connections: connectionsEach,
+      headers,
+    })),
+  );
+}
+
+async function measure(admin: pg.Client, target: Target, workload: Workload, round: number): Promise<Sample> {
+  const serverBefore = cpuOf(target.server.pid)!;
+  const backendsBefore = await backends(admin, target.database);
+  const result = await load(target, workload, round);
+  const serverAfter = cpuOf(target.server.pid)!;
+  const backendsAfter = await backends(admin, target.database);
+  if (result.failed > 0) throw new Error(`${target.config.name}, ${workload.name}: ${result.failed} calls failed`);
+  return {
+    config: target.config.name,
+    workload: workload.name,
+    round,
+    callsPerSecond: result.requests / result.seconds,
+    p50: p(result, 0.5),
+    p99: p(result, 0.99),
+    serverUs: (serverAfter - serverBefore) / result.requests,
+    postgresUs: backendsUsed(backendsBefore, backendsAfter) / result.requests,
+    load: loadAverage(),
+  };
 }
 
 // h2load now and then ends without its summary on this loaded machine: such a run is repeated.
@@ -190,34 +224,107 @@ async function h2loadAll(runs: Parameters<typeof h2loadOnce>[0]): ReturnType<typ
   }
 }
 
-const rows: Row[] = [];
 const started = new Date().toISOString();
-process.stderr.write(`load before: ${loadAverage()}\n`);
-for (let round = 1; round <= ROUNDS; round++) {
-  for (const config of round % 2 === 1 ? CONFIGS : [...CONFIGS].reverse()) {
-    const row = await measure(config, round);
-    rows.push(row);
-    process.stderr.write(`${JSON.stringify(row)}\n`);
+const loadBefore = loadAverage();
+process.stderr.write(`load before: ${loadBefore}\n`);
+const admin = new pg.Client({ connectionString: ADMIN_URL });
+await admin.connect();
+const targets: Target[] = [];
+const samples: Sample[] = [];
+try {
+  for (const [i, config] of CONFIGS.entries()) targets.push(await prepare(admin, config, i));
+  // Warm-up: every workload once on every server, not measured.
+  for (const workload of WORKLOADS) for (const target of targets) await load(target, { ...workload, calls: workload.calls / 5 }, 0);
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const workload of WORKLOADS) {
+      // The order rotates, so that no configuration always runs first or after the same one.
+      const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+      for (const target of order) {
+        const sample = await measure(admin, target, workload, round);
+        samples.push(sample);
+        process.stderr.write(`${JSON.stringify(sample)}\n`);
+      }
+    }
   }
+  for (const target of targets) {
+    const db = new pg.Client({ connectionString: databaseUrl(ADMIN_URL, target.database) });
+    await db.connect();
+    const stored = (await db.query<{ n: number }>(`select count(*)::int as n from events where stream_id like 'bench-%'`)).rows[0]!.n;
+    const hashed = (await db.query<{ n: number }>(`select count(*)::int as n from events where hash is not null`)).rows[0]!.n;
+    await db.end();
+    // At least: a run h2load did not summarize is repeated, and its first try may have appended.
+    if (stored < target.appends) throw new Error(`${target.config.name}: ${stored} of ${target.appends} appends stored`);
+    if (target.config.chain !== hashed > 0) throw new Error(`${target.config.name}: ${hashed} events hashed`);
+  }
+} finally {
+  for (const target of targets) await target.server.stop();
+  await admin.end();
 }
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+const sorted = (values: number[]) => [...values].sort((a, b) => a - b);
+const median = (values: number[]) => {
+  const s = sorted(values);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
 const f0 = (n: number) => Math.round(n).toLocaleString('en-US');
-const f2 = (n: number) => n.toFixed(2);
+const f1 = (n: number) => n.toFixed(1);
+const pct = (ratio: number) => `${ratio >= 1 ? '+' : '−'}${Math.abs((ratio - 1) * 100).toFixed(0)} %`;
+const of = (config: Config, workload: Workload) => samples.filter((s) => s.config === config.name && s.workload === workload.name);
+// "median (min–max)" of one field.
+const spread = (values: number[], format: (n: number) => string) => {
+  const s = sorted(values);
+  return `${format(median(s))} (${format(s[0]!)}–${format(s.at(-1)!)})`;
+};
+// The on/off ratio of each round, paired: their median and range.
+const paired = (workload: Workload, config: Config, field: (s: Sample) => number) => {
+  const ratios = of(config, workload).map((s) => field(s) / field(of(OFF, workload).find((o) => o.round === s.round)!));
+  const s = sorted(ratios);
+  return `${pct(median(s))} (${pct(s[0]!)} to ${pct(s.at(-1)!)})`;
+};
 const lines = [
-  `Run ${started}, ${ROUNDS} rounds, configurations interleaved; medians of the rounds (every round: ${rows.length / CONFIGS.length}).`,
-  `Checkout at ${execSync('git rev-parse --short HEAD').toString().trim()}.`,
+  `Run ${started}, ${ROUNDS} rounds; load average before ${loadBefore}, after ${loadAverage()}. Checkout at ${execSync('git rev-parse --short HEAD').toString().trim()}.`,
+  'Every figure: the median of the rounds, (min–max) beside it. CPU per call: µs of the server process and of its',
+  "database's PostgreSQL backends (/proc/<pid>/stat), divided by the calls of the run.",
   '',
-  '| configuration | appends/s, 8 clients | p99 ms | appends/s, 32 clients | p99 ms | GetMemory/s, 8 clients | GetMemory p50 ms | GetMemory p99 ms |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-  ...CONFIGS.map((c) => {
-    const mine = rows.filter((r) => r.config === c.name);
-    return `| ${c.name} | ${f0(median(mine.map((r) => r.appends8)))} | ${f2(median(mine.map((r) => r.appendsP99_8)))} | ${f0(median(mine.map((r) => r.appends32)))} | ${f2(median(mine.map((r) => r.appendsP99_32)))} | ${f0(median(mine.map((r) => r.gets)))} | ${f2(median(mine.map((r) => r.getP50)))} | ${f2(median(mine.map((r) => r.getP99)))} |`;
-  }),
+  '| workload | configuration | calls/s | p50 ms | p99 ms | server CPU µs/call | PostgreSQL CPU µs/call |',
+  '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
+  ...WORKLOADS.flatMap((w) =>
+    CONFIGS.map((c) => {
+      const mine = of(c, w);
+      return `| ${w.name} | ${c.name} | ${spread(
+        mine.map((s) => s.callsPerSecond),
+        f0,
+      )} | ${spread(
+        mine.map((s) => s.p50),
+        f1,
+      )} | ${spread(
+        mine.map((s) => s.p99),
+        f1,
+      )} | ${spread(
+        mine.map((s) => s.serverUs),
+        f0,
+      )} | ${spread(
+        mine.map((s) => s.postgresUs),
+        f0,
+      )} |`;
+    }),
+  ),
   '',
-  'Every round (load average 1/5/15 min when it ended):',
+  'Against *off*, paired by round (median of the rounds\u2019 ratios, and their range):',
   '',
-  '| round | configuration | appends/s 8 | appends/s 32 | GetMemory p99 ms | load |',
-  '| ---: | --- | ---: | ---: | ---: | --- |',
-  ...rows.map((r) => `| ${r.round} | ${r.config} | ${f0(r.appends8)} | ${f0(r.appends32)} | ${f2(r.getP99)} | ${r.load} |`),
+  '| workload | configuration | calls/s | p99 | server + PostgreSQL CPU per call |',
+  '| --- | --- | ---: | ---: | ---: |',
+  ...WORKLOADS.flatMap((w) =>
+    CONFIGS.filter((c) => c !== OFF).map(
+      (c) =>
+        `| ${w.name} | ${c.name} | ${paired(w, c, (s) => s.callsPerSecond)} | ${paired(w, c, (s) => s.p99)} | ${paired(
+          w,
+          c,
+          (s) => s.serverUs + s.postgresUs,
+        )} |`,
+    ),
+  ),
+  '',
+  `(*${ON.name}* vs *${OFF.name}*: the goal is within 10 %.)`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

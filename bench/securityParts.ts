@@ -1,10 +1,14 @@
-// The two costs issue 11 adds to every call, each measured alone and interleaved with its
-// absence so that other load on the machine falls on both alike:
-// - the hash chain, in PostgreSQL: one single-event append_batch() statement on one
-//   connection, with the chain key's pads (the trigger hashes) and without (no hash);
+// The two costs issue 11 adds to every call, each measured alone:
+// - the hash chain, in PostgreSQL: append_batch() statements of 1 and of 16 single-event appends
+//   (to streams that have events, as most appends do) on one connection, with the chain on (the
+//   key's pads given, the trigger events_chain enabled) and off (the trigger disabled: nothing is
+//   hashed), in blocks that take turns; CPU of the connection's backend from /proc/<pid>/schedstat
+//   (ns; so the database must run on this machine), which other load on the machine moves far
+//   less than the wall time, also given;
 // - the key check, in the server: KeyStore.authenticate() of a cached key.
-//   npx tsx bench/securityParts.ts   (BENCH_DATABASE_URL)
+//   npx tsx bench/securityParts.ts   (BENCH_DATABASE_URL, BENCH_BLOCKS=8, BENCH_STATEMENTS=60)
 import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { createKeyStore } from '../src/auth/keys.js';
@@ -15,7 +19,9 @@ import { createLogger } from '../src/log.js';
 import { databaseUrl } from './databases.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-const ROUNDS = Number(process.env.BENCH_STATEMENTS || 3000);
+const BLOCKS = Number(process.env.BENCH_BLOCKS || 8);
+const STATEMENTS = Number(process.env.BENCH_STATEMENTS || 60);
+const BATCHES = [1, 16];
 
 const admin = new pg.Client({ connectionString: ADMIN_URL });
 await admin.connect();
@@ -24,33 +30,63 @@ await admin.query('create database auren_security_parts');
 await admin.end();
 const url = databaseUrl(ADMIN_URL, 'auren_security_parts');
 await migrate(url, createLogger('warn'));
+const loadBefore = os.loadavg();
 
 const pads = chainPads(randomBytes(32));
 const db = new pg.Client({ connectionString: url });
 await db.connect();
-const statement = (withChain: boolean, stream: string) => {
-  const appends = JSON.stringify([
-    {
-      stream_id: stream,
-      expected: 'any',
-      expected_version: '0',
-      events: [{ event_id: randomUUID(), type: 'measured', data: { heart_rate: 61, note: 'resting, after a walk' }, metadata: { a: 1 } }],
-    },
+const { pid } = (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!;
+const backendNs = () => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+
+const statement = (mode: 'on' | 'off', batch: number) =>
+  db.query('select * from append_batch($1::jsonb, $2, $3)', [
+    JSON.stringify(
+      Array.from({ length: batch }, (_, s) => ({
+        stream_id: `${mode}-${batch}-${s}`,
+        expected: 'any',
+        events: [
+          {
+            event_id: randomUUID(),
+            type: 'measured',
+            data: { heart_rate: 61, note: 'resting, after a walk' },
+            metadata: { user_id: 'user_bench', principal: 'admin:bench' },
+          },
+        ],
+      })),
+    ),
+    pads.inner,
+    pads.outer,
   ]);
-  return withChain
-    ? db.query('select * from append_batch($1::jsonb, $2, $3)', [appends, pads.inner, pads.outer])
-    : db.query('select * from append_batch($1::jsonb)', [appends]);
-};
-const times: Record<'on' | 'off', number[]> = { on: [], off: [] };
-for (let i = 0; i < ROUNDS + 200; i++) {
-  for (const mode of i % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
-    // Ten streams per mode, so that each append has a predecessor to chain to, as most do.
-    const started = process.hrtime.bigint();
-    await statement(mode === 'on', `${mode}-${i % 10}`);
-    if (i >= 200) times[mode].push(Number(process.hrtime.bigint() - started) / 1000);
+
+interface Block {
+  mode: 'on' | 'off';
+  batch: number;
+  /** Per event: backend CPU µs, and wall µs (median of the block's statements). */
+  cpuUs: number;
+  wallUs: number;
+}
+const blocks: Block[] = [];
+for (let round = 0; round <= BLOCKS; round++) {
+  for (const batch of BATCHES) {
+    for (const mode of round % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const)) {
+      await db.query(`alter table events ${mode === 'on' ? 'enable' : 'disable'} trigger events_chain`);
+      // The first statement after the switch plans again: not measured.
+      await statement(mode, batch);
+      const walls: number[] = [];
+      const cpuBefore = backendNs();
+      for (let i = 0; i < STATEMENTS; i++) {
+        const started = process.hrtime.bigint();
+        await statement(mode, batch);
+        walls.push(Number(process.hrtime.bigint() - started) / 1000 / batch);
+      }
+      const cpuUs = (backendNs() - cpuBefore) / 1000 / STATEMENTS / batch;
+      // Round 0 warms up (streams made, plans cached).
+      if (round > 0) blocks.push({ mode, batch, cpuUs, wallUs: median(walls) });
+    }
   }
 }
-const { rows } = await db.query(
+await db.query('alter table events enable trigger events_chain');
+const { rows } = await db.query<{ hashed: number; plain: number }>(
   `select count(*) filter (where hash is not null)::int as hashed, count(*) filter (where hash is null)::int as plain from events`,
 );
 await db.end();
@@ -65,26 +101,35 @@ for (let i = 0; i < n; i++) await keys.authenticate(`Bearer ${key}`);
 const authUs = Number(process.hrtime.bigint() - started) / 1000 / n;
 await pool.end();
 
-const stat = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return { mean: values.reduce((s, v) => s + v, 0) / values.length, p50: at(0.5), p99: at(0.99) };
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+}
+const spread = (values: number[]) => {
+  const s = [...values].sort((a, b) => a - b);
+  return `${median(s).toFixed(1)} (${s[0]!.toFixed(1)}–${s.at(-1)!.toFixed(1)})`;
 };
-const on = stat(times.on);
-const off = stat(times.off);
-const f = (v: number) => v.toFixed(0);
+const of = (mode: 'on' | 'off', batch: number) => blocks.filter((b) => b.mode === mode && b.batch === batch);
+// The chain's cost per event, paired by round: on minus off of the same round.
+const paired = (batch: number, field: 'cpuUs' | 'wallUs') => {
+  const on = of('on', batch);
+  const off = of('off', batch);
+  return spread(on.map((b, i) => b[field] - off[i]![field]));
+};
+const load = (l: number[]) => l.map((v) => v.toFixed(2)).join(' ');
 process.stdout.write(
   [
-    `Run ${new Date().toISOString()}, load average ${os
-      .loadavg()
-      .map((v) => v.toFixed(2))
-      .join(' ')}; ${ROUNDS} statements each, interleaved; ${rows[0].hashed} hashed and ${rows[0].plain} plain events written.`,
+    `Run ${new Date().toISOString()}, load average before ${load(loadBefore)}, after ${load(os.loadavg())}; ${BLOCKS} rounds of one block per`,
+    `configuration (${STATEMENTS} statements each), taking turns; ${rows[0]!.hashed} hashed and ${rows[0]!.plain} plain events written.`,
+    'Per event: the median of the blocks, (min–max) beside it; the difference paired by round.',
     '',
-    '| one single-event append_batch() on one connection | mean µs | p50 µs | p99 µs |',
-    '| --- | ---: | ---: | ---: |',
-    `| with the hash chain (trigger event_chain hashes) | ${f(on.mean)} | ${f(on.p50)} | ${f(on.p99)} |`,
-    `| without (no pads: no hash) | ${f(off.mean)} | ${f(off.p50)} | ${f(off.p99)} |`,
-    `| difference | ${f(on.mean - off.mean)} (${(((on.mean - off.mean) / off.mean) * 100).toFixed(1)} %) | ${f(on.p50 - off.p50)} | ${f(on.p99 - off.p99)} |`,
+    '| append_batch() of | hash chain | backend CPU µs per event | wall µs per event |',
+    '| --- | --- | ---: | ---: |',
+    ...BATCHES.flatMap((batch) => [
+      `| ${batch} append(s) | on | ${spread(of('on', batch).map((b) => b.cpuUs))} | ${spread(of('on', batch).map((b) => b.wallUs))} |`,
+      `| ${batch} append(s) | off (trigger disabled) | ${spread(of('off', batch).map((b) => b.cpuUs))} | ${spread(of('off', batch).map((b) => b.wallUs))} |`,
+      `| ${batch} append(s) | **on − off** | ${paired(batch, 'cpuUs')} | ${paired(batch, 'wallUs')} |`,
+    ]),
     '',
     `KeyStore.authenticate() of a cached key (HMAC-SHA256 + constant-time compare): ${authUs.toFixed(2)} µs per call (${n.toLocaleString('en-US')} calls).`,
   ].join('\n') + '\n',

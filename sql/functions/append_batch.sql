@@ -30,7 +30,9 @@
 -- nothing the list depends on changed between what the cache holds and the record.
 
 -- p_inner, p_outer: the pads of the log's hash-chain key (sql/functions/event_chain.sql), from the
--- service; for this transaction only. Without them the events get no hash.
+-- service; for this transaction only. Without them (or with the trigger events_chain disabled) the
+-- events get no hash. The common batch hashes each append's first event in its insert; the
+-- trigger hashes the rest.
 drop function if exists append_batch(jsonb);
 -- The result's columns changed (watched_version): replace only a function with the old ones.
 do $drop$ begin
@@ -80,7 +82,13 @@ declare
   v_watch    jsonb;
   v_watched  bigint;
   v_batch    bigint;
+  v_chain    boolean;
+  v_plans    text := current_setting('plan_cache_mode');
 begin
+  -- Hashed when the service gave its key and the chain is on (the trigger enabled).
+  v_chain := p_inner is not null
+             and coalesce((select t.tgenabled <> 'D' from pg_trigger t
+                            where t.tgrelid = 'events'::regclass and t.tgname = 'events_chain'), false);
   if p_inner is not null then
     perform set_config('auren.chain_inner', encode(p_inner, 'hex'), true), set_config('auren.chain_outer', encode(p_outer, 'hex'), true);
   end if;
@@ -103,6 +111,11 @@ begin
      and not exists (select 1 from jsonb_array_elements(p_appends) as a(e) where a.e->'watch'->>'stream_id' = any(v_streams))
      and not exists (select 1 from jsonb_array_elements(p_appends) as a(e), unnest(v_streams) as u(st)
                       where starts_with(u.st, a.e->'unchanged'->>'stream_prefix')) then
+    -- Planned once per connection: left to choose, PostgreSQL planned this statement again on
+    -- every call (a custom plan), which cost about as much as running it (measured with the
+    -- chain's columns: 180 vs 108 µs of backend CPU per event at 16 appends a batch, load 10–15,
+    -- BENCHMARKS.md "Security"). Its generic plan probes the same indexes.
+    perform set_config('plan_cache_mode', 'force_generic_plan', true);
     return query
       with a as (
         select o::int as ord, e->>'stream_id' as stream_id, e->>'expected' as expected,
@@ -115,6 +128,11 @@ begin
         -- hash-joined a scan of all of streams (measured: 12.1 ms of a 12.5 ms statement at
         -- 26,000 streams); = any() probes the primary key.
         select s.stream_id, s.version from streams s where s.stream_id = any(v_streams) for update
+      ), last_hashes as (
+        -- The hash of each stream's last event, which the append's first event chains to: probes
+        -- of the unique index by the locked rows (joined to `a`, the planner scanned all of events).
+        select h.stream_id, h.hash from current_versions c join events h on h.stream_id = c.stream_id and h.version = c.version
+         where v_chain
       ), watched as (
         -- Streams the batch does not write: their versions hold for the whole batch.
         select a.ord, coalesce((select s.version from streams s where s.stream_id = a.watch), 0) as version
@@ -142,10 +160,23 @@ begin
         select p.stream_id, p.cur_version + p.n from placed p where p.ok
             on conflict (stream_id) do update set version = excluded.version, updated_at = now()
       ), written as (
-        insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id)
+        -- Each append's first event is hashed here, over its stream's last hash: the trigger
+        -- event_chain, which did it per row, cost more than the hash itself (BENCHMARKS.md
+        -- "Security"). Its later events chain to this statement's rows and come without a hash:
+        -- the trigger hashes them, as it does an event whose stream has lost its last event (it
+        -- refuses that).
+        insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id,
+                            created_at, hash)
         select p.base + x.k, (x.ev->>'event_id')::uuid, p.stream_id, p.cur_version + x.k, x.ev->>'type', x.ev->'data',
-               x.ev->'metadata', x.ev->>'correlation_id', x.ev->>'causation_id'
-          from placed p, jsonb_array_elements(p.events) with ordinality as x(ev, k)
+               x.ev->'metadata', x.ev->>'correlation_id', x.ev->>'causation_id', now(),
+               case when v_chain and x.k = 1 and (p.cur_version = 0 or l.stream_id is not null) then
+                 event_hash(l.hash, p_inner, p_outer, (x.ev->>'event_id')::uuid, p.stream_id, p.cur_version + 1,
+                            x.ev->>'type', x.ev->'data', x.ev->'metadata', x.ev->>'correlation_id',
+                            x.ev->>'causation_id', p.base + 1, now())
+               end
+          from placed p
+         cross join lateral jsonb_array_elements(p.events) with ordinality as x(ev, k)
+          left join last_hashes l on x.k = 1 and l.stream_id = p.stream_id
          where p.ok
          order by p.base + x.k
       )
@@ -158,6 +189,7 @@ begin
              null::text,
              p.watched_version
         from placed p order by p.ord;
+    perform set_config('plan_cache_mode', v_plans, true);
     select coalesce(max(ev.position), v_last) into v_last from events ev where ev.position > v_last;
     update log_head set last = v_last where id;
     return;

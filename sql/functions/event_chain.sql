@@ -1,21 +1,28 @@
 -- event_hash: the hash of one event: HMAC-SHA256 (inner and outer key pads given) over the
 -- previous event of its stream's hash and the event's fields as a JSON array (jsonb's text is
--- canonical: one spelling per value, keys ordered), so no two events encode alike.
+-- canonical: one spelling per value, keys ordered), so no two events encode alike. Stable, not
+-- immutable, as its body is (jsonb_build_array, extract from timestamptz): so PostgreSQL inlines it
+-- into the statement that calls it instead of running it as a function per event (measured: 20 µs
+-- per event at load 8, BENCHMARKS.md "Security").
 create or replace function event_hash(
   p_prev bytea, p_inner bytea, p_outer bytea,
   p_event_id uuid, p_stream_id text, p_version bigint, p_type text, p_data jsonb, p_metadata jsonb,
   p_correlation_id text, p_causation_id text, p_position bigint, p_created_at timestamptz
-) returns bytea language sql immutable as $$
+) returns bytea language sql stable as $$
   select sha256(p_outer || sha256(p_inner || coalesce(p_prev, ''::bytea) || convert_to(jsonb_build_array(
     p_event_id, p_stream_id, p_version, p_type, p_data, p_metadata, p_correlation_id, p_causation_id, p_position,
     (extract(epoch from p_created_at) * 1000000)::bigint)::text, 'UTF8')))
 $$;
 
--- Chains each new event to the previous one of its stream. The key pads come from the appending
+-- Chains each new event that comes without a hash to the previous one of its stream. append_batch
+-- hashes most events itself, set-wise in its insert (a row trigger per event cost more than the
+-- hash: BENCHMARKS.md "Security"); this trigger hashes the others (an append's second and later
+-- events, the loop's appends, the importer's events). The key pads come from the appending
 -- transaction (append_batch sets them from its caller); an insert without them (plain SQL, not the
 -- service) gets no hash, and `auren audit verify` reports it. A BEFORE trigger sees the rows its
 -- statement inserted before (PostgreSQL: "Trigger visibility"), and append_batch inserts in
--- version order, so the predecessor is always there.
+-- version order, so the predecessor is always there. Disabling this trigger turns the chain off
+-- for append_batch too (it looks the trigger up).
 create or replace function event_chain() returns trigger language plpgsql as $$
 declare
   v_inner bytea := decode(coalesce(current_setting('auren.chain_inner', true), ''), 'hex');
@@ -39,5 +46,7 @@ begin
 end;
 $$;
 
+-- An event that comes with a hash is not hashed again: only the service's key makes a hash that
+-- verifies, so a made-up one is reported as altered.
 create or replace trigger events_chain before insert on events
-  for each row execute function event_chain();
+  for each row when (new.hash is null) execute function event_chain();
