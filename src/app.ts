@@ -46,8 +46,8 @@ import { EVENT_STORE_SCOPES, MEMORY_SCOPES } from './auth/rpcScopes.js';
 import { createPageTokens } from './paging.js';
 import type { PageTokens } from './paging.js';
 import { CHAIN_KEY_PURPOSE, loadServerSecret, pageTokenPurpose, PEPPER_PURPOSE } from './auth/secret.js';
-import type { MemoryLimits } from './memory/model.js';
-import { createMemoryReads, MAX_QUERY_BYTES } from './memory/reads.js';
+import { createMemoryReads } from './memory/reads.js';
+import { memoryLimits } from './memory/limits.js';
 import { createMemoryWrites } from './memory/writes.js';
 import { startChromaProjection } from './projections/chroma/startChromaProjection.js';
 import type { RunningChromaProjection } from './projections/chroma/startChromaProjection.js';
@@ -120,6 +120,8 @@ export interface App {
   /** Stops serving, lets open calls finish, closes the database. */
   stop(): Promise<void>;
 }
+
+export { memoryLimits } from './memory/limits.js';
 
 const SERVICES = ['auren.v1.EventStoreService', 'auren.v1.MemoryService'];
 const ANONYMOUS_WARNING =
@@ -460,17 +462,6 @@ async function readTls(config: TlsConfig): Promise<{ node: tlsOptions; grpc: Ser
   return {
     node: { cert, key, ...(ca ? { ca } : {}) },
     grpc: ServerCredentials.createSsl(ca ?? null, [{ private_key: key, cert_chain: cert }], ca !== undefined),
-  };
-}
-
-/** The memory module's limits, from the configuration and the event store's. */
-export function memoryLimits(config: Config): MemoryLimits {
-  return {
-    contentMaxBytes: config.memoryContentMaxBytes,
-    queryMaxBytes: Math.min(MAX_QUERY_BYTES, config.events.eventMaxBytes),
-    readPageSize: config.events.readMaxCount,
-    embeddingDimensions: config.embeddings.dimensions,
-    responseMaxBytes: config.responseMaxBytes,
   };
 }
 

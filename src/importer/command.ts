@@ -1,6 +1,6 @@
 import { writeFile, stat } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { memoryLimits } from '../app.js';
+import { memoryLimits } from '../memory/limits.js';
 import type { Config } from '../config.js';
 import { openDatabase } from '../db/openDatabase.js';
 import { DomainError, InvalidArgument } from '../errors.js';
