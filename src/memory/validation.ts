@@ -13,9 +13,12 @@ export function checkMemoryId(field: string, value: string): string {
   return value.toLowerCase();
 }
 
-/** Checks an agent or user id: 1 to 190 printable characters. */
+/** Checks an agent or user id: 1 to 190 printable characters, not all of them spaces. */
 export function checkName(field: string, value: string): string {
-  return checkEventStoreName(field, value, MAX_ID_LENGTH);
+  checkEventStoreName(field, value, MAX_ID_LENGTH);
+  // " " and "u1" would be two people, or two agents, in every list and audit trail.
+  if (value.trim() === '') throw new InvalidArgument(field, 'must not be blank (only spaces)');
+  return value;
 }
 
 /** Checks a memory type name. */
