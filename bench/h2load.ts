@@ -66,7 +66,8 @@ export async function h2load(run: H2loadRun): Promise<H2loadResult> {
       child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()));
       child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
       child.once('error', reject);
-      child.once('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`${H2LOAD} exited with ${code}:\n${text}`))));
+      // 'close', not 'exit': the process may exit before its output has all been read.
+      child.once('close', (code) => (code === 0 ? resolve(text) : reject(new Error(`${H2LOAD} exited with ${code}:\n${text}`))));
     });
     const finished = /finished in ([\d.]+)(ms|s),/.exec(output);
     const counts = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed/.exec(output);
