@@ -291,9 +291,10 @@ function toMemory(
   }
 }
 
-// An agent or person named in the data: a non-empty string, or a number written as one.
+// An agent or person named in the data: a string not blank, or a number written as one (a
+// blank one names nobody: the file's name or folder is tried next, as for a missing one).
 function nameOf(value: JsonValue | undefined): string | null {
-  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'string' && value.trim() !== '') return value;
   if (typeof value === 'number') return String(value);
   return null;
 }

@@ -47,6 +47,8 @@ const FIXTURES: Record<string, unknown> = {
   [`coach_${USER}.json`]: { data: { data: [{ type: 'decision', content: { plan: 'rest day' } }] } },
   'profile.json': { agent_id: 'custom_agent', user_id: 'user_7', content: { likes: 'running' }, type: 'insight' },
   'misc/unnamed.json': [{ content: 'nobody named me' }],
+  // Blank names name nobody: the file's name is tried next.
+  'blank/recovery_notes.json': { agent_id: '  ', user_id: ' ', memories: [{ content: 'sore knees' }] },
 };
 // Files that must be refused whole, with their reasons.
 const BAD: Record<string, { content: string | Buffer; reason: RegExp }> = {
@@ -61,7 +63,7 @@ const BAD: Record<string, { content: string | Buffer; reason: RegExp }> = {
   },
 };
 // Memories in FIXTURES (items that are objects).
-const GOOD_MEMORIES = 1 + 7 + 1 + 1 + 1 + 1;
+const GOOD_MEMORIES = 1 + 7 + 1 + 1 + 1 + 1 + 1;
 
 describe('auren migrate', function () {
   this.timeout(120_000);
@@ -131,7 +133,7 @@ describe('auren migrate', function () {
       assert.equal(report.memories.already_imported, 0);
       assert.equal(report.files.imported, Object.keys(FIXTURES).length);
       assertBadFilesReported(report, exit);
-      assert.match(exit.stdout, /imported\s+6\s+12/);
+      assert.match(exit.stdout, new RegExp(`imported\\s+${Object.keys(FIXTURES).length}\\s+${GOOD_MEMORIES}`));
 
       assert.equal(await count(`select count(*) as n from memories`), GOOD_MEMORIES);
       assert.equal(await count(`select count(*) as n from events where type = 'memory_created'`), GOOD_MEMORIES);
@@ -193,6 +195,7 @@ describe('auren migrate', function () {
         [`coach_${USER}.json`, 'training_agent', USER],
         ['profile.json', 'custom_agent', 'user_7'],
         ['misc/unnamed.json', 'unknown_agent', null],
+        ['blank/recovery_notes.json', 'recovery_agent', null],
       ];
       for (const [file, agent, user] of cases) {
         const [memory] = await memoryAt(file, 0);
