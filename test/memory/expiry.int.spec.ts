@@ -83,7 +83,8 @@ describe('Memory expiry', () => {
       startExpirySweeper({ pool: t.app.pool, writer: t.app.memoryStreams, log: watched, intervalMs: 10, batchSize: 3 }),
     );
     try {
-      const memories = await Promise.all(Array.from({ length: 30 }, (_, i) => store(`user_r${i % 4}`, 300)));
+      // 2 s ahead: 30 stores at once can take a while on a busy machine, and a time already past is refused.
+      const memories = await Promise.all(Array.from({ length: 30 }, (_, i) => store(`user_r${i % 4}`, 2_000)));
       const ids = memories.map((m) => m.id);
       await untilExpired(ids);
       // One more round for every sweeper, to give a late duplicate every chance to appear.
