@@ -265,7 +265,7 @@ export function createCollaborationReads({ pool, writer, tokens, responseMaxByte
     async listBiometricReadings(caller, query, signal) {
       const userId = checkName('user_id', query.userId);
       const limit = checkCount('limit', query.limit, READINGS_LIMIT);
-      if (query.from !== null && query.to !== null && query.to <= query.from) throw new InvalidArgument('to', 'must be after from');
+      checkTimeRange(query.from, query.to);
       const scope = pageScope('biometric_readings', { userId, from: query.from, to: query.to });
       const after = decodePageToken(tokens, 'page_token', query.pageToken, scope);
       checkPerson(caller, userId);
@@ -278,8 +278,8 @@ export function createCollaborationReads({ pool, writer, tokens, responseMaxByte
         {
           reading_ids: readings.map((r) => r.id),
           query: {
-            from: query.from === null ? null : new Date(query.from).toISOString(),
-            to: query.to === null ? null : new Date(query.to).toISOString(),
+            from: isoTime(query.from),
+            to: isoTime(query.to),
             page_token: query.pageToken || null,
           },
         },
@@ -293,7 +293,7 @@ export function createCollaborationReads({ pool, writer, tokens, responseMaxByte
       const conversationId = query.conversationId === '' ? null : checkId('conversation_id', query.conversationId);
       const asked = query.agentId === '' ? null : checkName('agent_id', query.agentId);
       const size = checkCount('page_size', query.pageSize, TURNS_PAGE);
-      if (query.from !== null && query.to !== null && query.to <= query.from) throw new InvalidArgument('to', 'must be after from');
+      checkTimeRange(query.from, query.to);
       const scope = pageScope('conversation_turns', {
         userId,
         conversationId,
@@ -317,8 +317,8 @@ export function createCollaborationReads({ pool, writer, tokens, responseMaxByte
           query: {
             conversation_id: conversationId,
             agent_id: agentId,
-            from: query.from === null ? null : new Date(query.from).toISOString(),
-            to: query.to === null ? null : new Date(query.to).toISOString(),
+            from: isoTime(query.from),
+            to: isoTime(query.to),
             newest_first: query.newestFirst,
             page_token: query.pageToken || null,
           },
@@ -328,4 +328,14 @@ export function createCollaborationReads({ pool, writer, tokens, responseMaxByte
       return { items: turns, nextPageToken: page.nextPageToken };
     },
   };
+}
+
+// A time range of a list: either end may be open; a closed one must not be empty.
+function checkTimeRange(from: number | null, to: number | null): void {
+  if (from !== null && to !== null && to <= from) throw new InvalidArgument('to', 'must be after from');
+}
+
+// A time of a list's query as its audit record states it.
+function isoTime(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
 }
