@@ -103,9 +103,9 @@ export function matching(filter: MemoryFilter): FragmentSqlToken {
   return sql.fragment`${sql.join(conditions, sql.fragment` and `)}`;
 }
 
-/** One memory that is not deleted, expired or not. */
-export function getQuery(id: string): QuerySqlToken<typeof readRow> {
-  return sql.type(readRow)`select ${readColumns} from memories where id = ${id}::uuid and deleted_at is null`;
+/** The memories of `ids` that are not deleted, expired or not (GetMemory's reads, several at once). */
+export function getQuery(ids: readonly string[]): QuerySqlToken<typeof readRow> {
+  return sql.type(readRow)`select ${readColumns} from memories where id = any(${sql.array(ids, 'uuid')}) and deleted_at is null`;
 }
 
 /**

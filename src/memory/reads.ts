@@ -16,6 +16,7 @@ import type { Keyset } from './pageToken.js';
 import { pageFromCache } from './listCache.js';
 import type { CachedList, CachedPage } from './listCache.js';
 import { wasCut } from '../db/pages.js';
+import { sharedReads } from '../db/sharedReads.js';
 import { byIdsQuery, getQuery, listQuery, searchQuery, statsQuery, toMemory } from './queries.js';
 import type { MemoryFilter, readRow } from './queries.js';
 import { checkConfidence, checkEmbedding, checkMemoryId, checkName, checkType } from './validation.js';
@@ -143,6 +144,10 @@ export interface MemoryReadsOptions {
   tokens: PageTokens;
 }
 
+// GetMemory reads that arrive while two of its statements run go together in the next one: the
+// pool's other connections stay free for the group commit and the other reads.
+const SHARED_GET = { maxBatch: 64, maxInFlight: 2 } as const;
+
 // Reciprocal rank fusion's constant (Cormack et al., 2009): a result scores 1 / (K + rank) per list.
 const RRF_K = 60;
 // Each list a hybrid search fuses is this many times the requested count, at least HYBRID_MIN_DEPTH.
@@ -161,6 +166,12 @@ const EXPIRY_MARGIN_MS = 1_000;
 
 /** Creates the read side over the memories table. */
 export function createMemoryReads({ pool, writer, limits, cache, semantic, tokens }: MemoryReadsOptions): MemoryReads {
+  // GetMemory's select: concurrent reads share one statement (each is still recorded on its own).
+  const readMemory = sharedReads(
+    async (ids) => new Map((await pool.any(getQuery(ids))).map((row) => [row.id, row])),
+    SHARED_GET,
+  );
+
   // A read answers only once its access-log events committed: a read whose record cannot be
   // written fails and returns nothing.
   async function auditedRead<T>(
@@ -192,7 +203,7 @@ export function createMemoryReads({ pool, writer, limits, cache, semantic, token
       return auditedRead(
         caller,
         async () => {
-          const row = await pool.maybeOne(getQuery(memoryId));
+          const row = await readMemory(memoryId);
           // An expired memory is hidden like a missing one unless asked for: clients that do not
           // know about expiry never see it.
           if (!row || (row.expired_now && !includeExpired)) throw new MemoryNotFound(memoryId);

@@ -6,6 +6,8 @@ import { MemoryNotFound, SearchModeUnavailable } from '../../src/memory/errors.j
 import { createMemoryReads } from '../../src/memory/reads.js';
 import type { MemoryReads } from '../../src/memory/reads.js';
 import type { Memory } from '../../src/memory/model.js';
+import { openPool } from '../../src/db/pool.js';
+import { accessStream } from '../../src/memory/model.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { insertMemories, rejectsInvalid, serviceCaller } from '../support/memories.js';
@@ -57,6 +59,57 @@ describe('Memory reads', () => {
         await assert.rejects(reads.getMemory(caller, id, false), MemoryNotFound);
         const memory = await reads.getMemory(caller, id, true);
         assert.equal(memory.expired, true);
+      }
+    });
+  });
+
+  describe('GetMemory, many at once', () => {
+    it('reads concurrent gets in shared statements, each with its own answer and its own access record', async () => {
+      const user = `user-${randomUUID()}`;
+      const live = await insertMemories(
+        t.app.pool,
+        Array.from({ length: 24 }, (_, i) => ({ agentId: 'agent-many', userId: user, content: { n: i } })),
+      );
+      const [deleted, expired] = await insertMemories(t.app.pool, [{ deletedAt: PAST }, { expiresAt: PAST }]);
+      // The memories' reads, through a pool of their own that counts their select statements.
+      const statements: number[] = [];
+      const counted = await openPool({
+        url: t.databaseUrl,
+        maximumPoolSize: 2,
+        interceptors: [
+          {
+            name: 'count-gets',
+            beforeQueryExecution(_context, query) {
+              if (query.sql.includes('from memories where id = any')) statements.push((query.values[0] as string[]).length);
+              return null;
+            },
+          },
+        ],
+      });
+      try {
+        const shared = createMemoryReads({ pool: counted, writer: t.app.memoryStreams, tokens: t.app.pageTokens, limits: memoryLimits(loadConfig({})) });
+        const asked = [...live, randomUUID(), deleted!, expired!, ...live.slice(0, 4)];
+        const answers = await Promise.allSettled(asked.map((id) => shared.getMemory(caller, id, false)));
+        answers.forEach((answer, i) => {
+          if (i < live.length || i >= live.length + 3) {
+            assert.equal(answer.status, 'fulfilled', `read ${i}`);
+            assert.equal((answer as PromiseFulfilledResult<Memory>).value.id, asked[i]);
+          } else {
+            assert.equal(answer.status, 'rejected', `read ${i}`);
+            assert.ok((answer as PromiseRejectedResult).reason instanceof MemoryNotFound);
+          }
+        });
+        assert.equal(statements.reduce((a, b) => a + b, 0), asked.length, 'every id read once');
+        assert.ok(statements.length < asked.length / 4, `${asked.length} reads in ${statements.length} statements`);
+        // Each read that found a memory is recorded on its own, as if it had come alone.
+        const records = (await t.app.eventStore.readStream(accessStream(user), 0n, 'forwards', 1000)).events;
+        assert.equal(records.length, live.length + 4);
+        assert.deepEqual(
+          records.map((e) => (e.data as { memory_ids: string[] }).memory_ids).sort(),
+          [...live, ...live.slice(0, 4)].map((id) => [id]).sort(),
+        );
+      } finally {
+        await counted.end();
       }
     });
   });
