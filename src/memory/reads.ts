@@ -167,10 +167,7 @@ const EXPIRY_MARGIN_MS = 1_000;
 /** Creates the read side over the memories table. */
 export function createMemoryReads({ pool, writer, limits, cache, semantic, tokens }: MemoryReadsOptions): MemoryReads {
   // GetMemory's select: concurrent reads share one statement (each is still recorded on its own).
-  const readMemory = sharedReads(
-    async (ids) => new Map((await pool.any(getQuery(ids))).map((row) => [row.id, row])),
-    SHARED_GET,
-  );
+  const readMemory = sharedReads(async (ids) => new Map((await pool.any(getQuery(ids))).map((row) => [row.id, row])), SHARED_GET);
 
   // A read answers only once its access-log events committed: a read whose record cannot be
   // written fails and returns nothing.

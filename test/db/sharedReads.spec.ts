@@ -24,7 +24,10 @@ describe('sharedReads', () => {
     const load = sharedReads(read, { maxBatch: 10, maxInFlight: 1 });
     const answer = load('k3');
     await tick();
-    assert.deepEqual(statements.map((s) => s.keys), [['k3']]);
+    assert.deepEqual(
+      statements.map((s) => s.keys),
+      [['k3']],
+    );
     statements[0]!.finish();
     assert.equal(await answer, 3);
   });
@@ -38,7 +41,10 @@ describe('sharedReads', () => {
     await tick();
     const waiting = ['k4', 'missing', 'k5', 'k4'].map(load); // both statements run: they wait
     await tick();
-    assert.deepEqual(statements.map((s) => s.keys), [['k1', 'k2'], ['k3']]);
+    assert.deepEqual(
+      statements.map((s) => s.keys),
+      [['k1', 'k2'], ['k3']],
+    );
     statements[1]!.finish();
     await tick();
     assert.deepEqual(statements[2]!.keys, ['k4', 'missing', 'k5', 'k4']);
@@ -56,8 +62,14 @@ describe('sharedReads', () => {
       assert.equal(statements.length, i + 1, 'one statement at a time');
       statements[i]!.finish();
     }
-    assert.deepEqual(statements.map((s) => s.keys.length), [4, 4, 3]);
-    assert.deepEqual(await Promise.all(answers), Array.from({ length: 11 }, (_, i) => i));
+    assert.deepEqual(
+      statements.map((s) => s.keys.length),
+      [4, 4, 3],
+    );
+    assert.deepEqual(
+      await Promise.all(answers),
+      Array.from({ length: 11 }, (_, i) => i),
+    );
   });
 
   it('fails only the reads of a failed statement, and goes on with the next', async () => {

@@ -87,7 +87,12 @@ describe('Memory reads', () => {
         ],
       });
       try {
-        const shared = createMemoryReads({ pool: counted, writer: t.app.memoryStreams, tokens: t.app.pageTokens, limits: memoryLimits(loadConfig({})) });
+        const shared = createMemoryReads({
+          pool: counted,
+          writer: t.app.memoryStreams,
+          tokens: t.app.pageTokens,
+          limits: memoryLimits(loadConfig({})),
+        });
         const asked = [...live, randomUUID(), deleted!, expired!, ...live.slice(0, 4)];
         const answers = await Promise.allSettled(asked.map((id) => shared.getMemory(caller, id, false)));
         answers.forEach((answer, i) => {
@@ -99,7 +104,11 @@ describe('Memory reads', () => {
             assert.ok((answer as PromiseRejectedResult).reason instanceof MemoryNotFound);
           }
         });
-        assert.equal(statements.reduce((a, b) => a + b, 0), asked.length, 'every id read once');
+        assert.equal(
+          statements.reduce((a, b) => a + b, 0),
+          asked.length,
+          'every id read once',
+        );
         assert.ok(statements.length < asked.length / 4, `${asked.length} reads in ${statements.length} statements`);
         // Each read that found a memory is recorded on its own, as if it had come alone.
         const records = (await t.app.eventStore.readStream(accessStream(user), 0n, 'forwards', 1000)).events;
