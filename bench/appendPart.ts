@@ -1,6 +1,8 @@
 // The append part of `npm run bench`: single-event and 100-event appends of AUREN (through its
 // gRPC listener), Emmett in-process and plain INSERTs on one PostgreSQL, closed loop at 1, 8 and
 // 32 clients; AUREN again with @grpc/grpc-js clients; hot streams and the trivial call with h2load.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { create, toBinary } from '@bufbuild/protobuf';
 import pg from 'pg';
 import { HealthCheckRequestSchema } from '../src/gen/health/v1/health_pb.js';
@@ -48,6 +50,8 @@ export interface AppendResults {
   scenarios: ScenarioResult[];
   hot: H2loadMeasure[];
   health: H2loadMeasure;
+  /** The same calls to a bare @grpc/grpc-js server with grpc-health-check (bench/bareHealthServer.ts): the machine's floor. */
+  healthBare?: H2loadMeasure;
   /** The gRPC listener called. */
   listener: ServerProcess['grpcListener'];
   seconds: number;
@@ -79,6 +83,7 @@ export async function runAppendBench(config: BenchConfig, ctx: Context): Promise
   const scenarios: ScenarioResult[] = [];
   const hot: H2loadMeasure[] = [];
   let health: H2loadMeasure | undefined;
+  let healthBare: H2loadMeasure | undefined;
   try {
     // Untimed: every database starts from the same number of stored events, past the near-empty-table plans.
     if (config.primeEvents > 0) {
@@ -182,8 +187,8 @@ export async function runAppendBench(config: BenchConfig, ctx: Context): Promise
     }
 
     // The trivial call: grpc.health.v1.Health/Check, no database.
-    const healthRun = (requests: number) => ({
-      url: server.grpcUrl,
+    const healthRun = (requests: number, url = server.grpcUrl) => ({
+      url,
       path: PATHS.health,
       message: toBinary(HealthCheckRequestSchema, create(HealthCheckRequestSchema, {})),
       requests,
@@ -199,6 +204,18 @@ export async function runAppendBench(config: BenchConfig, ctx: Context): Promise
       `Health/Check (h2load, ${HEALTH_CONNECTIONS} connections): ${Math.round(healthResult.succeeded / healthResult.seconds)} calls/s, ` +
         `server ${Math.round((health.cpu!.server! * 1000) / HEALTH_CALLS)} µs/call`,
     );
+    // The same calls to a bare grpc-js server, right after: what the machine allows a call now.
+    const bare = await startBareHealthServer();
+    try {
+      await h2load(healthRun(HEALTH_CALLS / 10, bare.url));
+      const bareMeter = cpuMeter({ serverPid: bare.pid, postgresIsLocal: ctx.postgresIsLocal });
+      bareMeter.start();
+      const bareResult = await h2load(healthRun(HEALTH_CALLS, bare.url));
+      healthBare = { clients: HEALTH_CONNECTIONS, streams: 0, result: bareResult, cpu: bareMeter.stop() };
+      log(`Health/Check on a bare grpc-js server: server ${Math.round((healthBare.cpu!.server! * 1000) / HEALTH_CALLS)} µs/call`);
+    } finally {
+      bare.stop();
+    }
 
     // Every append the clients saw succeed must be in its database, no more, no less.
     for (const name of ['auren', 'emmett', 'pg'] as const) {
@@ -213,7 +230,7 @@ export async function runAppendBench(config: BenchConfig, ctx: Context): Promise
   } finally {
     await server.stop();
   }
-  return { scenarios, hot, health: health!, listener: server.grpcListener, seconds: (Date.now() - started) / 1000 };
+  return { scenarios, hot, health: health!, healthBare, listener: server.grpcListener, seconds: (Date.now() - started) / 1000 };
 }
 
 async function query(url: string, text: string, values: unknown[]) {
@@ -224,4 +241,21 @@ async function query(url: string, text: string, values: unknown[]) {
   } finally {
     await client.end();
   }
+}
+
+/** Starts bench/bareHealthServer.ts as a child process and waits for its port. */
+async function startBareHealthServer(): Promise<{ url: string; pid: number; stop(): void }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./bareHealthServer.ts', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = /PORT (\d+)/.exec(out);
+      if (found) resolve(Number(found[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the bare grpc-js server exited (${code}) before it listened`)));
+  });
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => child.kill('SIGTERM') };
 }
