@@ -1,11 +1,12 @@
 import { create } from '@bufbuild/protobuf';
+import { WireType } from '@bufbuild/protobuf/wire';
 import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import { MemorySchema, MemoryType as ProtoMemoryType, SearchMode as ProtoSearchMode } from '../gen/auren/v1/memory_pb.js';
 import type { Memory as ProtoMemory } from '../gen/auren/v1/memory_pb.js';
 import { InvalidArgument } from '../errors.js';
 import type { Wire } from './call.js';
-import { preEncodedStructs } from './structWire.js';
+import { encodeMemory } from './structWire.js';
 import type { Memory, MemoryType } from '../memory/model.js';
 import type { SearchMode } from '../memory/reads.js';
 
@@ -26,13 +27,22 @@ const TYPE_FROM_PROTO = new Map(Object.entries(TYPE_TO_PROTO).map(([name, value]
  * Struct by reflection, the most of a memory's cost), for JSON clients as ordinary fields.
  */
 export function memoryToProto(m: Memory, wire: Wire = 'json'): ProtoMemory {
-  const memory = create(MemorySchema, {
+  if (wire === 'binary') {
+    // All of it pre-encoded (structWire.ts), handed to protobuf-es as one unknown field: it
+    // writes the tag of field 1 (id, never empty), then the rest of the bytes as they are.
+    const bytes = encodeMemory({ ...m, type: TYPE_TO_PROTO[m.type] });
+    if (bytes[0] !== MEMORY_ID_TAG) throw new Error(`memory ${m.id}: its encoding does not start with id`);
+    const memory = create(MemorySchema);
+    memory.$unknown = [{ no: MEMORY_ID_FIELD, wireType: WireType.LengthDelimited, data: bytes.subarray(1) }];
+    return memory;
+  }
+  return create(MemorySchema, {
     id: m.id,
     agentId: m.agentId,
     userId: m.userId ?? '',
     type: TYPE_TO_PROTO[m.type],
-    content: wire === 'json' ? m.content : undefined,
-    metadata: wire === 'json' ? m.metadata : undefined,
+    content: m.content,
+    metadata: m.metadata,
     confidence: m.confidence,
     createdAt: timestampFromMs(m.createdAt),
     updatedAt: timestampFromMs(m.updatedAt),
@@ -41,18 +51,11 @@ export function memoryToProto(m: Memory, wire: Wire = 'json'): ProtoMemory {
     deleted: m.deleted,
     expired: m.expired,
   });
-  if (wire === 'binary') {
-    memory.$unknown = preEncodedStructs([
-      [MEMORY_CONTENT_FIELD, m.content],
-      [MEMORY_METADATA_FIELD, m.metadata],
-    ]);
-  }
-  return memory;
 }
 
-// Field numbers of Memory.content and Memory.metadata in proto/auren/v1/memory.proto.
-const MEMORY_CONTENT_FIELD = 5;
-const MEMORY_METADATA_FIELD = 6;
+// Memory.id in proto/auren/v1/memory.proto: field 1, length-delimited.
+const MEMORY_ID_FIELD = 1;
+const MEMORY_ID_TAG = 0x0a;
 
 /** Protobuf memory type to its domain name; unset or unknown values are refused, naming the field. */
 export function memoryTypeFromProto(field: string, value: ProtoMemoryType): MemoryType {
