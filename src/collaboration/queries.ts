@@ -46,6 +46,8 @@ const handoffRow = z.object({
   acknowledgement_note: z.string().nullable(),
   version: z.bigint(),
 });
+const handoffPageRow = handoffRow.extend(pageColumns);
+
 const handoffColumns = sql.fragment`
   id::text, user_id, from_agent, to_agent, topic, context, reason, handoff_type, urgency, requires_response,
   memory_id::text, created_at, acknowledged_at, acknowledged_by, acknowledgement_note, version`;
@@ -94,7 +96,7 @@ export function pendingHandoffsQuery(
     select agent_handoffs.*, ${microseconds(sql.fragment`agent_handoffs.created_at`)} as at_us from agent_handoffs
      where to_agent = ${agentId} and acknowledged_at is null ${person} ${tenant} ${page}
      order by agent_handoffs.created_at, agent_handoffs.id limit ${limit}`;
-  return sql.type(handoffRow.extend(pageColumns))`
+  return sql.type(handoffPageRow)`
     ${withinBytes(sql.fragment`${handoffColumns}, at_us`, source, sql.fragment`created_at, id`, maxBytes)}`;
 }
 
@@ -113,6 +115,8 @@ const hypothesisRow = z.object({
   resolved_at: z.number().nullable(),
   version: z.bigint(),
 });
+const hypothesisPageRow = hypothesisRow.extend(pageColumns);
+
 const hypothesisColumns = sql.fragment`
   id::text, agent_id, user_id, statement, status, initial_confidence, evidence, final_confidence,
   validation_evidence, resolved_by, formed_at, resolved_at, version`;
@@ -138,6 +142,8 @@ export function toHypothesis(r: z.infer<typeof hypothesisRow>): Hypothesis {
 
 // A hypothesis as JSON (in sharedContextQuery): its version as text, JSON has no 64-bit integers.
 const hypothesisJsonRow = hypothesisRow.extend({ version: z.string() });
+// Made once: a zod schema costs more to build than to check the row with.
+const sharedContextRow = z.object({ memories: z.unknown(), hypotheses: z.array(hypothesisJsonRow), hypotheses_truncated: z.boolean() });
 
 /** A hypothesis of sharedContextQuery as the domain's Hypothesis. */
 export const hypothesisFromJson = (r: z.infer<typeof hypothesisJsonRow>): Hypothesis => toHypothesis({ ...r, version: BigInt(r.version) });
@@ -164,7 +170,7 @@ export function hypothesesQuery(
     select hypotheses.*, ${microseconds(sql.fragment`hypotheses.formed_at`)} as at_us from hypotheses
      where user_id = ${userId} ${status} ${agent} ${page}
      order by hypotheses.formed_at desc, hypotheses.id desc limit ${limit}`;
-  return sql.type(hypothesisRow.extend(pageColumns))`
+  return sql.type(hypothesisPageRow)`
     ${withinBytes(sql.fragment`${hypothesisColumns}, at_us`, source, sql.fragment`formed_at desc, id desc`, maxBytes)}`;
 }
 
@@ -181,7 +187,7 @@ export function sharedContextQuery(
   hypotheses: number,
   maxBytes: number,
 ) {
-  return sql.type(z.object({ memories: z.unknown(), hypotheses: z.array(hypothesisJsonRow), hypotheses_truncated: z.boolean() }))`
+  return sql.type(sharedContextRow)`
     select ${memories(sql.fragment`${maxBytes}::bigint - validated.bytes`)} as memories, validated.hypotheses, validated.truncated as hypotheses_truncated
       from (
         select coalesce(jsonb_agg(sized.hypothesis order by sized.resolved_at desc, sized.id desc) filter (where sized.running <= ${maxBytes}), '[]'::jsonb) as hypotheses,
@@ -246,6 +252,8 @@ const knowledgeRow = z.object({
   validated_at: z.number().nullable(),
   version: z.bigint(),
 });
+const knowledgePageRow = knowledgeRow.extend(pageColumns);
+
 const knowledgeColumns = sql.fragment`
   id::text, agent_id, domain, knowledge_type, content, confidence, evidence, validation_status,
   validated_by, created_at, validated_at, version`;
@@ -294,7 +302,7 @@ export function knowledgeListQuery(f: KnowledgeFilter, after: Keyset | null, lim
     select specialist_knowledge.*, ${microseconds(sql.fragment`specialist_knowledge.created_at`)} as at_us from specialist_knowledge
      where ${sql.join(conditions, sql.fragment` and `)}
      order by specialist_knowledge.confidence desc, specialist_knowledge.created_at desc, specialist_knowledge.id desc limit ${limit}`;
-  return sql.type(knowledgeRow.extend(pageColumns))`
+  return sql.type(knowledgePageRow)`
     ${withinBytes(sql.fragment`${knowledgeColumns}, at_us`, source, sql.fragment`confidence desc, created_at desc, id desc`, maxBytes)}`;
 }
 
@@ -306,6 +314,7 @@ const readingRow = z.object({
   measured_at: z.number(),
   recorded_at: z.number(),
 });
+const readingPageRow = readingRow.extend(pageColumns);
 
 /** A row as the domain's BiometricReading. */
 export function toReading(r: z.infer<typeof readingRow>): BiometricReading {
@@ -331,7 +340,7 @@ export function readingsQuery(
     select biometric_readings.*, ${microseconds(sql.fragment`biometric_readings.measured_at`)} as at_us from biometric_readings
      where user_id = ${userId} ${since} ${before} ${page}
      order by biometric_readings.measured_at, biometric_readings.id limit ${limit}`;
-  return sql.type(readingRow.extend(pageColumns))`
+  return sql.type(readingPageRow)`
     ${withinBytes(sql.fragment`id::text, user_id, source, data, measured_at, recorded_at, at_us`, source, sql.fragment`measured_at, id`, maxBytes)}`;
 }
 
@@ -345,6 +354,7 @@ const turnRow = z.object({
   follow_up_actions: z.array(jsonObject),
   created_at: z.number(),
 });
+const turnPageRow = turnRow.extend(pageColumns);
 
 /** A row as the domain's ConversationTurn. */
 export function toTurn(r: z.infer<typeof turnRow>): ConversationTurn {
@@ -386,6 +396,6 @@ export function turnsQuery(f: TurnFilter, after: Keyset | null, limit: number, m
      where ${sql.join(conditions, sql.fragment` and `)}
      order by conversation_memories.created_at ${direction}, conversation_memories.id ${direction} limit ${limit}`;
   const columns = sql.fragment`id::text, conversation_id::text, agent_id, user_id, message_context, insights, follow_up_actions, created_at, at_us`;
-  return sql.type(turnRow.extend(pageColumns))`
+  return sql.type(turnPageRow)`
     ${withinBytes(columns, source, sql.fragment`created_at ${direction}, id ${direction}`, maxBytes)}`;
 }

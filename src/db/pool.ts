@@ -4,6 +4,7 @@ import type { DatabasePool, DriverFactory, Interceptor, QueryResultRow } from 's
 import { createPgDriverFactory } from '@slonik/pg-driver';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
+import { rowCheck } from './fastRows.js';
 import { StartupError } from '../startupError.js';
 
 export type { DatabasePool };
@@ -14,11 +15,15 @@ export const noRows = z.object({}).passthrough();
 /** Checks every row against its query's zod schema. */
 // Slonik types rows by the zod schema of `sql.type(...)` but only checks them through an
 // interceptor; this one parses every row, so a query that drifts from its schema fails loudly.
+// The schema's compiled twin checks first (fastRows.ts); only a row it refuses is parsed by the
+// schema itself, whose answer (and error) is the rule.
 export const parseRows: Interceptor = {
   name: 'auren.parse-rows',
   transformRow(context, query, row) {
     const parser = context.resultParser;
     if (!parser) return row;
+    const fast = rowCheck(parser)(row);
+    if (fast.ok) return fast.data as QueryResultRow;
     const result = parser.safeParse(row);
     if (!result.success) throw new SchemaValidationError(query, row, result.error.issues);
     return result.data as QueryResultRow;

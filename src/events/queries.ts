@@ -133,9 +133,13 @@ export function aboutPersonQuery(
   return sql.type(pageRow)`${withinBytes(eventColumns, source, sql.fragment`position`, maxBytes)}`;
 }
 
+// Row types are made once: a zod schema costs more to build than to check a row with.
+const streamInfoRow = z.object({ version: z.bigint(), created_at: z.number(), updated_at: z.number() });
+const streamPageRow = pageRow.extend({ stream_version: z.bigint() });
+
 /** One stream's version and times; no row when it has no events. */
 export function streamInfoQuery(streamId: string) {
-  return sql.type(z.object({ version: z.bigint(), created_at: z.number(), updated_at: z.number() }))`
+  return sql.type(streamInfoRow)`
     select version, created_at, updated_at from streams where stream_id = ${streamId} and version > 0`;
 }
 
@@ -154,7 +158,7 @@ export function streamPageQuery(streamId: string, fromVersion: bigint, backwards
       from events where stream_id = ${streamId} and ${page}`;
   const columns = sql.fragment`${eventColumns}, stream_version`;
   const order = backwards ? sql.fragment`version desc` : sql.fragment`version`;
-  return sql.type(pageRow.extend({ stream_version: z.bigint() }))`${withinBytes(columns, source, order, maxBytes)}`;
+  return sql.type(streamPageRow)`${withinBytes(columns, source, order, maxBytes)}`;
 }
 
 /** Events of one stream from an inclusive version, in version order. */

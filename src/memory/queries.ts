@@ -168,9 +168,13 @@ export function memoryQuery(id: string): QuerySqlToken<typeof memoryRow> {
   return sql.type(memoryRow)`select ${memoryColumns} from memories where id = ${id}::uuid`;
 }
 
+// Row types are made once: a zod schema costs more to build than to check a row with.
+const idRow = z.object({ id: z.string() });
+const importedRow = z.object({ memory_id: z.string(), event_position: z.bigint() });
+
 /** Which of these memory ids have a row (deleted or not). */
 export function existingMemoriesQuery(ids: readonly string[]) {
-  return sql.type(z.object({ id: z.string() }))`select id::text from memories where id = any(${sql.array(ids, 'uuid')})`;
+  return sql.type(idRow)`select id::text from memories where id = any(${sql.array(ids, 'uuid')})`;
 }
 
 /**
@@ -180,7 +184,7 @@ export function existingMemoriesQuery(ids: readonly string[]) {
  */
 export function appendImportedMemoriesQuery(events: string, pads?: ChainPads) {
   const chain = pads ? sql.fragment`, ${sql.binary(pads.inner)}, ${sql.binary(pads.outer)}` : sql.fragment``;
-  return sql.type(z.object({ memory_id: z.string(), event_position: z.bigint() }))`
+  return sql.type(importedRow)`
     select memory_id::text, event_position from append_imported_memories(${events}::jsonb${chain})`;
 }
 
@@ -197,6 +201,6 @@ export function dueExpiriesQuery(limit: number): QuerySqlToken<typeof memoryRow>
 
 /** Ids of up to `limit` memories the filter covers, newest first: the candidates of a selective semantic search. */
 export function matchingIdsQuery(filter: MemoryFilter, limit: number) {
-  return sql.type(z.object({ id: z.string() }))`
+  return sql.type(idRow)`
     select id::text from memories where ${matching(filter)} order by created_at desc, id desc limit ${limit}`;
 }

@@ -1,6 +1,7 @@
 import { sql } from 'slonik';
 import type { FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
+import { rowCheck } from '../db/fastRows.js';
 import { memoryRow } from './queries.js';
 import type { Memory } from './model.js';
 
@@ -75,7 +76,8 @@ function fromJson(m: z.infer<typeof memoryJsonRow>): Memory {
 
 /** The value of sharedMemoriesExpression, checked, as the domain's memories. */
 export function parseSharedMemories(value: unknown): SharedMemories {
-  const parsed = sharedMemoriesJson.parse(value);
+  const fast = rowCheck(sharedMemoriesJson)(value);
+  const parsed = fast.ok ? (fast.data as z.infer<typeof sharedMemoriesJson>) : sharedMemoriesJson.parse(value);
   return {
     agents: parsed.agents.map((a) => ({ agentId: a.agent_id, memories: a.memories.map(fromJson) })),
     decisions: parsed.decisions.map(fromJson),

@@ -10,13 +10,15 @@ export interface Readiness {
   checks: { database: string; migrations: string };
 }
 
+const versionRow = z.object({ version: z.number() });
+
 /**
  * Checks readiness: PostgreSQL answers within `timeoutMs`, and every numbered schema file this
  * build ships (`expected`) is applied there (a replica of an older build started against a
  * newer schema is ready; one whose schema is behind is not).
  */
 export async function checkReadiness(pool: DatabasePool, expected: readonly number[], timeoutMs: number): Promise<Readiness> {
-  const query = pool.anyFirst(sql.type(z.object({ version: z.number() }))`select version from schema_migrations`);
+  const query = pool.anyFirst(sql.type(versionRow)`select version from schema_migrations`);
   const timeout = sleep(timeoutMs, 'timeout' as const, { ref: false });
   try {
     const result = await Promise.race([query, timeout]);

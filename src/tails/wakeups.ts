@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 export const CHANNEL = 'auren_events';
 
 const OTHERS_CHECK_MS = 2_000;
+const othersRow = z.object({ others: z.boolean() });
 
 /** application_name of the LISTEN connection, to find it in pg_stat_activity. */
 export const LISTENER_NAME = 'auren-listener';
@@ -137,7 +138,7 @@ export function createWakeups(options: WakeupOptions): Wakeups {
   async function checkOtherListeners(): Promise<void> {
     othersCheckedAt = Date.now();
     try {
-      const row = await options.pool.one(sql.type(z.object({ others: z.boolean() }))`
+      const row = await options.pool.one(sql.type(othersRow)`
         select exists (
           select 1 from pg_stat_activity
            where datname = current_database() and application_name = ${LISTENER_NAME}
