@@ -102,19 +102,20 @@ const BEFORE_COUNTER = `
   insert into streams (stream_id, version) select 'memory-' || id, 1 from written
    where $2::bytea is not null and $3::bytea is not null`;
 // The events hashed in their insert, as the function hashes them (no key set: no hash, and the
-// trigger event_chain finds no key either).
-const CHAIN_PAD = (name: string) => `decode(current_setting('auren.chain_${name}', true), 'hex')`;
+// trigger event_chain finds no key either). The key's pads and the first position are read once.
 const UNDER_COUNTER = [
   'update log_head set last = last + (select count(*) from import_events) where id',
   // Scalar subqueries: joined, log_head (never analyzed) is taken for 1,100 rows, and the
   // insert for millions, which the planner compiles (JIT).
   `insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id, created_at, hash)
-   select p.position, event_id, stream_id, 1, 'memory_created', data, metadata, null, null, now(),
-          case when coalesce(current_setting('auren.chain_inner', true), '') <> '' then
-            event_hash(null, ${CHAIN_PAD('inner')}, ${CHAIN_PAD('outer')}, event_id, stream_id, 1, 'memory_created', data, metadata,
-                       null, null, p.position, now())
+   select b.base + k, event_id, stream_id, 1, 'memory_created', data, metadata, null, null, now(),
+          case when b.inner_pad is not null then
+            event_hash(null, b.inner_pad, b.outer_pad, event_id, stream_id, 1, 'memory_created', data, metadata, null, null, b.base + k, now())
           end
-     from import_events, lateral (select (select last from log_head) - (select count(*) from import_events) + k as position) p
+     from import_events,
+          (select (select last from log_head) - (select count(*) from import_events) as base,
+                  decode(nullif(current_setting('auren.chain_inner', true), ''), 'hex') as inner_pad,
+                  decode(nullif(current_setting('auren.chain_outer', true), ''), 'hex') as outer_pad) b
     order by k`,
 ];
 // As the function inserted its events before issue 15's third round: without a hash, which the
