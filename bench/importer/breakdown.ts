@@ -101,10 +101,27 @@ const BEFORE_COUNTER = `
         on conflict (id) do nothing returning id)
   insert into streams (stream_id, version) select 'memory-' || id, 1 from written
    where $2::bytea is not null and $3::bytea is not null`;
+// The events hashed in their insert, as the function hashes them (no key set: no hash, and the
+// trigger event_chain finds no key either). The key's pads and the first position are read once.
 const UNDER_COUNTER = [
   'update log_head set last = last + (select count(*) from import_events) where id',
   // Scalar subqueries: joined, log_head (never analyzed) is taken for 1,100 rows, and the
   // insert for millions, which the planner compiles (JIT).
+  `insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id, created_at, hash)
+   select b.base + k, event_id, stream_id, 1, 'memory_created', data, metadata, null, null, now(),
+          case when b.inner_pad is not null then
+            event_hash(null, b.inner_pad, b.outer_pad, event_id, stream_id, 1, 'memory_created', data, metadata, null, null, b.base + k, now())
+          end
+     from import_events,
+          (select (select last from log_head) - (select count(*) from import_events) as base,
+                  decode(nullif(current_setting('auren.chain_inner', true), ''), 'hex') as inner_pad,
+                  decode(nullif(current_setting('auren.chain_outer', true), ''), 'hex') as outer_pad) b
+    order by k`,
+];
+// As the function inserted its events before issue 15's third round: without a hash, which the
+// trigger event_chain computed row by row.
+const UNDER_COUNTER_BY_TRIGGER = [
+  UNDER_COUNTER[0]!,
   `insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id)
    select (select last from log_head) - (select count(*) from import_events) + k, event_id, stream_id, 1, 'memory_created',
           data, metadata, null, null
@@ -139,6 +156,11 @@ export const BREAKDOWN_CASES: Case[] = [
   { name: 'append_imported_memories() (the importer’s path)', setup: [], measured: [IMPORTED] },
   { name: '… its memories rows and streams, before the counter', setup: SET_UP_HALVES.slice(0, 1), measured: [BEFORE_COUNTER] },
   { name: SERIAL_CASE, setup: SET_UP_HALVES, measured: UNDER_COUNTER },
+  {
+    name: '… its events, hashed by the trigger event_chain row by row (as before)',
+    setup: SET_UP_HALVES,
+    measured: UNDER_COUNTER_BY_TRIGGER,
+  },
   {
     name: '… its events, without events_user_order and events_type_position',
     setup: [...SET_UP_HALVES, 'drop index events_user_order, events_type_position'],

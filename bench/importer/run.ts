@@ -236,7 +236,38 @@ memory (memories carries nine), no second stored copy's work (the search column 
 documents again) and a cheaper chain (the security helper's \`event_chain.sql\`), none of which is the importer's to
 change; the importer at ≤ ~40 µs needs its process start out of \`src/cli.ts\`'s eager imports (lazy \`import()\` per
 command) and less garbage (\`checkJsonValue\` builds a field path string per key before any error). A second run now
-builds every memory's event before it learns the memory is there (~9 µs per memory more on a run that writes nothing).`;
+builds every memory's event before it learns the memory is there (~9 µs per memory more on a run that writes nothing).
+
+**Third round (2026-12-02 02:00–03:00 UTC, load average 5–8 on 2 cores: other sessions' suites and benchmarks).**
+PostgreSQL again (\`perf record -g\` on the three backends of a first import, 2,682 samples): index inserts 35% (B-trees 31%),
+heap inserts 14% (finding a page 12%, half of it extending the file a page at a time), the generated columns 13% (the search
+tsvector 8%, the two \`size\` columns 5%), the chain trigger 10%, parsing the batch's JSON 7%. Changed:
+- The importer's events are hashed in the function's insert (\`event_hash()\`, as \`append_batch()\` hashes an append's first
+  event: an imported event chains to nothing), so the trigger \`event_chain\` is no longer called per event (test:
+  \`test/importer/bulkPath.int.spec.ts\`). Its gain is below what this machine can show: 5,000 memories into a database of
+  100,000, fresh ids each call, 12 calls each interleaved (load 6.5): 750–860 ms with it, 730–900 ms with the trigger.
+  The trigger's samples were mostly the hash itself, which stays.
+- One B-tree less per memory written (\`sql/070\`: \`memories_user_agent_newest\` replaces \`memories_agent_user_newest\` and
+  \`memories_user_agents\`): the same 100,000 rows' keys inserted into a table with the two old indexes and into one with the
+  new one, interleaved, three rounds (load 6): 1,167/856/840 ms against 915/800/642 ms (heap alone ~385 ms): ~1.5–2.5 µs
+  less per memory.
+- The importer holds each event as UTF-8 bytes (a Buffer, outside the JavaScript heap) until its batch commits, and sends
+  the batch as one Buffer in jsonb's binary format (a version byte, then the text): no join, no second encoding. The events'
+  text had lived through the ~100 ms a batch waits for PostgreSQL, so garbage collections copied and promoted it: with a
+  pool that answers after 150 ms (in process, \`.scratch\`) the importer took 44 µs per memory against 32 when it answered at
+  once; with the change 30–34. The command, A/B interleaved (load 6–8): 75/87 µs per memory before, 65/69 after (process
+  start, ~17 µs, included).
+All three together against the code before them (3a622bf), the same 100,000 memories, fresh database each, interleaved
+(\`.scratch\` A/B, 02:57–03:00 UTC, load average 5.4–6.9): 4,969, 6,259 and 7,455 memories/s before, 6,522, 8,095 and
+6,763 after; PostgreSQL 122, 130 and 141 µs per memory before, 124, 136 and 134 after (no difference the load lets
+through); the importer 78, 82 and 81 µs before, 67, 72 and 77 after.
+Tried and left: a larger young generation (\`--max-semi-space-size=32\`: 79/73 against 83/74 µs, nothing); a plain insert of
+the memories rows instead of \`on conflict do nothing\` (medians within 2%, not worth a fallback path for a concurrent run);
+dropping indexes one at a time in rolled-back transactions (2–8% each, at ±20% noise). What 20,000/s would take here: at
+most ~100 µs of CPU per memory for both sides on 2 cores; PostgreSQL is at ~105–130 µs (its floor is the schema's per-row
+work: 11 B-trees, a GIN, three serializations of the documents for the two sizes and the hash, the tsvector, two heaps)
+and the importer at ~45–60 µs during the import, its cost now spread thin (in process: garbage collection 8%, the event's
+JSON 5%, checks 5%, SHA-256 4%, reading and parsing files 6%).`;
 
 /** Milliseconds the machine's cores were busy since boot (/proc/stat). */
 function machineBusyMs(): number {

@@ -9,9 +9,12 @@
 --      concurrent run, which this waits for) is not written again, nor its event;
 --   2. their streams, at version 1;
 --   3. only then the log's counter (sql/001_event_store.sql), held to commit as append_batch()
---      holds it, so positions still follow commit order; under it only the events are inserted
---      (hashed by the trigger event_chain like any other). The memories trigger skips these
---      memory_created events (auren.memory_rows, set for this insert only): their rows are written.
+--      holds it, so positions still follow commit order; under it only the events are inserted,
+--      each hashed in the insert itself as append_batch() hashes its appends' first events (a
+--      first event chains to nothing; the trigger event_chain, a PL/pgSQL call per event, cost
+--      about 10% of the import's PostgreSQL time: BENCHMARKS.md "JSON import"). The memories
+--      trigger skips these memory_created events (auren.memory_rows, set for this insert only):
+--      their rows are written.
 --
 -- The counter is thus held for the events alone (about a third of the work: BENCHMARKS.md), and
 -- steps 1–2 of one batch run while another batch holds it. Two runs importing the same files
@@ -37,7 +40,12 @@ declare
   v_written   uuid[];
   v_count     int;
   v_last      bigint;
+  v_chain     boolean;
 begin
+  -- Hashed when the service gave its key and the chain is on (the trigger enabled), as append_batch() decides.
+  v_chain := p_inner is not null
+             and coalesce((select t.tgenabled <> 'D' from pg_trigger t
+                            where t.tgrelid = 'events'::regclass and t.tgname = 'events_chain'), false);
   if p_inner is not null then
     perform set_config('auren.chain_inner', encode(p_inner, 'hex'), true), set_config('auren.chain_outer', encode(p_outer, 'hex'), true);
   end if;
@@ -79,8 +87,12 @@ begin
 
   update log_head set last = last + v_count where id returning last - v_count into v_last;
 
-  insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id)
-  select v_last + u.k, u.event_id, 'memory-' || u.id, 1, 'memory_created', u.data, u.metadata, null, null
+  insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id, created_at, hash)
+  select v_last + u.k, u.event_id, 'memory-' || u.id, 1, 'memory_created', u.data, u.metadata, null, null, now(),
+         case when v_chain then
+           event_hash(null, p_inner, p_outer, u.event_id, 'memory-' || u.id, 1, 'memory_created', u.data, u.metadata,
+                      null, null, v_last + u.k, now())
+         end
     from unnest(v_ids, v_event_ids, v_data, v_metadata) with ordinality as u(id, event_id, data, metadata, k)
    order by u.k;
   -- Back to the trigger for any later statement of the transaction.

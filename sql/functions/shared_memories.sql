@@ -9,8 +9,8 @@
 -- id, each newest first — and the answer stops at the first memory that would pass it:
 -- `running` is the bytes up to and with each memory across both parts, so what is kept is a
 -- prefix of that order. Every agent is listed, with the memories that fit (none after the cut).
--- The agents are found from the data by a skip scan of memories_user_agents, one probe per agent
--- (`agent_id <> ''`, always true, is that partial index's predicate: sql/021).
+-- The agents are found from the data by a skip scan of memories_user_agent_newest (sql/070), one
+-- probe per agent (`agent_id <> ''`, always true, was the predicate of the index it replaced).
 
 create or replace function shared_memories(
   p_user_id          text,

@@ -59,7 +59,7 @@ export interface ImportProgress {
 // Item problems kept per file in the report; the count says how many there were.
 const MAX_PROBLEMS_PER_FILE = 20;
 
-// A checked memory as the importer holds it until its batch commits: its event's JSON text
+// A checked memory as the importer holds it until its batch commits: its event's JSON bytes
 // (empty on a dry run), not its documents.
 interface Accepted extends PreparedImport {
   agentId: string;
@@ -244,6 +244,8 @@ interface FileContext {
 }
 
 const CALLER_JSON = callerMetadata(IMPORTER);
+// A dry run's memories: no event made.
+const NO_EVENT = Buffer.alloc(0);
 
 // One item as a checked memory; null when it is skipped (not an object) or refused (in
 // `problems`). The first pass over a file counts.
@@ -280,7 +282,7 @@ function toMemory(
     );
     // Its event now (an item whose event is over the size limit is refused like any other), and
     // only that is held: the documents are garbage as soon as the file is read.
-    const { event } = events === null ? { event: '' } : prepareImport(memory, CALLER_JSON, events.eventMaxBytes);
+    const { event } = events === null ? { event: NO_EVENT } : prepareImport(memory, CALLER_JSON, events.eventMaxBytes);
     if (count) result.memories++;
     return { id: memory.id, event, agentId: memory.agentId };
   } catch (error) {

@@ -123,19 +123,21 @@ export async function importMemories(
   );
 }
 
-/** An imported memory ready for the bulk path: its id and its memory_created event as JSON text (createdEvent). */
+/** An imported memory ready for the bulk path: its id and its memory_created event as JSON in UTF-8 (createdEvent). */
 export interface PreparedImport {
   id: string;
-  event: string;
+  event: Buffer;
 }
 
 /**
  * A checked memory as its memory_created event, checked against the event size limit (throws
  * InvalidArgument): what importPrepared sends. The importer prepares each memory as it reads it
- * and holds only this text until its batch commits, not the memory's documents.
+ * and holds only these bytes until its batch commits, not the memory's documents: outside the
+ * JavaScript heap, where the event's text (a tree of the strings it was joined from) was copied
+ * by every garbage collection while it waited (BENCHMARKS.md "JSON import").
  */
 export function prepareImport(memory: ImportedMemory, callerJson: string, eventMaxBytes: number): PreparedImport {
-  return { id: memory.id, event: createdEvent(memory, callerJson, eventMaxBytes) };
+  return { id: memory.id, event: Buffer.from(createdEvent(memory, callerJson, eventMaxBytes)) };
 }
 
 /** importMemories for memories prepared already (prepareImport), with the caller they were prepared for. */
@@ -162,7 +164,7 @@ async function importBatch(
     ? new Set((await pool.any(existingMemoriesQuery(memories.map((m) => m.id)))).map((row) => row.id))
     : new Set<string>();
   const fresh = new Set<string>();
-  const events: string[] = [];
+  const events: Buffer[] = [];
   for (const memory of memories) {
     if (existing.has(memory.id) || fresh.has(memory.id)) continue;
     fresh.add(memory.id);
@@ -170,7 +172,7 @@ async function importBatch(
   }
   const written = new Set<string>();
   if (events.length > 0) {
-    const payload = `[${events.join(',')}]`;
+    const payload = jsonbArray(events);
     for (let attempt = 1; ; attempt++) {
       try {
         for (const row of await pool.any(appendImportedMemoriesQuery(payload, chain))) written.add(row.memory_id);
@@ -188,6 +190,26 @@ async function importBatch(
 }
 
 const DEADLOCK_DETECTED = '40P01';
+
+// JSON texts in UTF-8 as one jsonb array in PostgreSQL's binary format for jsonb (a version
+// byte, 1, then the text): sent as they are, with no string joined or encoded again.
+function jsonbArray(items: readonly Buffer[]): Buffer {
+  let size = 2 + items.length;
+  for (const item of items) size += item.length;
+  const out = Buffer.allocUnsafe(size);
+  out[0] = JSONB_VERSION;
+  out[1] = OPEN_BRACKET;
+  let at = 2;
+  items.forEach((item, i) => {
+    if (i > 0) out[at++] = COMMA;
+    at += item.copy(out, at);
+  });
+  out[at] = CLOSE_BRACKET;
+  return out;
+}
+
+const JSONB_VERSION = 1;
+const [OPEN_BRACKET, COMMA, CLOSE_BRACKET] = [0x5b, 0x2c, 0x5d];
 
 /** The caller's part of every imported event's metadata, as changeAppend (./changes.ts) writes it: its name and its stamp under the reserved key, as JSON members. */
 export function callerMetadata(caller: Caller): string {

@@ -179,13 +179,13 @@ export function existingMemoriesQuery(ids: readonly string[]) {
 
 /**
  * Imports memories through the bulk write path (sql/functions/append_imported_memories.sql):
- * `events` is the JSON array of their memory_created events ({event_id, data, metadata}), sent
- * as text. Answers the memories written now.
+ * `events` is the JSON array of their memory_created events ({event_id, data, metadata}) in
+ * jsonb's binary format (a version byte, 1, then the JSON text). Answers the memories written now.
  */
-export function appendImportedMemoriesQuery(events: string, pads?: ChainPads) {
+export function appendImportedMemoriesQuery(events: Buffer, pads?: ChainPads) {
   const chain = pads ? sql.fragment`, ${sql.binary(pads.inner)}, ${sql.binary(pads.outer)}` : sql.fragment``;
   return sql.type(importedRow)`
-    select memory_id::text, event_position from append_imported_memories(${events}::jsonb${chain})`;
+    select memory_id::text, event_position from append_imported_memories(${sql.binary(events)}::jsonb${chain})`;
 }
 
 /**

@@ -190,6 +190,31 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
     }
   });
 
+  it('hashes its events in its own insert (the trigger event_chain is not called), and not at all while the chain is off', async () => {
+    const db = await freshDatabase();
+    try {
+      // A trigger function that refuses every event: only events that come hashed pass it by.
+      await db.client.query(`create or replace function event_chain() returns trigger language plpgsql as $$
+                               begin raise exception 'event_chain called for %', new.event_id; end $$`);
+      const first = await run(db.pool, { batchSize: 100 });
+      assert.equal(first.memories.imported, memories);
+      assert.deepEqual((await verifyChains(db.pool, [{ secretId: 'test', pads: CHAIN }], { streamId: null })).problems, []);
+
+      // Chain off (trigger disabled): like append_batch(), no hash, even with the key.
+      await db.client.query('alter table events disable trigger events_chain');
+      const other = path.join(root, 'other');
+      await writeLegacyFiles(other, 2, 10, 4);
+      const second = await run(db.pool, { dir: other });
+      assert.equal(second.memories.imported, 20);
+      const { rows } = await db.client.query(
+        `select count(*) filter (where hash is null)::int as unhashed, count(*)::int as events from events`,
+      );
+      assert.deepEqual(rows[0], { unhashed: 20, events: memories + 20 });
+    } finally {
+      await close(db);
+    }
+  });
+
   it('a memory_created event the service appends after it, in the same transaction, still gets its row from the trigger', async () => {
     const db = await freshDatabase();
     try {

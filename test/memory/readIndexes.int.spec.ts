@@ -50,13 +50,14 @@ describe('Indexes of the memory reads', () => {
       'memories_agent_newest',
       true,
     ],
-    ['one agent and person', listQuery(pair, null, 51, 3_145_728), 'memories_agent_user_newest', false],
-    ['one agent and person, a later page', listQuery(pair, later, 51, 3_145_728), 'memories_agent_user_newest', false],
-    ['one agent and a heavy person', listQuery(heavyPair, null, 51, 3_145_728), 'memories_agent_user_newest', true],
-    ['one agent and a heavy person, a later page', listQuery(heavyPair, later, 51, 3_145_728), 'memories_agent_user_newest', true],
-    // 25 rows: fetching them through the index and sorting them is the cheaper plan.
-    ['one person', listQuery(person, null, 51, 3_145_728), 'memories_user_newest', false],
-    ['one person, a later page', listQuery(person, later, 51, 3_145_728), 'memories_user_newest', false],
+    ['one agent and person', listQuery(pair, null, 51, 3_145_728), 'memories_user_agent_newest', false],
+    ['one agent and person, a later page', listQuery(pair, later, 51, 3_145_728), 'memories_user_agent_newest', false],
+    ['one agent and a heavy person', listQuery(heavyPair, null, 51, 3_145_728), 'memories_user_agent_newest', true],
+    ['one agent and a heavy person, a later page', listQuery(heavyPair, later, 51, 3_145_728), 'memories_user_agent_newest', true],
+    // 25 rows: fetching them through an index of the person and sorting them is the cheaper
+    // plan; either index that starts with the person gives the same 25 rows.
+    ['one person', listQuery(person, null, 51, 3_145_728), 'memories_user_(agent_)?newest', false],
+    ['one person, a later page', listQuery(person, later, 51, 3_145_728), 'memories_user_(agent_)?newest', false],
     ['one heavy person', listQuery(heavyPerson, null, 51, 3_145_728), 'memories_user_newest', true],
     ['one heavy person, a later page', listQuery(heavyPerson, later, 51, 3_145_728), 'memories_user_newest', true],
   ];
