@@ -2,8 +2,10 @@
 // 1,000 memories each (goal: p99 < 20 ms), with the plans of its statements (EXPLAIN ANALYZE).
 // Writes the section "## Collaboration: GetSharedContext (issue 14)" of BENCHMARKS.md.
 // Run: npx tsx bench/collaboration/run.ts (BENCH_DATABASE_URL, as `npm run bench`).
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import pg from 'pg';
@@ -14,7 +16,14 @@ import { databaseUrl } from '../databases.js';
 import { closedLoop } from '../memory/loop.js';
 import type { LoopResult } from '../memory/loop.js';
 import { WORDS } from '../memory/words.js';
+import {
+  GetMemoryResponseSchema,
+  GetSharedContextRequestSchema,
+  GetSharedContextResponseSchema,
+} from '../../src/gen/auren/v1/memory_pb.js';
 import { startServer } from '../server.js';
+import { connectWire, headerBlock } from '../wire/h2c.js';
+import { PATHS, withStringField } from '../wire/messages.js';
 import { int, markdownTable, ms, writeSection } from '../tables.js';
 
 const REPORT = fileURLToPath(new URL('../../BENCHMARKS.md', import.meta.url));
@@ -58,6 +67,43 @@ const struct = (fields: Record<string, string>) => ({
   fields: Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, { stringValue: v }])),
 });
 const text = () => Array.from({ length: 8 }, () => WORDS[Math.floor(Math.random() * WORDS.length)]).join(' ');
+
+const GET_SHARED_CONTEXT = '/auren.v1.MemoryService/GetSharedContext';
+
+/** CPU seconds a process has used (utime + stime, /proc). */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** A closed loop, with the server's and this process's CPU per call over its measured window. */
+async function measured(
+  serverPid: number,
+  clients: number,
+  op: (client: number) => Promise<void>,
+): Promise<{ result: LoopResult; serverUs: number; clientUs: number }> {
+  let server0 = 0;
+  let client0 = process.cpuUsage();
+  let cpu: { server: number; client: number } | undefined;
+  const result = await closedLoop({
+    clients,
+    warmupMs: 2_000,
+    measureMs: MEASURE_MS,
+    op,
+    window: {
+      start: () => {
+        server0 = processCpuSeconds(serverPid);
+        client0 = process.cpuUsage();
+      },
+      stop: () => {
+        const used = process.cpuUsage(client0);
+        cpu = { server: processCpuSeconds(serverPid) - server0, client: (used.user + used.system) / 1e6 };
+        return {} as never;
+      },
+    },
+  });
+  return { result, serverUs: (cpu!.server * 1e6) / result.count, clientUs: (cpu!.client * 1e6) / result.count };
+}
 
 /** Runs `work` over `items` with `concurrency` calls in flight. */
 async function inParallel<T>(items: T[], concurrency: number, work: (item: T) => Promise<unknown>): Promise<void> {
@@ -183,56 +229,79 @@ async function main(): Promise<void> {
     );
     const shape = `${check.agents.length} agents × ${check.agents[0]?.memories.length ?? 0} memories, ${check.recentDecisions.length} decisions, ${check.validatedHypotheses.length} hypotheses`;
     log(`\none answer: ${shape}`);
-    const rows: { clients: number; result: LoopResult; load: string }[] = [];
-    for (const clients of CLIENTS) {
-      const stubs = Array.from({ length: clients }, () => memoryService(target));
-      const result = await closedLoop({
-        clients,
-        warmupMs: 2_000,
-        measureMs: MEASURE_MS,
-        op: async (client) => {
-          await call(stubs[client]!, 'getSharedContext', request);
-        },
-      });
-      const load = loadAverage();
-      stubs.forEach((s) => s.close());
-      rows.push({ clients, result, load });
+    type Row = { label: string; result: LoopResult; serverUs: number; clientUs: number; load: string };
+    const rows: Row[] = [];
+    const report = (row: Row) => {
+      rows.push(row);
       log(
-        `${clients} clients: ${int(result.perSecond)}/s, p50 ${ms(result.latency.p50)} ms, p99 ${ms(result.latency.p99)} ms (load average ${load})`,
+        `${row.label}: ${int(row.result.perSecond)}/s, p50 ${ms(row.result.latency.p50)} ms, p99 ${ms(row.result.latency.p99)} ms, ` +
+          `server ${int(row.serverUs)} µs/call, client ${int(row.clientUs)} µs/call (load average ${row.load})`,
       );
+    };
+    // The bench's own HTTP/2 client (bench/wire/h2c.ts), as in the append and memory benches: the
+    // request encoded once, each answer decoded with protobuf-es and checked; it costs the shared
+    // cores a fraction of what @grpc/grpc-js with proto-loader does (the row after).
+    const requestBytes = Buffer.from(
+      toBinary(GetSharedContextRequestSchema, create(GetSharedContextRequestSchema, { userId: PERSON, requestingAgent: 'nutritionist' })),
+    );
+    const headers = headerBlock(target, GET_SHARED_CONTEXT);
+    for (const clients of CLIENTS) {
+      const connections = await Promise.all(
+        Array.from({ length: clients }, () => connectWire(new URL(server.grpcUrl).hostname, Number(new URL(server.grpcUrl).port))),
+      );
+      const run = await measured(server.pid, clients, async (client) => {
+        const answer = fromBinary(
+          GetSharedContextResponseSchema,
+          await connections[client]!.unary(headers, GET_SHARED_CONTEXT, requestBytes),
+        );
+        if (answer.agents.length !== check.agents.length)
+          throw new Error(`an answer with ${answer.agents.length} agents, not ${check.agents.length}`);
+      });
+      connections.forEach((c) => c.close());
+      report({ label: `GetSharedContext, ${clients} client${clients === 1 ? '' : 's'}`, ...run, load: loadAverage() });
+    }
+    // As an agent in Node calls it: @grpc/grpc-js with memory.proto loaded at run time.
+    {
+      const agent = memoryService(target);
+      const run = await measured(server.pid, 1, async () => {
+        await call(agent, 'getSharedContext', request);
+      });
+      agent.close();
+      report({ label: 'GetSharedContext, 1 client, @grpc/grpc-js + proto-loader', ...run, load: loadAverage() });
     }
     // In the same conditions, for scale: GetMemory (one memory, the same kind of read record
     // committed before the answer), and the statement alone from pg on one connection.
-    const baselineStub = memoryService(target);
-    const baseline = await closedLoop({
-      clients: 1,
-      warmupMs: 2_000,
-      measureMs: MEASURE_MS,
-      op: async () => {
-        await call(baselineStub, 'getMemory', { id: storedIds[Math.floor(Math.random() * storedIds.length)] });
-      },
+    const baselineConnection = await connectWire(new URL(server.grpcUrl).hostname, Number(new URL(server.grpcUrl).port));
+    const getMemoryHeaders = headerBlock(target, PATHS.getMemory);
+    const baselineRun = await measured(server.pid, 1, async () => {
+      const id = storedIds[Math.floor(Math.random() * storedIds.length)]!;
+      const answer = fromBinary(
+        GetMemoryResponseSchema,
+        await baselineConnection.unary(getMemoryHeaders, PATHS.getMemory, withStringField(1, id, Buffer.alloc(0))),
+      );
+      if (answer.memory?.id !== id) throw new Error(`GetMemory(${id}) answered ${answer.memory?.id}`);
     });
-    baselineStub.close();
+    baselineConnection.close();
+    const baseline = baselineRun.result;
     const baselineLoad = loadAverage();
-    log(`GetMemory, 1 client: p50 ${ms(baseline.latency.p50)} ms, p99 ${ms(baseline.latency.p99)} ms (load average ${baselineLoad})`);
+    report({ label: 'for scale: GetMemory (one memory, audited), 1 client', ...baselineRun, load: baselineLoad });
     const statement = await timeStatement(url, statementOf(), MEASURE_MS);
     const statementLoad = loadAverage();
     log(`the statement alone: p50 ${ms(statement.latency.p50)} ms, p99 ${ms(statement.latency.p99)} ms (load average ${statementLoad})`);
     const table = markdownTable(
-      ['call', 'calls/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'load average (1/5/15 min) after'],
+      ['call', 'calls/s', 'p50 ms', 'p95 ms', 'p99 ms', 'max ms', 'server µs/call', 'client µs/call', 'load average (1/5/15 min) after'],
       [
-        ...rows.map(
-          ({ clients, result, load }) => [`GetSharedContext, ${clients} client${clients === 1 ? '' : 's'}`, result, load] as const,
-        ),
-        ['for scale: GetMemory (one memory, audited), 1 client', baseline, baselineLoad] as const,
-        ['for scale: the statement alone (pg, one connection)', statement, statementLoad] as const,
-      ].map(([call, result, load]) => [
+        ...rows.map((r) => [r.label, r.result, int(r.serverUs), int(r.clientUs), r.load] as const),
+        ['for scale: the statement alone (pg, one connection)', statement, '–', '–', statementLoad] as const,
+      ].map(([call, result, serverUs, clientUs, load]) => [
         call,
         int(result.perSecond),
         ms(result.latency.p50),
         ms(result.latency.p95),
         ms(result.latency.p99),
         ms(result.latency.max),
+        serverUs,
+        clientUs,
         load,
       ]),
     );
@@ -240,7 +309,7 @@ async function main(): Promise<void> {
       TITLE,
       '',
       `\`npx tsx bench/collaboration/run.ts\`, ${new Date().toISOString().slice(0, 16)}Z, ${os.availableParallelism()} cores shared with other sessions' work (hence the load average beside each row: figures taken under load are noisy).`,
-      `One server process (\`${server.grpcListener}\`, DB_POOL_SIZE 16, no Redis, no Chroma), @grpc/grpc-js clients with memory.proto loaded at run time, each on its own connection, in a closed loop for ${MEASURE_MS / 1000} s after 2 s of warm-up.`,
+      `One server process (\`${server.grpcListener}\`, DB_POOL_SIZE 16, no Redis, no Chroma). Clients: the bench's own HTTP/2 client (\`bench/wire/h2c.ts\`, as in the append and memory benches: the request encoded once, every answer decoded with protobuf-es and checked), each on its own connection, in a closed loop for ${MEASURE_MS / 1000} s after 2 s of warm-up; one more row with @grpc/grpc-js and memory.proto loaded at run time (protobufjs), as an agent in Node calls, whose decoding of the 55 memories costs the shared cores far more. *server* and *client* µs/call: CPU of the server process (/proc) and of the bench process over the measured window.`,
       `The person: ${AGENTS.length} agents × ${int(PER_AGENT)} memories (confidence uniform in [0.3, 1], every 7th a decision), ${HYPOTHESES} hypotheses of which ${HYPOTHESES / 2} validated; beside them ${OTHER_PEOPLE} other people with 100 memories per agent (${int(stores.length)} memories in all).`,
       `Each call: \`GetSharedContext(user, "nutritionist")\` with the seed's defaults — ${shape} — read in one statement (one snapshot, one round trip), then its \`memory_retrieved\` record committed through the group commit before the answer. Goal: p99 < 20 ms.`,
       '',

@@ -119,10 +119,13 @@ function translate(schema: V3Type): v4.ZodType {
       // (through zod 3's parse it cost ~4 µs a document).
       if (def.effect?.type !== 'refinement' || (def.schema!._def as Def).typeName !== 'ZodAny') throw UNTRANSLATABLE;
       const refine = def.effect.refinement!;
+      // One context for every call (the check is synchronous): nothing is allocated per value.
+      const state = { ok: true };
+      const context = { addIssue: () => void (state.ok = false), path: [] as never[] };
       return v4.custom((value) => {
-        let ok = true;
-        const settled = refine(value, { addIssue: () => (ok = false), path: [] });
-        return ok && !(settled instanceof Promise);
+        state.ok = true;
+        const settled = refine(value, context);
+        return state.ok && !(settled instanceof Promise);
       });
     }
     default:
