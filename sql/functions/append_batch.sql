@@ -141,11 +141,16 @@ begin
         -- hash-joined a scan of all of streams (measured: 12.1 ms of a 12.5 ms statement at
         -- 26,000 streams); = any() probes the primary key.
         select s.stream_id, s.version from streams s where s.stream_id = any(v_streams) for update
-      ), last_hashes as (
-        -- The hash of each stream's last event, which its first event in the batch chains to:
-        -- probes of the unique index by the locked rows (joined to `a`, the planner scanned all
-        -- of events).
-        select h.stream_id, h.hash from current_versions c join events h on h.stream_id = c.stream_id and h.version = c.version
+      ), last_hashes as materialized (
+        -- The hash of each stream's last event, which its first event in the batch chains to: one
+        -- probe of the unique index per locked row, fenced (materialized, offset 0) so that no plan
+        -- can do otherwise. Left to the planner, the generic plan a connection made while events
+        -- was small joined it to the batch's rows and read the whole stream by stream_id for each
+        -- batch: GetMemory's records, all on one access stream, cost more every round (PostgreSQL
+        -- CPU per call 1,325 -> 5,440 µs over 4 runs of 2,000 calls, BENCHMARKS.md "Security").
+        select c.stream_id, h.hash
+          from current_versions c
+         cross join lateral (select e.hash from events e where e.stream_id = c.stream_id and e.version = c.version offset 0) h
          where v_chain
       ), watched as (
         -- Streams the batch does not write: their versions hold for the whole batch.

@@ -170,6 +170,34 @@ describe('The hash chain written by append_batch', () => {
     }
   });
 
+  it("reads one event of a stream to chain to it, however long the stream (the connection's plan made while the log was small)", async () => {
+    // This connection planned append_batch's statement in the tests above, on a nearly empty log.
+    const stream = `chain-long-${randomUUID()}`;
+    for (let i = 0; i < 20; i++)
+      await append(Array.from({ length: 25 }, (_, k) => ({ stream_id: stream, expected: 'any', events: [event(i * 25 + k)] })));
+    // Entries of the stream's index read in this transaction (PostgreSQL counts them per index).
+    const indexReads = async () =>
+      (await db.query<{ read: number }>(`select pg_stat_get_xact_tuples_returned('events_stream_version_key'::regclass)::int as read`))
+        .rows[0]!.read;
+    await db.query('begin');
+    try {
+      const before = await indexReads();
+      await append([
+        { stream_id: stream, expected: 'any', events: [event(1000)] },
+        { stream_id: stream, expected: 'any', events: [event(1001)] },
+      ]);
+      const read = (await indexReads()) - before;
+      await db.query('commit');
+      assert.ok(read <= 2, `${read} entries of the stream's 500 read to chain two appends to it`);
+    } catch (error) {
+      await db.query('rollback');
+      throw error;
+    }
+    const report = await verifyChains(pool, keys, { streamId: stream });
+    assert.deepEqual(report.problems, []);
+    assert.equal(report.checked, 502n);
+  });
+
   it('hashes nothing without the key, nor with the trigger events_chain disabled (the one switch)', async () => {
     const stream = `chain-off-${randomUUID()}`;
     await append([{ stream_id: stream, expected: 'any', events: [event(1)] }], false);
