@@ -147,7 +147,7 @@ begin
         -- can do otherwise. Left to the planner, the generic plan a connection made while events
         -- was small joined it to the batch's rows and read the whole stream by stream_id for each
         -- batch: GetMemory's records, all on one access stream, cost more every round (PostgreSQL
-        -- CPU per call 1,325 -> 5,440 µs over 4 runs of 2,000 calls, BENCHMARKS.md "Security").
+        -- CPU per call 1,325 -> 5,090 µs over 4 runs of 2,000 calls, BENCHMARKS.md "Security").
         select c.stream_id, h.hash
           from current_versions c
          cross join lateral (select e.hash from events e where e.stream_id = c.stream_id and e.version = c.version offset 0) h
