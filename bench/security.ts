@@ -12,7 +12,12 @@
 // and their median reported.
 // Load from h2load (one process per stream, one call in flight per connection).
 //
-//   npx tsx bench/security.ts            (BENCH_DATABASE_URL, BENCH_ROUNDS=8)
+// At the end, per configuration: how many batches repeated a stream (append_batch takes them
+// set-wise too since the chain branch; before, they took its loop), and, where events were hashed,
+// `auren audit verify` of the whole log.
+//
+//   npx tsx bench/security.ts            (BENCH_DATABASE_URL, BENCH_ROUNDS=8,
+//                                         BENCH_DATABASE_PREFIX=auren_security_bench_)
 import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,9 +26,11 @@ import { createClient } from '@connectrpc/connect';
 import { createGrpcTransport } from '@connectrpc/connect-node';
 import pg from 'pg';
 import { createKeyStore } from '../src/auth/keys.js';
-import { loadServerSecret, PEPPER_PURPOSE } from '../src/auth/secret.js';
+import { CHAIN_KEY_PURPOSE, loadServerSecret, PEPPER_PURPOSE } from '../src/auth/secret.js';
 import { migrate } from '../src/db/migrate.js';
 import { openPool } from '../src/db/pool.js';
+import { chainPads } from '../src/events/chain.js';
+import { verifyChains } from '../src/events/verifyChains.js';
 import { AppendToStreamRequestSchema, ExpectedVersionKind } from '../src/gen/auren/v1/events_pb.js';
 import { GetMemoryRequestSchema, MemoryService, MemoryType } from '../src/gen/auren/v1/memory_pb.js';
 import { createLogger } from '../src/log.js';
@@ -35,6 +42,7 @@ import type { ServerProcess } from './server.js';
 
 const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const ROUNDS = Number(process.env.BENCH_ROUNDS || 8);
+const DATABASE_PREFIX = process.env.BENCH_DATABASE_PREFIX || 'auren_security_bench_';
 const SECRET = 'bench-secret-bench-secret-bench-secret-00';
 // Clock ticks per second of /proc/<pid>/stat (getconf CLK_TCK: 100 on Linux x86-64).
 const TICK_US = 10_000;
@@ -123,7 +131,7 @@ function backendsUsed(before: Map<number, number>, after: Map<number, number>): 
 }
 
 async function prepare(admin: pg.Client, config: Config, index: number): Promise<Target> {
-  const database = `auren_security_bench_${index}`;
+  const database = `${DATABASE_PREFIX}${index}`;
   await admin.query(`drop database if exists ${database} with (force)`);
   await admin.query(`create database ${database}`);
   const url = databaseUrl(ADMIN_URL, database);
@@ -231,6 +239,8 @@ const admin = new pg.Client({ connectionString: ADMIN_URL });
 await admin.connect();
 const targets: Target[] = [];
 const samples: Sample[] = [];
+const batchShapes: { config: string; workload: string; batches: number; events: number; repeated: number }[] = [];
+const verified: string[] = [];
 try {
   for (const [i, config] of CONFIGS.entries()) targets.push(await prepare(admin, config, i));
   // Warm-up: every workload once on every server, not measured.
@@ -251,10 +261,33 @@ try {
     await db.connect();
     const stored = (await db.query<{ n: number }>(`select count(*)::int as n from events where stream_id like 'bench-%'`)).rows[0]!.n;
     const hashed = (await db.query<{ n: number }>(`select count(*)::int as n from events where hash is not null`)).rows[0]!.n;
-    await db.end();
     // At least: a run h2load did not summarize is repeated, and its first try may have appended.
     if (stored < target.appends) throw new Error(`${target.config.name}: ${stored} of ${target.appends} appends stored`);
     if (target.config.chain !== hashed > 0) throw new Error(`${target.config.name}: ${hashed} events hashed`);
+    // A batch's events share their created_at (its transaction's now()).
+    const shapes = await db.query<{ workload: string; batches: number; events: number; repeated: number }>(`
+      with b as (
+        select count(*) as n, count(distinct stream_id) as s,
+               case when bool_or(stream_id like 'access-%') then 'GetMemory, 8 clients'
+                    when bool_or(stream_id like 'bench-%-4-%') then 'AppendToStream, 32 clients'
+                    else 'AppendToStream, 8 clients' end as workload
+          from events where stream_id like 'bench-%' or stream_id like 'access-%' group by created_at)
+      select workload, count(*)::int as batches, round(avg(n), 1)::float8 as events, count(*) filter (where s < n)::int as repeated
+        from b group by workload order by workload`);
+    for (const row of shapes.rows) batchShapes.push({ config: target.config.name, ...row });
+    if (target.config.chain) {
+      const pool = await openPool({ url: databaseUrl(ADMIN_URL, target.database), maximumPoolSize: 1 });
+      try {
+        const secret = await loadServerSecret({ secret: SECRET, dataDir: '/nonexistent' });
+        const keys = secret.deriveAll(CHAIN_KEY_PURPOSE).map(({ secretId, key }) => ({ secretId, pads: chainPads(key) }));
+        const report = await verifyChains(pool, keys, { streamId: null });
+        if (report.problemCount > 0) throw new Error(`${target.config.name}: ${report.problemCount} chain problems`);
+        verified.push(`${target.config.name}: ${report.checked} events verified`);
+      } finally {
+        await pool.end();
+      }
+    }
+    await db.end();
   }
 } finally {
   for (const target of targets) await target.server.stop();
@@ -326,5 +359,15 @@ const lines = [
   ),
   '',
   `(*${ON.name}* vs *${OFF.name}*: the goal is within 10 %.)`,
+  '',
+  'Batches (warm-up included; a batch\u2019s events share their created_at):',
+  '',
+  '| workload | configuration | batches | events a batch | batches repeating a stream |',
+  '| --- | --- | ---: | ---: | ---: |',
+  ...batchShapes.map(
+    (b) => `| ${b.workload} | ${b.config} | ${b.batches} | ${b.events} | ${b.repeated} (${Math.round((100 * b.repeated) / b.batches)} %) |`,
+  ),
+  '',
+  `auren audit verify: ${verified.join('; ')}.`,
 ];
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -1,12 +1,14 @@
 // The two costs issue 11 adds to every call, each measured alone:
 // - the hash chain, in PostgreSQL: append_batch() statements of 1 and of 16 single-event appends
-//   (to streams that have events, as most appends do) on one connection, with the chain on (the
+//   (to streams that have events, as most appends do), 16 to 4 streams (4 each, as at 32 clients)
+//   and 8 to one stream (as GetMemory's records), on one connection, with the chain on (the
 //   key's pads given, the trigger events_chain enabled) and off (the trigger disabled: nothing is
 //   hashed), in blocks that take turns; CPU of the connection's backend from /proc/<pid>/schedstat
 //   (ns; so the database must run on this machine), which other load on the machine moves far
 //   less than the wall time, also given;
 // - the key check, in the server: KeyStore.authenticate() of a cached key.
-//   npx tsx bench/securityParts.ts   (BENCH_DATABASE_URL, BENCH_BLOCKS=8, BENCH_STATEMENTS=60)
+//   npx tsx bench/securityParts.ts   (BENCH_DATABASE_URL, BENCH_BLOCKS=8, BENCH_STATEMENTS=60,
+//                                     BENCH_DATABASE=auren_security_parts)
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -21,14 +23,23 @@ import { databaseUrl } from './databases.js';
 const ADMIN_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const BLOCKS = Number(process.env.BENCH_BLOCKS || 8);
 const STATEMENTS = Number(process.env.BENCH_STATEMENTS || 60);
-const BATCHES = [1, 16];
+const DATABASE = process.env.BENCH_DATABASE || 'auren_security_parts';
+// Appends a statement, and the streams they go to (in turn).
+const BATCHES = [
+  { appends: 1, streams: 1 },
+  { appends: 16, streams: 16 },
+  { appends: 16, streams: 4 },
+  { appends: 8, streams: 1 },
+];
+type Batch = (typeof BATCHES)[number];
+const named = (b: Batch) => (b.appends === 1 ? '1 append' : `${b.appends} appends to ${b.streams} stream${b.streams > 1 ? 's' : ''}`);
 
 const admin = new pg.Client({ connectionString: ADMIN_URL });
 await admin.connect();
-await admin.query('drop database if exists auren_security_parts with (force)');
-await admin.query('create database auren_security_parts');
+await admin.query(`drop database if exists ${DATABASE} with (force)`);
+await admin.query(`create database ${DATABASE}`);
 await admin.end();
-const url = databaseUrl(ADMIN_URL, 'auren_security_parts');
+const url = databaseUrl(ADMIN_URL, DATABASE);
 await migrate(url, createLogger('warn'));
 const loadBefore = os.loadavg();
 
@@ -38,11 +49,11 @@ await db.connect();
 const { pid } = (await db.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!;
 const backendNs = () => Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
 
-const statement = (mode: 'on' | 'off', batch: number) =>
+const statement = (mode: 'on' | 'off', batch: Batch) =>
   db.query('select * from append_batch($1::jsonb, $2, $3)', [
     JSON.stringify(
-      Array.from({ length: batch }, (_, s) => ({
-        stream_id: `${mode}-${batch}-${s}`,
+      Array.from({ length: batch.appends }, (_, i) => ({
+        stream_id: `${mode}-${named(batch)}-${i % batch.streams}`,
         expected: 'any',
         events: [
           {
@@ -60,7 +71,7 @@ const statement = (mode: 'on' | 'off', batch: number) =>
 
 interface Block {
   mode: 'on' | 'off';
-  batch: number;
+  batch: Batch;
   /** Per event: backend CPU µs, and wall µs (median of the block's statements). */
   cpuUs: number;
   wallUs: number;
@@ -77,9 +88,9 @@ for (let round = 0; round <= BLOCKS; round++) {
       for (let i = 0; i < STATEMENTS; i++) {
         const started = process.hrtime.bigint();
         await statement(mode, batch);
-        walls.push(Number(process.hrtime.bigint() - started) / 1000 / batch);
+        walls.push(Number(process.hrtime.bigint() - started) / 1000 / batch.appends);
       }
-      const cpuUs = (backendNs() - cpuBefore) / 1000 / STATEMENTS / batch;
+      const cpuUs = (backendNs() - cpuBefore) / 1000 / STATEMENTS / batch.appends;
       // Round 0 warms up (streams made, plans cached).
       if (round > 0) blocks.push({ mode, batch, cpuUs, wallUs: median(walls) });
     }
@@ -109,9 +120,9 @@ const spread = (values: number[]) => {
   const s = [...values].sort((a, b) => a - b);
   return `${median(s).toFixed(1)} (${s[0]!.toFixed(1)}–${s.at(-1)!.toFixed(1)})`;
 };
-const of = (mode: 'on' | 'off', batch: number) => blocks.filter((b) => b.mode === mode && b.batch === batch);
+const of = (mode: 'on' | 'off', batch: Batch) => blocks.filter((b) => b.mode === mode && b.batch === batch);
 // The chain's cost per event, paired by round: on minus off of the same round.
-const paired = (batch: number, field: 'cpuUs' | 'wallUs') => {
+const paired = (batch: Batch, field: 'cpuUs' | 'wallUs') => {
   const on = of('on', batch);
   const off = of('off', batch);
   return spread(on.map((b, i) => b[field] - off[i]![field]));
@@ -126,9 +137,9 @@ process.stdout.write(
     '| append_batch() of | hash chain | backend CPU µs per event | wall µs per event |',
     '| --- | --- | ---: | ---: |',
     ...BATCHES.flatMap((batch) => [
-      `| ${batch} append(s) | on | ${spread(of('on', batch).map((b) => b.cpuUs))} | ${spread(of('on', batch).map((b) => b.wallUs))} |`,
-      `| ${batch} append(s) | off (trigger disabled) | ${spread(of('off', batch).map((b) => b.cpuUs))} | ${spread(of('off', batch).map((b) => b.wallUs))} |`,
-      `| ${batch} append(s) | **on − off** | ${paired(batch, 'cpuUs')} | ${paired(batch, 'wallUs')} |`,
+      `| ${named(batch)} | on | ${spread(of('on', batch).map((b) => b.cpuUs))} | ${spread(of('on', batch).map((b) => b.wallUs))} |`,
+      `| ${named(batch)} | off (trigger disabled) | ${spread(of('off', batch).map((b) => b.cpuUs))} | ${spread(of('off', batch).map((b) => b.wallUs))} |`,
+      `| ${named(batch)} | **on − off** | ${paired(batch, 'cpuUs')} | ${paired(batch, 'wallUs')} |`,
     ]),
     '',
     `KeyStore.authenticate() of a cached key (HMAC-SHA256 + constant-time compare): ${authUs.toFixed(2)} µs per call (${n.toLocaleString('en-US')} calls).`,

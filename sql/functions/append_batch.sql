@@ -31,8 +31,8 @@
 
 -- p_inner, p_outer: the pads of the log's hash-chain key (sql/functions/event_chain.sql), from the
 -- service; for this transaction only. Without them (or with the trigger events_chain disabled) the
--- events get no hash. The common batch hashes each append's first event in its insert; the
--- trigger hashes the rest.
+-- events get no hash. Both paths hash their events in their inserts (event_chain_hash); the
+-- trigger only stands behind them.
 drop function if exists append_batch(jsonb);
 -- The result's columns changed (watched_version): replace only a function with the old ones.
 do $drop$ begin
@@ -52,6 +52,14 @@ create or replace function unchanged_since(p_cond jsonb, p_last bigint, p_batch 
      and not exists (select 1 from events ev
                       where ev.position > (p_cond->>'after')::bigint and ev.position <= p_last
                         and starts_with(ev.stream_id, p_cond->>'stream_prefix') and ev.data @> (p_cond->'data'))
+$$;
+
+-- Whether an append's expected version holds for a stream at p_current (0: no such stream).
+create or replace function expected_version_holds(p_expected text, p_expected_version bigint, p_current bigint)
+returns boolean language sql immutable as $$
+  select not ((p_expected = 'no_stream' and p_current <> 0)
+              or (p_expected = 'stream_exists' and p_current = 0)
+              or (p_expected = 'exact' and p_current <> p_expected_version))
 $$;
 
 create or replace function append_batch(p_appends jsonb, p_inner bytea default null, p_outer bytea default null)
@@ -83,6 +91,8 @@ declare
   v_watched  bigint;
   v_batch    bigint;
   v_chain    boolean;
+  v_chained  boolean;
+  v_before   bytea;
   v_plans    text := current_setting('plan_cache_mode');
 begin
   -- Hashed when the service gave its key and the chain is on (the trigger enabled).
@@ -98,15 +108,16 @@ begin
   update log_head set last = last where id returning last into v_last;
   v_batch := v_last;
 
-  -- The common batch, in a few set-wise statements: every append to its own stream, every
-  -- event id new, no condition on a stream the batch writes. Its appends cannot affect each
-  -- other, so taking them all at once answers what taking them one by one would. Anything
-  -- else takes the loop below.
+  -- The common batch, in a few set-wise statements: every event id new, no condition on a stream
+  -- the batch writes. A stream may take several appends (at 32 clients most batches do, and
+  -- reads of one person record to one stream): each is checked against the version the ones
+  -- before it leave (a fold over the stream's appends in batch order), which answers what taking
+  -- them one by one would. Anything else (a retry, an id twice, a condition on a written stream)
+  -- takes the loop below.
   select array_agg((ev->>'event_id')::uuid) into v_ids_all
     from jsonb_array_elements(p_appends) as a(e), jsonb_array_elements(a.e->'events') as x(ev);
   select array_agg(a.e->>'stream_id') into v_streams from jsonb_array_elements(p_appends) as a(e);
-  if cardinality(v_streams) = (select count(distinct st) from unnest(v_streams) as u(st))
-     and cardinality(v_ids_all) = (select count(distinct i) from unnest(v_ids_all) as u(i))
+  if cardinality(v_ids_all) = (select count(distinct i) from unnest(v_ids_all) as u(i))
      and not exists (select 1 from events ev where ev.event_id = any(v_ids_all))
      and not exists (select 1 from jsonb_array_elements(p_appends) as a(e) where a.e->'watch'->>'stream_id' = any(v_streams))
      and not exists (select 1 from jsonb_array_elements(p_appends) as a(e), unnest(v_streams) as u(st)
@@ -117,21 +128,29 @@ begin
     -- BENCHMARKS.md "Security"). Its generic plan probes the same indexes.
     perform set_config('plan_cache_mode', 'force_generic_plan', true);
     return query
-      with a as (
+      with recursive a as (
         select o::int as ord, e->>'stream_id' as stream_id, e->>'expected' as expected,
                (e->>'expected_version')::bigint as expected_version, e->'events' as events,
                jsonb_array_length(e->'events') as n, e->'watch'->>'stream_id' as watch,
-               (e->'watch'->>'version')::bigint as watch_version, e->'unchanged' as unchanged
+               (e->'watch'->>'version')::bigint as watch_version, e->'unchanged' as unchanged,
+               -- The append's turn on its stream: 1 for the stream's first append in the batch.
+               row_number() over (partition by e->>'stream_id' order by o)::int as turn
           from jsonb_array_elements(p_appends) with ordinality as t(e, o)
       ), current_versions as (
         -- By the array, not by a join to `a`: the planner takes a jsonb set for 100 rows and
         -- hash-joined a scan of all of streams (measured: 12.1 ms of a 12.5 ms statement at
         -- 26,000 streams); = any() probes the primary key.
         select s.stream_id, s.version from streams s where s.stream_id = any(v_streams) for update
-      ), last_hashes as (
-        -- The hash of each stream's last event, which the append's first event chains to: probes
-        -- of the unique index by the locked rows (joined to `a`, the planner scanned all of events).
-        select h.stream_id, h.hash from current_versions c join events h on h.stream_id = c.stream_id and h.version = c.version
+      ), last_hashes as materialized (
+        -- The hash of each stream's last event, which its first event in the batch chains to: one
+        -- probe of the unique index per locked row, fenced (materialized, offset 0) so that no plan
+        -- can do otherwise. Left to the planner, the generic plan a connection made while events
+        -- was small joined it to the batch's rows and read the whole stream by stream_id for each
+        -- batch: GetMemory's records, all on one access stream, cost more every round (PostgreSQL
+        -- CPU per call 1,325 -> 5,090 µs over 4 runs of 2,000 calls, BENCHMARKS.md "Security").
+        select c.stream_id, h.hash
+          from current_versions c
+         cross join lateral (select e.hash from events e where e.stream_id = c.stream_id and e.version = c.version offset 0) h
          where v_chain
       ), watched as (
         -- Streams the batch does not write: their versions hold for the whole batch.
@@ -140,16 +159,25 @@ begin
       ), unchanged as (
         -- Parts of the log the batch does not write: what holds for the first append holds for all.
         select a.ord, unchanged_since(a.unchanged, v_last, v_last) as holds from a where a.unchanged is not null
-      ), versioned as (
-        select a.*, coalesce(c.version, 0) as cur_version, w.version as watched_version, coalesce(u.holds, true) as unchanged_holds,
-               not ((a.expected = 'no_stream' and coalesce(c.version, 0) <> 0)
-                    or (a.expected = 'stream_exists' and coalesce(c.version, 0) = 0)
-                    or (a.expected = 'exact' and coalesce(c.version, 0) <> a.expected_version)) as version_ok
+      ), conditioned as (
+        select a.*, coalesce(c.version, 0) as stream_version, w.version as watched_version,
+               (a.watch is null or w.version = a.watch_version) and coalesce(u.holds, true) as condition_ok
           from a left join current_versions c on c.stream_id = a.stream_id left join watched w on w.ord = a.ord
                left join unchanged u on u.ord = a.ord
+      ), folded (ord, stream_id, turn, n, cur_version, version_ok, condition_ok) as (
+        -- Each stream's appends in batch order, each against the version the ones before it left:
+        -- a refused append leaves it as it was. One step per append to one stream.
+        select c.ord, c.stream_id, c.turn, c.n, c.stream_version,
+               expected_version_holds(c.expected, c.expected_version, c.stream_version), c.condition_ok
+          from conditioned c where c.turn = 1
+        union all
+        select c.ord, c.stream_id, c.turn, c.n, v.version, expected_version_holds(c.expected, c.expected_version, v.version),
+               c.condition_ok
+          from folded f join conditioned c on c.stream_id = f.stream_id and c.turn = f.turn + 1
+         cross join lateral (select f.cur_version + case when f.version_ok and f.condition_ok then f.n else 0 end as version) v
       ), checked as (
-        select v.*, v.version_ok and (v.watch is null or v.watched_version = v.watch_version) and v.unchanged_holds as ok
-          from versioned v
+        select c.*, f.cur_version, f.version_ok, f.version_ok and c.condition_ok as ok
+          from conditioned c join folded f on f.ord = c.ord
       ), placed as (
         -- Positions in the order of the batch, counting only the appends that go in.
         select checked.*, v_last + coalesce(sum(checked.n) filter (where checked.ok)
@@ -157,28 +185,31 @@ begin
           from checked
       ), new_versions as (
         insert into streams as s (stream_id, version)
-        select p.stream_id, p.cur_version + p.n from placed p where p.ok
+        select p.stream_id, max(p.cur_version + p.n) from placed p where p.ok group by p.stream_id
             on conflict (stream_id) do update set version = excluded.version, updated_at = now()
-      ), written as (
-        -- Each append's first event is hashed here, over its stream's last hash: the trigger
-        -- event_chain, which did it per row, cost more than the hash itself (BENCHMARKS.md
-        -- "Security"). Its later events chain to this statement's rows and come without a hash:
-        -- the trigger hashes them, as it does an event whose stream has lost its last event (it
-        -- refuses that).
-        insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id,
-                            created_at, hash)
-        select p.base + x.k, (x.ev->>'event_id')::uuid, p.stream_id, p.cur_version + x.k, x.ev->>'type', x.ev->'data',
-               x.ev->'metadata', x.ev->>'correlation_id', x.ev->>'causation_id', now(),
-               case when v_chain and x.k = 1 and (p.cur_version = 0 or l.stream_id is not null) then
-                 event_hash(l.hash, p_inner, p_outer, (x.ev->>'event_id')::uuid, p.stream_id, p.cur_version + 1,
-                            x.ev->>'type', x.ev->'data', x.ev->'metadata', x.ev->>'correlation_id',
-                            x.ev->>'causation_id', p.base + 1, now())
-               end
+      ), new_events as (
+        select p.base + x.k as position, (x.ev->>'event_id')::uuid as event_id, p.stream_id, p.cur_version + x.k as version,
+               x.ev->>'type' as type, x.ev->'data' as data, x.ev->'metadata' as metadata,
+               x.ev->>'correlation_id' as correlation_id, x.ev->>'causation_id' as causation_id, p.stream_version
           from placed p
          cross join lateral jsonb_array_elements(p.events) with ordinality as x(ev, k)
-          left join last_hashes l on x.k = 1 and l.stream_id = p.stream_id
          where p.ok
-         order by p.base + x.k
+      ), written as (
+        -- Hashed here, each event over the one before it in its stream (the stream's last hash
+        -- for its first): the trigger event_chain, which did it per row with a lookup of the
+        -- predecessor each, cost more than the hash itself (BENCHMARKS.md "Security"). A stream
+        -- whose last event is missing gets no hash here: the trigger refuses its first event.
+        insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id,
+                            created_at, hash)
+        select e.position, e.event_id, e.stream_id, e.version, e.type, e.data, e.metadata, e.correlation_id, e.causation_id,
+               now(),
+               event_chain_hash(l.hash, p_inner, p_outer, e.event_id, e.stream_id, e.version, e.type, e.data, e.metadata,
+                                e.correlation_id, e.causation_id, e.position, now())
+                 filter (where v_chain and (e.stream_version = 0 or l.stream_id is not null))
+                 over (partition by e.stream_id order by e.version rows between unbounded preceding and current row)
+          from new_events e
+          left join last_hashes l on l.stream_id = e.stream_id
+         order by e.position
       )
       select p.ord,
              case when p.ok then 'appended' when p.version_ok then 'watch_mismatch' else 'wrong_expected_version' end,
@@ -241,9 +272,7 @@ begin
       continue;
     end if;
 
-    if (v_expected = 'no_stream' and v_current <> 0)
-       or (v_expected = 'stream_exists' and v_current = 0)
-       or (v_expected = 'exact' and v_current <> (v_append->>'expected_version')::bigint) then
+    if not expected_version_holds(v_expected, (v_append->>'expected_version')::bigint, v_current) then
       return query select v_ord, 'wrong_expected_version'::text, v_current, null::bigint, null::bigint, null::timestamptz, null::text,
                           v_watched;
       continue;
@@ -258,9 +287,21 @@ begin
 
     insert into streams as s (stream_id, version) values (v_stream, v_current + v_count)
       on conflict (stream_id) do update set version = excluded.version, updated_at = now();
-    insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id)
+    -- Hashed here as in the common batch, over the stream's last event; when that is missing, not:
+    -- the trigger refuses the first event.
+    v_before := null;
+    v_chained := v_chain;
+    if v_chain and v_current > 0 then
+      select ev.hash into v_before from events ev where ev.stream_id = v_stream and ev.version = v_current;
+      v_chained := found;
+    end if;
+    insert into events (position, event_id, stream_id, version, type, data, metadata, correlation_id, causation_id,
+                        created_at, hash)
     select v_last + o, (e->>'event_id')::uuid, v_stream, v_current + o, e->>'type', e->'data', e->'metadata',
-           e->>'correlation_id', e->>'causation_id'
+           e->>'correlation_id', e->>'causation_id', now(),
+           event_chain_hash(v_before, p_inner, p_outer, (e->>'event_id')::uuid, v_stream, v_current + o, e->>'type',
+                            e->'data', e->'metadata', e->>'correlation_id', e->>'causation_id', v_last + o, now())
+             filter (where v_chained) over (order by o rows between unbounded preceding and current row)
       from jsonb_array_elements(v_events) with ordinality as t(e, o)
      order by o;
     return query select v_ord, 'appended'::text, v_current + v_count, v_last + 1, v_last + v_count, now(), null::text,

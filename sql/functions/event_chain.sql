@@ -14,15 +14,37 @@ create or replace function event_hash(
     (extract(epoch from p_created_at) * 1000000)::bigint)::text, 'UTF8')))
 $$;
 
+-- event_chain_hash: each event's hash as an aggregate over its stream's events in version order,
+-- used as a window (`over (partition by stream_id order by version)`), so one statement hashes
+-- several events of one stream, each over the one before it. Its first argument is the hash of
+-- the stream's last event before them (null for a new stream); the rest are event_hash's. The
+-- step is plpgsql, which keeps its plan: a `language sql` step is not inlined into an aggregate
+-- and runs through the SQL-function executor per event (the 20 µs of BENCHMARKS.md "Security").
+create or replace function event_chain_step(
+  p_hash bytea, p_before bytea, p_inner bytea, p_outer bytea,
+  p_event_id uuid, p_stream_id text, p_version bigint, p_type text, p_data jsonb, p_metadata jsonb,
+  p_correlation_id text, p_causation_id text, p_position bigint, p_created_at timestamptz
+) returns bytea language plpgsql stable as $$
+begin
+  -- The running hash is null only before the first event (a hash is never null).
+  return event_hash(coalesce(p_hash, p_before), p_inner, p_outer, p_event_id, p_stream_id, p_version, p_type, p_data,
+                    p_metadata, p_correlation_id, p_causation_id, p_position, p_created_at);
+end;
+$$;
+
+create or replace aggregate event_chain_hash(
+  bytea, bytea, bytea, uuid, text, bigint, text, jsonb, jsonb, text, text, bigint, timestamptz
+) (sfunc = event_chain_step, stype = bytea);
+
 -- Chains each new event that comes without a hash to the previous one of its stream. append_batch
--- hashes most events itself, set-wise in its insert (a row trigger per event cost more than the
--- hash: BENCHMARKS.md "Security"); this trigger hashes the others (an append's second and later
--- events, the loop's appends, the importer's events). The key pads come from the appending
--- transaction (append_batch sets them from its caller); an insert without them (plain SQL, not the
--- service) gets no hash, and `auren audit verify` reports it. A BEFORE trigger sees the rows its
--- statement inserted before (PostgreSQL: "Trigger visibility"), and append_batch inserts in
--- version order, so the predecessor is always there. Disabling this trigger turns the chain off
--- for append_batch too (it looks the trigger up).
+-- hashes its events itself, set-wise in its inserts (event_chain_hash: a row trigger per event
+-- cost more than the hash, BENCHMARKS.md "Security"), except after a stream whose last event is
+-- missing, which it leaves to this trigger to refuse; the trigger hashes the importer's events.
+-- The key pads come from the appending transaction (append_batch sets them from its caller); an
+-- insert without them (plain SQL, not the service) gets no hash, and `auren audit verify` reports
+-- it. A BEFORE trigger sees the rows its statement inserted before (PostgreSQL: "Trigger
+-- visibility"), and the inserts go in version order, so the predecessor is always there.
+-- Disabling this trigger turns the chain off for append_batch too (it looks the trigger up).
 create or replace function event_chain() returns trigger language plpgsql as $$
 declare
   v_inner bytea := decode(coalesce(current_setting('auren.chain_inner', true), ''), 'hex');
