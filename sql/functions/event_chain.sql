@@ -39,7 +39,8 @@ create or replace aggregate event_chain_hash(
 -- Chains each new event that comes without a hash to the previous one of its stream. append_batch
 -- hashes its events itself, set-wise in its inserts (event_chain_hash: a row trigger per event
 -- cost more than the hash, BENCHMARKS.md "Security"), except after a stream whose last event is
--- missing, which it leaves to this trigger to refuse; the trigger hashes the importer's events.
+-- missing, which it leaves to this trigger to refuse. append_imported_memories hashes its own too
+-- (each imported event is the first of a new stream).
 -- The key pads come from the appending transaction (append_batch sets them from its caller); an
 -- insert without them (plain SQL, not the service) gets no hash, and `auren audit verify` reports
 -- it. A BEFORE trigger sees the rows its statement inserted before (PostgreSQL: "Trigger
