@@ -59,6 +59,8 @@ import type { LogHead } from './tails/logHead.js';
 import { createSubscriptions } from './tails/subscriptions.js';
 import type { Subscriptions } from './tails/subscriptions.js';
 import { watchLongTransactions } from './db/longTransactions.js';
+import { keepStatistics } from './db/statistics.js';
+import type { StatisticsKeeper } from './db/statistics.js';
 import { createWakeups } from './tails/wakeups.js';
 import type { Wakeups } from './tails/wakeups.js';
 import { eventStoreHandlers } from './rpc/eventStoreService.js';
@@ -100,6 +102,8 @@ export interface App {
   head: LogHead;
   wakeups: Wakeups;
   longTransactions: ReturnType<typeof watchLongTransactions>;
+  /** Planner statistics kept by the service when autovacuum is off. */
+  statistics: StatisticsKeeper;
   health: HealthStatus;
   /** The signed page-token codec of the memory reads. */
   pageTokens: PageTokens;
@@ -232,6 +236,8 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   metrics.watchTails(subscriptions);
   const longTransactions = watchLongTransactions(pool, config.longTransactionWarnMs, log);
   started.push(() => longTransactions.stop());
+  const statistics = await keepStatistics(pool, config.statisticsCheckMs, log);
+  started.push(() => statistics.stop());
   const health = createHealthStatus();
   for (const service of SERVICES) health.set(service, ServingStatus.SERVING);
   const consumers = new Set<Consumer>();
@@ -409,6 +415,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     head,
     wakeups,
     longTransactions,
+    statistics,
     health,
     keys,
     refusals,
@@ -436,6 +443,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
       // Appends queued by the calls that finished are committed before the pool closes.
       await eventStore.stop();
       longTransactions.stop();
+      await statistics.stop();
       await wakeups.stop();
       // A pool whose server went away may fail to close its connections; stopping goes on.
       await database.close();

@@ -45,6 +45,7 @@ const schema = z.object({
   TAIL_PAGE_MAX_BYTES: integer(4_096, 64 * 1024 * 1024).default('131072'),
   TAIL_CHECKPOINT_INTERVAL: integer(1, 1_000_000).default('1000'),
   LONG_TRANSACTION_WARN_MS: integer(100, 3_600_000).default('10000'),
+  STATISTICS_CHECK_MS: integer(100, 3_600_000).default('10000'),
   SHUTDOWN_TIMEOUT_MS: integer(0, 600_000).default('10000'),
   CONNECTION_IDLE_TIMEOUT_MS: integer(1_000, 86_400_000).default('300000'),
   HEADERS_TIMEOUT_MS: integer(100, 600_000).default('10000'),
@@ -158,6 +159,8 @@ export interface Config {
   memoryExpirySweepMs: number;
   /** Log a warning when a transaction has been open this long: it holds back every tail. */
   longTransactionWarnMs: number;
+  /** With autovacuum off, how often the service looks for its tables that need an ANALYZE. */
+  statisticsCheckMs: number;
   shutdownTimeoutMs: number;
   /** What a client may hold of each listener. */
   connections: ConnectionLimits;
@@ -379,6 +382,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     memoryExpirySweepMs: e.MEMORY_EXPIRY_SWEEP_MS,
     longTransactionWarnMs: e.LONG_TRANSACTION_WARN_MS,
+    statisticsCheckMs: e.STATISTICS_CHECK_MS,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     connections: {
       idleTimeoutMs: e.CONNECTION_IDLE_TIMEOUT_MS,
