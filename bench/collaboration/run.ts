@@ -9,9 +9,8 @@ import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import pg from 'pg';
-import type { FragmentSqlToken, QuerySqlToken } from 'slonik';
+import type { QuerySqlToken } from 'slonik';
 import { sharedContextQuery } from '../../src/collaboration/queries.js';
-import { sharedMemoriesExpression } from '../../src/memory/sharedContext.js';
 import { databaseUrl } from '../databases.js';
 import { closedLoop } from '../memory/loop.js';
 import type { LoopResult } from '../memory/loop.js';
@@ -214,9 +213,16 @@ async function main(): Promise<void> {
     await db.connect();
     await db.query('analyze');
     // The service's statement at its default budget (RESPONSE_MAX_BYTES, 3 MiB).
-    const shared = (budget: FragmentSqlToken) =>
-      sharedMemoriesExpression({ userId: PERSON, requestingAgent: 'nutritionist', minConfidence: 0.7, perAgent: 10, decisions: 5, budget });
-    const statementOf = () => sharedContextQuery(shared, PERSON, 3, RESPONSE_MAX_BYTES);
+    const statementOf = () =>
+      sharedContextQuery({
+        userId: PERSON,
+        requestingAgent: 'nutritionist',
+        minConfidence: 0.7,
+        perAgent: 10,
+        decisions: 5,
+        hypotheses: 3,
+        maxBytes: RESPONSE_MAX_BYTES,
+      });
     const plans: [string, string[]][] = [['the one statement of GetSharedContext, defaults', await explain(db, statementOf())]];
     await db.end();
     for (const [what, plan] of plans) log(`\n${what}:\n${plan.join('\n')}`);
@@ -319,7 +325,7 @@ async function main(): Promise<void> {
       '',
       WHERE_THE_TIME_GOES,
       '',
-      'Plan (EXPLAIN ANALYZE on the loaded database; the memories are read inside the function `shared_memories`, whose plan EXPLAIN does not show; `sql/021_shared_context_index.sql` adds the two indexes it uses for the agents and the decisions):',
+      'Plan (EXPLAIN ANALYZE on the loaded database; the statement runs inside the function `shared_context` and the memories inside `shared_memories`, PL/pgSQL functions whose plans are kept per session and which EXPLAIN does not open; `sql/021_shared_context_index.sql` adds the two indexes it uses for the agents and the decisions):',
       '',
       ...plans.flatMap(([what, plan]) => [`${what}:`, '', '```', ...plan, '```', '']),
     ].join('\n');

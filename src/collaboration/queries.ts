@@ -1,5 +1,4 @@
 import { sql } from 'slonik';
-import type { FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 import type { JsonObject } from '../events/types.js';
 import { cutColumns, withinBytes } from '../db/pages.js';
@@ -174,40 +173,31 @@ export function hypothesesQuery(
     ${withinBytes(sql.fragment`${hypothesisColumns}, at_us`, source, sql.fragment`formed_at desc, id desc`, maxBytes)}`;
 }
 
-/**
- * GetSharedContext in one statement — one snapshot, one round trip: the validated hypotheses,
- * then the memory module's part (`memories`, its own expression, parsed by it) with what is left
- * of the byte budget. `memories` receives that rest as a SQL expression (`budget`) to build on.
- * The hypotheses stop at the first that would pass `maxBytes`; if any is left out, nothing of the
- * memory module's fits either (its budget is the rest after all of them).
- */
-export function sharedContextQuery(
-  memories: (budget: FragmentSqlToken) => FragmentSqlToken,
-  userId: string,
-  hypotheses: number,
-  maxBytes: number,
-) {
-  return sql.type(sharedContextRow)`
-    select ${memories(sql.fragment`${maxBytes}::bigint - validated.bytes`)} as memories, validated.hypotheses, validated.truncated as hypotheses_truncated
-      from (
-        select coalesce(jsonb_agg(sized.hypothesis order by sized.resolved_at desc, sized.id desc) filter (where sized.running <= ${maxBytes}), '[]'::jsonb) as hypotheses,
-               coalesce(max(sized.running), 0) as bytes, coalesce(bool_or(sized.running > ${maxBytes}), false) as truncated
-          from (
-            select jsonb_build_object(
-                     'id', id::text, 'agent_id', agent_id, 'user_id', user_id, 'statement', statement, 'status', status,
-                     'initial_confidence', initial_confidence, 'evidence', evidence, 'final_confidence', final_confidence,
-                     'validation_evidence', validation_evidence, 'resolved_by', resolved_by,
-                     'formed_at', ${ms(sql.fragment`formed_at`)}, 'resolved_at', ${ms(sql.fragment`resolved_at`)}, 'version', version::text) as hypothesis,
-                   resolved_at, id, sum(size) over (order by resolved_at desc, id desc) as running
-              from (select * from hypotheses
-                     where user_id = ${userId} and status = 'validated'
-                     order by hypotheses.resolved_at desc, hypotheses.id desc limit ${hypotheses}) latest
-          ) sized
-      ) validated`;
+/** What GetSharedContext reads, checked. */
+export interface SharedContextParameters {
+  userId: string;
+  /** Left out of the agents: the agent asking. */
+  requestingAgent: string;
+  minConfidence: number;
+  perAgent: number;
+  decisions: number;
+  hypotheses: number;
+  /** Bytes of documents the answer may hold (RESPONSE_MAX_BYTES). */
+  maxBytes: number;
 }
 
-// Times in JSON as epoch milliseconds, truncated as the pool's timestamptz parser truncates them.
-const ms = (column: FragmentSqlToken) => sql.fragment`floor(extract(epoch from ${column}) * 1000)::float8`;
+/**
+ * GetSharedContext in one statement — one snapshot, one round trip — by the function
+ * shared_context (sql/functions/shared_context.sql): the validated hypotheses, then the memory
+ * module's part (shared_memories, parsed by src/memory/sharedContext.ts) with what is left of the
+ * byte budget.
+ */
+export function sharedContextQuery(p: SharedContextParameters) {
+  return sql.type(sharedContextRow)`
+    select memories, hypotheses, hypotheses_truncated
+      from shared_context(${p.userId}, ${p.requestingAgent}, ${p.minConfidence}::float8, ${p.perAgent}::int, ${p.decisions}::int,
+                          ${p.hypotheses}::int, ${p.maxBytes}::bigint)`;
+}
 
 const profileRow = z.object({
   user_id: z.string(),

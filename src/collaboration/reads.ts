@@ -1,4 +1,4 @@
-import type { DatabasePool, FragmentSqlToken } from 'slonik';
+import type { DatabasePool } from 'slonik';
 import { wasCut } from '../db/pages.js';
 import { InvalidArgument } from '../errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
@@ -6,7 +6,7 @@ import type { JsonObject } from '../events/types.js';
 import { DATA_ACCESSED, recordPersonAccess } from '../memory/audit.js';
 import { MEMORY_EVENTS } from '../memory/model.js';
 import type { Caller, Memory } from '../memory/model.js';
-import { parseSharedMemories, sharedMemoriesExpression } from '../memory/sharedContext.js';
+import { parseSharedMemories } from '../memory/sharedContext.js';
 import { checkConfidence, checkName } from '../memory/validation.js';
 import type { PageTokens } from '../paging.js';
 import { checkActsAs, checkPerson, readableAgent } from './access.js';
@@ -152,9 +152,9 @@ export function createCollaborationReads({ pool, writer, tokens, responseMaxByte
       checkActsAs(caller, requestingAgent, 'requesting_agent', userId);
       // One statement: the memories, decisions and hypotheses as of one snapshot, in one round trip.
       // Within the response budget: the hypotheses first, then the memory module's part with the rest.
-      const memories = (budget: FragmentSqlToken) =>
-        sharedMemoriesExpression({ userId, requestingAgent, minConfidence, perAgent, decisions, budget });
-      const row = await pool.one(sharedContextQuery(memories, userId, hypotheses, responseMaxBytes));
+      const row = await pool.one(
+        sharedContextQuery({ userId, requestingAgent, minConfidence, perAgent, decisions, hypotheses, maxBytes: responseMaxBytes }),
+      );
       const shared = parseSharedMemories(row.memories);
       const context = {
         agents: shared.agents,
