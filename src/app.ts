@@ -158,7 +158,7 @@ export async function startApp(config: Config, log: Logger, options: StartOption
   const monitoring = config.monitoring;
   // Tracing costs nothing unless an OTLP endpoint is configured: no tracer, no spans.
   const tracing = monitoring.otlpEndpoint
-    ? startTracing({ endpoint: monitoring.otlpEndpoint, serviceName: 'auren', serviceVersion: version() }, log)
+    ? await startTracing({ endpoint: monitoring.otlpEndpoint, serviceName: 'auren', serviceVersion: version() }, log)
     : undefined;
   if (tracing) started.push(() => tracing.stop());
   const metrics = createMetrics();

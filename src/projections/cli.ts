@@ -62,7 +62,7 @@ async function clearProjection(name: ProjectionName, config: Config, log: Logger
   }
   if (name === 'redis') {
     if (!config.redis) return;
-    const redis = openRedis({ url: config.redis.url, log, role: 'rebuild', commandTimeoutMs: 10_000 });
+    const redis = await openRedis({ url: config.redis.url, log, role: 'rebuild', commandTimeoutMs: 10_000 });
     try {
       await new Promise<void>((resolve, reject) => {
         redis.once('ready', resolve);

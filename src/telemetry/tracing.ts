@@ -1,9 +1,5 @@
 import { context, propagation, trace } from '@opentelemetry/api';
 import type { Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import type { Logger } from '../log.js';
 
 /** OpenTelemetry tracing, on when an OTLP endpoint is configured. */
@@ -27,7 +23,14 @@ export interface TracingOptions {
  * an incoming `traceparent` is continued) — only when tracing is on: off, nothing of
  * OpenTelemetry runs and the calls pay for one `undefined` check each.
  */
-export function startTracing(options: TracingOptions, log: Logger): Tracing {
+export async function startTracing(options: TracingOptions, log: Logger): Promise<Tracing> {
+  // Loaded only when tracing is on: OpenTelemetry's SDK and exporter hold ~15 MiB of a server.
+  const [{ OTLPTraceExporter }, { resourceFromAttributes }, { BatchSpanProcessor }, { NodeTracerProvider }] = await Promise.all([
+    import('@opentelemetry/exporter-trace-otlp-http'),
+    import('@opentelemetry/resources'),
+    import('@opentelemetry/sdk-trace-base'),
+    import('@opentelemetry/sdk-trace-node'),
+  ]);
   const exporter = new OTLPTraceExporter({ url: `${options.endpoint.replace(/\/+$/, '')}/v1/traces` });
   const provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': options.serviceName, 'service.version': options.serviceVersion }),

@@ -1,4 +1,4 @@
-import { ChromaClient } from 'chromadb';
+import type { ChromaClient } from 'chromadb';
 import type { Collection } from 'chromadb';
 import type { Logger } from '../../log.js';
 
@@ -18,7 +18,7 @@ export interface ChromaCollectionOptions {
  * mixed in: that is a rebuild (`auren projections rebuild chroma`), said in the log.
  */
 export async function openCollection({ url, name, embedder, dimensions, log }: ChromaCollectionOptions): Promise<Collection> {
-  const client = chromaClient(url);
+  const client = await chromaClient(url);
   const collection = await client.getOrCreateCollection({
     name,
     embeddingFunction: null,
@@ -37,14 +37,14 @@ export async function openCollection({ url, name, embedder, dimensions, log }: C
 
 /** Deletes the collection (a rebuild); the projection creates it again when it next writes. */
 export async function dropCollection(url: string, name: string): Promise<void> {
-  await chromaClient(url)
-    .deleteCollection({ name })
-    .catch((error: unknown) => {
-      if (!/not found|does not exist/i.test(String((error as Error).message))) throw error;
-    });
+  await (await chromaClient(url)).deleteCollection({ name }).catch((error: unknown) => {
+    if (!/not found|does not exist/i.test(String((error as Error).message))) throw error;
+  });
 }
 
-function chromaClient(url: string): ChromaClient {
+// Loaded when a projection uses Chroma: a server with CHROMA_URL=off does not hold its client.
+async function chromaClient(url: string): Promise<ChromaClient> {
+  const { ChromaClient } = await import('chromadb');
   const parsed = new URL(url);
   return new ChromaClient({
     host: parsed.hostname,

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from '../../log.js';
 import { APPLY_EVENT, READ_LIST } from './scripts.js';
 
@@ -23,7 +23,9 @@ export interface RedisConnectionOptions {
  * (the projection retries from its checkpoint; a read falls back to PostgreSQL), and keeps
  * reconnecting in the background.
  */
-export function openRedis({ url, log, role, commandTimeoutMs }: RedisConnectionOptions): ProjectionRedis {
+export async function openRedis({ url, log, role, commandTimeoutMs }: RedisConnectionOptions): Promise<ProjectionRedis> {
+  // Loaded when a projection uses Redis: a server without REDIS_URL does not hold ioredis.
+  const { Redis } = await import('ioredis');
   const redis = new Redis(url, {
     connectionName: `auren-${role}`,
     enableOfflineQueue: false,

@@ -39,8 +39,8 @@ export async function startRedisProjection({
 }: RedisProjectionParts): Promise<RunningRedisProjection> {
   const projectionLog = log.child({ projection: 'redis' });
   const keys = redisKeys(config.keyPrefix);
-  const writer = openRedis({ url: config.url, log: projectionLog, role: 'projection', commandTimeoutMs: APPLY_TIMEOUT_MS });
-  const reader = openRedis({ url: config.url, log: projectionLog, role: 'reads', commandTimeoutMs: READ_TIMEOUT_MS });
+  const writer = await openRedis({ url: config.url, log: projectionLog, role: 'projection', commandTimeoutMs: APPLY_TIMEOUT_MS });
+  const reader = await openRedis({ url: config.url, log: projectionLog, role: 'reads', commandTimeoutMs: READ_TIMEOUT_MS });
   const replayFromStart = () => createCheckpoints(pool).reset(REDIS_PROJECTION);
   const definition = redisProjection({ redis: writer, keys, limits: config, replayFromStart, pool, log: projectionLog });
   const consumer = startConsumer({ ...definition, retry: { maxMs: retryMaxMs } });
