@@ -152,16 +152,16 @@ function verdict(one: LoopResult, load: string, baseline: LoopResult): string {
 
 // Measured by hand (.scratch scripts, not rerun by this bench), kept here so that the section keeps it.
 const WHERE_THE_TIME_GOES = [
-  'Where the time went (2026-12-01, issue 14; load average 7–11 on 2 cores, so only ratios taken in the same run count):',
-  "the service's own histograms over 200 calls in one process put the call at 39 ms, of which the statement 15.6 ms and the read record's",
-  '`append_batch` 16.2 ms (the rest: parsing, encoding 55 memories, transport, ~7 ms); timed alone, the statement took 13–16 ms from `pg` where',
-  '`select 1` took 1–1.7 ms and EXPLAIN ANALYZE counted 2 ms of planning and execution: the rest was parsing and planning the long statement',
-  'on every call (a named prepared statement took 7 ms against 12 ms unnamed). The memories part is now the PL/pgSQL function',
-  '`shared_memories` (`sql/functions/shared_memories.sql`), whose plan is kept per session: 4.8 ms against 15.9 ms for the same query inline,',
-  'interleaved in one run at load average 11. The byte budget (RESPONSE_MAX_BYTES) it now applies costs nothing measurable.',
-  'Against GetMemory in the same run (1 client, p50): 2.5 times its time before (21:44Z, load average 2.4), 1.8 times after (23:24Z, load',
-  'average 16); the statement alone, 0.36 times GetMemory before and 0.28 after. The read record (the group commit of the lead’s `src/events`)',
-  'is now the larger part: it is what is left to shorten for the goal.',
+  'Where the time went. On 2026-12-01 (load average 7–11), the long statement was parsed and planned on every call;',
+  'the memories part became the PL/pgSQL function `shared_memories`, whose plan is kept per session (4.8 ms against 15.9 ms inline).',
+  'On 2026-12-02 the server’s part was profiled (`node --cpu-prof`, load 5–7): of the samples under GetSharedContext, 32 % checked',
+  'the 55 memories’ JSON with zod 3, 22 % built the statement (four zod schemas made on every call among it), 29 % recorded the read.',
+  'Changed then: rows are checked by compiled zod 4 twins of their schemas (`src/db/fastRows.ts`: 989 → 44 µs for the 55 memories),',
+  'row schemas are made once, memories are encoded for binary clients whole (~650 → ~330 µs for the answer), and the rest of the',
+  'statement is the function `shared_context` too (its planning was 0.75 ms a call). Server CPU per call at 4 clients went from',
+  '3.8–5.3 ms (load 5–6, before) to 2.3 ms; what is left is the read record, the transport and the pg driver’s parsing of the',
+  'answer’s JSON. At 1 client each call costs the server about twice what it costs under load (caches cold after every wait on',
+  'PostgreSQL; see the session note), so the server µs/call of the 1-client rows read high.',
 ].join(' ');
 
 async function main(): Promise<void> {
