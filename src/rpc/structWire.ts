@@ -1,4 +1,5 @@
 import type { JsonObject, JsonValue, RecordedEvent } from '../events/types.js';
+import type { Memory } from '../memory/model.js';
 
 // google.protobuf.Struct in protobuf's binary wire format, written directly. protobuf-es
 // encodes a Struct by reflection at about 100 µs for a 300-byte document; event data and
@@ -33,10 +34,8 @@ export function encodeEvent(e: RecordedEvent): Buffer {
   const metadataSizes: number[] = [];
   const data = structSize(e.data, dataSizes);
   const metadata = structSize(e.metadata, metadataSizes);
-  const seconds = Math.floor(e.createdAt / 1000);
-  const nanos = Math.floor((e.createdAt - seconds * 1000) * 1_000_000);
   const position = uint64Size(1, e.position.commit) + uint64Size(1, e.position.prepare);
-  const createdAt = uint64Size(1, BigInt(seconds)) + uint64Size(1, BigInt(nanos));
+  const createdAt = timestampSize(e.createdAt);
   const size =
     stringSize(e.eventId) +
     stringSize(e.streamId) +
@@ -71,31 +70,13 @@ export function encodeEvent(e: RecordedEvent): Buffer {
   at = writeVarint(out, at, position);
   at = uint64Field(out, at, 0x08, e.position.commit);
   at = uint64Field(out, at, 0x10, e.position.prepare);
-  out[at++] = 0x52;
-  at = writeVarint(out, at, createdAt);
-  at = uint64Field(out, at, 0x08, BigInt(seconds));
-  at = uint64Field(out, at, 0x10, BigInt(nanos));
+  at = timestampField(out, at, 0x52, e.createdAt, createdAt);
   if (at !== size) throw new Error(`event encoding wrote ${at} of ${size} bytes`);
   return out;
 }
 
-/** auren.v1.Memory as encodeMemory writes it: the domain's fields, its type as the enum's number. */
-export interface WireMemory {
-  id: string;
-  agentId: string;
-  userId: string | null;
-  /** MemoryType's number in memory.proto. */
-  type: number;
-  content: JsonObject;
-  metadata: JsonObject;
-  confidence: number;
-  createdAt: number;
-  updatedAt: number;
-  expiresAt: number | null;
-  version: bigint;
-  deleted: boolean;
-  expired: boolean;
-}
+/** auren.v1.Memory as encodeMemory writes it: the domain's memory, its type as MemoryType's number in memory.proto. */
+export type WireMemory = Omit<Memory, 'type' | 'lastEventId'> & { type: number };
 
 /**
  * auren.v1.Memory as bytes, fields in number order, written as protobuf-es writes them (proto3:
@@ -170,7 +151,7 @@ export function encodeMemory(m: WireMemory): Buffer {
 // google.protobuf.Timestamp {1 seconds, 2 nanos} of epoch milliseconds, as timestampFromMs makes it.
 function timestampSize(ms: number): number {
   const seconds = Math.floor(ms / 1000);
-  return uint64Size(1, int64Bits(seconds)) + uint64Size(1, BigInt((ms - seconds * 1000) * 1_000_000));
+  return uint64Size(1, int64Bits(seconds)) + uint64Size(1, BigInt(Math.floor((ms - seconds * 1000) * 1_000_000)));
 }
 
 // An int64 as its varint's 64 bits: a time before 1970 has negative seconds (ten bytes on the wire).
@@ -181,7 +162,7 @@ function timestampField(out: Buffer, at: number, tag: number, ms: number, size: 
   out[at++] = tag;
   at = writeVarint(out, at, size);
   at = uint64Field(out, at, 0x08, int64Bits(seconds));
-  return uint64Field(out, at, 0x10, BigInt((ms - seconds * 1000) * 1_000_000));
+  return uint64Field(out, at, 0x10, BigInt(Math.floor((ms - seconds * 1000) * 1_000_000)));
 }
 
 // A string field with its tag; nothing when empty.
