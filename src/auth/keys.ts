@@ -1,6 +1,7 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
 import type { z } from 'zod';
+import { inTransaction } from '../db/transaction.js';
 import { InvalidArgument } from '../errors.js';
 import { Unauthenticated } from './errors.js';
 import { DEFAULT_SCOPES, KEY_KINDS, SCOPES } from './principal.js';
@@ -187,7 +188,7 @@ export function createKeyStore({ pool, peppers, cacheMs }: KeyStoreOptions): Key
 
     async createFirstAdminKey() {
       const { key, row } = mint({ kind: 'admin', name: 'first-admin' });
-      const record = await pool.transaction(async (tx) => {
+      const record = await inTransaction(pool, async (tx) => {
         await tx.query(firstKeyLockQuery);
         return tx.maybeOne(insertKeyQuery(row, true));
       });

@@ -6,6 +6,7 @@ import type { DatabasePool } from 'slonik';
 import { z } from 'zod';
 import { readConsumerLag } from '../consumers/lag.js';
 import type { ConsumerLag } from '../consumers/lag.js';
+import { inTransaction } from '../db/transaction.js';
 import type { EventStore } from '../events/eventStore.js';
 import type { Logger } from '../log.js';
 
@@ -74,7 +75,7 @@ export function registerPostgresCollector(options: PostgresCollectorOptions): vo
   }
 
   async function readFigures(): Promise<Snapshot> {
-    const stats = pool.transaction(async (tx) => {
+    const stats = inTransaction(pool, async (tx) => {
       await tx.query(sql.type(z.object({}))`set local statement_timeout = ${sql.literalValue(String(timeoutMs))}`);
       const connections = await tx.any(sql.type(countRow)`
         select coalesce(state, 'unknown') as key, count(*)::int as count
