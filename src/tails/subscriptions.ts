@@ -1,7 +1,7 @@
 import { ResourceExhausted } from '../errors.js';
 import type { EventStore } from '../events/eventStore.js';
 import { comparePositions, positionAfter, START, logPosition, positionAt } from '../events/types.js';
-import type { EventFilter, Position, RecordedEvent } from '../events/types.js';
+import type { EventFilter, EventPage, Position, RecordedEvent } from '../events/types.js';
 import { checkFilter, checkStreamId } from '../events/validation.js';
 import type { LogHead } from './logHead.js';
 
@@ -50,10 +50,11 @@ export interface SubscriptionOptions {
 }
 
 /**
- * Creates the tails. Each subscriber pulls: it reads its next page only when its client has
- * taken the last one, so a slow client holds at most one page on the server, and the
- * transport's flow control stops the reads. A subscriber within the head's window reads
- * from memory; one behind it reads settled events from the database.
+ * Creates the tails. Each subscriber pulls: while its client takes one page of history, the
+ * next is read from the database (so PostgreSQL's read and the server's sending overlap), and
+ * no further, so a slow client holds at most two pages on the server and the transport's flow
+ * control stops the reads. A subscriber within the head's window reads from memory; one
+ * behind it reads settled events from the database.
  */
 export function createSubscriptions(store: EventStore, head: LogHead, options: SubscriptionOptions): Subscriptions {
   let active = 0;
@@ -105,11 +106,12 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
       let reached = tail.from === 'end' ? before(cursor) : tail.from.after;
       let caughtUp = false;
       let scanned = 0;
+      const history = readAhead((from: Position) => store.readLog(from, options.pageSize, options.pageMaxBytes), comparePositions);
       while (!signal.aborted) {
         const waitFor = head.changed();
         let page = head.read(cursor, options.pageSize);
         if (page === 'behind') {
-          page = (await store.readLog(cursor, options.pageSize, options.pageMaxBytes)).events;
+          page = (await history.page(cursor, (last) => positionAfter(last.position))).events;
           // Nothing from the cursor on, yet the window starts later: nothing lies between.
           if (page.length === 0 && comparePositions(cursor, head.floor()) < 0) cursor = head.floor();
         }
@@ -147,11 +149,15 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
     try {
       let version = afterVersion;
       let caughtUp = false;
+      const history = readAhead(
+        (from: bigint) => store.readStreamEvents(streamId, from, options.pageSize, options.pageMaxBytes),
+        (a, b) => (a === b ? 0 : a < b ? -1 : 1),
+      );
       while (!signal.aborted) {
         const seen = head.published();
         // Versions of one stream commit in order (appends hold the stream's row lock until
         // commit), so reading past the last version delivered never skips one.
-        const { events, more } = await store.readStreamEvents(streamId, version + 1n, options.pageSize, options.pageMaxBytes);
+        const { events, more } = await history.page(version + 1n, (last) => last.version + 1n);
         for (const event of events) {
           version = event.version;
           sent++;
@@ -183,6 +189,29 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
   }
 
   return { subscribeToAll, subscribeToStream, active: () => active, sent: () => sent };
+}
+
+/**
+ * Pages of history read one ahead: a full page starts the read of the page after it at once,
+ * which the next call takes if it asks for that page (else it is dropped, as when the tail
+ * reached the head's window and reads from memory instead).
+ */
+function readAhead<K>(read: (from: K) => Promise<EventPage>, compare: (a: K, b: K) => number) {
+  let ahead: { from: K; page: Promise<EventPage> } | undefined;
+  async function page(from: K, after: (last: RecordedEvent) => K): Promise<EventPage> {
+    const next = ahead !== undefined && compare(ahead.from, from) === 0 ? ahead.page : read(from);
+    ahead = undefined;
+    const result = await next;
+    const last = result.events.at(-1);
+    if (result.more && last) {
+      const following = after(last);
+      ahead = { from: following, page: read(following) };
+      // Its failure is the next call's to report, if there is one.
+      ahead.page.catch(() => undefined);
+    }
+    return result;
+  }
+  return { page };
 }
 
 /** The position just before an inclusive start, as an exclusive resume token. */

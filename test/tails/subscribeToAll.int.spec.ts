@@ -336,4 +336,61 @@ describeOnEachListener('SubscribeToAll', (listener) => {
   });
 });
 
+describe('SubscribeToAll through history pages read ahead (7-event pages, a 100-event window)', () => {
+  let t: TestApp;
+  before(async () => (t = await startTestApp({ TAIL_PAGE_SIZE: '7', TAIL_WINDOW: '100', DB_POOL_SIZE: '12' }, 'GRPC_PORT')));
+  after(() => t.stop());
+
+  async function logIds(): Promise<string[]> {
+    const ids: string[] = [];
+    let fromPosition: Position | undefined;
+    for (;;) {
+      const page = await t.events.readAll({ fromPosition, limit: 1000 });
+      ids.push(...page.events.map((e) => e.eventId));
+      if (page.endOfLog) return ids;
+      fromPosition = page.nextPosition;
+    }
+  }
+
+  it('subscribers from the start and from the middle, while 8 appenders write: each sees exactly the log, once, in order', async function () {
+    this.timeout(120_000);
+    const tag = randomUUID().slice(0, 8);
+    const append = (writer: number, n: number) =>
+      t.events.appendToStream({
+        streamId: `${tag}-${writer % 5}`,
+        events: Array.from({ length: 1 + (n % 3) }, () => proposed({ type: `${tag}-noted` })),
+      });
+    for (let n = 0; n < 100; n++) await Promise.all(Array.from({ length: 8 }, (_, writer) => append(writer, n)));
+    const half = Math.floor((await logIds()).length / 2);
+    const middle = (await t.events.readAll({ limit: half })).events.at(-1)!.position!;
+    const received = [[], []] as string[][];
+    const controller = new AbortController();
+    const readers = [
+      { case: 'start' as const, value: {} },
+      { case: 'position' as const, value: middle },
+    ].map(async (from, i) => {
+      try {
+        for await (const response of t.events.subscribeToAll({ from }, { signal: controller.signal })) {
+          const message = (response as SubscribeToAllResponse).message;
+          if (message.case === 'event') received[i]!.push(message.value.eventId);
+        }
+      } catch (error) {
+        if (!controller.signal.aborted) throw error;
+      }
+    });
+    await Promise.all(
+      Array.from({ length: 8 }, async (_, writer) => {
+        for (let n = 0; n < 100; n++) await append(writer, n);
+      }),
+    );
+    const log = await logIds();
+    const fromMiddle = log.slice(half);
+    await eventually(() => received[0]!.length >= log.length && received[1]!.length >= fromMiddle.length, 60_000, 'both at the end');
+    controller.abort();
+    await Promise.all(readers);
+    assert.deepEqual(received[0], log);
+    assert.deepEqual(received[1], fromMiddle);
+  });
+});
+
 export type { SubscribeToAllRequest };
