@@ -16,10 +16,7 @@ const rollback = sql.type(noRows)`rollback`;
  * append and health benches). The service takes no nested transactions and no retries, so it
  * needs none of what that context is for.
  */
-export async function inTransaction<T>(
-  pool: DatabasePool,
-  handler: (connection: DatabasePoolConnection) => Promise<T>,
-): Promise<T> {
+export async function inTransaction<T>(pool: DatabasePool, handler: (connection: DatabasePoolConnection) => Promise<T>): Promise<T> {
   return pool.connect(async (connection) => {
     await connection.query(begin);
     let result: T;
