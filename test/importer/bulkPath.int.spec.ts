@@ -284,7 +284,14 @@ describe('auren migrate’s bulk write path (append_imported_memories)', functio
       );
       const waiting = `select pid from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`;
       await eventually(async () => (await db.client.query(waiting)).rows.length > 0, 'a batch waiting for the counter');
-      await db.client.query(`select pg_terminate_backend(pid) from (${waiting}) w`);
+      // Every batch in flight is ended, also one that reached the counter after the first was:
+      // the run waits for all of them, and they would wait for `held`.
+      let ended = false;
+      void stopped.then(() => (ended = true));
+      await eventually(async () => {
+        await db.client.query(`select pg_terminate_backend(pid) from (${waiting}) w`);
+        return ended;
+      }, 'the run ended once its waiting batches lost their connections');
       assert.ok((await stopped) instanceof DatabaseUnavailable);
       await held.query('commit');
 
