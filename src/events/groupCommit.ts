@@ -46,11 +46,11 @@ export interface GroupCommitOptions {
   /** A batch takes appends until it holds this many events (at least one append). */
   maxBatchEvents: number;
   /**
-   * Right after a batch was answered, how long the next may wait for its callers to come back
-   * and join the appends that queued meanwhile: agents in a closed loop send their next append
-   * once answered, and one commit for all of them costs about what a commit for a few does.
-   * 0: never waits. It never waits once that long has passed since the last batch was answered,
-   * so a lone append after a pause, or the appends of a single caller, go at once.
+   * Right after a batch was answered, how long the next may wait for as many appends as it had:
+   * agents in a closed loop send their next append once answered, and one commit for all of
+   * them costs about what a commit for a few does. 0: never waits. It never waits once that
+   * long has passed since the last batch was answered, so a lone append after a pause, or the
+   * appends of a single caller, go at once.
    */
   maxWaitMs?: number | undefined;
   /** The hash-chain key's pads, handed to every batch (events/chain.ts); absent: events get no hash. */
@@ -89,18 +89,16 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
   let batches = 0;
   let appends = 0;
   const maxWaitMs = options.maxWaitMs ?? 0;
-  // How many appends the next batch waits for, and when the last batch was answered: its
-  // callers come back to join those that queued meanwhile. Without it, 8 agents split into two
-  // halves that take turns, each commit taking one half (measured: 3.4 appends a batch).
-  let expected = 0;
+  // The last batch's callers, and when they were answered: the next batch waits for them.
+  let lastAnswered = 0;
   let lastAnsweredAt = 0;
   let gathered: (() => void) | undefined;
 
   // When the next batch should leave: at once (undefined), unless the last batch was answered
-  // less than maxWaitMs ago and fewer appends are queued than `expected`; then once that many
+  // less than maxWaitMs ago and fewer appends are queued than it answered; then once that many
   // are queued, or maxWaitMs after it was answered, whichever comes first.
   function gather(): Promise<void> | undefined {
-    if (maxWaitMs <= 0 || stopped || queue.length >= expected) return undefined;
+    if (maxWaitMs <= 0 || stopped || queue.length >= lastAnswered) return undefined;
     const left = lastAnsweredAt + maxWaitMs - performance.now();
     if (left <= 0) return undefined;
     return new Promise<void>((resolve) => {
@@ -181,7 +179,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
       member.resolve(rows.slice(next, next + member.appends.length));
       next += member.appends.length;
     }
-    expected = queue.length + batch.length;
+    lastAnswered = batch.length;
     lastAnsweredAt = performance.now();
   }
 
@@ -246,7 +244,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
         };
         queued.signal?.addEventListener('abort', onAbort, { once: true });
         queue.push(member);
-        if (gathered && queue.length >= expected) gathered();
+        if (gathered && queue.length >= lastAnswered) gathered();
         running ??= run();
       });
     },

@@ -391,7 +391,7 @@ describe('Group commit', () => {
     const append = (streamId: string) =>
       g.app.eventStore.appendToStream(streamId, { kind: 'any' }, [{ type: 't', data: {}, metadata: {} }]);
 
-    it('after a batch, the next waits for the callers it answered to join those queued: 4 agents in a closed loop share every commit', async () => {
+    it('after a batch, the next waits for as many callers as it answered: 4 agents in a closed loop share every commit', async () => {
       await sleep(1100); // nothing answered within the wait: the first batch goes at once
       const before = g.app.eventStore.stats();
       // The first round starts together; every later round must wait for all four to come back.
@@ -402,9 +402,8 @@ describe('Group commit', () => {
       );
       const after = g.app.eventStore.stats();
       assert.equal(after.appends - before.appends, 40);
-      // A batch's events share their created_at. The first append leaves alone and the other
-      // three queue behind it; from then on each commit waits for the callers it answered, so
-      // takes all four, until the first agent is done and the last three wait out the wait.
+      // A batch's events share their created_at. The first round may split (the first append
+      // leaves alone, the others follow it); from then on each commit takes all four.
       const db = new pg.Client({ connectionString: g.databaseUrl });
       await db.connect();
       const sizes = (
@@ -413,8 +412,8 @@ describe('Group commit', () => {
         )
       ).rows.map((row) => row.n);
       await db.end();
-      assert.equal(after.batches - before.batches, sizes.length);
-      assert.deepEqual(sizes, [1, ...Array(9).fill(4), 3]);
+      assert.ok(after.batches - before.batches <= 11, `${after.batches - before.batches} commits for 40 appends of 4 agents`);
+      assert.deepEqual(sizes.slice(-9), Array(9).fill(4), `batch sizes ${sizes.join(', ')}`);
     });
 
     it('a single caller, or a lone append after a pause, is never held', async () => {
