@@ -56,11 +56,6 @@ export interface EventStoreLimits {
   filterScanWindow: number;
   /** Most events one commit of concurrent appends takes (at least one whole append). */
   batchMaxEvents: number;
-  /**
-   * How long a batch may wait, right after the last one was answered, for as many appends as
-   * that one had (their callers coming back); 0: never waits.
-   */
-  batchWaitMs: number;
   /** Most bytes of events (data and metadata as JSON) a ReadStream or ReadAll page holds; at least one event. */
   responseMaxBytes: number;
 }
@@ -193,7 +188,6 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
     pool,
     log,
     maxBatchEvents: limits.batchMaxEvents,
-    maxWaitMs: limits.batchWaitMs,
     chain,
     afterCommit: (appends, outcomes) =>
       afterCommit(

@@ -45,14 +45,6 @@ export interface GroupCommitOptions {
   log: Logger;
   /** A batch takes appends until it holds this many events (at least one append). */
   maxBatchEvents: number;
-  /**
-   * Right after a batch was answered, how long the next may wait for as many appends as it had:
-   * agents in a closed loop send their next append once answered, and one commit for all of
-   * them costs about what a commit for a few does. 0: never waits. It never waits once that
-   * long has passed since the last batch was answered, so a lone append after a pause, or the
-   * appends of a single caller, go at once.
-   */
-  maxWaitMs?: number | undefined;
   /** The hash-chain key's pads, handed to every batch (events/chain.ts); absent: events get no hash. */
   chain?: ChainPads | undefined;
   /**
@@ -88,29 +80,6 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
   let inFlightTag = '';
   let batches = 0;
   let appends = 0;
-  const maxWaitMs = options.maxWaitMs ?? 0;
-  // The last batch's callers, and when they were answered: the next batch waits for them.
-  let lastAnswered = 0;
-  let lastAnsweredAt = 0;
-  let gathered: (() => void) | undefined;
-
-  // When the next batch should leave: at once (undefined), unless the last batch was answered
-  // less than maxWaitMs ago and fewer appends are queued than it answered; then once that many
-  // are queued, or maxWaitMs after it was answered, whichever comes first.
-  function gather(): Promise<void> | undefined {
-    if (maxWaitMs <= 0 || stopped || queue.length >= lastAnswered) return undefined;
-    const left = lastAnsweredAt + maxWaitMs - performance.now();
-    if (left <= 0) return undefined;
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, left);
-      function done() {
-        clearTimeout(timer);
-        gathered = undefined;
-        resolve();
-      }
-      gathered = done;
-    });
-  }
 
   function take(): Member[] {
     const batch: Member[] = [];
@@ -179,8 +148,6 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
       member.resolve(rows.slice(next, next + member.appends.length));
       next += member.appends.length;
     }
-    lastAnswered = batch.length;
-    lastAnsweredAt = performance.now();
   }
 
   // A late cancel must not reach the next batch: wait until it was delivered.
@@ -217,11 +184,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
   // transactions anyway, and whatever arrives meanwhile makes the next batch.
   async function run(): Promise<void> {
     try {
-      while (queue.length > 0) {
-        const waiting = gather();
-        if (waiting) await waiting;
-        if (queue.length > 0) await send(take());
-      }
+      while (queue.length > 0) await send(take());
     } catch (error) {
       log.error({ err: error }, 'the group commit failed');
     } finally {
@@ -244,14 +207,12 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
         };
         queued.signal?.addEventListener('abort', onAbort, { once: true });
         queue.push(member);
-        if (gathered && queue.length >= lastAnswered) gathered();
         running ??= run();
       });
     },
     stats: () => ({ batches, appends, queued: queue.length + inFlight.length }),
     async stop() {
       stopped = true;
-      gathered?.();
       await running;
       for (const member of queue.splice(0)) member.reject(new DatabaseUnavailable(new Error('the server is stopping')));
     },

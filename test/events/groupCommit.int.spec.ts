@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
 import { DeadlineExceeded, InvalidArgument } from '../../src/errors.js';
 import { CHAIN_KEY_PURPOSE, loadServerSecret } from '../../src/auth/secret.js';
 import { chainPads } from '../../src/events/chain.js';
@@ -379,48 +378,6 @@ describe('Group commit', () => {
       ]);
       assert.notEqual(atBound, 'changed');
       assert.deepEqual(await Promise.all(whole.map((a) => exists(a.streamId))), [true, true]);
-    });
-  });
-
-  describe('gathering (APPEND_BATCH_WAIT_MS)', () => {
-    // A wait far longer than any append takes here, so that what it does is plain to see.
-    let g: TestApp;
-    before(async () => (g = await startTestApp({ APPEND_BATCH_WAIT_MS: '1000' })));
-    after(() => g.stop());
-
-    const append = (streamId: string) =>
-      g.app.eventStore.appendToStream(streamId, { kind: 'any' }, [{ type: 't', data: {}, metadata: {} }]);
-
-    it('after a batch, the next waits for as many callers as it answered: 4 agents in a closed loop share every commit', async () => {
-      await sleep(1100); // nothing answered within the wait: the first batch goes at once
-      const before = g.app.eventStore.stats();
-      // The first round starts together; every later round must wait for all four to come back.
-      await Promise.all(
-        Array.from({ length: 4 }, async (_, agent) => {
-          for (let n = 0; n < 10; n++) await append(`gather-${agent}`);
-        }),
-      );
-      const after = g.app.eventStore.stats();
-      assert.equal(after.appends - before.appends, 40);
-      // A batch's events share their created_at. The first round may split (the first append
-      // leaves alone, the others follow it); from then on each commit takes all four.
-      const db = new pg.Client({ connectionString: g.databaseUrl });
-      await db.connect();
-      const sizes = (
-        await db.query<{ n: number }>(
-          `select count(*)::int as n from events where stream_id like 'gather-%' and stream_id <> 'gather-alone' group by created_at order by min(position)`,
-        )
-      ).rows.map((row) => row.n);
-      await db.end();
-      assert.ok(after.batches - before.batches <= 11, `${after.batches - before.batches} commits for 40 appends of 4 agents`);
-      assert.deepEqual(sizes.slice(-9), Array(9).fill(4), `batch sizes ${sizes.join(', ')}`);
-    });
-
-    it('a single caller, or a lone append after a pause, is never held', async () => {
-      await sleep(1100);
-      const started = performance.now();
-      for (let n = 0; n < 5; n++) await append('gather-alone');
-      assert.ok(performance.now() - started < 1000, 'five appends of one caller, each answered without the wait');
     });
   });
 
