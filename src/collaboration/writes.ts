@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
 import { principalStamp, RESERVED_METADATA_KEY } from '../auth/principal.js';
 import { InvalidArgument } from '../errors.js';
+import { newId as serviceId } from '../ids.js';
 import { WrongExpectedVersion } from '../events/errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
 import type { AppendResult, ExpectedVersion, JsonObject, ProposedEvent } from '../events/types.js';
@@ -151,7 +151,7 @@ export function createCollaborationWrites({
   pool,
   writer,
   documentMaxBytes: max,
-  newId = randomUUID,
+  newId = serviceId,
 }: CollaborationWritesOptions): CollaborationWrites {
   const one = (streamId: string, expected: ExpectedVersion, event: ProposedEvent, signal?: AbortSignal): Promise<AppendResult> =>
     writer.append(streamId, expected, [event], signal);

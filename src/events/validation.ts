@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { InvalidArgument } from '../errors.js';
+import { newId } from '../ids.js';
 import { checkPageSize } from '../paging.js';
 import type { EventFilter, JsonObject, JsonValue, ProposedEvent } from './types.js';
 import type { EventStoreLimits } from './eventStore.js';
@@ -47,7 +47,7 @@ export function checkProposedEvents(events: ProposedEvent[], limits: EventStoreL
   const seen = new Map<string, number>();
   return events.map((event, i) => {
     const at = `events[${i}]`;
-    const eventId = event.eventId ? checkEventId(`${at}.event_id`, event.eventId) : randomUUID();
+    const eventId = event.eventId ? checkEventId(`${at}.event_id`, event.eventId) : newId();
     const earlier = seen.get(eventId);
     if (earlier !== undefined) throw new InvalidArgument(`${at}.event_id`, `repeats events[${earlier}].event_id ${eventId}`);
     seen.set(eventId, i);

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { newId } from '../ids.js';
 import type { DatabasePool } from 'slonik';
 import { WrongExpectedVersion } from '../events/errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
@@ -51,7 +51,7 @@ export function startExpirySweeper({ pool, writer, log, intervalMs, batchSize }:
         appendChange(writer, {
           memory,
           versionBefore: memory.version,
-          eventId: randomUUID(),
+          eventId: newId(),
           type: MEMORY_EVENTS.expired,
           caller: EXPIRY_CALLER,
           data: { expires_at: expiryData(memory.expiresAt) },

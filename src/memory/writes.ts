@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { DatabasePool } from 'slonik';
 import { InvalidArgument } from '../errors.js';
+import { newId as serviceId } from '../ids.js';
 import { WrongExpectedVersion } from '../events/errors.js';
 import type { StreamWriter } from '../events/eventStore.js';
 import type { JsonObject } from '../events/types.js';
@@ -72,7 +72,7 @@ const MAX_ATTEMPTS = 10;
  * version the memory had; the trigger apply_memory_event changes the row in that statement.
  * What a write returns is the row as that event made it.
  */
-export function createMemoryWrites({ pool, writer, limits, newId = randomUUID }: MemoryWritesOptions): MemoryWrites {
+export function createMemoryWrites({ pool, writer, limits, newId = serviceId }: MemoryWritesOptions): MemoryWrites {
   const maxBytes = limits.contentMaxBytes;
 
   // Reads the memory, lets `plan` decide the change, appends it at the version read; a change
