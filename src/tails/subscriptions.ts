@@ -106,12 +106,15 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
       let reached = tail.from === 'end' ? before(cursor) : tail.from.after;
       let caughtUp = false;
       let scanned = 0;
-      const history = readAhead((from: Position) => store.readLog(from, options.pageSize, options.pageMaxBytes), comparePositions);
+      const history = readAhead(
+        (from) => store.readLog(positionAt(from), options.pageSize, options.pageMaxBytes),
+        (last) => logPosition(last.position) + 1n,
+      );
       while (!signal.aborted) {
         const waitFor = head.changed();
         let page = head.read(cursor, options.pageSize);
         if (page === 'behind') {
-          page = (await history.page(cursor, (last) => positionAfter(last.position))).events;
+          page = (await history.page(logPosition(cursor))).events;
           // Nothing from the cursor on, yet the window starts later: nothing lies between.
           if (page.length === 0 && comparePositions(cursor, head.floor()) < 0) cursor = head.floor();
         }
@@ -150,14 +153,14 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
       let version = afterVersion;
       let caughtUp = false;
       const history = readAhead(
-        (from: bigint) => store.readStreamEvents(streamId, from, options.pageSize, options.pageMaxBytes),
-        (a, b) => (a === b ? 0 : a < b ? -1 : 1),
+        (from) => store.readStreamEvents(streamId, from, options.pageSize, options.pageMaxBytes),
+        (last) => last.version + 1n,
       );
       while (!signal.aborted) {
         const seen = head.published();
         // Versions of one stream commit in order (appends hold the stream's row lock until
         // commit), so reading past the last version delivered never skips one.
-        const { events, more } = await history.page(version + 1n, (last) => last.version + 1n);
+        const { events, more } = await history.page(version + 1n);
         for (const event of events) {
           version = event.version;
           sent++;
@@ -192,14 +195,15 @@ export function createSubscriptions(store: EventStore, head: LogHead, options: S
 }
 
 /**
- * Pages of history read one ahead: a full page starts the read of the page after it at once,
- * which the next call takes if it asks for that page (else it is dropped, as when the tail
- * reached the head's window and reads from memory instead).
+ * Pages of history read one ahead: a full page starts the read of the page after it (from
+ * `after` its last event: a log position or a stream version) at once, which the next call takes
+ * if it asks for that page (else it is dropped, as when the tail reached the head's window and
+ * reads from memory instead).
  */
-function readAhead<K>(read: (from: K) => Promise<EventPage>, compare: (a: K, b: K) => number) {
-  let ahead: { from: K; page: Promise<EventPage> } | undefined;
-  async function page(from: K, after: (last: RecordedEvent) => K): Promise<EventPage> {
-    const next = ahead !== undefined && compare(ahead.from, from) === 0 ? ahead.page : read(from);
+export function readAhead(read: (from: bigint) => Promise<EventPage>, after: (last: RecordedEvent) => bigint) {
+  let ahead: { from: bigint; page: Promise<EventPage> } | undefined;
+  async function page(from: bigint): Promise<EventPage> {
+    const next = ahead?.from === from ? ahead.page : read(from);
     ahead = undefined;
     const result = await next;
     const last = result.events.at(-1);
