@@ -267,7 +267,37 @@ dropping indexes one at a time in rolled-back transactions (2–8% each, at ±20
 most ~100 µs of CPU per memory for both sides on 2 cores; PostgreSQL is at ~105–130 µs (its floor is the schema's per-row
 work: 11 B-trees, a GIN, three serializations of the documents for the two sizes and the hash, the tsvector, two heaps)
 and the importer at ~45–60 µs during the import, its cost now spread thin (in process: garbage collection 8%, the event's
-JSON 5%, checks 5%, SHA-256 4%, reading and parsing files 6%).`;
+JSON 5%, checks 5%, SHA-256 4%, reading and parsing files 6%).
+
+**Fourth round: the floor by COPY (2026-12-02 08:15–08:33 UTC).** What writing the same rows into the same schema costs
+PostgreSQL by the cheapest route, \`COPY ... FROM STDIN\` (\`pg-copy-streams\`, \`.scratch\`): the same 100,000 memories
+(imported once, read back), each route into its own fresh database (a migrated template) on its own connection, batches
+of 1,000 each committed, the routes taking turns batch by batch so that the machine's drift falls on all alike; the
+backend's CPU from /proc. Every route wrote the function's memories and events (checksums of every column but the times
+and the hash; each hash equal to \`event_hash()\` recomputed). µs of PostgreSQL CPU per memory, round by round (run A: 3
+rounds, load average 2.0–3.3; B: 3 rounds, 1.2–2.2; C: 2 rounds, 2.2–3.3):
+
+| route | A | B | C | against the function, same round |
+| --- | --- | --- | --- | ---: |
+| \`append_imported_memories()\` (the importer's) | 116/94/109 | 132/110/96 | 78/79 | — |
+| … without the chain's key (no hash) | 108/92/104 | 121/100/88 | | −2 to −9% |
+| COPY text into memories, streams and events, hashed by the trigger \`event_chain\`, no conflict handling | 115/96/103 | 121/104/94 | | 0 to −8% |
+| the same, COPY binary | | 125/104/91 | | −5% |
+| COPY binary of the events into a temporary table, then the function's statements from it (\`on conflict do nothing\` kept) | 119/95/97 | 121/101/94 | | +3 to −11% |
+| COPY text, no hash | 103/82/89 | 107/91/81 | | −11 to −19% |
+| COPY binary, no hash | | 106/91/80 | 66/68 | −15 to −20% |
+| … and no secondary index (keys only: eight B-trees and the GIN dropped) | | | 59/60 | −24% |
+| … and no generated column (the tsvector, both \`size\`s) | | | 47/48 | −39% |
+
+No route that keeps the hash is more than ~5–8% cheaper than the function, and the one that also keeps
+\`on conflict do nothing\` (the temporary table) none the noise lets through; the importer keeps the function (the bar
+for a second write path was 25% less). The cheapest route there is, the hash left out and conflicts not handled, is
+15–20% below it: the function's own SQL (the JSON parameter, the arrays, the conflict check) is at most that share, and
+the rest is the schema's per-row work: the three tables' rows, keys and WAL ~60% of the function's cost, the generated columns
+~15%, the secondary indexes ~10%, the hash 2–11 µs per memory in the function's insert, 12–14 by the trigger. With the
+schema as it is, PostgreSQL alone needs ~65–105 µs per memory by any route, so 20,000/s on 2 cores (≤ ~100 µs for both
+sides) takes the schema changes above, not another route. The same work's CPU time also swings 1.5× between runs (the
+function 78 to 132 µs) with the other sessions' load: compare within a round, not across runs.`;
 
 /** Milliseconds the machine's cores were busy since boot (/proc/stat). */
 function machineBusyMs(): number {
