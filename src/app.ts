@@ -192,9 +192,11 @@ export async function startApp(config: Config, log: Logger, options: StartOption
     pool,
     limits: config.events,
     log,
-    afterCommit: (appended, events) => {
+    // Other processes' tails are woken by the commit itself when they listen.
+    notify: () => wakeups.notification(),
+    afterCommit: (appended, events, notified) => {
       // The head publishes what this process committed without reading it back when it can.
-      wakeups.appended(!head?.offer(events));
+      wakeups.appended(!head?.offer(events), notified);
       if (monitoring.instrument) metrics.appended(appended);
     },
     chainKey: secret.derive(CHAIN_KEY_PURPOSE),

@@ -7,7 +7,7 @@ import { chainPads } from './chain.js';
 import type { AppendOutcome, GroupCommitStats } from './groupCommit.js';
 import type { z } from 'zod';
 import { wasCut } from '../db/pages.js';
-import type { BatchAppend, pageRow } from './queries.js';
+import type { BatchAppend, Notification, pageRow } from './queries.js';
 import {
   aboutPersonQuery,
   eventQuery,
@@ -69,7 +69,9 @@ export interface EventStoreOptions {
    * Runs after every commit that appended (it feeds and wakes the live tails, counts the
    * events), with the appends written and, built when asked for, their events as stored.
    */
-  afterCommit?: (appended: readonly BatchAppend[], events: () => RecordedEvent[]) => void;
+  afterCommit?: (appended: readonly BatchAppend[], events: () => RecordedEvent[], notified: boolean) => void;
+  /** Asked before each commit: a NOTIFY the commit sends (to wake other processes' tails), or none. */
+  notify?: () => Notification | undefined;
   /** The log's hash-chain key (events/chain.ts); absent: events are appended without hashes. */
   chainKey?: Buffer;
 }
@@ -181,7 +183,7 @@ export interface EventStore {
 }
 
 /** Creates the event store over a PostgreSQL pool. */
-export function createEventStore({ pool, limits, log, afterCommit = () => {}, chainKey }: EventStoreOptions): EventStore {
+export function createEventStore({ pool, limits, log, afterCommit = () => {}, notify, chainKey }: EventStoreOptions): EventStore {
   const claimed: string[] = [];
   const chain = chainKey ? chainPads(chainKey) : undefined;
   const commits = createGroupCommit({
@@ -189,10 +191,12 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, ch
     log,
     maxBatchEvents: limits.batchMaxEvents,
     chain,
-    afterCommit: (appends, outcomes) =>
+    notify,
+    afterCommit: (appends, outcomes, notified) =>
       afterCommit(
         appends.filter((_, i) => outcomes[i]?.outcome === 'appended'),
         () => committedEvents(appends, outcomes),
+        notified,
       ),
   });
 

@@ -6,7 +6,7 @@ import { isDatabaseUnavailable, noRows, sqlStateOf } from '../db/pool.js';
 import { Cancelled, DatabaseUnavailable, DeadlineExceeded, DomainError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { appendBatchQuery, batchTagPattern } from './queries.js';
-import type { appendOutcomeRow, BatchAppend } from './queries.js';
+import type { appendOutcomeRow, BatchAppend, Notification } from './queries.js';
 import type { ChainPads } from './chain.js';
 
 /** Appends waiting for their batch: usually one; several are committed together or not at all. */
@@ -49,9 +49,11 @@ export interface GroupCommitOptions {
   chain?: ChainPads | undefined;
   /**
    * Runs after each batch that appended anything committed, with the batch's appends and their
-   * outcomes, index for index.
+   * outcomes, index for index, and whether the batch sent the notification `notify` gave it.
    */
-  afterCommit: (appends: readonly BatchAppend[], outcomes: readonly AppendOutcome[]) => void;
+  afterCommit: (appends: readonly BatchAppend[], outcomes: readonly AppendOutcome[], notified: boolean) => void;
+  /** Asked before each batch: a NOTIFY its transaction sends at commit, or none. */
+  notify?: () => Notification | undefined;
 }
 
 interface Member extends QueuedAppend {
@@ -117,6 +119,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
   async function send(batch: Member[]): Promise<void> {
     inFlight = batch;
     inFlightTag = randomUUID();
+    const notification = options.notify?.();
     let rows: readonly AppendOutcome[];
     try {
       rows = await pool.any(
@@ -124,6 +127,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
           batch.flatMap((m) => m.appends),
           inFlightTag,
           options.chain,
+          notification,
         ),
       );
     } catch (error) {
@@ -141,6 +145,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
       options.afterCommit(
         batch.flatMap((m) => m.appends),
         rows,
+        notification !== undefined,
       );
     }
     for (const member of batch) {

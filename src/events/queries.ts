@@ -80,11 +80,25 @@ export interface BatchAppend {
  * `batchId` is written into the statement's text, so that pg_stat_activity shows which batch
  * runs (see batchTagPattern).
  */
-export function appendBatchQuery(appends: BatchAppend[], batchId = '0', pads?: ChainPads): QuerySqlToken<typeof appendOutcomeRow> {
+export function appendBatchQuery(
+  appends: BatchAppend[],
+  batchId = '0',
+  pads?: ChainPads,
+  notify?: Notification,
+): QuerySqlToken<typeof appendOutcomeRow> {
   const chain = pads ? sql.fragment`, ${sql.binary(pads.inner)}, ${sql.binary(pads.outer)}` : sql.fragment``;
-  return sql.type(
-    appendOutcomeRow,
-  )`/* auren append batch ${sql.identifier([batchId])} */ select * from append_batch(${JSON.stringify(appends)}::jsonb${chain})`;
+  const tag = sql.fragment`/* auren append batch ${sql.identifier([batchId])} */`;
+  const batch = sql.fragment`select * from append_batch(${JSON.stringify(appends)}::jsonb${chain})`;
+  if (!notify) return sql.type(appendOutcomeRow)`${tag} ${batch}`;
+  // PostgreSQL delivers a NOTIFY when its transaction commits, and not if it fails.
+  return sql.type(appendOutcomeRow)`${tag} with appended as (${batch})
+    select appended.* from appended cross join (select pg_notify(${notify.channel}, ${notify.payload})) as notified`;
+}
+
+/** A NOTIFY sent by the transaction that sends it, at its commit. */
+export interface Notification {
+  channel: string;
+  payload: string;
 }
 
 /** A LIKE pattern matching the text of the batch statement `batchId` in pg_stat_activity. */

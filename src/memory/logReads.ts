@@ -24,6 +24,11 @@ export interface LogReads {
   checkStream(caller: Caller, streamId: string): void;
   /** Whether the caller may see this event at all. */
   visible(caller: Caller, event: RecordedEvent): boolean;
+  /**
+   * Whether an event is about nobody and not of the service's own streams: every caller sees it
+   * and its read is recorded nowhere, so a tail sends it without a round of withhold and record.
+   */
+  unrestricted(event: RecordedEvent): boolean;
   /** Refuses (PermissionDenied naming the person) when any event is not visible to the caller. */
   checkVisible(caller: Caller, events: readonly RecordedEvent[]): void;
   /**
@@ -67,6 +72,7 @@ export function createLogReads({ writer, ownPrefixes, refusals }: LogReadsOption
 
   return {
     visible,
+    unrestricted: (event) => !restricted(event),
     checkStream(caller, streamId) {
       if (!ownPrefixes().some((p) => streamId.startsWith(p))) return;
       const person = streamId.startsWith(ACCESS_PREFIX) ? streamId.slice(ACCESS_PREFIX.length) : null;

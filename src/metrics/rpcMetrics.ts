@@ -74,11 +74,19 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers,
   });
-  const sent = new Counter({
+  // Messages sent since the last read of the metric, per labels (one object per method, listener
+  // and protocol), added to the counter when it is read: counted into prom-client one by one,
+  // each message hashed its labels (2.6% of a catch-up's server time).
+  const unsent = new Map<RpcLabels, number>();
+  new Counter({
     name: 'grpc_server_msg_sent_total',
     help: 'Messages sent by the server on server streams.',
     labelNames: LABELS,
     registers,
+    collect() {
+      for (const [labels, count] of unsent) this.inc(labels as never, count);
+      unsent.clear();
+    },
   });
   // The handled counter's labels per call labels and code, made once.
   const withCode = new WeakMap<RpcLabels, Map<number, RpcLabels & { grpc_code: string }>>();
@@ -95,6 +103,6 @@ export function createRpcMetrics(registry: Registry): RpcMetrics {
       handled.inc(handledLabels(labels, code));
       handling.observe(labels as never, seconds);
     },
-    sent: (labels) => sent.inc(labels as never),
+    sent: (labels) => void unsent.set(labels, (unsent.get(labels) ?? 0) + 1),
   };
 }

@@ -307,9 +307,17 @@ function valueContentSize(value: JsonValue, sizes: number[], next: number): numb
   return 1 + varintSize(content) + content;
 }
 
+// Keys, ids and most values are short ASCII: copied by hand, they cost less than a call into
+// Buffer's native UTF-8 writer (10% of a catch-up's server time went to that call).
+const SHORT_STRING = 64;
+
 function writeString(out: Buffer, at: number, value: string): number {
   const length = utf8Length(value);
   at = writeVarint(out, at, length);
+  if (length === value.length && length <= SHORT_STRING) {
+    for (let i = 0; i < length; i++) out[at + i] = value.charCodeAt(i);
+    return at + length;
+  }
   return at + out.write(value, at, length, 'utf8');
 }
 

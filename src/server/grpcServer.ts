@@ -7,6 +7,7 @@ import { addGrpcHealth } from './grpcHealth.js';
 import { addGrpcReflection } from './grpcReflection.js';
 import type { HealthStatus } from './health.js';
 import { capConnections } from './listener.js';
+import { pipelinedWrites } from './pipelinedWrites.js';
 import type { ConnectionLimits } from '../config.js';
 import type { Logger } from '../log.js';
 
@@ -37,6 +38,9 @@ export interface GrpcListener {
   close(graceMs: number): Promise<void>;
 }
 
+// Messages of one server stream handed to HTTP/2 before grpc-js waits for a write to complete (pipelinedWrites.ts).
+const STREAM_WRITES_IN_FLIGHT = 32;
+
 /**
  * Starts the gRPC listener: grpc-js costs about a quarter of connect-node's CPU per call
  * (see BENCHMARKS.md), so agents speaking gRPC are served here.
@@ -50,6 +54,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<GrpcL
     'grpc.keepalive_time_ms': options.connections.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': options.connections.keepaliveTimeoutMs,
     'grpc.max_concurrent_streams': options.connections.maxStreamsPerConnection,
+    interceptors: [pipelinedWrites(STREAM_WRITES_IN_FLIGHT)],
   });
   for (const { definition, implementation } of options.services) server.addService(definition, implementation);
   addGrpcHealth(server, options.health);

@@ -1,12 +1,17 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { sql } from 'slonik';
 import { z } from 'zod';
 import type { DatabasePool } from 'slonik';
 import { noRows } from '../db/pool.js';
+import type { Notification } from '../events/queries.js';
 import type { Logger } from '../log.js';
 
-/** The channel appends are announced on. Its payload is empty: NOTIFY only says "look". */
+/**
+ * The channel appends are announced on. NOTIFY only says "look"; its payload names the sending
+ * process, so that a process knows its own notifications, whichever connection sent them.
+ */
 export const CHANNEL = 'auren_events';
 
 const OTHERS_CHECK_MS = 2_000;
@@ -20,10 +25,16 @@ export interface Wakeups {
   /** Registers a function called on every wake-up; returns its removal. */
   onWake(listener: () => void): () => void;
   /**
-   * Call after an append committed: wakes this process's tails (unless `local` is false: they
-   * have the events already) and, coalesced, other processes'.
+   * The NOTIFY an append's transaction should send at commit, when other processes listen: they
+   * are then woken by PostgreSQL as it commits, with no round trip of this process's after it.
    */
-  appended(local?: boolean): void;
+  notification(): Notification | undefined;
+  /**
+   * Call after an append committed: wakes this process's tails (unless `local` is false: they
+   * have the events already) and, coalesced, other processes' (unless the commit itself
+   * `notified` them).
+   */
+  appended(local?: boolean, notified?: boolean): void;
   /** Whether the LISTEN connection is up. */
   listening(): boolean;
   stop(): Promise<void>;
@@ -54,6 +65,8 @@ export function createWakeups(options: WakeupOptions): Wakeups {
   let notifyAgain = false;
   const stopping = new AbortController();
   let listenerPid: number | null = null;
+  // This process's notifications carry it, whichever connection (the listener's, the pool's, an append's) sent them.
+  const own: Notification = { channel: CHANNEL, payload: randomUUID() };
 
   const wake = () => {
     for (const listener of listeners) listener();
@@ -79,7 +92,7 @@ export function createWakeups(options: WakeupOptions): Wakeups {
         // Our own NOTIFY (sent on this connection) wakes nobody: this process woke its tails
         // when it committed.
         c.on('notification', (message) => {
-          if (message.processId !== listenerPid) wake();
+          if (message.processId !== listenerPid && message.payload !== own.payload) wake();
         });
         await c.query(`listen ${CHANNEL}`);
         if (stopped) return; // stop() came while connecting; finally closes the client
@@ -110,7 +123,7 @@ export function createWakeups(options: WakeupOptions): Wakeups {
   // NOTIFY goes out on the LISTEN connection when it is up: no pool connection taken and no
   // slonik round of parsing for a statement that returns nothing (and this process knows its own
   // notifications by the connection's pid).
-  const notifyQuery = sql.type(noRows)`select pg_notify(${CHANNEL}, '')`;
+  const notifyQuery = sql.type(noRows)`select pg_notify(${CHANNEL}, ${own.payload})`;
   async function sendNotify(): Promise<void> {
     if (notifying) {
       notifyAgain = true;
@@ -120,7 +133,7 @@ export function createWakeups(options: WakeupOptions): Wakeups {
     try {
       do {
         notifyAgain = false;
-        if (client && connected) await client.query(`select pg_notify('${CHANNEL}', '')`);
+        if (client && connected) await client.query('select pg_notify($1, $2)', [CHANNEL, own.payload]);
         else await options.pool.query(notifyQuery);
       } while (notifyAgain && !stopped);
     } catch (error) {
@@ -157,9 +170,14 @@ export function createWakeups(options: WakeupOptions): Wakeups {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    appended(local = true) {
+    notification() {
+      if (!options.notify || stopped) return undefined;
+      if (Date.now() - othersCheckedAt > OTHERS_CHECK_MS) void checkOtherListeners();
+      return othersListening ? own : undefined;
+    },
+    appended(local = true, notified = false) {
       if (local) wake();
-      if (!options.notify || stopped) return;
+      if (!options.notify || stopped || notified) return;
       if (Date.now() - othersCheckedAt > OTHERS_CHECK_MS) void checkOtherListeners();
       if (othersListening) void sendNotify();
     },

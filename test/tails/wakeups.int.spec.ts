@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Event } from '../../src/gen/auren/v1/events_pb.js';
-import { LISTENER_NAME } from '../../src/tails/wakeups.js';
+import { CHANNEL, LISTENER_NAME } from '../../src/tails/wakeups.js';
 import { describeOnEachListener, startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { freshStream, proposed } from '../support/events.js';
@@ -51,6 +51,30 @@ describeOnEachListener('Wake-ups across replicas', (listener) => {
     await writer.events.appendToStream({ streamId, events: [proposed()] });
     await until(() => t.events.some((e) => e.streamId === streamId), 5_000, 'the event on the other replica');
     t.stop();
+  });
+
+  it("wakes the other replica from the appending transaction's own commit, not by a NOTIFY sent after it", async () => {
+    const listener = new pg.Client({ connectionString: writer.databaseUrl });
+    await listener.connect();
+    try {
+      const notifications: { processId: number; payload: string | undefined }[] = [];
+      listener.on('notification', (n) => notifications.push({ processId: n.processId, payload: n.payload }));
+      await listener.query(`listen ${CHANNEL}`);
+      await until(() => reader.app.wakeups.listening() && writer.app.wakeups.listening(), 5_000, 'listening');
+      const streamId = freshStream('in-commit');
+      await writer.events.appendToStream({ streamId, events: [proposed()] });
+      await until(() => notifications.length > 0, 5_000, 'a notification');
+      const listeners = (
+        await listener.query(`select pid from pg_stat_activity where datname = current_database() and application_name = $1`, [
+          LISTENER_NAME,
+        ])
+      ).rows.map((r) => r.pid as number);
+      const [first] = notifications;
+      assert.ok(!listeners.includes(first!.processId), 'sent by the connection that appended, not by a LISTEN connection');
+      assert.ok(first!.payload, 'the payload names the writer, which ignores its own notifications');
+    } finally {
+      await listener.end();
+    }
   });
 
   it('uses one LISTEN connection per process, and reconnects when it is dropped', async () => {

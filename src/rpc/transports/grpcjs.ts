@@ -21,7 +21,12 @@ import { statusOf } from '../errors.js';
 import type { RpcStatus } from '../errors.js';
 import { binaryReadOptions, checkMessage } from '../requestCheck.js';
 import { decodeAppendRequest } from '../appendWire.js';
-import { AppendToStreamRequestSchema } from '../../gen/auren/v1/events_pb.js';
+import {
+  AppendToStreamRequestSchema,
+  SubscribeToAllResponseSchema,
+  SubscribeToStreamResponseSchema,
+} from '../../gen/auren/v1/events_pb.js';
+import { encodeTailEvent } from '../tailWire.js';
 import { REQUEST_ID_HEADER } from '../observeCall.js';
 import type { CallObserver, ObservedCall } from '../observeCall.js';
 
@@ -96,10 +101,19 @@ function decoder(input: DescMessage): (bytes: Buffer) => unknown {
   };
 }
 
+// The tails' event messages, written straight out (tailWire.ts) when their event is pre-encoded.
+const DIRECT_ENCODERS = new Map<string, (message: unknown) => Buffer | undefined>([
+  [SubscribeToAllResponseSchema.typeName, encodeTailEvent],
+  [SubscribeToStreamResponseSchema.typeName, encodeTailEvent],
+]);
+
 // Handlers answer with messages or their init shapes; binary events carry pre-encoded documents
 // in $unknown (convert.ts), which toBinary writes as they are.
 function encoder(desc: DescMessage): (message: unknown) => Buffer {
+  const direct = DIRECT_ENCODERS.get(desc.typeName);
   return (message) => {
+    const written = direct?.(message);
+    if (written) return written;
     const bytes = toBinary(desc, isMessage(message, desc) ? message : create(desc, message as never));
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
