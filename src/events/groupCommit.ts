@@ -64,6 +64,10 @@ interface Member extends QueuedAppend {
   removeAbortListener(): void;
 }
 
+// What pg_notify() raises: the queue full (54000, at commit), a payload or channel too long (22023).
+const NOTIFY_FAILURES = ['54000', '22023'];
+const NOTIFY_PAUSE_MS = 60_000;
+
 /**
  * Starts the group commit: each batch is one append_batch() statement, which commits on its own. Appends that arrive while a batch commits wait for the
  * next one, so a lone append goes at once and concurrent ones share a commit; the log's counter
@@ -80,6 +84,8 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
   let running: Promise<void> | undefined;
   let cancelling: Promise<unknown> | undefined;
   let inFlightTag = '';
+  // Until then batches carry no NOTIFY: one made a batch fail (see send).
+  let notifyAgainAt = 0;
   let batches = 0;
   let appends = 0;
 
@@ -119,7 +125,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
   async function send(batch: Member[]): Promise<void> {
     inFlight = batch;
     inFlightTag = randomUUID();
-    const notification = options.notify?.();
+    const notification = Date.now() >= notifyAgainAt ? options.notify?.() : undefined;
     let rows: readonly AppendOutcome[];
     try {
       rows = await pool.any(
@@ -133,6 +139,20 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
     } catch (error) {
       inFlight = [];
       await settleCancel();
+      if (notification && NOTIFY_FAILURES.includes(sqlStateOf(error) ?? '')) {
+        // The NOTIFY only wakes other processes' tails sooner (they poll too): it never fails an
+        // append. Seen when PostgreSQL's notification queue is full (a listener somewhere on the
+        // server stopped reading): the batch goes again without it, and for a while batches
+        // carry none (afterCommit is told, so the wake-up is sent apart, as it may fail).
+        log.warn({ err: error }, 'a NOTIFY in an append batch failed: batches go without it for a minute');
+        notifyAgainAt = Date.now() + NOTIFY_PAUSE_MS;
+        for (const member of batch.filter((m) => m.signal?.aborted)) {
+          member.removeAbortListener();
+          member.reject(abortError(member.signal!));
+        }
+        queue.unshift(...batch.filter((m) => !m.signal?.aborted));
+        return;
+      }
       fail(batch, error);
       return;
     }

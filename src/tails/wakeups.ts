@@ -51,9 +51,10 @@ export interface WakeupOptions {
 
 /**
  * Starts the process's one LISTEN connection (its own pg client: slonik resets pooled
- * connections, which would drop the LISTEN), reconnecting with backoff when it drops. NOTIFY
- * is sent from outside the append transaction, after it committed, and at most one is in
- * flight: appends made meanwhile are covered by one more NOTIFY once it returns.
+ * connections, which would drop the LISTEN), reconnecting with backoff when it drops. The
+ * append transaction sends the NOTIFY itself (notification()) when other processes listen;
+ * when it did not (appended(…, false)), one is sent after the commit, at most one in flight:
+ * appends made meanwhile are covered by one more NOTIFY once it returns.
  */
 export function createWakeups(options: WakeupOptions): Wakeups {
   const { log } = options;

@@ -77,6 +77,32 @@ describeOnEachListener('Wake-ups across replicas', (listener) => {
     }
   });
 
+  it('never fails an append for its NOTIFY: a batch whose NOTIFY fails goes again without it, and the wake-up is sent apart', async () => {
+    const t = tail(reader);
+    await until(() => t.caughtUp, 5_000, 'caught up');
+    await until(() => reader.app.wakeups.listening() && writer.app.wakeups.listening(), 5_000, 'listening');
+    // A payload PostgreSQL refuses (over 8,000 bytes), as a full notification queue would refuse the commit.
+    const notification = writer.app.wakeups.notification;
+    let asked = 0;
+    writer.app.wakeups.notification = () => {
+      asked++;
+      return { channel: CHANNEL, payload: 'x'.repeat(8_001) };
+    };
+    try {
+      const streamId = freshStream('notify-fails');
+      const appended = await writer.events.appendToStream({ streamId, events: [proposed(), proposed()] });
+      assert.equal(appended.nextExpectedVersion, 2n);
+      assert.equal(asked, 1, 'asked once; the batch went again without it');
+      await until(() => t.events.some((e) => e.streamId === streamId), 5_000, 'the event on the other replica');
+      // For a while after, batches carry no NOTIFY at all.
+      await writer.events.appendToStream({ streamId, events: [proposed()] });
+      assert.equal(asked, 1);
+    } finally {
+      writer.app.wakeups.notification = notification;
+      t.stop();
+    }
+  });
+
   it('uses one LISTEN connection per process, and reconnects when it is dropped', async () => {
     const admin = new pg.Client({ connectionString: writer.databaseUrl });
     await admin.connect();
