@@ -64,7 +64,19 @@ export function redisProjection({ redis, keys, limits, replayFromStart, pool, lo
   let intact = false;
   // A replay from the start was asked for: nothing is applied until the log's first event comes round.
   let awaitingStart = false;
-  redis.on('ready', () => (intact = false));
+  // Counts the connection's comings back. A batch checks Redis first and writes last, with
+  // PostgreSQL reads between: should Redis come back meanwhile (restarted without its data), the
+  // batch's writes would land in it unchecked and its applied position would hide the loss from
+  // the next check. So a batch writes only if the connection it checked is still the one it has.
+  let connection = 0;
+  redis.on('ready', () => {
+    intact = false;
+    connection++;
+  });
+  function sameConnection(checked: number): void {
+    if (checked !== connection)
+      throw new Error('Redis came back while a batch was applied: it is checked again before the batch is retried');
+  }
   // A Redis that restarted without its data (no persistence, or another server), or with older
   // data (a snapshot), has lost some of what the checkpoint says was applied: replay the log
   // into it. The consumer notices the checkpoint moved at its next save and starts over.
@@ -98,13 +110,15 @@ export function redisProjection({ redis, keys, limits, replayFromStart, pool, lo
     await redis.hset(keys.lists, '^origin', '1');
     awaitingStart = false;
   }
-  // What of `events` to apply: from the log's first event on while a replay is awaited.
-  async function toApply(events: RecordedEvent[]): Promise<RecordedEvent[]> {
+  // What of `events` to apply (from the log's first event on while a replay is awaited), and
+  // the connection it was decided on (sameConnection before each write).
+  async function toApply(events: RecordedEvent[]): Promise<{ applying: RecordedEvent[]; checked: number }> {
+    const checked = connection;
     await checkIntact(events[0]!);
     const start = events.findIndex((event) => logPosition(event.position) === 1n);
     const applying = awaitingStart ? (start < 0 ? [] : events.slice(start)) : events;
     if (start >= 0 && applying.length > 0) await startOver();
-    return applying;
+    return { applying, checked };
   }
   // The creation times, in µs, of the memories the events create.
   async function createdTimes(events: RecordedEvent[]): Promise<Map<string, bigint>> {
@@ -124,21 +138,27 @@ export function redisProjection({ redis, keys, limits, replayFromStart, pool, lo
   return {
     name: REDIS_PROJECTION,
     async handle(event) {
-      const [applying] = await toApply([event]);
+      const {
+        applying: [applying],
+        checked,
+      } = await toApply([event]);
       if (!applying) return;
       const kind = kindOf(event);
       if (kind === undefined) {
         if (Date.now() - positionWrittenAt < POSITION_EVERY_MS) return;
+        sameConnection(checked);
         await redis.set(keys.applied, formatPosition(event.position));
         positionWrittenAt = Date.now();
         return;
       }
-      await redis.applyMemoryEvent(...scriptArguments(event, kind, await createdTimes([event])));
+      const times = await createdTimes([event]);
+      sameConnection(checked);
+      await redis.applyMemoryEvent(...scriptArguments(event, kind, times));
       positionWrittenAt = Date.now();
     },
     // One round trip for the batch: its scripts pipelined in log order, then the batch's last position.
     async handleBatch(events) {
-      const applying = await toApply(events);
+      const { applying, checked } = await toApply(events);
       if (applying.length === 0) return;
       const times = await createdTimes(applying);
       const pipeline = redis.pipeline() as ReturnType<typeof redis.pipeline> & {
@@ -149,6 +169,8 @@ export function redisProjection({ redis, keys, limits, replayFromStart, pool, lo
         if (kind !== undefined) pipeline.applyMemoryEvent(...scriptArguments(event, kind, times));
       }
       pipeline.set(keys.applied, formatPosition(applying.at(-1)!.position));
+      // Nothing is awaited between this check and exec() writing the commands.
+      sameConnection(checked);
       const results = (await pipeline.exec()) ?? [];
       const failed = results.find(([error]) => error);
       if (failed) throw failed[0];
