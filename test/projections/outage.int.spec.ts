@@ -14,7 +14,7 @@ import type { TestApp } from '../support/app.js';
 import { startTestChroma } from '../support/chroma.js';
 import type { TestChroma } from '../support/chroma.js';
 import { eventually } from '../support/events.js';
-import { chromaCaughtUp, dumpCollection, dumpRedis, redisCaughtUp } from '../support/projections.js';
+import { chromaCaughtUp, dumpCollection, dumpRedis, redisCaughtUp, redisProjectionEnv } from '../support/projections.js';
 import { freePort, startRedisServer, stopProcess } from './redisServer.js';
 
 describe('Projections through an outage of Redis and Chroma', function () {
@@ -32,12 +32,7 @@ describe('Projections through an outage of Redis and Chroma', function () {
     redisServer = await startRedisServer(redisPort);
     chroma = await startTestChroma();
     t = await startTestApp({
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      REDIS_KEY_PREFIX: prefix,
-      REDIS_MEMORY_TTL_S: '0',
-      REDIS_LIST_TTL_S: '0',
-      REDIS_CONVERSATIONS_TTL_S: '0',
-      REDIS_DECISIONS_TTL_S: '0',
+      ...redisProjectionEnv(`redis://127.0.0.1:${redisPort}`, prefix),
       CHROMA_URL: chroma.url,
       CHROMA_COLLECTION: collection,
       PROJECTION_RETRY_MAX_MS: '300',

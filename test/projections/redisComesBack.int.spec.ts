@@ -10,7 +10,7 @@ import { deleteKeys } from '../../src/projections/redis/client.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { eventually } from '../support/events.js';
-import { dumpRedis, redisCaughtUp } from '../support/projections.js';
+import { dumpRedis, redisCaughtUp, redisProjectionEnv } from '../support/projections.js';
 import { freePort, startRedisServer, stopProcess } from './redisServer.js';
 
 // A batch of the Redis projection checks Redis (is what the checkpoint says applied still
@@ -30,12 +30,7 @@ describe('The Redis projection when Redis comes back empty in the middle of a ba
     redisPort = await freePort();
     redisServer = await startRedisServer(redisPort);
     t = await startTestApp({
-      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-      REDIS_KEY_PREFIX: prefix,
-      REDIS_MEMORY_TTL_S: '0',
-      REDIS_LIST_TTL_S: '0',
-      REDIS_CONVERSATIONS_TTL_S: '0',
-      REDIS_DECISIONS_TTL_S: '0',
+      ...redisProjectionEnv(`redis://127.0.0.1:${redisPort}`, prefix),
       PROJECTION_RETRY_MAX_MS: '200',
     });
     redis = new Redis({ port: redisPort, lazyConnect: true, maxRetriesPerRequest: 0 });

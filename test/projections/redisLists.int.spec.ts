@@ -15,7 +15,7 @@ import { documentBytes } from '../../src/memory/listCache.js';
 import type { JsonObject } from '../../src/events/types.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
-import { redisCaughtUp as caughtUp } from '../support/projections.js';
+import { redisCaughtUp as caughtUp, redisProjectionEnv } from '../support/projections.js';
 import { eventually } from '../support/events.js';
 import { freePort, startRedisServer, stopProcess } from './redisServer.js';
 
@@ -51,12 +51,7 @@ describe('ListMemories from the Redis projection', function () {
     redisServer = await startRedisServer(port);
     redis = new Redis({ port });
     t = await startTestApp({
-      REDIS_URL: `redis://127.0.0.1:${port}`,
-      REDIS_KEY_PREFIX: prefix,
-      REDIS_MEMORY_TTL_S: '0',
-      REDIS_LIST_TTL_S: '0',
-      REDIS_CONVERSATIONS_TTL_S: '0',
-      REDIS_DECISIONS_TTL_S: '0',
+      ...redisProjectionEnv(`redis://127.0.0.1:${port}`, prefix),
       REDIS_LIST_MAX: '8',
       REDIS_CONVERSATIONS_MAX: '4',
       REDIS_DECISIONS_MAX: '3',

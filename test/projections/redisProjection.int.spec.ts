@@ -18,7 +18,7 @@ import { redisKeys } from '../../src/projections/redis/keys.js';
 import { startTestApp } from '../support/app.js';
 import type { TestApp } from '../support/app.js';
 import { eventually } from '../support/events.js';
-import { dumpRedis, redisCaughtUp as caughtUp } from '../support/projections.js';
+import { dumpRedis, redisCaughtUp as caughtUp, redisProjectionEnv } from '../support/projections.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const agent = (name: string) => ({ headers: { 'x-auren-agent': name } });
@@ -30,12 +30,7 @@ describe('Redis projection', function () {
   const prefix = `test-${randomUUID()}:`;
   before(async () => {
     t = await startTestApp({
-      REDIS_URL,
-      REDIS_KEY_PREFIX: prefix,
-      REDIS_MEMORY_TTL_S: '0',
-      REDIS_LIST_TTL_S: '0',
-      REDIS_CONVERSATIONS_TTL_S: '0',
-      REDIS_DECISIONS_TTL_S: '0',
+      ...redisProjectionEnv(REDIS_URL, prefix),
       REDIS_LIST_MAX: '5',
       MEMORY_EXPIRY_SWEEP_MS: '50',
     });

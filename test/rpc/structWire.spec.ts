@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { fromBinary, toBinary, toJson } from '@bufbuild/protobuf';
 import { StructSchema } from '@bufbuild/protobuf/wkt';
-import type { JsonObject, RecordedEvent } from '../../src/events/types.js';
+import type { JsonObject } from '../../src/events/types.js';
 import { EventSchema } from '../../src/gen/auren/v1/events_pb.js';
 import { MemorySchema } from '../../src/gen/auren/v1/memory_pb.js';
 import type { Memory } from '../../src/memory/model.js';
 import { eventToProto } from '../../src/rpc/convert.js';
 import { memoryToProto } from '../../src/rpc/memoryConvert.js';
 import { encodeStruct } from '../../src/rpc/structWire.js';
+import { randomEvents } from '../support/randomEvents.js';
 
 describe('Struct wire encoding', () => {
   const documents = [
@@ -31,37 +32,12 @@ describe('Struct wire encoding', () => {
 });
 
 describe('Event wire encoding', () => {
-  // Random events: every field empty or not, ids and versions near the int64 edges, documents of
-  // every kind; ours must decode to exactly the message protobuf-es encodes from the JSON form.
-  let seed = 7;
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const pick = <T>(items: T[]): T => items[Math.floor(random() * items.length)]!;
-  const strings = ['', 'a', 'memory-3f2b8c1e', 'sleep_pattern', 'é☾😀', 'x'.repeat(200), 'with\nnewline'];
-  const bigints = [0n, 1n, 127n, 128n, 16_383n, 16_384n, 2n ** 31n - 1n, 2n ** 31n, 2n ** 53n + 1n, 2n ** 63n - 1n];
-  const times = [0, 1, 999, 1_000, 1_796_165_290_340, 1_796_165_290_000, 4_102_444_800_123];
-  const documents: JsonObject[] = [
-    {},
-    { a: 1 },
-    { n: -0.5, s: 'ü', t: true, z: null, l: [1, [], {}] },
-    { deep: { er: { est: 'x'.repeat(300) } } },
-  ];
+  // Ours must decode to exactly the message protobuf-es encodes from the JSON form.
+  const randomEvent = randomEvents(7);
 
   it('decodes to exactly the message protobuf-es encodes, for 300 random events', () => {
     for (let i = 0; i < 300; i++) {
-      const version = pick(bigints);
-      const position = pick(bigints);
-      const event: RecordedEvent = {
-        eventId: randomUUID(),
-        streamId: pick(strings) || 's',
-        version,
-        type: pick(strings) || 't',
-        data: pick(documents),
-        metadata: pick(documents),
-        correlationId: pick([null, ...strings]),
-        causationId: pick([null, ...strings]),
-        position: { commit: position, prepare: position },
-        createdAt: pick(times),
-      };
+      const event = randomEvent();
       const ours = fromBinary(EventSchema, toBinary(EventSchema, eventToProto(event, 'binary')));
       const theirs = fromBinary(EventSchema, toBinary(EventSchema, eventToProto(event, 'json')));
       assert.deepEqual(ours, theirs, `event ${i}`);

@@ -4,6 +4,21 @@ import { logPosition } from '../../src/events/types.js';
 import type { TestApp } from './app.js';
 import { eventually } from './events.js';
 
+/**
+ * The settings of a test app whose Redis projection writes under `prefix` at `url`, with no TTL
+ * (a test compares whole states: nothing may expire meanwhile).
+ */
+export function redisProjectionEnv(url: string, prefix: string): Record<string, string> {
+  return {
+    REDIS_URL: url,
+    REDIS_KEY_PREFIX: prefix,
+    REDIS_MEMORY_TTL_S: '0',
+    REDIS_LIST_TTL_S: '0',
+    REDIS_CONVERSATIONS_TTL_S: '0',
+    REDIS_DECISIONS_TTL_S: '0',
+  };
+}
+
 /** Every key under `prefix` and its value, keys without the prefix, TTLs left out. */
 export async function dumpRedis(redis: Redis, prefix: string): Promise<Record<string, unknown>> {
   const keys: string[] = [];
