@@ -166,21 +166,25 @@ export function createWakeups(options: WakeupOptions): Wakeups {
 
   const running = listenForever();
 
+  // Whether another process listens, so that a commit should wake it (as last known: looked at
+  // again in the background every OTHERS_CHECK_MS).
+  function othersToWake(): boolean {
+    if (!options.notify || stopped) return false;
+    if (Date.now() - othersCheckedAt > OTHERS_CHECK_MS) void checkOtherListeners();
+    return othersListening;
+  }
+
   return {
     onWake(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     notification() {
-      if (!options.notify || stopped) return undefined;
-      if (Date.now() - othersCheckedAt > OTHERS_CHECK_MS) void checkOtherListeners();
-      return othersListening ? own : undefined;
+      return othersToWake() ? own : undefined;
     },
     appended(local = true, notified = false) {
       if (local) wake();
-      if (!options.notify || stopped || notified) return;
-      if (Date.now() - othersCheckedAt > OTHERS_CHECK_MS) void checkOtherListeners();
-      if (othersListening) void sendNotify();
+      if (!notified && othersToWake()) void sendNotify();
     },
     listening: () => connected,
     async stop() {
