@@ -1,6 +1,6 @@
 // The append part's tables, goals and section of BENCHMARKS.md.
 import type { RunResult } from './append.js';
-import { HEALTH_CALLS, HEALTH_CONNECTIONS } from './appendPart.js';
+import { HEALTH_CALLS, HEALTH_CONNECTIONS, HEALTH_ROUNDS } from './appendPart.js';
 import type { AppendResults, H2loadMeasure, ScenarioResult, TargetName } from './appendPart.js';
 import { before, BEFORE_RUN } from './before.js';
 import type { BenchConfig } from './config.js';
@@ -282,6 +282,9 @@ export function appendGoals(results: AppendResults): GoalRow[] {
       `${int(healthUs)} µs server CPU per call on ${results.listener}` +
       (results.healthBare
         ? `; a bare grpc-js server with grpc-health-check, same run: ${int(h2loadCpu(results.healthBare).server)} µs`
+        : '') +
+      (results.healthRounds
+        ? ` (medians of ${results.healthRounds.auren.length} alternating rounds: AUREN ${results.healthRounds.auren.map((n) => int(n)).join(', ')}, bare ${results.healthRounds.bare.map((n) => int(n)).join(', ')})`
         : ''),
     met: onGrpcPort ? healthUs <= APPEND_GOALS.healthUs : null,
     section,
@@ -365,7 +368,7 @@ How it is measured:
 - **plain pg**: a pg.Pool sized to the clients in the bench process; one autocommitted INSERT per append into \`pg_events (id bigserial, stream_id text, data jsonb)\`: one row for 1 event, one multi-row INSERT for 100. No stream table, no version check: a floor, not a competitor.
 - Closed loop: each client awaits its append before its next. Appends completing inside the measured window are counted; latency is per append as the client sees it.
 - **Hot streams** (h2load ${H2LOAD === 'h2load' ? '' : `(${H2LOAD}) `}from nghttp2, written in C): h2load sends one fixed body, so every call appends the same single event (event id left empty: the server assigns one) to the same stream with expected version ANY — a few hot streams, one h2load process per stream (\`-n N -c C -m 1\`, content-type application/grpc, te trailers), the clients split evenly over them. A warm-up run first, which also sizes the measured run to about ${config.seconds} s. h2load only sees HTTP 200: the bench checks afterwards that the streams hold exactly one event per call. Latency from h2load's per-request log.
-- **Trivial call**: \`grpc.health.v1.Health/Check\` with h2load, ${int(HEALTH_CALLS)} calls on ${HEALTH_CONNECTIONS} connections, one call in flight on each, after ${int(HEALTH_CALLS / 10)} calls of warm-up; then the same calls to a bare @grpc/grpc-js server with grpc-health-check and nothing of AUREN's (\`bench/bareHealthServer.ts\`, a child process, channelz off as in AUREN), the floor this machine sets for a call at that moment.
+- **Trivial call**: \`grpc.health.v1.Health/Check\` with h2load, ${int(HEALTH_CALLS)} calls on ${HEALTH_CONNECTIONS} connections, one call in flight on each, after ${int(HEALTH_CALLS / 10)} calls of warm-up; AUREN and a bare @grpc/grpc-js server with grpc-health-check and nothing of AUREN's (\`bench/bareHealthServer.ts\`, a child process, channelz off as in AUREN: the floor this machine sets for a call at that moment) take ${HEALTH_ROUNDS} turns each, alternating, and each reports its median round (a call's CPU moves with whatever else the machine does).
 - CPU from /proc over the measured window (h2load runs: from its start to its end), per append or call: *client* the bench process when it only runs the gRPC client; *server* the AUREN server process (/proc/<pid>/stat); *process* for Emmett and plain pg the bench process, where they run; *h2load* the h2load processes (the bench's children's time, /proc/self/stat cutime + cstime); *PG* the PostgreSQL backends of the target's database plus the shared background processes. *cores busy* is their sum per second; *other load* is every other busy CPU second on the machine per second (other programs, other databases' sessions, test suites run by others), *steal* the share of vCPU time the hypervisor took. A run with much other load or steal is noisy.
 - *before*: AUREN's figures in BENCHMARKS.md before this issue, run ${BEFORE_RUN} on this machine with the same scenarios, through connect-node on the one port, called by @grpc/grpc-js clients (whose CPU then counted as the bench's), one \`append_to_stream()\` transaction per append.
 
