@@ -21,6 +21,8 @@ import { statusOf } from '../errors.js';
 import type { RpcStatus } from '../errors.js';
 import { binaryReadOptions, checkMessage } from '../requestCheck.js';
 import { decodeAppendRequest } from '../appendWire.js';
+import { decodeStoreMemoryRequest } from '../memoryWire.js';
+import { StoreMemoryRequestSchema } from '../../gen/auren/v1/memory_pb.js';
 import {
   AppendToStreamRequestSchema,
   SubscribeToAllResponseSchema,
@@ -74,6 +76,7 @@ export function grpcService<S extends DescService>(
 // The hot requests, read straight from the wire in their plain case (else protobuf-es reads them).
 const DIRECT_DECODERS = new Map<string, (bytes: Buffer) => object | undefined>([
   [AppendToStreamRequestSchema.typeName, decodeAppendRequest],
+  [StoreMemoryRequestSchema.typeName, decodeStoreMemoryRequest],
 ]);
 
 /** A request body protobuf-es could not decode: decoders hand it on instead of throwing, which grpc-js would answer INTERNAL. */
@@ -81,7 +84,7 @@ class Undecodable {
   constructor(readonly error: InvalidArgument) {}
 }
 
-// Requests decoded by a method's own decoder (appendWire.ts), which checks what checkMessage would.
+// Requests decoded by a method's own decoder (appendWire.ts, memoryWire.ts), which checks what checkMessage would.
 const prechecked = new WeakSet<object>();
 
 function decoder(input: DescMessage): (bytes: Buffer) => unknown {
