@@ -1,6 +1,7 @@
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import type { JsonObject } from '../events/types.js';
-import type { StoreMemoryRequest } from '../gen/auren/v1/memory_pb.js';
+import type { Memory as ProtoMemory, StoreMemoryRequest } from '../gen/auren/v1/memory_pb.js';
+import { encodedMemory } from './memoryConvert.js';
 import { FIXED64, LENGTH, NOT_PLAIN, readPlain, VARINT, WireReader } from './wireReader.js';
 
 // StoreMemoryRequest in protobuf's binary wire format, read directly into the message
@@ -119,4 +120,84 @@ class StoreMemoryReader extends WireReader {
     for (let i = 0; i < floats.length; i++, this.at += 4) floats[i] = this.buf.readFloatLE(this.at);
     return floats;
   }
+}
+
+// The answers made of memories, written directly around the memories' bytes, which
+// memoryToProto already made for a binary client (memoryConvert.ts): protobuf-es's toBinary
+// walks each Memory's thirteen fields by reflection and copies its bytes through its writer's
+// chunks, for what is a tag, a length and one copy a memory.
+//
+// GetMemoryResponse, StoreMemoryResponse, UpdateMemoryResponse, DeleteMemoryResponse { Memory memory = 1 }
+// ListMemoriesResponse { repeated Memory memories = 1; string next_page_token = 2 }
+
+const MEMORY_TAG = 0x0a;
+const PAGE_TOKEN_TAG = 0x12;
+
+/**
+ * A response holding one memory, as the handlers return it (`{ memory }`), as bytes; undefined
+ * for anything else, or a memory not pre-encoded (then protobuf-es encodes it).
+ */
+export function encodeMemoryResponse(response: unknown): Buffer | undefined {
+  if (!hasOnly(response, ONE_MEMORY)) return undefined;
+  const memory = (response as { memory?: ProtoMemory }).memory;
+  const bytes = memory && encodedMemory(memory);
+  return bytes && written([MEMORY_TAG], [bytes]);
+}
+
+/** A ListMemoriesResponse as the handler returns it (`{ memories, nextPageToken }`), as bytes; as encodeMemoryResponse. */
+export function encodeMemoryPage(response: unknown): Buffer | undefined {
+  if (!hasOnly(response, PAGE)) return undefined;
+  const { memories, nextPageToken } = response as { memories?: ProtoMemory[]; nextPageToken?: string };
+  if (!Array.isArray(memories)) return undefined;
+  const parts: Buffer[] = [];
+  for (const memory of memories) {
+    const bytes = encodedMemory(memory);
+    if (!bytes) return undefined;
+    parts.push(bytes);
+  }
+  const tags = parts.map(() => MEMORY_TAG);
+  if (nextPageToken) {
+    tags.push(PAGE_TOKEN_TAG);
+    parts.push(Buffer.from(nextPageToken, 'utf8'));
+  }
+  return written(tags, parts);
+}
+
+const ONE_MEMORY = new Set(['$typeName', 'memory']);
+const PAGE = new Set(['$typeName', 'memories', 'nextPageToken']);
+
+// Whether `value` is an object with no key but these: a response with any other field set goes to protobuf-es.
+function hasOnly(value: unknown, keys: Set<string>): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  for (const key in value) if (!keys.has(key)) return false;
+  return true;
+}
+
+// Length-delimited fields, each its tag, its length and its bytes.
+function written(tags: number[], parts: Buffer[]): Buffer {
+  let size = 0;
+  for (const part of parts) size += 1 + varintSize(part.length) + part.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  parts.forEach((part, i) => {
+    out[at++] = tags[i]!;
+    for (let n = part.length; ; n >>>= 7) {
+      if (n < 0x80) {
+        out[at++] = n;
+        break;
+      }
+      out[at++] = (n & 0x7f) | 0x80;
+    }
+    at += part.copy(out, at);
+  });
+  return out;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 0x80) {
+    n >>>= 7;
+    size++;
+  }
+  return size;
 }

@@ -1,9 +1,21 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { InvalidArgument } from '../../src/errors.js';
-import { MemoryType, StoreMemoryRequestSchema } from '../../src/gen/auren/v1/memory_pb.js';
-import { decodeStoreMemoryRequest } from '../../src/rpc/memoryWire.js';
+import {
+  DeleteMemoryResponseSchema,
+  GetMemoryResponseSchema,
+  ListMemoriesResponseSchema,
+  MemoryType,
+  StoreMemoryRequestSchema,
+  StoreMemoryResponseSchema,
+  UpdateMemoryResponseSchema,
+} from '../../src/gen/auren/v1/memory_pb.js';
+import { MEMORY_TYPES } from '../../src/memory/model.js';
+import type { Memory } from '../../src/memory/model.js';
+import { memoryToProto } from '../../src/rpc/memoryConvert.js';
+import { decodeStoreMemoryRequest, encodeMemoryPage, encodeMemoryResponse } from '../../src/rpc/memoryWire.js';
 import { binaryReadOptions, checkMessage, installWireTextDecoding } from '../../src/rpc/requestCheck.js';
 import { document, random, TEXTS } from '../support/randomDocuments.js';
 
@@ -109,4 +121,61 @@ describe('StoreMemoryRequest read straight from the wire', () => {
       assert.equal(decodeStoreMemoryRequest(w.finish()), undefined);
     });
   }
+});
+
+describe('Answers made of memories written straight to the wire', () => {
+  const next = random(23);
+  // Random memories, one in ten with content large enough that its length takes three varint bytes.
+  const memory = (): Memory => ({
+    id: randomUUID(),
+    agentId: `agent-${pick(next, TEXTS)}`,
+    userId: next() < 0.3 ? null : pick(next, TEXTS),
+    type: pick(next, MEMORY_TYPES),
+    content: next() < 0.1 ? { big: 'y'.repeat(20_000) } : document(next, 1),
+    metadata: document(next, 1),
+    confidence: pick(next, [0, 1, 0.42]),
+    createdAt: pick(next, [0, 1_796_165_290_340]),
+    updatedAt: 1_796_165_290_341,
+    expiresAt: pick(next, [null, 4_102_444_800_123]),
+    version: pick(next, [1n, 128n, 2n ** 63n - 1n]),
+    deleted: next() < 0.2,
+    expired: next() < 0.2,
+    lastEventId: randomUUID(),
+  });
+
+  for (const schema of [GetMemoryResponseSchema, StoreMemoryResponseSchema, UpdateMemoryResponseSchema, DeleteMemoryResponseSchema]) {
+    it(`writes ${schema.name} byte for byte as protobuf-es does`, () => {
+      for (let i = 0; i < 200; i++) {
+        const m = memory();
+        const written = encodeMemoryResponse({ memory: memoryToProto(m, 'binary') });
+        assert.ok(written, `memory ${i} was declined`);
+        assert.deepEqual(written, Buffer.from(toBinary(schema, create(schema, { memory: memoryToProto(m, 'json') }))), `memory ${i}`);
+      }
+    });
+  }
+
+  it('writes ListMemoriesResponse byte for byte as protobuf-es does, with and without a page token', () => {
+    for (let i = 0; i < 200; i++) {
+      const memories = Array.from({ length: Math.floor(next() * 5) }, memory);
+      const nextPageToken = next() < 0.5 ? '' : pick(next, TEXTS);
+      const written = encodeMemoryPage({ memories: memories.map((m) => memoryToProto(m, 'binary')), nextPageToken });
+      assert.ok(written, `page ${i} was declined`);
+      const expected = toBinary(
+        ListMemoriesResponseSchema,
+        create(ListMemoriesResponseSchema, { memories: memories.map((m) => memoryToProto(m, 'json')), nextPageToken }),
+      );
+      assert.deepEqual(written, Buffer.from(expected), `page ${i}`);
+    }
+  });
+
+  it('leaves to protobuf-es a memory made for JSON, a response without one, and one with another field', () => {
+    const m = memory();
+    assert.equal(encodeMemoryResponse({ memory: memoryToProto(m, 'json') }), undefined);
+    assert.equal(encodeMemoryResponse({}), undefined);
+    assert.equal(encodeMemoryResponse({ memory: memoryToProto(m, 'binary'), other: 1 }), undefined);
+    assert.equal(encodeMemoryPage({ memories: [memoryToProto(m, 'binary'), memoryToProto(m, 'json')] }), undefined);
+    assert.equal(encodeMemoryPage({ memories: [memoryToProto(m, 'binary')], other: 1 }), undefined);
+    // A copy of a memory (spread) is not its bytes any more.
+    assert.equal(encodeMemoryResponse({ memory: { ...memoryToProto(m, 'binary') } }), undefined);
+  });
 });

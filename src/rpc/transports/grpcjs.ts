@@ -21,8 +21,15 @@ import { statusOf } from '../errors.js';
 import type { RpcStatus } from '../errors.js';
 import { binaryReadOptions, checkMessage } from '../requestCheck.js';
 import { decodeAppendRequest } from '../appendWire.js';
-import { decodeStoreMemoryRequest } from '../memoryWire.js';
-import { StoreMemoryRequestSchema } from '../../gen/auren/v1/memory_pb.js';
+import { decodeStoreMemoryRequest, encodeMemoryPage, encodeMemoryResponse } from '../memoryWire.js';
+import {
+  DeleteMemoryResponseSchema,
+  GetMemoryResponseSchema,
+  ListMemoriesResponseSchema,
+  StoreMemoryRequestSchema,
+  StoreMemoryResponseSchema,
+  UpdateMemoryResponseSchema,
+} from '../../gen/auren/v1/memory_pb.js';
 import {
   AppendToStreamRequestSchema,
   SubscribeToAllResponseSchema,
@@ -104,10 +111,16 @@ function decoder(input: DescMessage): (bytes: Buffer) => unknown {
   };
 }
 
-// The tails' event messages, written straight out (tailWire.ts) when their event is pre-encoded.
+// The tails' event messages and the answers made of memories, written straight out (tailWire.ts,
+// memoryWire.ts) when their events or memories are pre-encoded.
 const DIRECT_ENCODERS = new Map<string, (message: unknown) => Buffer | undefined>([
   [SubscribeToAllResponseSchema.typeName, encodeTailEvent],
   [SubscribeToStreamResponseSchema.typeName, encodeTailEvent],
+  [GetMemoryResponseSchema.typeName, encodeMemoryResponse],
+  [StoreMemoryResponseSchema.typeName, encodeMemoryResponse],
+  [UpdateMemoryResponseSchema.typeName, encodeMemoryResponse],
+  [DeleteMemoryResponseSchema.typeName, encodeMemoryResponse],
+  [ListMemoriesResponseSchema.typeName, encodeMemoryPage],
 ]);
 
 // Handlers answer with messages or their init shapes; binary events carry pre-encoded documents
