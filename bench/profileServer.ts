@@ -1,7 +1,7 @@
 // `npx tsx bench/profileServer.ts [all|append1|append100|health|catchup|store|get] [clients] [seconds]`:
 // the server under one load (or the first four in turn: `all`, the default), with `node --cpu-prof`,
 // then where its samples went (bench/cpuProfile.ts). BENCH_NO_PROFILE=1: no profiler, only the
-// rate (for A/B runs of one load). The load comes from the bench's wire client
+// rate and the CPU per call of the server, PostgreSQL and the load (for A/B runs of one load). The load comes from the bench's wire client
 // (bench/wire/h2c.ts), so the profile is the server's. Profiling slows the server: its rates are
 // for finding hot spots, not for comparing. `all` writes its section of BENCHMARKS.md (BENCH_WRITE=0: print only).
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
@@ -9,6 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { cpuMeter } from './cpu.js';
+import type { CpuSnapshot } from './cpu.js';
 import { formatProfile, summarizeProfile } from './cpuProfile.js';
 import type { ProfileSummary } from './cpuProfile.js';
 import { machineFacts, recreateDatabases } from './databases.js';
@@ -54,13 +56,16 @@ async function profile(load: Load, clients: number, seconds: number, adminUrl: s
   const server = await startServer(urls.auren, 32);
   delete process.env.BENCH_SERVER_CPU_PROF;
   const url = new URL(server.grpcUrl);
+  const meter = cpuMeter({ serverPid: server.pid, postgresIsLocal: true });
+  let cpu: CpuSnapshot | undefined;
   let calls = 0;
   let window = { from: 0, to: Number.POSITIVE_INFINITY };
   let elapsed = 0;
   try {
     if (load === 'catchup') await loadEvents(urls.auren, CATCHUP_EVENTS);
     if (load === 'store' || load === 'get') {
-      const run = await memoryLoad(load, server.grpcUrl, clients, seconds);
+      const run = await memoryLoad(load, server.grpcUrl, clients, seconds, meter);
+      cpu = run.cpu;
       calls = run.calls;
       elapsed = (run.ended - run.started) / 1000;
       window = { from: (run.started - spawned) / 1000, to: (run.ended - spawned) / 1000 };
@@ -68,6 +73,7 @@ async function profile(load: Load, clients: number, seconds: number, adminUrl: s
       const connections = await Promise.all(
         Array.from({ length: load === 'catchup' ? 1 : clients }, () => connectWire(url.hostname, Number(url.port))),
       );
+      meter.start();
       const started = performance.now();
       const until = started + seconds * 1000;
       if (load === 'catchup') {
@@ -93,6 +99,7 @@ async function profile(load: Load, clients: number, seconds: number, adminUrl: s
           }),
         );
       }
+      cpu = meter.stop();
       elapsed = (performance.now() - started) / 1000;
       window = { from: (started - spawned) / 1000, to: (performance.now() - spawned) / 1000 };
       for (const connection of connections) connection.close();
@@ -101,7 +108,11 @@ async function profile(load: Load, clients: number, seconds: number, adminUrl: s
     await server.stop();
   }
   if (process.env.BENCH_NO_PROFILE === '1') {
-    process.stdout.write(`${load}: ${calls} calls in ${elapsed.toFixed(1)} s: ${Math.round(calls / elapsed)}/s (no profiler)\n`);
+    const perCall = (ms: number | null | undefined) => (ms == null ? '?' : Math.round((ms * 1000) / calls));
+    process.stdout.write(
+      `${load}: ${calls} calls in ${elapsed.toFixed(1)} s: ${Math.round(calls / elapsed)}/s (no profiler); CPU µs per call: ` +
+        `server ${perCall(cpu?.server)}, PostgreSQL ${perCall(cpu?.postgres)}, bench ${perCall(cpu?.bench)}\n`,
+    );
     process.exit(0);
   }
   // One profile per thread (tsx's loader runs in a worker): the main thread's is the largest.
@@ -131,7 +142,8 @@ async function memoryLoad(
   grpcUrl: string,
   clients: number,
   seconds: number,
-): Promise<{ calls: number; started: number; ended: number }> {
+  meter: ReturnType<typeof cpuMeter>,
+): Promise<{ calls: number; started: number; ended: number; cpu: CpuSnapshot }> {
   const agents = Array.from({ length: 20 }, (_, i) => `profile-agent-${i}`);
   const requests: StoreRequest[] = Array.from({ length: 2_000 }, (_, i) => ({
     agentId: agents[i % agents.length]!,
@@ -152,6 +164,7 @@ async function memoryLoad(
     );
   }
   let calls = 0;
+  meter.start();
   const started = performance.now();
   const until = started + seconds * 1000;
   await Promise.all(
@@ -163,9 +176,10 @@ async function memoryLoad(
       }
     }),
   );
+  const cpu = meter.stop();
   const ended = performance.now();
   for (const client of wire) client.close();
-  return { calls, started, ended };
+  return { calls, started, ended, cpu };
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;

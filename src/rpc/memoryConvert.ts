@@ -34,6 +34,8 @@ export function memoryToProto(m: Memory, wire: Wire = 'json'): ProtoMemory {
     if (bytes[0] !== MEMORY_ID_TAG) throw new Error(`memory ${m.id}: its encoding does not start with id`);
     const memory = create(MemorySchema);
     memory.$unknown = [{ no: MEMORY_ID_FIELD, wireType: WireType.LengthDelimited, data: bytes.subarray(1) }];
+    // Not enumerable: a copy made by spreading the memory must not carry it.
+    Object.defineProperty(memory, BYTES, { value: bytes });
     return memory;
   }
   return create(MemorySchema, {
@@ -51,6 +53,14 @@ export function memoryToProto(m: Memory, wire: Wire = 'json'): ProtoMemory {
     deleted: m.deleted,
     expired: m.expired,
   });
+}
+
+// The whole encoding of a binary memory, kept on it for encoders that write it out themselves (memoryWire.ts).
+const BYTES = Symbol('Memory bytes');
+
+/** The bytes of a Memory made by memoryToProto for a binary client; undefined for any other Memory. */
+export function encodedMemory(memory: ProtoMemory): Buffer | undefined {
+  return (memory as ProtoMemory & { [BYTES]?: Buffer })[BYTES];
 }
 
 // Memory.id in proto/auren/v1/memory.proto: field 1, length-delimited.

@@ -2,65 +2,14 @@ import assert from 'node:assert/strict';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import { InvalidArgument } from '../../src/errors.js';
-import type { JsonObject, JsonValue } from '../../src/events/types.js';
 import { AppendToStreamRequestSchema, ExpectedVersionKind } from '../../src/gen/auren/v1/events_pb.js';
 import { decodeAppendRequest } from '../../src/rpc/appendWire.js';
 import { binaryReadOptions, checkMessage, installWireTextDecoding } from '../../src/rpc/requestCheck.js';
+import { document, random, TEXTS } from '../support/randomDocuments.js';
 
 // The direct decoder of AppendToStreamRequest (GRPC_PORT's hot path) against protobuf-es and the
 // wire checks, which decode everything else: on any bytes, it either declines or gives exactly
 // what they give, and it declines whatever they would refuse or change.
-
-/** A small deterministic generator, so a failure can be replayed from its seed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-const TEXTS = [
-  '',
-  'a',
-  'memory_created',
-  'Wakes at 3am — most nights ☾',
-  '睡眠',
-  '😀',
-  'key with spaces',
-  '__proto__',
-  'x'.repeat(300),
-  '0',
-  '10',
-];
-
-function document(next: () => number, depth: number): JsonObject {
-  const object: JsonObject = {};
-  const keys = Math.floor(next() * 6);
-  for (let i = 0; i < keys; i++)
-    object[`${TEXTS[Math.floor(next() * TEXTS.length)]!.replace('__proto__', 'proto')}${i}`] = value(next, depth);
-  return object;
-}
-
-function value(next: () => number, depth: number): JsonValue {
-  const pick = Math.floor(next() * (depth > 4 ? 5 : 7));
-  switch (pick) {
-    case 0:
-      return null;
-    case 1:
-      return [0, -0.5, 1e300, 42, -7, 0.1, Number.MIN_VALUE][Math.floor(next() * 7)]!;
-    case 2:
-      return TEXTS[Math.floor(next() * TEXTS.length)]!;
-    case 3:
-      return next() < 0.5;
-    case 4:
-      return '';
-    case 5:
-      return document(next, depth + 1);
-    default:
-      return Array.from({ length: Math.floor(next() * 4) }, () => value(next, depth + 1));
-  }
-}
 
 function request(next: () => number) {
   const kinds = [ExpectedVersionKind.ANY, ExpectedVersionKind.NO_STREAM, ExpectedVersionKind.STREAM_EXISTS, ExpectedVersionKind.EXACT];

@@ -405,6 +405,35 @@ describe('Strict input: one answer on every protocol and listener', () => {
     });
   });
 
+  // GRPC_PORT reads a plain StoreMemoryRequest with its own decoder (memoryWire.ts), PORT with
+  // protobuf-es: the domain's refusals read the same on both.
+  describe("StoreMemory's fields, read straight from the wire on GRPC_PORT", () => {
+    type Init = Omit<MessageInitShape<typeof StoreMemoryRequestSchema>, '$typeName'>;
+    const store = (init: Init) =>
+      bytesOf(StoreMemoryRequestSchema, { agentId: 'checker', userId: 'u1', type: MemoryType.FACT, content: { a: 1 }, ...init });
+    const refused = (init: Init, field: string, problem: RegExp) => refusedBinary(`${MEMORY}/StoreMemory`, store(init), field, problem);
+    it('a blank agent id', () => refused({ agentId: '   ' }, 'agent_id', /blank/));
+    it('a user id of 191 characters', () => refused({ userId: 'u'.repeat(191) }, 'user_id', /at most 190 characters/));
+    it('no type', () => refused({ type: MemoryType.UNSPECIFIED }, 'type', /must be set/));
+    it('an unknown type', () => refused({ type: 42 as MemoryType }, 'type', /unknown memory type 42/));
+    it('no content', () => refused({ content: undefined }, 'content', /JSON object/));
+    it('a confidence above 1', () => refused({ confidence: 7 }, 'confidence', /0 to 1, got 7/));
+    it('a confidence NaN', () => refused({ confidence: Number.NaN }, 'confidence', /got NaN/));
+    it('an expiry in the past', () => refused({ expiresAt: { seconds: 1n, nanos: 0 } }, 'expires_at', /in the past/));
+    it('content nested deeper than 31 levels', () => refused({ content: deep(33) as never }, `content${'.x'.repeat(31)}`, /deeper/));
+    it('an embedding of the wrong dimension', () => refused({ embedding: [0.5, 0.25] }, 'embedding', /expects \d+ numbers/));
+    it('a truncated message, on GRPC_PORT', () => {
+      const bytes = store({});
+      return refusedBinary(
+        `${MEMORY}/StoreMemory`,
+        bytes.subarray(0, bytes.length - 3),
+        'request',
+        /not a valid auren\.v1\.StoreMemoryRequest message/,
+        ['GRPC_PORT'],
+      );
+    });
+  });
+
   // grpc-js answers INTERNAL when a decoder throws; GRPC_PORT's decoders never do. (PORT's
   // connect-es still answers these INTERNAL: its binary decoding has no hook to refuse them.)
   describe('bodies that are not the request message, on GRPC_PORT', () => {

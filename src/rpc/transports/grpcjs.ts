@@ -21,6 +21,15 @@ import { statusOf } from '../errors.js';
 import type { RpcStatus } from '../errors.js';
 import { binaryReadOptions, checkMessage } from '../requestCheck.js';
 import { decodeAppendRequest } from '../appendWire.js';
+import { decodeStoreMemoryRequest, encodeMemoryPage, encodeMemoryResponse } from '../memoryWire.js';
+import {
+  DeleteMemoryResponseSchema,
+  GetMemoryResponseSchema,
+  ListMemoriesResponseSchema,
+  StoreMemoryRequestSchema,
+  StoreMemoryResponseSchema,
+  UpdateMemoryResponseSchema,
+} from '../../gen/auren/v1/memory_pb.js';
 import {
   AppendToStreamRequestSchema,
   SubscribeToAllResponseSchema,
@@ -74,6 +83,7 @@ export function grpcService<S extends DescService>(
 // The hot requests, read straight from the wire in their plain case (else protobuf-es reads them).
 const DIRECT_DECODERS = new Map<string, (bytes: Buffer) => object | undefined>([
   [AppendToStreamRequestSchema.typeName, decodeAppendRequest],
+  [StoreMemoryRequestSchema.typeName, decodeStoreMemoryRequest],
 ]);
 
 /** A request body protobuf-es could not decode: decoders hand it on instead of throwing, which grpc-js would answer INTERNAL. */
@@ -81,7 +91,7 @@ class Undecodable {
   constructor(readonly error: InvalidArgument) {}
 }
 
-// Requests decoded by a method's own decoder (appendWire.ts), which checks what checkMessage would.
+// Requests decoded by a method's own decoder (appendWire.ts, memoryWire.ts), which checks what checkMessage would.
 const prechecked = new WeakSet<object>();
 
 function decoder(input: DescMessage): (bytes: Buffer) => unknown {
@@ -101,10 +111,16 @@ function decoder(input: DescMessage): (bytes: Buffer) => unknown {
   };
 }
 
-// The tails' event messages, written straight out (tailWire.ts) when their event is pre-encoded.
+// The tails' event messages and the answers made of memories, written straight out (tailWire.ts,
+// memoryWire.ts) when their events or memories are pre-encoded.
 const DIRECT_ENCODERS = new Map<string, (message: unknown) => Buffer | undefined>([
   [SubscribeToAllResponseSchema.typeName, encodeTailEvent],
   [SubscribeToStreamResponseSchema.typeName, encodeTailEvent],
+  [GetMemoryResponseSchema.typeName, encodeMemoryResponse],
+  [StoreMemoryResponseSchema.typeName, encodeMemoryResponse],
+  [UpdateMemoryResponseSchema.typeName, encodeMemoryResponse],
+  [DeleteMemoryResponseSchema.typeName, encodeMemoryResponse],
+  [ListMemoriesResponseSchema.typeName, encodeMemoryPage],
 ]);
 
 // Handlers answer with messages or their init shapes; binary events carry pre-encoded documents
