@@ -1,7 +1,7 @@
 // `npx tsx bench/profileServer.ts [all|append1|append100|health|catchup|store|get] [clients] [seconds]`:
 // the server under one load (or the first four in turn: `all`, the default), with `node --cpu-prof`,
 // then where its samples went (bench/cpuProfile.ts). BENCH_NO_PROFILE=1: no profiler, only the
-// rate (for A/B runs of one load). The load comes from the bench's wire client
+// rate and the server's CPU per call (for A/B runs of one load). The load comes from the bench's wire client
 // (bench/wire/h2c.ts), so the profile is the server's. Profiling slows the server: its rates are
 // for finding hot spots, not for comparing. `all` writes its section of BENCHMARKS.md (BENCH_WRITE=0: print only).
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { cpuMeter } from './cpu.js';
 import { formatProfile, summarizeProfile } from './cpuProfile.js';
 import type { ProfileSummary } from './cpuProfile.js';
 import { machineFacts, recreateDatabases } from './databases.js';
@@ -57,6 +58,9 @@ async function profile(load: Load, clients: number, seconds: number, adminUrl: s
   let calls = 0;
   let window = { from: 0, to: Number.POSITIVE_INFINITY };
   let elapsed = 0;
+  // The server's CPU over the load's window (with the profiler off: its own cost would count).
+  const meter = cpuMeter({ serverPid: server.pid, postgresIsLocal: false });
+  let serverMs: number | null = null;
   try {
     if (load === 'catchup') await loadEvents(urls.auren, CATCHUP_EVENTS);
     if (load === 'store' || load === 'get') {
@@ -70,6 +74,7 @@ async function profile(load: Load, clients: number, seconds: number, adminUrl: s
       );
       const started = performance.now();
       const until = started + seconds * 1000;
+      meter.start();
       if (load === 'catchup') {
         await connections[0]!.stream(
           headerBlock(url.host, PATHS.subscribeToAll),
@@ -93,6 +98,7 @@ async function profile(load: Load, clients: number, seconds: number, adminUrl: s
           }),
         );
       }
+      serverMs = meter.stop().server;
       elapsed = (performance.now() - started) / 1000;
       window = { from: (started - spawned) / 1000, to: (performance.now() - spawned) / 1000 };
       for (const connection of connections) connection.close();
@@ -101,7 +107,8 @@ async function profile(load: Load, clients: number, seconds: number, adminUrl: s
     await server.stop();
   }
   if (process.env.BENCH_NO_PROFILE === '1') {
-    process.stdout.write(`${load}: ${calls} calls in ${elapsed.toFixed(1)} s: ${Math.round(calls / elapsed)}/s (no profiler)\n`);
+    const perCall = serverMs === null ? '' : `, server CPU ${((serverMs * 1000) / calls).toFixed(1)} µs each`;
+    process.stdout.write(`${load}: ${calls} calls in ${elapsed.toFixed(1)} s: ${Math.round(calls / elapsed)}/s${perCall} (no profiler)\n`);
     process.exit(0);
   }
   // One profile per thread (tsx's loader runs in a worker): the main thread's is the largest.
