@@ -123,7 +123,7 @@ const TURNS_PAGE = LIST_LIMIT;
 export function createCollaborationReads({ pool, writer, tokens, responseMaxBytes }: CollaborationReadsOptions): CollaborationReads {
   // A page of rows read with one row more than `size`: the next page's token when more follow
   // (that row, or rows cut by the byte budget), from the keyset of the page's last row.
-  function paged<R extends { at_us: bigint; fetched: bigint; id: string }>(
+  function paged<R extends { at_us: bigint; cut: boolean | null; id: string }>(
     rows: readonly R[],
     size: number,
     scope: string,

@@ -2,18 +2,23 @@ import { sql } from 'slonik';
 import type { FragmentSqlToken } from 'slonik';
 import { z } from 'zod';
 
-/** What every page query selects besides its rows' columns: how many rows came before the byte cut. */
-export const cutColumns = { fetched: z.bigint() };
+/** What every page query selects besides its rows' columns: whether the byte budget cut the rows after this one (see withinBytes). */
+export const cutColumns = { cut: z.boolean().nullable() };
 
 /**
  * The rows of `source` — a query ordered by `order` and limited to a page's count, selecting a
  * `size` column — cut where their sizes add up past `maxBytes`, selected as `columns`, in
  * `order`. The first row is always kept: a page is never empty for its size (one document is
- * bounded by the limits of writes). Each row carries `fetched`, the rows before the cut.
+ * bounded by the limits of writes).
  *
  * The rows leave in `order` with no sort of their own: the window's aggregation emits them in
  * its order, over input the source already sorted (by an index, usually), and the filter keeps
  * it. (An outer ORDER BY would sort again, by output columns such as `id::text`.)
+ *
+ * Each row carries `cut`: true when the source's next row was left out for its bytes (only the
+ * last row kept can say so), null when there is none. (A count of the source's rows over the
+ * whole window, as this said before, made PostgreSQL hold the page in a tuplestore first: a
+ * 500-event page of the catch-up took 2.9 ms to execute instead of 0.8.)
  */
 export function withinBytes(
   columns: FragmentSqlToken,
@@ -22,8 +27,8 @@ export function withinBytes(
   maxBytes: number,
 ): FragmentSqlToken {
   return sql.fragment`
-    select ${columns}, fetched from (
-      select limited.*, sum(size) over w as running, row_number() over w as n, count(*) over () as fetched
+    select ${columns}, running + next_size > ${maxBytes} as cut from (
+      select limited.*, sum(size) over w as running, row_number() over w as n, lead(size) over w as next_size
         from (${source}) limited
       window w as (order by ${order})
     ) sized
@@ -31,6 +36,6 @@ export function withinBytes(
 }
 
 /** Whether a page's rows were cut by its byte budget: more rows follow than the page holds. */
-export function wasCut(rows: readonly { fetched: bigint }[]): boolean {
-  return rows.length > 0 && BigInt(rows.length) < rows[0]!.fetched;
+export function wasCut(rows: readonly { cut: boolean | null }[]): boolean {
+  return rows.at(-1)?.cut === true;
 }

@@ -388,7 +388,7 @@ export function createEventStore({ pool, limits, log, afterCommit = () => {}, no
   };
 }
 
-function pageOf(rows: readonly (z.infer<typeof pageRow> & { fetched: bigint })[], limit: number): EventPage {
+function pageOf(rows: readonly z.infer<typeof pageRow>[], limit: number): EventPage {
   return { events: rows.map(toRecordedEvent), more: rows.length === limit || wasCut(rows) };
 }
 

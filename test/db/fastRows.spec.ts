@@ -48,14 +48,14 @@ const event = {
   position: 42n,
   created_at: 1_796_165_290_340,
   size: 30,
-  fetched: 1n,
+  cut: null,
 };
 
 describe('Row checks compiled from the row schemas', () => {
   it('accept good rows with the schema’s own output, extra columns dropped as it drops them', () => {
     assert.ok(agrees(readRow, memory, 'memory'));
     assert.ok(agrees(readRow, { ...memory, user_id: null, expires_at: 5, extra: 'dropped' }, 'memory about nobody, extra column'));
-    assert.ok(agrees(listRow, { ...memory, created_at_us: 1n, fetched: 2n }, 'listed memory'));
+    assert.ok(agrees(listRow, { ...memory, created_at_us: 1n, cut: true }, 'listed memory'));
     assert.ok(agrees(pageRow, event, 'event'));
     const outcome = { ord: 1, outcome: 'appended', stream_version: 1n, first_position: 1n, last_position: 1n };
     assert.ok(agrees(appendOutcomeRow, { ...outcome, created_at: 1, conflicting_ids: null, watched_version: null }, 'outcome'));

@@ -19,8 +19,8 @@ function request(next: () => number) {
     events: Array.from({ length: Math.floor(next() * 5) }, () => ({
       eventId: next() < 0.5 ? '' : '3f2b8c1e-5d6a-4f7b-9c0d-1e2f3a4b5c6d',
       type: TEXTS[Math.floor(next() * TEXTS.length)]!.replace('__proto__', 't'),
-      data: next() < 0.2 ? undefined : document(next, 1),
-      metadata: next() < 0.5 ? undefined : document(next, 1),
+      data: next() < 0.2 ? undefined : document(next, 1, 'short'),
+      metadata: next() < 0.5 ? undefined : document(next, 1, 'short'),
       correlationId: next() < 0.7 ? '' : 'c-1',
       causationId: next() < 0.7 ? '' : 'c-2',
     })),

@@ -31,8 +31,8 @@ function request(next: () => number) {
     agentId: next() < 0.1 ? '' : `agent-${pick(next, TEXTS)}`,
     userId: next() < 0.3 ? '' : pick(next, TEXTS).replace('__proto__', 'p'),
     type: pick(next, types),
-    content: next() < 0.1 ? undefined : document(next, 1),
-    metadata: next() < 0.5 ? undefined : document(next, 1),
+    content: next() < 0.1 ? undefined : document(next, 1, 'short'),
+    metadata: next() < 0.5 ? undefined : document(next, 1, 'short'),
     confidence: next() < 0.3 ? undefined : pick(next, [0, 1, 0.42, -0, 7, 1e-300]),
     // From 1970 to 9999, nanos from 0 to 999,999,999.
     expiresAt:

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { fromBinary, toBinary, toJson } from '@bufbuild/protobuf';
+import { fromBinary, fromJson, toBinary, toJson } from '@bufbuild/protobuf';
 import { StructSchema } from '@bufbuild/protobuf/wkt';
 import type { JsonObject } from '../../src/events/types.js';
 import { EventSchema } from '../../src/gen/auren/v1/events_pb.js';
@@ -9,6 +9,7 @@ import type { Memory } from '../../src/memory/model.js';
 import { eventToProto } from '../../src/rpc/convert.js';
 import { memoryToProto } from '../../src/rpc/memoryConvert.js';
 import { encodeStruct } from '../../src/rpc/structWire.js';
+import { document as randomDocument, random } from '../support/randomDocuments.js';
 import { randomEvents } from '../support/randomEvents.js';
 
 describe('Struct wire encoding', () => {
@@ -29,19 +30,33 @@ describe('Struct wire encoding', () => {
       assert.deepEqual(toJson(StructSchema, decoded), expected);
     });
   }
+
+  it('has the bytes protobuf-es writes, for 2,000 random documents', () => {
+    const next = random(5);
+    for (let i = 0; i < 2_000; i++) {
+      const document = randomDocument(next);
+      const ours = Buffer.from(encodeStruct(document));
+      assert.deepEqual(ours, Buffer.from(toBinary(StructSchema, fromJson(StructSchema, document))), `document ${i}`);
+    }
+  });
 });
 
 describe('Event wire encoding', () => {
   // Ours must decode to exactly the message protobuf-es encodes from the JSON form.
   const randomEvent = randomEvents(7);
 
-  it('decodes to exactly the message protobuf-es encodes, for 300 random events', () => {
+  it('decodes to exactly the message protobuf-es encodes, and has its bytes, for 300 random events', () => {
     for (let i = 0; i < 300; i++) {
       const event = randomEvent();
       const ours = fromBinary(EventSchema, toBinary(EventSchema, eventToProto(event, 'binary')));
       const theirs = fromBinary(EventSchema, toBinary(EventSchema, eventToProto(event, 'json')));
       assert.deepEqual(ours, theirs, `event ${i}`);
       assert.deepEqual(toJson(EventSchema, ours), toJson(EventSchema, theirs), `event ${i}`);
+      assert.deepEqual(
+        Buffer.from(toBinary(EventSchema, eventToProto(event, 'binary'))),
+        Buffer.from(toBinary(EventSchema, eventToProto(event, 'json'))),
+        `event ${i}: bytes`,
+      );
     }
   });
 });
