@@ -23,6 +23,8 @@ export const IDLE_CONNECTIONS = 10;
 /** Streams the latency runs append to; each has at most one append in flight, so also the most appends in flight. */
 export const LANES = 64;
 export const WARMUP_SECONDS = 1;
+/** Seconds of a first catch-up, dropped, before the measured ones. */
+export const CATCHUP_WARMUP_SECONDS = 3;
 
 export function loadTailsConfig(env: NodeJS.ProcessEnv = process.env): TailsConfig {
   const rates = (env.BENCH_TAILS_RATES || '100,1000').split(',').map((r) => positive('BENCH_TAILS_RATES', r.trim()));
