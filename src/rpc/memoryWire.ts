@@ -2,6 +2,7 @@ import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import type { JsonObject } from '../events/types.js';
 import type { Memory as ProtoMemory, StoreMemoryRequest } from '../gen/auren/v1/memory_pb.js';
 import { encodedMemory } from './memoryConvert.js';
+import { lengthDelimited } from './structWire.js';
 import { FIXED64, LENGTH, NOT_PLAIN, readPlain, VARINT, WireReader } from './wireReader.js';
 
 // StoreMemoryRequest in protobuf's binary wire format, read directly into the message
@@ -141,7 +142,7 @@ export function encodeMemoryResponse(response: unknown): Buffer | undefined {
   if (!hasOnly(response, ONE_MEMORY)) return undefined;
   const memory = (response as { memory?: ProtoMemory }).memory;
   const bytes = memory && encodedMemory(memory);
-  return bytes && written([MEMORY_TAG], [bytes]);
+  return bytes && lengthDelimited([[MEMORY_TAG, bytes]]);
 }
 
 /** A ListMemoriesResponse as the handler returns it (`{ memories, nextPageToken }`), as bytes; as encodeMemoryResponse. */
@@ -149,18 +150,14 @@ export function encodeMemoryPage(response: unknown): Buffer | undefined {
   if (!hasOnly(response, PAGE)) return undefined;
   const { memories, nextPageToken } = response as { memories?: ProtoMemory[]; nextPageToken?: string };
   if (!Array.isArray(memories)) return undefined;
-  const parts: Buffer[] = [];
+  const fields: [number, Uint8Array][] = [];
   for (const memory of memories) {
     const bytes = encodedMemory(memory);
     if (!bytes) return undefined;
-    parts.push(bytes);
+    fields.push([MEMORY_TAG, bytes]);
   }
-  const tags = parts.map(() => MEMORY_TAG);
-  if (nextPageToken) {
-    tags.push(PAGE_TOKEN_TAG);
-    parts.push(Buffer.from(nextPageToken, 'utf8'));
-  }
-  return written(tags, parts);
+  if (nextPageToken) fields.push([PAGE_TOKEN_TAG, Buffer.from(nextPageToken, 'utf8')]);
+  return lengthDelimited(fields);
 }
 
 const ONE_MEMORY = new Set(['$typeName', 'memory']);
@@ -171,33 +168,4 @@ function hasOnly(value: unknown, keys: Set<string>): boolean {
   if (typeof value !== 'object' || value === null) return false;
   for (const key in value) if (!keys.has(key)) return false;
   return true;
-}
-
-// Length-delimited fields, each its tag, its length and its bytes.
-function written(tags: number[], parts: Buffer[]): Buffer {
-  let size = 0;
-  for (const part of parts) size += 1 + varintSize(part.length) + part.length;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  parts.forEach((part, i) => {
-    out[at++] = tags[i]!;
-    for (let n = part.length; ; n >>>= 7) {
-      if (n < 0x80) {
-        out[at++] = n;
-        break;
-      }
-      out[at++] = (n & 0x7f) | 0x80;
-    }
-    at += part.copy(out, at);
-  });
-  return out;
-}
-
-function varintSize(n: number): number {
-  let size = 1;
-  while (n >= 0x80) {
-    n >>>= 7;
-    size++;
-  }
-  return size;
 }

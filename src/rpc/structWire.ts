@@ -278,15 +278,40 @@ function writeString(value: string): void {
 
 // A varint of a whole number below 2^53.
 function writeVarint(n: number): void {
+  at = putVarint(out, at, n);
+}
+
+// Writes n (a whole number below 2^53) as a varint into `bytes` at `i`; returns where it ended.
+function putVarint(bytes: Buffer, i: number, n: number): number {
   while (n > 0x7fffffff) {
-    out[at++] = n % 0x80 | 0x80;
+    bytes[i++] = n % 0x80 | 0x80;
     n = Math.floor(n / 0x80);
   }
   while (n > 0x7f) {
-    out[at++] = (n & 0x7f) | 0x80;
+    bytes[i++] = (n & 0x7f) | 0x80;
     n >>>= 7;
   }
-  out[at++] = n;
+  bytes[i++] = n;
+  return i;
+}
+
+/**
+ * Length-delimited fields around bytes already encoded, in order: each its tag, its part's length
+ * and the part, copied once into a buffer of their exact size (the messages tailWire.ts and
+ * memoryWire.ts write around events and memories).
+ */
+export function lengthDelimited(fields: readonly (readonly [tag: number, part: Uint8Array])[]): Buffer {
+  let size = 0;
+  for (const [, part] of fields) size += 1 + varintSize(part.length) + part.length;
+  const bytes = Buffer.allocUnsafe(size);
+  let i = 0;
+  for (const [tag, part] of fields) {
+    bytes[i++] = tag;
+    i = putVarint(bytes, i, part.length);
+    bytes.set(part, i);
+    i += part.length;
+  }
+  return bytes;
 }
 
 function writeBigVarint(value: bigint): void {

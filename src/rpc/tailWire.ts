@@ -1,5 +1,6 @@
 import type { Event } from '../gen/auren/v1/events_pb.js';
 import { encodedEvent } from './convert.js';
+import { lengthDelimited } from './structWire.js';
 
 // The event messages of the tails (SubscribeToAllResponse, SubscribeToStreamResponse) in
 // protobuf's binary wire format, written directly: field 1 (event) around the event's bytes,
@@ -22,23 +23,5 @@ export function encodeTailEvent(response: unknown): Buffer | undefined {
   if (message?.case !== 'event') return undefined;
   const bytes = encodedEvent(message.value as Event);
   if (!bytes) return undefined;
-  let length = bytes.length;
-  let lengthSize = 1;
-  while (length >= 0x80) {
-    length >>>= 7;
-    lengthSize++;
-  }
-  const out = Buffer.allocUnsafe(1 + lengthSize + bytes.length);
-  out[0] = EVENT_TAG;
-  let at = 1;
-  for (let n = bytes.length; ; ) {
-    if (n < 0x80) {
-      out[at++] = n;
-      break;
-    }
-    out[at++] = (n & 0x7f) | 0x80;
-    n >>>= 7;
-  }
-  bytes.copy(out, at);
-  return out;
+  return lengthDelimited([[EVENT_TAG, bytes]]);
 }
