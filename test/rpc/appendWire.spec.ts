@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { InvalidArgument } from '../../src/errors.js';
 import { AppendToStreamRequestSchema, ExpectedVersionKind } from '../../src/gen/auren/v1/events_pb.js';
 import { decodeAppendRequest } from '../../src/rpc/appendWire.js';
-import { binaryReadOptions, checkMessage, installWireTextDecoding } from '../../src/rpc/requestCheck.js';
-import { document, random, TEXTS } from '../support/randomDocuments.js';
+import { installWireTextDecoding } from '../../src/rpc/requestCheck.js';
+import { readsDamagedRequests, readsRandomRequests } from '../support/directDecoders.js';
+import { document, TEXTS } from '../support/randomDocuments.js';
 
 // The direct decoder of AppendToStreamRequest (GRPC_PORT's hot path) against protobuf-es and the
 // wire checks, which decode everything else: on any bytes, it either declines or gives exactly
@@ -27,52 +27,14 @@ function request(next: () => number) {
   });
 }
 
-/** What GRPC_PORT made of these bytes before the direct decoder: protobuf-es, then the wire checks. */
-function general(bytes: Uint8Array): unknown {
-  try {
-    const message = fromBinary(AppendToStreamRequestSchema, bytes, binaryReadOptions);
-    checkMessage(AppendToStreamRequestSchema, message as never, '');
-    return message;
-  } catch (error) {
-    return error instanceof InvalidArgument ? 'refused' : 'undecodable';
-  }
-}
-
 describe('AppendToStreamRequest read straight from the wire', () => {
   before(() => installWireTextDecoding());
 
-  it('reads random requests exactly as protobuf-es does', () => {
-    const next = random(7);
-    for (let i = 0; i < 2_000; i++) {
-      const bytes = toBinary(AppendToStreamRequestSchema, request(next));
-      const direct = decodeAppendRequest(bytes);
-      assert.ok(direct, `request ${i} was declined`);
-      assert.deepEqual(direct, general(bytes), `request ${i}`);
-    }
-  });
+  it('reads random requests exactly as protobuf-es does', () =>
+    readsRandomRequests(AppendToStreamRequestSchema, decodeAppendRequest, request, 7));
 
-  it('on damaged bytes, declines or gives what protobuf-es and the checks give', () => {
-    const next = random(11);
-    let taken = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const bytes = Buffer.from(toBinary(AppendToStreamRequestSchema, request(next)));
-      if (bytes.length === 0) continue;
-      const damaged = Buffer.from(bytes);
-      const at = Math.floor(next() * damaged.length);
-      const how = next();
-      let input: Buffer;
-      if (how < 0.5) {
-        damaged[at] = Math.floor(next() * 256);
-        input = damaged;
-      } else if (how < 0.75) input = damaged.subarray(0, at);
-      else input = Buffer.concat([damaged.subarray(0, at), Buffer.from([Math.floor(next() * 256)]), damaged.subarray(at)]);
-      const direct = decodeAppendRequest(input);
-      if (direct === undefined) continue;
-      taken++;
-      assert.deepEqual(direct, general(input), `damaged request ${i}: ${input.toString('hex')}`);
-    }
-    assert.ok(taken > 1_000, `only ${taken} damaged requests were still plain`);
-  });
+  it('on damaged bytes, declines or gives what protobuf-es and the checks give', () =>
+    readsDamagedRequests(AppendToStreamRequestSchema, decodeAppendRequest, request, 11));
 
   // Bytes written by hand: each is something the general way refuses or changes.
   const cases: [string, (w: BinaryWriter) => void][] = [

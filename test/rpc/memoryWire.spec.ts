@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import { create, toBinary } from '@bufbuild/protobuf';
 import { BinaryWriter } from '@bufbuild/protobuf/wire';
-import { InvalidArgument } from '../../src/errors.js';
 import {
   DeleteMemoryResponseSchema,
   GetMemoryResponseSchema,
@@ -16,7 +15,8 @@ import { MEMORY_TYPES } from '../../src/memory/model.js';
 import type { Memory } from '../../src/memory/model.js';
 import { memoryToProto } from '../../src/rpc/memoryConvert.js';
 import { decodeStoreMemoryRequest, encodeMemoryPage, encodeMemoryResponse } from '../../src/rpc/memoryWire.js';
-import { binaryReadOptions, checkMessage, installWireTextDecoding } from '../../src/rpc/requestCheck.js';
+import { installWireTextDecoding } from '../../src/rpc/requestCheck.js';
+import { readsDamagedRequests, readsRandomRequests } from '../support/directDecoders.js';
 import { document, random, TEXTS } from '../support/randomDocuments.js';
 
 // The direct decoder of StoreMemoryRequest (GRPC_PORT's StoreMemory) against protobuf-es and the
@@ -43,17 +43,6 @@ function request(next: () => number) {
   });
 }
 
-/** What GRPC_PORT made of these bytes before the direct decoder: protobuf-es, then the wire checks. */
-function general(bytes: Uint8Array): unknown {
-  try {
-    const message = fromBinary(StoreMemoryRequestSchema, bytes, binaryReadOptions);
-    checkMessage(StoreMemoryRequestSchema, message as never, '');
-    return message;
-  } catch (error) {
-    return error instanceof InvalidArgument ? 'refused' : 'undecodable';
-  }
-}
-
 // A Struct { key: true } as bytes.
 const struct = (key: string) =>
   new BinaryWriter()
@@ -64,38 +53,11 @@ const struct = (key: string) =>
 describe('StoreMemoryRequest read straight from the wire', () => {
   before(() => installWireTextDecoding());
 
-  it('reads random requests exactly as protobuf-es does', () => {
-    const next = random(17);
-    for (let i = 0; i < 2_000; i++) {
-      const bytes = toBinary(StoreMemoryRequestSchema, request(next));
-      const direct = decodeStoreMemoryRequest(bytes);
-      assert.ok(direct, `request ${i} was declined`);
-      assert.deepEqual(direct, general(bytes), `request ${i}`);
-    }
-  });
+  it('reads random requests exactly as protobuf-es does', () =>
+    readsRandomRequests(StoreMemoryRequestSchema, decodeStoreMemoryRequest, request, 17));
 
-  it('on damaged bytes, declines or gives what protobuf-es and the checks give', () => {
-    const next = random(19);
-    let taken = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const bytes = Buffer.from(toBinary(StoreMemoryRequestSchema, request(next)));
-      if (bytes.length === 0) continue;
-      const damaged = Buffer.from(bytes);
-      const at = Math.floor(next() * damaged.length);
-      const how = next();
-      let input: Buffer;
-      if (how < 0.5) {
-        damaged[at] = Math.floor(next() * 256);
-        input = damaged;
-      } else if (how < 0.75) input = damaged.subarray(0, at);
-      else input = Buffer.concat([damaged.subarray(0, at), Buffer.from([Math.floor(next() * 256)]), damaged.subarray(at)]);
-      const direct = decodeStoreMemoryRequest(input);
-      if (direct === undefined) continue;
-      taken++;
-      assert.deepEqual(direct, general(input), `damaged request ${i}: ${input.toString('hex')}`);
-    }
-    assert.ok(taken > 1_000, `only ${taken} damaged requests were still plain`);
-  });
+  it('on damaged bytes, declines or gives what protobuf-es and the checks give', () =>
+    readsDamagedRequests(StoreMemoryRequestSchema, decodeStoreMemoryRequest, request, 19));
 
   // Bytes written by hand: each is something the general way refuses or changes, or reads another way.
   const cases: [string, (w: BinaryWriter) => void][] = [
