@@ -146,11 +146,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
         // carry none (afterCommit is told, so the wake-up is sent apart, as it may fail).
         log.warn({ err: error }, 'a NOTIFY in an append batch failed: batches go without it for a minute');
         notifyAgainAt = Date.now() + NOTIFY_PAUSE_MS;
-        for (const member of batch.filter((m) => m.signal?.aborted)) {
-          member.removeAbortListener();
-          member.reject(abortError(member.signal!));
-        }
-        queue.unshift(...batch.filter((m) => !m.signal?.aborted));
+        fail(batch, error, true);
         return;
       }
       fail(batch, error);
@@ -182,7 +178,7 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
     await pending;
   }
 
-  function fail(batch: Member[], error: unknown): void {
+  function fail(batch: Member[], error: unknown, resend = false): void {
     const unavailable = isDatabaseUnavailable(error);
     const cancelled = sqlStateOf(error) === '57014';
     const requeue: Member[] = [];
@@ -193,9 +189,10 @@ export function createGroupCommit(options: GroupCommitOptions): GroupCommit {
       } else if (unavailable) {
         member.removeAbortListener();
         member.reject(new DatabaseUnavailable(error));
-      } else if (cancelled || batch.length > 1) {
-        // Cancelled for a neighbour, or failed as a whole: sent again, alone when the batch failed.
-        member.alone = !cancelled;
+      } else if (resend || cancelled || batch.length > 1) {
+        // Cancelled for a neighbour, failed as a whole (sent again alone), or only its NOTIFY
+        // failed (sent again as it was).
+        if (!resend) member.alone = !cancelled;
         requeue.push(member);
       } else {
         member.removeAbortListener();
