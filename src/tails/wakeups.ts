@@ -90,10 +90,10 @@ export function createWakeups(options: WakeupOptions): Wakeups {
       });
       try {
         await c.connect();
-        // Our own NOTIFY (sent on this connection) wakes nobody: this process woke its tails
-        // when it committed.
+        // Our own NOTIFY (sent from any connection, named by its payload) wakes nobody: this
+        // process woke its tails when it committed.
         c.on('notification', (message) => {
-          if (message.processId !== listenerPid && message.payload !== own.payload) wake();
+          if (message.payload !== own.payload) wake();
         });
         await c.query(`listen ${CHANNEL}`);
         if (stopped) return; // stop() came while connecting; finally closes the client
@@ -122,8 +122,7 @@ export function createWakeups(options: WakeupOptions): Wakeups {
   }
 
   // NOTIFY goes out on the LISTEN connection when it is up: no pool connection taken and no
-  // slonik round of parsing for a statement that returns nothing (and this process knows its own
-  // notifications by the connection's pid).
+  // slonik round of parsing for a statement that returns nothing.
   const notifyQuery = sql.type(noRows)`select pg_notify(${CHANNEL}, ${own.payload})`;
   async function sendNotify(): Promise<void> {
     if (notifying) {
