@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import type { Wire } from './call.js';
-import { WireType } from '@bufbuild/protobuf/wire';
 import { encodeEvent } from './structWire.js';
+import { preEncoded } from './preEncoded.js';
 import { timestampFromMs } from '@bufbuild/protobuf/wkt';
 import { EventSchema, ExpectedVersionKind, ReadDirection } from '../gen/auren/v1/events_pb.js';
 import type {
@@ -37,33 +37,18 @@ export function positionFromProto(field: string, p: ProtoPosition | undefined): 
 // encoded once. (A property under a symbol of this module, not a WeakMap: a WeakMap cost about
 // 1 µs per event set and collected, measured with 200,000 events; a property 0.2 µs.)
 const BINARY = Symbol('binary Event');
-// The whole encoding of a binary message, kept on it for encoders that write it out themselves (tailWire.ts).
-const BYTES = Symbol('Event bytes');
-type Cached<T, K extends symbol, V> = T & { [key in K]?: V };
-
-/** The bytes of an Event made by eventToProto for a binary client; undefined for any other Event. */
-export function encodedEvent(event: Event): Buffer | undefined {
-  return (event as Cached<Event, typeof BYTES, Buffer>)[BYTES];
-}
 
 /**
- * Domain event to protobuf. For binary clients data and metadata go as pre-encoded Struct
- * fields (see structWire.ts), which protobuf-es writes out as they are; JSON clients get them
- * as ordinary fields.
+ * Domain event to protobuf. For binary clients the whole event goes pre-encoded (preEncoded.ts),
+ * which protobuf-es writes out as it is; JSON clients get ordinary fields.
  */
 export function eventToProto(e: RecordedEvent, wire: Wire = 'json'): Event {
   if (wire === 'binary') {
-    const cached = e as Cached<RecordedEvent, typeof BINARY, Event>;
+    const cached = e as RecordedEvent & { [BINARY]?: Event };
     let event = cached[BINARY];
     if (!event) {
-      // All of it pre-encoded (structWire.ts), handed to protobuf-es as one unknown field: it
-      // writes the tag of field 1 (event_id, never empty), then the rest of the bytes as they are.
-      const bytes = encodeEvent(e);
-      if (bytes[0] !== EVENT_ID_TAG) throw new Error(`event ${e.eventId}: its encoding does not start with event_id`);
-      event = create(EventSchema);
-      event.$unknown = [{ no: EVENT_ID_FIELD, wireType: WireType.LengthDelimited, data: bytes.subarray(1) }];
+      event = preEncoded(EventSchema, encodeEvent(e), `event ${e.eventId}`);
       // Not enumerable: a copy made by spreading the event ({ ...e, metadata }) must not carry it.
-      Object.defineProperty(event, BYTES, { value: bytes });
       Object.defineProperty(e, BINARY, { value: event });
     }
     return event;
@@ -81,10 +66,6 @@ export function eventToProto(e: RecordedEvent, wire: Wire = 'json'): Event {
     createdAt: timestampFromMs(e.createdAt),
   });
 }
-
-// Event.event_id in proto/auren/v1/events.proto: field 1, length-delimited.
-const EVENT_ID_FIELD = 1;
-const EVENT_ID_TAG = 0x0a;
 
 /** Protobuf expected version to domain; an unknown kind is refused. */
 export function expectedFromProto(expected: ProtoExpectedVersion | undefined): ExpectedVersion {

@@ -1,5 +1,4 @@
 import { create } from '@bufbuild/protobuf';
-import { WireType } from '@bufbuild/protobuf/wire';
 import { timestampFromMs, timestampMs } from '@bufbuild/protobuf/wkt';
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import { MemorySchema, MemoryType as ProtoMemoryType, SearchMode as ProtoSearchMode } from '../gen/auren/v1/memory_pb.js';
@@ -7,6 +6,7 @@ import type { Memory as ProtoMemory } from '../gen/auren/v1/memory_pb.js';
 import { InvalidArgument } from '../errors.js';
 import type { Wire } from './call.js';
 import { encodeMemory } from './structWire.js';
+import { preEncoded } from './preEncoded.js';
 import type { Memory, MemoryType } from '../memory/model.js';
 import type { SearchMode } from '../memory/reads.js';
 
@@ -23,21 +23,10 @@ const TYPE_FROM_PROTO = new Map(Object.entries(TYPE_TO_PROTO).map(([name, value]
 
 /**
  * Domain memory to protobuf; a memory about nobody has an empty user_id. For binary clients
- * content and metadata go as pre-encoded Struct fields (structWire.ts: protobuf-es encodes a
- * Struct by reflection, the most of a memory's cost), for JSON clients as ordinary fields.
+ * the whole memory goes pre-encoded (preEncoded.ts), for JSON clients as ordinary fields.
  */
 export function memoryToProto(m: Memory, wire: Wire = 'json'): ProtoMemory {
-  if (wire === 'binary') {
-    // All of it pre-encoded (structWire.ts), handed to protobuf-es as one unknown field: it
-    // writes the tag of field 1 (id, never empty), then the rest of the bytes as they are.
-    const bytes = encodeMemory({ ...m, type: TYPE_TO_PROTO[m.type] });
-    if (bytes[0] !== MEMORY_ID_TAG) throw new Error(`memory ${m.id}: its encoding does not start with id`);
-    const memory = create(MemorySchema);
-    memory.$unknown = [{ no: MEMORY_ID_FIELD, wireType: WireType.LengthDelimited, data: bytes.subarray(1) }];
-    // Not enumerable: a copy made by spreading the memory must not carry it.
-    Object.defineProperty(memory, BYTES, { value: bytes });
-    return memory;
-  }
+  if (wire === 'binary') return preEncoded(MemorySchema, encodeMemory({ ...m, type: TYPE_TO_PROTO[m.type] }), `memory ${m.id}`);
   return create(MemorySchema, {
     id: m.id,
     agentId: m.agentId,
@@ -54,18 +43,6 @@ export function memoryToProto(m: Memory, wire: Wire = 'json'): ProtoMemory {
     expired: m.expired,
   });
 }
-
-// The whole encoding of a binary memory, kept on it for encoders that write it out themselves (memoryWire.ts).
-const BYTES = Symbol('Memory bytes');
-
-/** The bytes of a Memory made by memoryToProto for a binary client; undefined for any other Memory. */
-export function encodedMemory(memory: ProtoMemory): Buffer | undefined {
-  return (memory as ProtoMemory & { [BYTES]?: Buffer })[BYTES];
-}
-
-// Memory.id in proto/auren/v1/memory.proto: field 1, length-delimited.
-const MEMORY_ID_FIELD = 1;
-const MEMORY_ID_TAG = 0x0a;
 
 /** Protobuf memory type to its domain name; unset or unknown values are refused, naming the field. */
 export function memoryTypeFromProto(field: string, value: ProtoMemoryType): MemoryType {

@@ -1,7 +1,7 @@
 import type { Timestamp } from '@bufbuild/protobuf/wkt';
 import type { JsonObject } from '../events/types.js';
 import type { Memory as ProtoMemory, StoreMemoryRequest } from '../gen/auren/v1/memory_pb.js';
-import { encodedMemory } from './memoryConvert.js';
+import { preEncodedBytes } from './preEncoded.js';
 import { lengthDelimited } from './structWire.js';
 import { FIXED64, LENGTH, NOT_PLAIN, readPlain, VARINT, WireReader } from './wireReader.js';
 
@@ -124,7 +124,7 @@ class StoreMemoryReader extends WireReader {
 }
 
 // The answers made of memories, written directly around the memories' bytes, which
-// memoryToProto already made for a binary client (memoryConvert.ts): protobuf-es's toBinary
+// memoryToProto already made for a binary client (memoryConvert.ts, preEncoded.ts): protobuf-es's toBinary
 // walks each Memory's thirteen fields by reflection and copies its bytes through its writer's
 // chunks, for what is a tag, a length and one copy a memory.
 //
@@ -141,7 +141,7 @@ const PAGE_TOKEN_TAG = 0x12;
 export function encodeMemoryResponse(response: unknown): Buffer | undefined {
   if (!hasOnly(response, ONE_MEMORY)) return undefined;
   const memory = (response as { memory?: ProtoMemory }).memory;
-  const bytes = memory && encodedMemory(memory);
+  const bytes = memory && preEncodedBytes(memory);
   return bytes && lengthDelimited([[MEMORY_TAG, bytes]]);
 }
 
@@ -152,7 +152,7 @@ export function encodeMemoryPage(response: unknown): Buffer | undefined {
   if (!Array.isArray(memories)) return undefined;
   const fields: [number, Uint8Array][] = [];
   for (const memory of memories) {
-    const bytes = encodedMemory(memory);
+    const bytes = preEncodedBytes(memory);
     if (!bytes) return undefined;
     fields.push([MEMORY_TAG, bytes]);
   }

@@ -1,5 +1,5 @@
 import type { Event } from '../gen/auren/v1/events_pb.js';
-import { encodedEvent } from './convert.js';
+import { preEncodedBytes } from './preEncoded.js';
 import { lengthDelimited } from './structWire.js';
 
 // The event messages of the tails (SubscribeToAllResponse, SubscribeToStreamResponse) in
@@ -21,7 +21,7 @@ const EVENT_TAG = 0x0a;
 export function encodeTailEvent(response: unknown): Buffer | undefined {
   const message = (response as { message?: { case?: unknown; value?: unknown } } | null)?.message;
   if (message?.case !== 'event') return undefined;
-  const bytes = encodedEvent(message.value as Event);
+  const bytes = preEncodedBytes(message.value as Event);
   if (!bytes) return undefined;
   return lengthDelimited([[EVENT_TAG, bytes]]);
 }
